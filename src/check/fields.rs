@@ -1,0 +1,374 @@
+//! Fields: types, `required`, defaults and constraints.
+
+use std::collections::HashMap;
+
+use super::literal::{literal_value, number, LiteralError};
+use super::suggest::suggestion;
+use super::Diagnostics;
+use crate::diagnostic::Code;
+use crate::span::Span;
+use crate::syntax::ast::{self, DefaultValue as AstDefault, FieldOption, TypeExpr};
+use crate::template::{
+    Constraints, DefaultValue, Field, FieldType, Param, Pattern, ScalarType, Value,
+};
+
+/// Type names people reach for that mean one of ours.
+const TYPE_ALIASES: &[(&str, ScalarType)] = &[
+    ("integer", ScalarType::Int),
+    ("number", ScalarType::Int),
+    ("boolean", ScalarType::Bool),
+    ("string", ScalarType::Text),
+    ("str", ScalarType::Text),
+    ("date", ScalarType::Timestamp),
+    ("datetime", ScalarType::Timestamp),
+    ("time", ScalarType::Timestamp),
+    ("double", ScalarType::Float),
+];
+
+/// Check a list of field declarations (a template body or a `list { }`).
+pub(super) fn check_fields(
+    decls: &[&ast::FieldDecl],
+    params: &[Param],
+    diags: &mut Diagnostics,
+) -> Vec<Field> {
+    let mut seen: HashMap<&str, Span> = HashMap::new();
+    let mut fields = Vec::with_capacity(decls.len());
+    for decl in decls {
+        if let Some(first) = seen.insert(&decl.name.name, decl.name.span) {
+            diags.push(
+                diags
+                    .error(Code::DuplicateField, decl.name.span, format!("field `{}` is declared twice", decl.name.name))
+                    .label("declared again here")
+                    .related(first, "first declared here")
+                    .help("remove one of the declarations"),
+            );
+            continue;
+        }
+        if let Some(field) = check_field(decl, params, diags) {
+            fields.push(field);
+        }
+    }
+    fields
+}
+
+fn check_field(decl: &ast::FieldDecl, params: &[Param], diags: &mut Diagnostics) -> Option<Field> {
+    let ty = check_type(&decl.ty, params, diags)?;
+    let constraints = check_constraints(decl, &ty, diags);
+    let mut field = Field {
+        name: decl.name.name.clone(),
+        ty,
+        required: false,
+        default: None,
+        constraints,
+        doc: decl.doc.as_ref().map(|d| d.value.clone()).unwrap_or_default(),
+        span: decl.span,
+    };
+    let mut required_span = None;
+    for option in &decl.options {
+        match option {
+            FieldOption::Required(span) => {
+                field.required = true;
+                required_span = Some(*span);
+            }
+            FieldOption::Default(default) => {
+                field.default = check_default(default, &field, params, diags);
+            }
+            _ => {}
+        }
+    }
+    if let (Some(required), true) = (required_span, field.default.is_some()) {
+        let default_span = decl
+            .options
+            .iter()
+            .find(|o| matches!(o, FieldOption::Default(_)))
+            .map_or(required, FieldOption::span);
+        diags.push(
+            diags
+                .error(Code::RequiredWithDefault, required, format!("field `{}` is both required and defaulted", field.name))
+                .label("required here")
+                .related(default_span, "but a default fills it in")
+                .help("a field with a default is never missing: drop `required` or the default"),
+        );
+    }
+    Some(field)
+}
+
+/// Resolve a type expression.
+pub(super) fn check_type(ty: &TypeExpr, params: &[Param], diags: &mut Diagnostics) -> Option<FieldType> {
+    match ty {
+        TypeExpr::Named(ident) => match ScalarType::from_name(&ident.name) {
+            Some(scalar) => Some(FieldType::Scalar(scalar)),
+            None => {
+                diags.push(unknown_type(ident, diags));
+                None
+            }
+        },
+        TypeExpr::Enum { values, span } => check_enum(values, *span, diags),
+        TypeExpr::List { fields, .. } => {
+            let decls: Vec<&ast::FieldDecl> = fields.iter().collect();
+            Some(FieldType::List(check_fields(&decls, params, diags)))
+        }
+    }
+}
+
+fn unknown_type(ident: &ast::Ident, diags: &Diagnostics) -> crate::diagnostic::TemplateDiagnostic {
+    let mut names: Vec<&str> = ScalarType::ALL.iter().map(|t| t.name()).collect();
+    names.extend(["list", "enum"]);
+    let help = TYPE_ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == ident.name)
+        .map(|(_, ty)| format!("did you mean `{}`? ({})", ty.name(), ty.description()))
+        .or_else(|| suggestion(&ident.name, &names))
+        .unwrap_or_else(|| format!("known types: {}", names.join(", ")));
+    diags
+        .error(Code::UnknownType, ident.span, format!("unknown type `{}`", ident.name))
+        .label("not a moodlec type")
+        .help(help)
+}
+
+fn check_enum(values: &[ast::Str], span: Span, diags: &mut Diagnostics) -> Option<FieldType> {
+    if values.is_empty() {
+        diags.push(
+            diags
+                .error(Code::BadEnum, span, "an enum needs at least one value")
+                .help("list the allowed values: enum(\"topics\", \"weeks\")"),
+        );
+        return None;
+    }
+    let mut seen: HashMap<&str, Span> = HashMap::new();
+    for value in values {
+        if let Some(first) = seen.insert(&value.value, value.span) {
+            diags.push(
+                diags
+                    .error(Code::BadEnum, value.span, format!("enum value {:?} is listed twice", value.value))
+                    .label("repeated here")
+                    .related(first, "first listed here"),
+            );
+            return None;
+        }
+    }
+    Some(FieldType::Enum(values.iter().map(|v| v.value.clone()).collect()))
+}
+
+fn check_default(
+    default: &AstDefault,
+    field: &Field,
+    params: &[Param],
+    diags: &mut Diagnostics,
+) -> Option<DefaultValue> {
+    match default {
+        AstDefault::Param(ident) => {
+            if params.iter().any(|p| p.name == ident.name) {
+                return Some(DefaultValue::Param(ident.name.clone()));
+            }
+            let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
+            let mut diag = diags
+                .error(Code::UnknownParam, ident.span, format!("there is no param `{}`", ident.name))
+                .label("unknown param");
+            diag = diag.help(
+                suggestion(&ident.name, &names)
+                    .map(|s| s.replace("`", "`param."))
+                    .unwrap_or_else(|| format!("declare it first: `param {}: int = 0`", ident.name)),
+            );
+            diags.push(diag);
+            None
+        }
+        AstDefault::Literal(lit) => match literal_value(lit, &field.ty) {
+            Ok(value) => match violated_constraint(&value, &field.constraints) {
+                None => Some(DefaultValue::Value(value)),
+                Some(why) => {
+                    diags.push(
+                        diags
+                            .error(Code::BadDefault, lit.span, format!("the default of `{}` breaks its own constraints", field.name))
+                            .label(why)
+                            .help("change the default or the constraint"),
+                    );
+                    None
+                }
+            },
+            Err(error) => {
+                diags.push(bad_literal(Code::BadDefault, &field.name, "default", lit.span, &error, diags));
+                None
+            }
+        },
+    }
+}
+
+/// A diagnostic for a literal that does not fit a field's type.
+pub(super) fn bad_literal(
+    code: Code,
+    field: &str,
+    what: &str,
+    span: Span,
+    error: &LiteralError,
+    diags: &Diagnostics,
+) -> crate::diagnostic::TemplateDiagnostic {
+    let mut diag = diags
+        .error(code, span, format!("the {what} of `{field}` does not fit its type"))
+        .label(error.message.clone());
+    if let Some(help) = &error.help {
+        diag = diag.help(help.clone());
+    }
+    diag
+}
+
+/// Why `value` breaks `constraints`, if it does.
+pub(super) fn violated_constraint(value: &Value, constraints: &Constraints) -> Option<String> {
+    let number = match value {
+        Value::Int(i) => Some(*i as f64),
+        Value::Float(f) => Some(*f),
+        _ => None,
+    };
+    if let (Some(n), Some(min)) = (number, constraints.min) {
+        if n < min {
+            return Some(format!("{value} is below the minimum {min}"));
+        }
+    }
+    if let (Some(n), Some(max)) = (number, constraints.max) {
+        if n > max {
+            return Some(format!("{value} is above the maximum {max}"));
+        }
+    }
+    if let Value::Str(s) = value {
+        let chars = s.chars().count();
+        if constraints.min_length.is_some_and(|min| chars < min) || constraints.max_length.is_some_and(|max| chars > max) {
+            return Some(format!("{chars} characters is outside the allowed length"));
+        }
+        if let Some(pattern) = &constraints.pattern {
+            if !pattern.regex.is_match(s) {
+                return Some(format!("does not match the pattern {:?}", pattern.source));
+            }
+        }
+    }
+    if !constraints.one_of.is_empty() && !constraints.one_of.contains(value) {
+        return Some(format!("{value} is not one of the allowed values"));
+    }
+    None
+}
+
+fn check_constraints(decl: &ast::FieldDecl, ty: &FieldType, diags: &mut Diagnostics) -> Constraints {
+    let mut constraints = Constraints::default();
+    let scalar = match ty {
+        FieldType::Scalar(s) => Some(*s),
+        _ => None,
+    };
+    let numeric = scalar.is_some_and(ScalarType::is_numeric);
+    let textual = scalar.is_some_and(ScalarType::is_textual) || matches!(ty, FieldType::Enum(_));
+    for option in &decl.options {
+        let applicable = match option {
+            FieldOption::Required(_) | FieldOption::Default(_) => continue,
+            FieldOption::Min(_) | FieldOption::Max(_) => numeric,
+            FieldOption::Length(_) | FieldOption::Pattern(_) => textual,
+            FieldOption::OneOf { .. } => scalar.is_some(),
+        };
+        if !applicable {
+            diags.push(not_applicable(option, ty, diags));
+            continue;
+        }
+        match option {
+            FieldOption::Min(lit) => constraints.min = bound(lit, diags),
+            FieldOption::Max(lit) => constraints.max = bound(lit, diags),
+            FieldOption::Length(range) => check_length(range, &mut constraints, diags),
+            FieldOption::Pattern(pattern) => constraints.pattern = check_pattern(pattern, diags),
+            FieldOption::OneOf { values, .. } => {
+                constraints.one_of = values
+                    .iter()
+                    .filter_map(|lit| match literal_value(lit, ty) {
+                        Ok(value) => Some(value),
+                        Err(error) => {
+                            diags.push(bad_literal(Code::BadOneOf, &decl.name.name, "one_of value", lit.span, &error, diags));
+                            None
+                        }
+                    })
+                    .collect();
+            }
+            FieldOption::Required(_) | FieldOption::Default(_) => {}
+        }
+    }
+    if let (Some(min), Some(max)) = (constraints.min, constraints.max) {
+        if min > max {
+            let span = option_span(decl, |o| matches!(o, FieldOption::Max(_)));
+            diags.push(
+                diags
+                    .error(Code::EmptyRange, span, format!("`{}` has min {min} above max {max}", decl.name.name))
+                    .label("no value can satisfy this")
+                    .help("swap the bounds"),
+            );
+        }
+    }
+    constraints
+}
+
+fn option_span(decl: &ast::FieldDecl, pick: impl Fn(&FieldOption) -> bool) -> Span {
+    decl.options.iter().find(|o| pick(o)).map_or(decl.span, FieldOption::span)
+}
+
+fn not_applicable(option: &FieldOption, ty: &FieldType, diags: &Diagnostics) -> crate::diagnostic::TemplateDiagnostic {
+    let (name, applies_to) = match option {
+        FieldOption::Min(_) => ("min", "numbers (int, float, timestamp)"),
+        FieldOption::Max(_) => ("max", "numbers (int, float, timestamp)"),
+        FieldOption::Length(_) => ("length", "text types"),
+        FieldOption::Pattern(_) => ("pattern", "text types"),
+        _ => ("one_of", "scalar types"),
+    };
+    diags
+        .error(Code::ConstraintNotApplicable, option.span(), format!("`{name}` does not apply to type `{ty}`"))
+        .label(format!("`{name}` on a {ty}"))
+        .help(format!("`{name}` applies to {applies_to}"))
+}
+
+fn bound(lit: &ast::Literal, diags: &mut Diagnostics) -> Option<f64> {
+    match number(lit) {
+        Ok(n) => Some(n),
+        Err(error) => {
+            diags.push(diags.error(Code::NumberOutOfRange, lit.span, error.message));
+            None
+        }
+    }
+}
+
+fn check_length(range: &ast::LengthRange, constraints: &mut Constraints, diags: &mut Diagnostics) {
+    let parse = |digits: &Option<String>| digits.as_deref().map(str::parse::<usize>).transpose();
+    match (parse(&range.min), parse(&range.max)) {
+        (Ok(min), Ok(max)) => {
+            if let (Some(lo), Some(hi)) = (min, max) {
+                if lo > hi {
+                    diags.push(
+                        diags
+                            .error(Code::EmptyRange, range.span, format!("length {lo}..{hi} is empty"))
+                            .label("the lower bound is above the upper bound")
+                            .help(format!("did you mean {hi}..{lo}?")),
+                    );
+                    return;
+                }
+            }
+            constraints.min_length = min;
+            constraints.max_length = max;
+        }
+        _ => diags.push(diags.error(Code::NumberOutOfRange, range.span, "length bound is too large").label("too large")),
+    }
+}
+
+fn check_pattern(pattern: &ast::Str, diags: &mut Diagnostics) -> Option<Pattern> {
+    let anchored = format!("^(?:{})$", pattern.value);
+    match regex::RegexBuilder::new(&anchored).size_limit(1 << 20).build() {
+        Ok(regex) => Some(Pattern {
+            source: pattern.value.clone(),
+            regex,
+        }),
+        Err(error) => {
+            let detail = match &error {
+                regex::Error::Syntax(text) => text.lines().last().unwrap_or("invalid syntax").trim().to_owned(),
+                regex::Error::CompiledTooBig(_) => "the pattern is too large".to_owned(),
+                _ => error.to_string(),
+            };
+            diags.push(
+                diags
+                    .error(Code::BadPattern, pattern.span, "pattern is not a valid regular expression")
+                    .label(detail)
+                    .help("patterns use Rust regex syntax (like PCRE without look-around); the whole value must match"),
+            );
+            None
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! `map`, `set` and `exclude`: how source records become Moodle records.
+
+use std::collections::HashMap;
+
+use super::expr::check_map;
+use super::fields::{bad_literal, violated_constraint};
+use super::literal::literal_value;
+use super::statements::unknown_field;
+use super::Diagnostics;
+use crate::diagnostic::Code;
+use crate::span::Span;
+use crate::syntax::ast::{self, Item};
+use crate::template::{FieldType, Mapping, Template};
+
+/// The template's mapping: the base's, with this declaration's statements
+/// replacing those for the same fields. `None` when there is none at all.
+pub(super) fn check_mapping(decl: &ast::TemplateDecl, template: &Template, diags: &mut Diagnostics) -> Option<Mapping> {
+    let mut mapping = template.mapping.clone().unwrap_or_default();
+    let mut targets: HashMap<&str, (Span, &'static str)> = HashMap::new();
+    for item in &decl.items {
+        match item {
+            Item::Map(map) => {
+                if claim(&mut targets, &map.field, "map", diags) && target_field(template, &map.field, "map", diags) {
+                    if let Some(checked) = check_map(map, diags) {
+                        mapping.maps.retain(|m| m.field != checked.field);
+                        mapping.sets.retain(|(f, _)| *f != checked.field);
+                        mapping.maps.push(checked);
+                    }
+                }
+            }
+            Item::Set(set) => {
+                if claim(&mut targets, &set.field, "set", diags) && target_field(template, &set.field, "set", diags) {
+                    check_set(set, template, &mut mapping, diags);
+                }
+            }
+            Item::Exclude(exclude) => {
+                for key in &exclude.keys {
+                    if !mapping.excludes.contains(&key.name) {
+                        mapping.excludes.push(key.name.clone());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let empty = mapping.maps.is_empty() && mapping.sets.is_empty() && mapping.excludes.is_empty();
+    (!empty).then_some(mapping)
+}
+
+/// Record that `field` is computed by `how`; false (and a diagnostic) if it already is.
+fn claim<'d>(targets: &mut HashMap<&'d str, (Span, &'static str)>, field: &'d ast::Ident, how: &'static str, diags: &mut Diagnostics) -> bool {
+    if let Some((first, first_how)) = targets.get(field.name.as_str()) {
+        diags.push(
+            diags
+                .error(Code::ConflictingMapping, field.span, format!("`{}` is given a value twice", field.name))
+                .label(format!("{how} here"))
+                .related(*first, format!("already {first_how} here"))
+                .help("each field gets one `map` or one `set`"),
+        );
+        return false;
+    }
+    targets.insert(&field.name, (field.span, how));
+    true
+}
+
+fn target_field(template: &Template, field: &ast::Ident, how: &str, diags: &mut Diagnostics) -> bool {
+    match template.field(&field.name) {
+        Some(f) if matches!(f.ty, FieldType::List(_)) => {
+            diags.push(
+                diags
+                    .error(Code::NotScalar, field.span, format!("`{how}` cannot fill the list field `{}`", field.name))
+                    .label("a list field")
+                    .help("list fields come from the data as JSON arrays"),
+            );
+            false
+        }
+        Some(_) => true,
+        None => {
+            diags.push(unknown_field(template, field, how, diags));
+            false
+        }
+    }
+}
+
+fn check_set(set: &ast::SetDecl, template: &Template, mapping: &mut crate::template::Mapping, diags: &mut Diagnostics) {
+    let Some(field) = template.field(&set.field.name) else { return };
+    let value = match literal_value(&set.value, &field.ty) {
+        Ok(value) => value,
+        Err(error) => {
+            diags.push(bad_literal(Code::BadDefault, &field.name, "set value", set.value.span, &error, diags));
+            return;
+        }
+    };
+    if let Some(why) = violated_constraint(&value, &field.constraints) {
+        diags.push(
+            diags
+                .error(Code::BadDefault, set.value.span, format!("the value set for `{}` breaks its constraints", field.name))
+                .label(why),
+        );
+        return;
+    }
+    mapping.maps.retain(|m| m.field != field.name);
+    mapping.sets.retain(|(f, _)| *f != field.name);
+    mapping.sets.push((field.name.clone(), value));
+}

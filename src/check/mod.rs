@@ -1,0 +1,271 @@
+//! Stage 2: syntax trees to checked, immutable templates.
+//!
+//! [`compile`] parses every source, orders templates so a base is checked
+//! before the templates that extend it (reporting unknown bases and cycles),
+//! and checks each one. Every problem in every file is collected; a template
+//! with an error is left out of the resulting [`Catalog`].
+
+mod batch;
+mod expr;
+mod fields;
+mod literal;
+mod mapping;
+mod statements;
+mod suggest;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::diagnostic::{Code, Source, TemplateDiagnostic};
+use crate::span::Span;
+use crate::syntax::{self, ast};
+use crate::template::Template;
+
+pub(crate) use literal::scalar_value;
+pub(crate) use suggest::suggestion;
+
+/// Compiled templates, looked up by name.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    templates: Vec<Arc<Template>>,
+}
+
+impl Catalog {
+    /// The template called `name`.
+    pub fn get(&self, name: &str) -> Option<&Arc<Template>> {
+        self.templates.iter().find(|t| t.name == name)
+    }
+
+    /// All templates, in the order they were compiled.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Template>> {
+        self.templates.iter()
+    }
+
+    /// Template names, for suggestions.
+    pub fn names(&self) -> Vec<&str> {
+        self.templates.iter().map(|t| t.name.as_str()).collect()
+    }
+
+    /// Add or replace (by name) a template.
+    fn insert(&mut self, template: Arc<Template>) {
+        self.templates.retain(|t| t.name != template.name);
+        self.templates.push(template);
+    }
+}
+
+/// What [`compile`] produces: the templates that checked clean, and every problem found.
+#[derive(Debug, Default)]
+pub struct Compiled {
+    /// Templates without errors, including those of the base catalog.
+    pub catalog: Catalog,
+    /// Errors and warnings, by file and position.
+    pub diagnostics: Vec<TemplateDiagnostic>,
+}
+
+impl Compiled {
+    /// Whether any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(TemplateDiagnostic::is_error)
+    }
+}
+
+/// Compile template sources on top of `base` (usually the built-ins).
+///
+/// Templates in `sources` may extend each other or any template in `base`,
+/// and replace a `base` template of the same name.
+pub fn compile(sources: &[Source], base: &Catalog) -> Compiled {
+    let mut diagnostics = Vec::new();
+    let mut decls: Vec<(usize, ast::TemplateDecl)> = Vec::new();
+    for (index, source) in sources.iter().enumerate() {
+        match syntax::parse(source) {
+            Ok(file) => decls.extend(file.templates.into_iter().map(|t| (index, t))),
+            Err(error) => diagnostics.push(error),
+        }
+    }
+    let mut resolver = Resolver {
+        sources,
+        decls: &decls,
+        by_name: HashMap::new(),
+        state: vec![State::Pending; decls.len()],
+        catalog: base.clone(),
+        diagnostics,
+    };
+    resolver.index_names();
+    for index in 0..decls.len() {
+        resolver.resolve(index, &mut Vec::new());
+    }
+    let mut diagnostics = resolver.diagnostics;
+    diagnostics.sort_by(|a, b| {
+        (a.source_name(), a.span.start).cmp(&(b.source_name(), b.span.start))
+    });
+    Compiled {
+        catalog: resolver.catalog,
+        diagnostics,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Pending,
+    Visiting,
+    Done,
+    Failed,
+}
+
+/// Checks templates in dependency order.
+struct Resolver<'a> {
+    sources: &'a [Source],
+    decls: &'a [(usize, ast::TemplateDecl)],
+    by_name: HashMap<&'a str, usize>,
+    state: Vec<State>,
+    catalog: Catalog,
+    diagnostics: Vec<TemplateDiagnostic>,
+}
+
+impl<'a> Resolver<'a> {
+    fn index_names(&mut self) {
+        for (index, (source, decl)) in self.decls.iter().enumerate() {
+            let name = decl.name.name.as_str();
+            if let Some(&first) = self.by_name.get(name) {
+                let (first_source, first_decl) = &self.decls[first];
+                let mut diag = TemplateDiagnostic::error(
+                    Code::DuplicateTemplate,
+                    decl.name.span,
+                    format!("template `{name}` is declared twice"),
+                )
+                .label("declared again here")
+                .in_source(&self.sources[*source]);
+                diag = if first_source == source {
+                    diag.related(first_decl.name.span, "first declared here")
+                } else {
+                    diag.help(format!("it is also declared in {}", self.sources[*first_source].name))
+                };
+                self.diagnostics.push(diag);
+                self.state[index] = State::Failed;
+            } else {
+                self.by_name.insert(name, index);
+            }
+        }
+    }
+
+    /// Check template `index` after its base; `chain` is the extends path so far.
+    fn resolve(&mut self, index: usize, chain: &mut Vec<usize>) -> bool {
+        match self.state[index] {
+            State::Done => return true,
+            State::Failed => return false,
+            State::Visiting => {
+                self.report_cycle(index, chain);
+                return false;
+            }
+            State::Pending => {}
+        }
+        self.state[index] = State::Visiting;
+        chain.push(index);
+        let (source_index, decl) = &self.decls[index];
+        let base = match &decl.base {
+            None => Some(None),
+            Some(base_name) => self.resolve_base(base_name, *source_index, chain),
+        };
+        chain.pop();
+        let checked = base.and_then(|base| {
+            let source = &self.sources[*source_index];
+            let mut diags = Diagnostics::new(source);
+            let template = statements::check_template(decl, base.as_deref(), &mut diags);
+            self.diagnostics.append(&mut diags.items);
+            template
+        });
+        match checked {
+            Some(template) => {
+                self.catalog.insert(Arc::new(template));
+                self.state[index] = State::Done;
+                true
+            }
+            None => {
+                // A cycle found deeper may already have marked this one.
+                self.state[index] = State::Failed;
+                false
+            }
+        }
+    }
+
+    /// The base template, checked; `None` when it is unknown or broken.
+    fn resolve_base(&mut self, base: &ast::Ident, source: usize, chain: &mut Vec<usize>) -> Option<Option<Arc<Template>>> {
+        if let Some(&base_index) = self.by_name.get(base.name.as_str()) {
+            if !self.resolve(base_index, chain) {
+                return None;
+            }
+        } else if self.catalog.get(&base.name).is_none() {
+            let mut names = self.catalog.names();
+            names.extend(self.by_name.keys().copied());
+            let mut diag = TemplateDiagnostic::error(Code::UnknownBase, base.span, format!("there is no template `{}` to extend", base.name))
+                .label("unknown template")
+                .in_source(&self.sources[source]);
+            if let Some(help) = suggestion(&base.name, &names) {
+                diag = diag.help(help);
+            }
+            self.diagnostics.push(diag);
+            return None;
+        }
+        self.catalog.get(&base.name).cloned().map(Some)
+    }
+
+    fn report_cycle(&mut self, index: usize, chain: &[usize]) {
+        let start = chain.iter().position(|&i| i == index).unwrap_or(0);
+        let names: Vec<&str> = chain[start..]
+            .iter()
+            .chain(std::iter::once(&index))
+            .map(|&i| self.decls[i].1.name.name.as_str())
+            .collect();
+        let (source, decl) = &self.decls[index];
+        let span = decl.base.as_ref().map_or(decl.name.span, |b| b.span);
+        self.diagnostics.push(
+            TemplateDiagnostic::error(Code::ExtendsCycle, span, format!("templates extend each other in a cycle: {}", names.join(" -> ")))
+                .label("this extends starts the cycle")
+                .help("a template can only extend one that does not, directly or not, extend it back")
+                .in_source(&self.sources[*source]),
+        );
+        for &i in &chain[start..] {
+            self.state[i] = State::Failed;
+        }
+    }
+}
+
+/// Diagnostics for one source, with a shorthand to make errors in it.
+pub(crate) struct Diagnostics<'s> {
+    source: &'s Source,
+    items: Vec<TemplateDiagnostic>,
+    errors: usize,
+}
+
+impl<'s> Diagnostics<'s> {
+    fn new(source: &'s Source) -> Self {
+        Diagnostics {
+            source,
+            items: Vec::new(),
+            errors: 0,
+        }
+    }
+
+    /// An error in this source.
+    pub(crate) fn error(&self, code: Code, span: Span, message: impl Into<String>) -> TemplateDiagnostic {
+        TemplateDiagnostic::error(code, span, message).in_source(self.source)
+    }
+
+    /// Record a diagnostic.
+    pub(crate) fn push(&mut self, diagnostic: TemplateDiagnostic) {
+        if diagnostic.is_error() {
+            self.errors += 1;
+        }
+        self.items.push(diagnostic);
+    }
+
+    /// Errors recorded so far.
+    pub(crate) fn error_count(&self) -> usize {
+        self.errors
+    }
+
+    /// The source being checked.
+    pub(crate) fn source(&self) -> &Source {
+        self.source
+    }
+}

@@ -1,0 +1,354 @@
+//! One template declaration to a `Template`: its statements, checked in an
+//! order where each may rely on the ones before (params, then fields, then
+//! everything that names fields).
+
+use std::collections::HashMap;
+
+use super::batch::check_batch;
+use super::expr::check_rule;
+use super::fields::check_fields;
+use super::literal::scalar_value;
+use super::mapping::check_mapping;
+use super::suggest::suggestion;
+use super::Diagnostics;
+use crate::diagnostic::Code;
+use crate::span::Span;
+use crate::syntax::ast::{self, Item, LiteralValue};
+use crate::template::{
+    role_id, Field, FieldType, Origin, Param, ParamType, PasswordPolicy, Returns, ScalarType,
+    Template, Unique, Value, STANDARD_ROLES,
+};
+
+/// Check one template; `None` if it has errors (all reported to `diags`).
+pub(super) fn check_template(decl: &ast::TemplateDecl, base: Option<&Template>, diags: &mut Diagnostics) -> Option<Template> {
+    let errors_before = diags.error_count();
+    let mut template = match base {
+        Some(base) => inherit(base, decl),
+        None => Template {
+            name: decl.name.name.clone(),
+            doc: String::new(),
+            function: String::new(),
+            wrap: None,
+            params: Vec::new(),
+            fields: Vec::new(),
+            rules: Vec::new(),
+            unique: Vec::new(),
+            password_policy: None,
+            batch: crate::template::BatchRule::default(),
+            returns: Returns::Nothing,
+            mapping: None,
+            base: None,
+            origin: Origin::default(),
+        },
+    };
+    template.doc = decl.doc.as_ref().map_or(template.doc, |d| d.value.clone());
+    template.origin = Origin {
+        source: diags.source().clone(),
+        span: decl.span,
+    };
+    check_singletons(decl, &mut template, base.is_some(), diags);
+    check_params(decl, &mut template, diags);
+    check_body_fields(decl, &mut template, base.is_some(), diags);
+    check_rules(decl, &mut template, diags);
+    check_unique(decl, &mut template, diags);
+    check_policy(decl, &mut template, diags);
+    check_returns(decl, &mut template, diags);
+    template.mapping = check_mapping(decl, &template, diags);
+    check_batch(decl, &mut template, diags);
+    (diags.error_count() == errors_before).then_some(template)
+}
+
+/// A template that extends `base` starts as a copy of it under its own name.
+fn inherit(base: &Template, decl: &ast::TemplateDecl) -> Template {
+    let mut template = base.clone();
+    template.name = decl.name.name.clone();
+    template.base = Some(base.name.clone());
+    template
+}
+
+/// `function` and `wrap`: exactly once in a template that extends nothing,
+/// never in one that extends another (it inherits them).
+fn check_singletons(decl: &ast::TemplateDecl, template: &mut Template, inherits: bool, diags: &mut Diagnostics) {
+    let mut seen: HashMap<&str, Span> = HashMap::new();
+    for item in &decl.items {
+        let (keyword, ident) = match item {
+            Item::Function(ident) => ("function", ident),
+            Item::Wrap(ident) => ("wrap", ident),
+            _ => continue,
+        };
+        if inherits {
+            diags.push(
+                diags
+                    .error(Code::DuplicateStatement, ident.span, format!("`{keyword}` is inherited from the base template"))
+                    .label(format!("the base already sets `{keyword}`"))
+                    .help("a template that extends another calls the same Moodle function; remove this line"),
+            );
+            continue;
+        }
+        if let Some(first) = seen.insert(keyword, ident.span) {
+            diags.push(
+                diags
+                    .error(Code::DuplicateStatement, ident.span, format!("`{keyword}` is given twice"))
+                    .label("given again here")
+                    .related(first, "first given here"),
+            );
+            continue;
+        }
+        match keyword {
+            "function" => template.function.clone_from(&ident.name),
+            _ => template.wrap = Some(ident.name.clone()),
+        }
+    }
+    if !inherits && template.function.is_empty() {
+        diags.push(
+            diags
+                .error(Code::MissingFunction, decl.name.span, format!("template `{}` names no Moodle function", decl.name.name))
+                .label("no `function` in this template")
+                .help("add the web-service function it calls, e.g. `function core_user_create_users`, or `extends` a template"),
+        );
+    }
+}
+
+fn check_params(decl: &ast::TemplateDecl, template: &mut Template, diags: &mut Diagnostics) {
+    let mut seen: HashMap<&str, Span> = HashMap::new();
+    for item in &decl.items {
+        let Item::Param(param) = item else { continue };
+        if let Some(first) = seen.insert(&param.name.name, param.name.span) {
+            diags.push(
+                diags
+                    .error(Code::DuplicateParam, param.name.span, format!("param `{}` is declared twice", param.name.name))
+                    .label("declared again here")
+                    .related(first, "first declared here"),
+            );
+            continue;
+        }
+        if let Some(checked) = check_param(param, diags) {
+            template.params.retain(|p| p.name != checked.name);
+            template.params.push(checked);
+        }
+    }
+}
+
+fn check_param(decl: &ast::ParamDecl, diags: &mut Diagnostics) -> Option<Param> {
+    let Some(ty) = ParamType::from_name(&decl.ty.name) else {
+        let mut names = vec!["role"];
+        names.extend(ScalarType::ALL.iter().map(|t| t.name()));
+        let mut diag = diags
+            .error(Code::UnknownParamType, decl.ty.span, format!("unknown param type `{}`", decl.ty.name))
+            .label("not a param type");
+        if let Some(help) = suggestion(&decl.ty.name, &names) {
+            diag = diag.help(help);
+        }
+        diags.push(diag);
+        return None;
+    };
+    let default = match &decl.default {
+        None => None,
+        Some(lit) => Some(param_value(ty, lit, diags)?),
+    };
+    Some(Param {
+        name: decl.name.name.clone(),
+        ty,
+        default,
+        doc: decl.doc.as_ref().map(|d| d.value.clone()).unwrap_or_default(),
+    })
+}
+
+fn param_value(ty: ParamType, lit: &ast::Literal, diags: &mut Diagnostics) -> Option<Value> {
+    match resolve_param_value(ty, &lit.value) {
+        Ok(value) => Some(value),
+        Err((code, label, help)) => {
+            diags.push(diags.error(code, lit.span, "param default does not fit its type").label(label).help(help));
+            None
+        }
+    }
+}
+
+/// The typed value of a param, from a template literal or a `--set` value.
+///
+/// # Errors
+/// The diagnostic code, a label and a help line.
+pub(crate) fn resolve_param_value(ty: ParamType, lit: &LiteralValue) -> Result<Value, (Code, String, String)> {
+    let roles = || {
+        STANDARD_ROLES
+            .iter()
+            .map(|(name, id)| format!("{name} ({id})"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match (ty, lit) {
+        (ParamType::Role, LiteralValue::Word(name) | LiteralValue::Str(name)) => match role_id(name) {
+            Some(id) => Ok(Value::Int(id)),
+            None => Err((
+                Code::UnknownRole,
+                format!("`{name}` is not a standard Moodle role"),
+                format!("use a role id or one of: {}", roles()),
+            )),
+        },
+        (ParamType::Role, LiteralValue::Number(n)) => match n.parse::<i64>() {
+            Ok(id) if id > 0 => Ok(Value::Int(id)),
+            _ => Err((Code::UnknownRole, format!("{n} is not a role id"), format!("role ids are positive whole numbers; standard roles: {}", roles()))),
+        },
+        (ParamType::Role, LiteralValue::Bool(_)) => Err((Code::UnknownRole, "a boolean is not a role".to_owned(), roles())),
+        (ParamType::Scalar(scalar), lit) => scalar_value(lit, scalar)
+            .map_err(|e| (Code::BadDefault, e.message, e.help.unwrap_or_else(|| scalar.description().to_owned()))),
+    }
+}
+
+/// `field` statements. In a template that extends another they redeclare
+/// (tighten) a base field; new fields would be sent to a function that does not know them.
+fn check_body_fields(decl: &ast::TemplateDecl, template: &mut Template, inherits: bool, diags: &mut Diagnostics) {
+    let decls: Vec<&ast::FieldDecl> = decl
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Field(field) => Some(field),
+            _ => None,
+        })
+        .collect();
+    let fields = check_fields(&decls, &template.params, diags);
+    if !inherits {
+        template.fields = fields;
+        return;
+    }
+    for field in fields {
+        match template.fields.iter_mut().find(|f| f.name == field.name) {
+            Some(slot) => *slot = field,
+            None => {
+                let names: Vec<&str> = template.fields.iter().map(|f| f.name.as_str()).collect();
+                let mut diag = diags
+                    .error(Code::UnknownField, field.span, format!("`{}` is not a field of the base template", field.name))
+                    .label("a template that extends another can only redeclare its fields");
+                if let Some(help) = suggestion(&field.name, &names) {
+                    diag = diag.help(help);
+                }
+                diags.push(diag);
+            }
+        }
+    }
+}
+
+fn check_rules(decl: &ast::TemplateDecl, template: &mut Template, diags: &mut Diagnostics) {
+    let names: Vec<&str> = template.fields.iter().map(|f| f.name.as_str()).collect();
+    let rules: Vec<_> = decl
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Rule(rule) => check_rule(rule, &names, diags),
+            _ => None,
+        })
+        .collect();
+    template.rules.extend(rules);
+}
+
+fn check_unique(decl: &ast::TemplateDecl, template: &mut Template, diags: &mut Diagnostics) {
+    for item in &decl.items {
+        let Item::Unique(unique) = item else { continue };
+        let valid = unique
+            .fields
+            .iter()
+            .all(|ident| scalar_field(template, ident, "unique", diags).is_some());
+        if valid {
+            template.unique.push(Unique {
+                fields: unique.fields.iter().map(|f| f.name.clone()).collect(),
+                ignore_case: unique.ignore_case,
+            });
+        }
+    }
+}
+
+/// The scalar field `ident` names, or a diagnostic saying why not.
+pub(super) fn scalar_field<'t>(template: &'t Template, ident: &ast::Ident, what: &str, diags: &mut Diagnostics) -> Option<&'t Field> {
+    match template.field(&ident.name) {
+        Some(field) if matches!(field.ty, FieldType::List(_)) => {
+            diags.push(
+                diags
+                    .error(Code::NotScalar, ident.span, format!("`{what}` cannot use the list field `{}`", ident.name))
+                    .label("a list field")
+                    .help(format!("`{what}` compares single values; name a scalar field")),
+            );
+            None
+        }
+        Some(field) => Some(field),
+        None => {
+            diags.push(unknown_field(template, ident, what, diags));
+            None
+        }
+    }
+}
+
+/// A diagnostic for a statement naming a field the template does not have.
+pub(super) fn unknown_field(template: &Template, ident: &ast::Ident, what: &str, diags: &Diagnostics) -> crate::diagnostic::TemplateDiagnostic {
+    let names: Vec<&str> = template.fields.iter().map(|f| f.name.as_str()).collect();
+    let mut diag = diags
+        .error(Code::UnknownField, ident.span, format!("`{what}` names `{}`, which is not a field of `{}`", ident.name, template.name))
+        .label("unknown field");
+    if let Some(help) = suggestion(&ident.name, &names) {
+        diag = diag.help(help);
+    }
+    diag
+}
+
+fn check_policy(decl: &ast::TemplateDecl, template: &mut Template, diags: &mut Diagnostics) {
+    for item in &decl.items {
+        let Item::Policy(policy) = item else { continue };
+        let has_password = template
+            .fields
+            .iter()
+            .any(|f| matches!(f.ty, FieldType::Scalar(ScalarType::Password)));
+        if !has_password && !policy.off {
+            diags.push(
+                diags
+                    .error(Code::PolicyWithoutPassword, policy.span, "a password policy needs a field of type `password`")
+                    .label("nothing here is a password")
+                    .help("declare the field with `: password`, or remove the policy"),
+            );
+            continue;
+        }
+        if policy.off {
+            template.password_policy = None;
+            continue;
+        }
+        let mut checked = template.password_policy.clone().unwrap_or_default();
+        for setting in &policy.settings {
+            let value = setting.value.parse::<usize>().ok();
+            let known = value.is_some_and(|v| checked.set(&setting.name.name, v));
+            if !known {
+                let mut diag = diags
+                    .error(Code::UnknownPolicySetting, setting.name.span, format!("`{}` is not a password policy setting", setting.name.name))
+                    .label("unknown setting");
+                if let Some(help) = suggestion(&setting.name.name, PasswordPolicy::SETTINGS) {
+                    diag = diag.help(help);
+                }
+                diags.push(diag);
+            }
+        }
+        template.password_policy = Some(checked);
+    }
+}
+
+fn check_returns(decl: &ast::TemplateDecl, template: &mut Template, diags: &mut Diagnostics) {
+    for item in &decl.items {
+        let Item::Returns(returns) = item else { continue };
+        template.returns = match &returns.shape {
+            ast::ReturnShape::Nothing => Returns::Nothing,
+            ast::ReturnShape::List(fields) => Returns::List(return_fields(fields, template, diags)),
+            ast::ReturnShape::Object(fields) => Returns::Object(return_fields(fields, template, diags)),
+        };
+    }
+}
+
+fn return_fields(decls: &[ast::FieldDecl], template: &Template, diags: &mut Diagnostics) -> Vec<crate::template::Field> {
+    for decl in decls {
+        if let Some(option) = decl.options.first() {
+            diags.push(
+                diags
+                    .error(Code::BadReturns, option.span(), format!("response field `{}` cannot have options", decl.name.name))
+                    .label("options describe input, not Moodle's answer")
+                    .help("declare only the name and type of each returned field"),
+            );
+        }
+    }
+    let refs: Vec<&ast::FieldDecl> = decls.iter().collect();
+    check_fields(&refs, &template.params, diags)
+}

@@ -1,0 +1,12 @@
+//! moodlec: a compiler and runner for declarative Moodle web-service templates.
+//!
+//! The modules follow the pipeline: [`syntax`] parses template text into a
+//! spanned tree, [`check`] turns it into an immutable [`template::Template`].
+
+pub mod check;
+pub mod diagnostic;
+pub mod span;
+pub mod syntax;
+pub mod template;
+pub mod moodle;
+pub mod value;

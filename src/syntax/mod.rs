@@ -1,0 +1,283 @@
+//! Stage 1: template text to a spanned syntax tree. The only module that knows pest.
+
+pub mod ast;
+pub mod comments;
+mod parse;
+
+pub(crate) use parse::escape;
+
+use pest::error::{ErrorVariant, InputLocation};
+use pest::Parser;
+
+use crate::diagnostic::{Code, Source, TemplateDiagnostic};
+use crate::span::Span;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "grammar/moodlec.pest"]
+struct MoodlecParser;
+
+/// Deepest `list { ... }` nesting accepted. Moodle's own structures nest two
+/// levels; the bound keeps hostile input from exhausting the parser's stack.
+const MAX_NESTING: usize = 32;
+
+/// Parse a template file into its syntax tree.
+///
+/// # Errors
+/// A syntax diagnostic pointing at the first place the text leaves the grammar.
+pub fn parse(source: &Source) -> Result<ast::File, TemplateDiagnostic> {
+    if let Some(span) = too_deep(&source.text) {
+        return Err(TemplateDiagnostic::error(Code::Syntax, span, "braces nest too deeply")
+            .label("nesting limit reached here")
+            .help(format!("templates nest at most {MAX_NESTING} levels of `{{ }}`"))
+            .in_source(source));
+    }
+    // Track literal tokens too, so errors can say "expected `:`" at the right place.
+    pest::set_error_detail(true);
+    match MoodlecParser::parse(Rule::file, &source.text) {
+        Ok(mut pairs) => Ok(parse::parse_file(pairs.next().expect("file rule"))),
+        Err(error) => Err(syntax_error(&error, &source.text).in_source(source)),
+    }
+}
+
+/// Find the first `{` that opens more than [`MAX_NESTING`] levels, outside
+/// strings and comments.
+fn too_deep(text: &str) -> Option<Span> {
+    let mut depth = 0usize;
+    for (offset, c) in comments::code_chars(text) {
+        match c {
+            '{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(Span::new(offset, offset + 1));
+                }
+            }
+            '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
+fn syntax_error(error: &pest::error::Error<Rule>, text: &str) -> TemplateDiagnostic {
+    let mut span = match error.location {
+        InputLocation::Pos(pos) => token_at(text, pos),
+        InputLocation::Span((start, end)) => Span::new(start, end),
+    };
+    // Rule-level positives stop at the last rule tried; the attempts tracker
+    // also knows the literal tokens (`:`, `{`) tried further on.
+    let attempts = error.parse_attempts().filter(|a| a.max_position > span.start);
+    if let Some(attempts) = &attempts {
+        span = token_at(text, attempts.max_position);
+    }
+    let found = describe_found(text, span);
+    let (message, label) = match &error.variant {
+        ErrorVariant::ParsingError { positives, .. } => {
+            let expected = match &attempts {
+                Some(attempts) => {
+                    // What the parser would have accepted where it stopped:
+                    // literal tokens, and the deepest rules it was trying.
+                    let mut names: Vec<String> = attempts
+                        .expected_tokens()
+                        .iter()
+                        .map(ToString::to_string)
+                        .filter(|token| !token.trim().is_empty() && token != "#" && !token.contains(".."))
+                        .map(|token| format!("`{token}`"))
+                        .collect();
+                    names.extend(
+                        attempts
+                            .call_stacks()
+                            .iter()
+                            .filter_map(|stack| stack.deepest.get_rule().copied())
+                            .filter(|r| !matches!(r, Rule::WHITESPACE | Rule::COMMENT))
+                            .map(|r| describe_rule(r).to_owned()),
+                    );
+                    expected_list(names.iter().map(String::as_str).collect())
+                }
+                None => expected_list(positives.iter().map(|r| describe_rule(*r)).collect()),
+            };
+            (
+                format!("expected {expected}, found {found}"),
+                format!("expected {expected}"),
+            )
+        }
+        ErrorVariant::CustomError { message } => (message.clone(), "here".to_owned()),
+    };
+    let mut diagnostic = TemplateDiagnostic::error(Code::Syntax, span, message).label(label);
+    if let Some(help) = syntax_help(text, span) {
+        diagnostic = diagnostic.help(help);
+    }
+    diagnostic
+}
+
+/// The span of the word or character at `pos`, so the label underlines what
+/// the parser choked on rather than a zero-width point.
+fn token_at(text: &str, pos: usize) -> Span {
+    let rest = &text[pos..];
+    let word_len = rest
+        .char_indices()
+        .find(|&(_, c)| !(c.is_alphanumeric() || c == '_'))
+        .map_or(rest.len(), |(i, _)| i);
+    let len = if word_len > 0 {
+        word_len
+    } else {
+        rest.chars().next().map_or(0, char::len_utf8)
+    };
+    Span::new(pos, pos + len)
+}
+
+fn describe_found(text: &str, span: Span) -> String {
+    match &text[span.start..span.end] {
+        "" => "end of file".to_owned(),
+        "\n" | "\r" => "end of line".to_owned(),
+        s => format!("`{s}`"),
+    }
+}
+
+/// Hints for the mistakes people actually make.
+fn syntax_help(text: &str, span: Span) -> Option<String> {
+    let found = &text[span.start..span.end];
+    let before = text[..span.start].trim_end();
+    if found == "'" {
+        return Some("strings use double quotes: \"like this\"".to_owned());
+    }
+    if found == "=" && before.ends_with(|c: char| c.is_alphanumeric()) && text[..span.start].contains("field") {
+        return Some("field defaults are written `default VALUE`, e.g. `field roleid: int default 5`".to_owned());
+    }
+    if span.is_empty() || found.is_empty() {
+        return Some("is a `}` or a closing `\"` missing?".to_owned());
+    }
+    None
+}
+
+fn expected_list(mut names: Vec<&str>) -> String {
+    names.sort_unstable();
+    names.dedup();
+    match names.as_slice() {
+        [] => "something else".to_owned(),
+        [one] => (*one).to_owned(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+/// Every grammar rule as a reader would name it. Exhaustive on purpose: a new
+/// rule must decide how it reads in an error message.
+fn describe_rule(rule: Rule) -> &'static str {
+    match rule {
+        Rule::EOI => "end of file",
+        Rule::file | Rule::template | Rule::kw_template => "`template`",
+        Rule::extends | Rule::kw_extends => "`extends`",
+        Rule::function
+        | Rule::wrap
+        | Rule::param
+        | Rule::field
+        | Rule::record_rule
+        | Rule::unique
+        | Rule::policy
+        | Rule::batch
+        | Rule::returns
+        | Rule::map
+        | Rule::set
+        | Rule::exclude
+        | Rule::statement => "a statement (field, param, rule, ...)",
+        Rule::kw_function => "`function`",
+        Rule::kw_wrap => "`wrap`",
+        Rule::kw_param => "`param`",
+        Rule::kw_field => "`field`",
+        Rule::field_type | Rule::type_name => "a type",
+        Rule::list_type | Rule::kw_list => "`list`",
+        Rule::enum_type | Rule::kw_enum => "`enum`",
+        Rule::kw_object => "`object`",
+        Rule::field_option
+        | Rule::required
+        | Rule::kw_required
+        | Rule::default
+        | Rule::kw_default
+        | Rule::min
+        | Rule::kw_min
+        | Rule::max
+        | Rule::kw_max
+        | Rule::length
+        | Rule::kw_length
+        | Rule::pattern
+        | Rule::kw_pattern
+        | Rule::one_of
+        | Rule::kw_one_of => "a field option (required, default, min, max, length, pattern, one_of)",
+        Rule::param_ref => "`param.NAME`",
+        Rule::length_range => "a range like `1..100`",
+        Rule::kw_rule => "`rule`",
+        Rule::kw_unique => "`unique`",
+        Rule::ignore_case | Rule::kw_ignore_case => "`ignore_case`",
+        Rule::kw_policy => "`policy`",
+        Rule::kw_password => "`password`",
+        Rule::policy_off | Rule::kw_off => "`off`",
+        Rule::policy_block => "`{`",
+        Rule::policy_setting => "a policy setting",
+        Rule::kw_batch => "`batch`",
+        Rule::batch_setting | Rule::batch_size | Rule::kw_size => "`size`",
+        Rule::group_by | Rule::kw_group_by => "`group_by`",
+        Rule::max_input_vars | Rule::kw_max_input_vars => "`max_input_vars`",
+        Rule::kw_returns => "`returns`",
+        Rule::returns_nothing | Rule::kw_nothing => "`nothing`",
+        Rule::returns_list => "`list`",
+        Rule::returns_object => "`object`",
+        Rule::kw_map => "`map`",
+        Rule::kw_set => "`set`",
+        Rule::kw_exclude => "`exclude`",
+        Rule::literal | Rule::word => "a value",
+        Rule::boolean => "`true` or `false`",
+        Rule::number => "a number",
+        Rule::integer => "a whole number",
+        Rule::string | Rule::string_inner => "a string",
+        Rule::ident | Rule::ident_start | Rule::ident_char => "a name",
+        Rule::WHITESPACE | Rule::COMMENT => "whitespace",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(text: &str) -> Result<ast::File, TemplateDiagnostic> {
+        parse(&Source::new("test.moodle", text))
+    }
+
+    #[test]
+    fn parses_a_small_template() {
+        let file = parse_str(
+            "template t \"doc\" { function f wrap users\n field x: int required min 1 \"an x\" }",
+        )
+        .unwrap();
+        let template = &file.templates[0];
+        assert_eq!(template.name.name, "t");
+        assert_eq!(template.doc.as_ref().unwrap().value, "doc");
+        assert_eq!(template.items.len(), 3);
+        let ast::Item::Field(field) = &template.items[2] else {
+            panic!("expected a field, got {:?}", template.items[2]);
+        };
+        assert_eq!(field.options.len(), 2);
+        assert_eq!(field.doc.as_ref().unwrap().value, "an x");
+    }
+
+    #[test]
+    fn keywords_need_a_word_boundary() {
+        let file = parse_str("template t { function f field requiredx: int }").unwrap();
+        let ast::Item::Field(field) = &file.templates[0].items[1] else {
+            panic!("expected field");
+        };
+        assert_eq!(field.name.name, "requiredx");
+    }
+
+    #[test]
+    fn missing_colon_points_at_the_type() {
+        let error = parse_str("template t { field x int }").unwrap_err();
+        assert_eq!(error.code, Code::Syntax);
+        assert_eq!(error.span, Span::new(21, 24), "{error:?}");
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let text = format!("template t {{ field x: {} }}", "list { field y: ".repeat(5000));
+        let error = parse_str(&text).unwrap_err();
+        assert_eq!(error.code, Code::Syntax);
+    }
+}

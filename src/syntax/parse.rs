@@ -1,0 +1,452 @@
+//! Pest pairs to the syntax tree: one `parse_<rule>` function per grammar rule.
+//!
+//! The grammar guarantees the shape of every pair, so these functions walk
+//! children in the order the rule lists them. `expect` on a child is an
+//! internal invariant (the grammar and this file disagree), never user input:
+//! the only fallible step, `MoodlecParser::parse`, runs before.
+
+use pest::iterators::Pair;
+
+use super::ast::{
+    BatchDecl, BatchSetting, DefaultValue, ExcludeDecl, FieldDecl, FieldOption, File, Ident,
+    Item, LengthRange, Literal, LiteralValue, MapDecl, Number, ParamDecl, PolicyDecl,
+    PolicySetting, ReturnShape, ReturnsDecl, RuleDecl, SetDecl, Str, TemplateDecl, TypeExpr,
+    UniqueDecl,
+};
+use super::Rule;
+use crate::span::Span;
+
+/// `file = { SOI ~ template* ~ EOI }`
+pub(super) fn parse_file(pair: Pair<'_, Rule>) -> File {
+    debug_assert_eq!(pair.as_rule(), Rule::file);
+    let templates = children(pair)
+        .filter(|p| p.as_rule() == Rule::template)
+        .map(parse_template)
+        .collect();
+    File { templates }
+}
+
+/// `template = { kw_template ~ ident ~ extends? ~ string? ~ "{" ~ statement* ~ "}" }`
+fn parse_template(pair: Pair<'_, Rule>) -> TemplateDecl {
+    let span = Span::from(pair.as_span());
+    let mut inner = children(pair).peekable();
+    let name = parse_ident(inner.next().expect("template name"));
+    let base = inner
+        .next_if(|p| p.as_rule() == Rule::extends)
+        .map(|p| parse_ident(first_child(p)));
+    let doc = inner
+        .next_if(|p| p.as_rule() == Rule::string)
+        .map(parse_string);
+    let items = inner.map(parse_statement).collect();
+    TemplateDecl {
+        name,
+        base,
+        doc,
+        items,
+        span,
+    }
+}
+
+/// `statement = _{ function | wrap | param | ... }`
+fn parse_statement(pair: Pair<'_, Rule>) -> Item {
+    match pair.as_rule() {
+        Rule::function => Item::Function(parse_ident(first_child(pair))),
+        Rule::wrap => Item::Wrap(parse_ident(first_child(pair))),
+        Rule::param => Item::Param(parse_param(pair)),
+        Rule::field => Item::Field(parse_field(pair)),
+        Rule::record_rule => Item::Rule(parse_rule(pair)),
+        Rule::unique => Item::Unique(parse_unique(pair)),
+        Rule::policy => Item::Policy(parse_policy(pair)),
+        Rule::batch => Item::Batch(parse_batch(pair)),
+        Rule::returns => Item::Returns(parse_returns(pair)),
+        Rule::map => Item::Map(parse_map(pair)),
+        Rule::set => Item::Set(parse_set(pair)),
+        Rule::exclude => Item::Exclude(parse_exclude(pair)),
+        other => unreachable!("grammar yields no statement {other:?}"),
+    }
+}
+
+/// `param = { kw_param ~ ident ~ ":" ~ type_name ~ ("=" ~ literal)? ~ string? }`
+fn parse_param(pair: Pair<'_, Rule>) -> ParamDecl {
+    let span = Span::from(pair.as_span());
+    let mut inner = children(pair).peekable();
+    let name = parse_ident(inner.next().expect("param name"));
+    let ty = parse_ident(first_child(inner.next().expect("param type")));
+    let default = inner
+        .next_if(|p| p.as_rule() == Rule::literal)
+        .map(parse_literal);
+    let doc = inner.next().map(parse_string);
+    ParamDecl {
+        name,
+        ty,
+        default,
+        doc,
+        span,
+    }
+}
+
+/// `field = { kw_field ~ ident ~ ":" ~ field_type ~ field_option* ~ string? }`
+fn parse_field(pair: Pair<'_, Rule>) -> FieldDecl {
+    debug_assert_eq!(pair.as_rule(), Rule::field);
+    let span = Span::from(pair.as_span());
+    let mut inner = children(pair);
+    let name = parse_ident(inner.next().expect("field name"));
+    let ty = parse_field_type(inner.next().expect("field type"));
+    let mut options = Vec::new();
+    let mut doc = None;
+    for option in inner {
+        match option.as_rule() {
+            Rule::string => doc = Some(parse_string(option)),
+            _ => options.push(parse_field_option(option)),
+        }
+    }
+    FieldDecl {
+        name,
+        ty,
+        options,
+        doc,
+        span,
+    }
+}
+
+/// `field_type = { list_type | enum_type | type_name }`
+fn parse_field_type(pair: Pair<'_, Rule>) -> TypeExpr {
+    let inner = first_child(pair);
+    let span = Span::from(inner.as_span());
+    match inner.as_rule() {
+        Rule::list_type => TypeExpr::List {
+            fields: parse_fields(children(inner)),
+            span,
+        },
+        Rule::enum_type => TypeExpr::Enum {
+            values: children(inner).map(parse_string).collect(),
+            span,
+        },
+        Rule::type_name => TypeExpr::Named(parse_ident(first_child(inner))),
+        other => unreachable!("grammar yields no field type {other:?}"),
+    }
+}
+
+fn parse_fields<'i>(pairs: impl Iterator<Item = Pair<'i, Rule>>) -> Vec<FieldDecl> {
+    pairs.map(parse_field).collect()
+}
+
+/// `field_option = _{ required | default | min | max | length | pattern | one_of }`
+fn parse_field_option(pair: Pair<'_, Rule>) -> FieldOption {
+    let span = Span::from(pair.as_span());
+    match pair.as_rule() {
+        Rule::required => FieldOption::Required(span),
+        Rule::default => FieldOption::Default(parse_default(first_child(pair))),
+        Rule::min => FieldOption::Min(parse_number_literal(first_child(pair))),
+        Rule::max => FieldOption::Max(parse_number_literal(first_child(pair))),
+        Rule::length => FieldOption::Length(parse_length_range(first_child(pair))),
+        Rule::pattern => FieldOption::Pattern(parse_string(first_child(pair))),
+        Rule::one_of => FieldOption::OneOf {
+            values: children(pair).map(parse_literal).collect(),
+            span,
+        },
+        other => unreachable!("grammar yields no field option {other:?}"),
+    }
+}
+
+/// `default = { kw_default ~ (param_ref | literal) }`
+fn parse_default(pair: Pair<'_, Rule>) -> DefaultValue {
+    match pair.as_rule() {
+        Rule::param_ref => {
+            let span = Span::from(pair.as_span());
+            let name = first_child(pair).as_str().to_owned();
+            DefaultValue::Param(Ident { name, span })
+        }
+        _ => DefaultValue::Literal(parse_literal(pair)),
+    }
+}
+
+/// `length_range = ${ integer? ~ ".." ~ integer? }`
+fn parse_length_range(pair: Pair<'_, Rule>) -> LengthRange {
+    let span = Span::from(pair.as_span());
+    let text = pair.as_str();
+    let (min, max) = text.split_once("..").expect("grammar puts '..' in a range");
+    let bound = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+    LengthRange {
+        min: bound(min),
+        max: bound(max),
+        span,
+    }
+}
+
+/// `record_rule = { kw_rule ~ string ~ string }`
+fn parse_rule(pair: Pair<'_, Rule>) -> RuleDecl {
+    let span = Span::from(pair.as_span());
+    let mut inner = children(pair);
+    let expr = parse_string(inner.next().expect("rule expression"));
+    let message = parse_string(inner.next().expect("rule message"));
+    RuleDecl {
+        expr,
+        message,
+        span,
+    }
+}
+
+/// `unique = { kw_unique ~ ident ~ ("," ~ ident)* ~ ignore_case? }`
+fn parse_unique(pair: Pair<'_, Rule>) -> UniqueDecl {
+    let span = Span::from(pair.as_span());
+    let mut fields = Vec::new();
+    let mut ignore_case = false;
+    for part in children(pair) {
+        match part.as_rule() {
+            Rule::ignore_case => ignore_case = true,
+            _ => fields.push(parse_ident(part)),
+        }
+    }
+    UniqueDecl {
+        fields,
+        ignore_case,
+        span,
+    }
+}
+
+/// `policy = { kw_policy ~ kw_password ~ (policy_off | policy_block)? }`
+fn parse_policy(pair: Pair<'_, Rule>) -> PolicyDecl {
+    let span = Span::from(pair.as_span());
+    let mut off = false;
+    let mut settings = Vec::new();
+    for part in children(pair) {
+        match part.as_rule() {
+            Rule::policy_off => off = true,
+            _ => settings = children(part).map(parse_policy_setting).collect(),
+        }
+    }
+    PolicyDecl {
+        off,
+        settings,
+        span,
+    }
+}
+
+/// `policy_setting = { ident ~ integer }`
+fn parse_policy_setting(pair: Pair<'_, Rule>) -> PolicySetting {
+    let span = Span::from(pair.as_span());
+    let mut inner = children(pair);
+    let name = parse_ident(inner.next().expect("policy setting name"));
+    let value = inner.next().expect("policy setting value").as_str().to_owned();
+    PolicySetting { name, value, span }
+}
+
+/// `batch = { kw_batch ~ batch_setting+ }`
+fn parse_batch(pair: Pair<'_, Rule>) -> BatchDecl {
+    let span = Span::from(pair.as_span());
+    let settings = children(pair)
+        .map(|setting| match setting.as_rule() {
+            Rule::batch_size => BatchSetting::Size(parse_number(first_child(setting))),
+            Rule::group_by => BatchSetting::GroupBy(parse_ident(first_child(setting))),
+            Rule::max_input_vars => {
+                BatchSetting::MaxInputVars(parse_number(first_child(setting)))
+            }
+            other => unreachable!("grammar yields no batch setting {other:?}"),
+        })
+        .collect();
+    BatchDecl { settings, span }
+}
+
+/// `returns = { kw_returns ~ (returns_nothing | returns_list | returns_object) }`
+fn parse_returns(pair: Pair<'_, Rule>) -> ReturnsDecl {
+    let span = Span::from(pair.as_span());
+    let shape = first_child(pair);
+    let shape = match shape.as_rule() {
+        Rule::returns_nothing => ReturnShape::Nothing,
+        Rule::returns_list => ReturnShape::List(parse_fields(children(shape))),
+        Rule::returns_object => ReturnShape::Object(parse_fields(children(shape))),
+        other => unreachable!("grammar yields no return shape {other:?}"),
+    };
+    ReturnsDecl { shape, span }
+}
+
+/// `map = { kw_map ~ ident ~ "=" ~ string }`
+fn parse_map(pair: Pair<'_, Rule>) -> MapDecl {
+    let span = Span::from(pair.as_span());
+    let mut inner = children(pair);
+    let field = parse_ident(inner.next().expect("map field"));
+    let template = parse_string(inner.next().expect("map template"));
+    MapDecl {
+        field,
+        template,
+        span,
+    }
+}
+
+/// `set = { kw_set ~ ident ~ "=" ~ literal }`
+fn parse_set(pair: Pair<'_, Rule>) -> SetDecl {
+    let span = Span::from(pair.as_span());
+    let mut inner = children(pair);
+    let field = parse_ident(inner.next().expect("set field"));
+    let value = parse_literal(inner.next().expect("set value"));
+    SetDecl { field, value, span }
+}
+
+/// `exclude = { kw_exclude ~ ident ~ ("," ~ ident)* }`
+fn parse_exclude(pair: Pair<'_, Rule>) -> ExcludeDecl {
+    let span = Span::from(pair.as_span());
+    let keys = children(pair).map(parse_ident).collect();
+    ExcludeDecl { keys, span }
+}
+
+/// `literal = { string | number | boolean | word }`
+fn parse_literal(pair: Pair<'_, Rule>) -> Literal {
+    let inner = first_child(pair);
+    let span = Span::from(inner.as_span());
+    let value = match inner.as_rule() {
+        Rule::string => LiteralValue::Str(parse_string(inner).value),
+        Rule::number => LiteralValue::Number(inner.as_str().to_owned()),
+        Rule::boolean => LiteralValue::Bool(inner.as_str() == "true"),
+        Rule::word => LiteralValue::Word(inner.as_str().to_owned()),
+        other => unreachable!("grammar yields no literal {other:?}"),
+    };
+    Literal { value, span }
+}
+
+/// A `number` pair as a literal (for `min` / `max`).
+fn parse_number_literal(pair: Pair<'_, Rule>) -> Literal {
+    Literal {
+        value: LiteralValue::Number(pair.as_str().to_owned()),
+        span: Span::from(pair.as_span()),
+    }
+}
+
+/// `integer = @{ ASCII_DIGIT+ }`
+fn parse_number(pair: Pair<'_, Rule>) -> Number {
+    Number {
+        digits: pair.as_str().to_owned(),
+        span: Span::from(pair.as_span()),
+    }
+}
+
+/// `string = ${ "\"" ~ string_inner ~ "\"" }`
+fn parse_string(pair: Pair<'_, Rule>) -> Str {
+    debug_assert_eq!(pair.as_rule(), Rule::string);
+    let span = Span::from(pair.as_span());
+    let raw = first_child(pair).as_str();
+    Str {
+        value: unescape(raw),
+        span,
+    }
+}
+
+/// `ident = @{ ident_start ~ ident_char* }`
+fn parse_ident(pair: Pair<'_, Rule>) -> Ident {
+    Ident {
+        name: pair.as_str().to_owned(),
+        span: Span::from(pair.as_span()),
+    }
+}
+
+fn first_child(pair: Pair<'_, Rule>) -> Pair<'_, Rule> {
+    children(pair).next().expect("grammar gives this rule a child")
+}
+
+/// The children of `pair` that carry meaning. Keywords are atomic rules (so
+/// no whitespace can split `required` from its word boundary) and so appear
+/// as pairs, but the rule containing them already says what they were.
+fn children(pair: Pair<'_, Rule>) -> impl Iterator<Item = Pair<'_, Rule>> {
+    pair.into_inner().filter(|child| !is_keyword(child.as_rule()))
+}
+
+fn is_keyword(kind: Rule) -> bool {
+    matches!(
+        kind,
+        Rule::kw_template
+            | Rule::kw_extends
+            | Rule::kw_function
+            | Rule::kw_wrap
+            | Rule::kw_param
+            | Rule::kw_field
+            | Rule::kw_list
+            | Rule::kw_enum
+            | Rule::kw_object
+            | Rule::kw_required
+            | Rule::kw_default
+            | Rule::kw_min
+            | Rule::kw_max
+            | Rule::kw_length
+            | Rule::kw_pattern
+            | Rule::kw_one_of
+            | Rule::kw_rule
+            | Rule::kw_unique
+            | Rule::kw_ignore_case
+            | Rule::kw_policy
+            | Rule::kw_password
+            | Rule::kw_off
+            | Rule::kw_batch
+            | Rule::kw_size
+            | Rule::kw_group_by
+            | Rule::kw_max_input_vars
+            | Rule::kw_returns
+            | Rule::kw_nothing
+            | Rule::kw_map
+            | Rule::kw_set
+            | Rule::kw_exclude
+    )
+}
+
+/// Undo the string escapes `\"`, `\\`, `\n`, `\t`, `\r`; any other backslash
+/// is kept as written so regex patterns read naturally (`"\d+"`).
+pub(crate) fn unescape(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('"') => out.push('"'),
+            Some('\\') => out.push('\\'),
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+/// The inverse of [`unescape`]: the shortest source text for `value`.
+pub(crate) fn escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            // A backslash needs doubling only where it would otherwise start an escape.
+            '\\' => match chars.peek() {
+                None | Some('"' | '\\' | 'n' | 't' | 'r') => out.push_str("\\\\"),
+                Some(_) => out.push('\\'),
+            },
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{escape, unescape};
+
+    #[test]
+    fn escapes_round_trip() {
+        for value in [r"\d+", "a\"b", "tab\there", r"end\", r"\\n", "line\nbreak", r"\n"] {
+            assert_eq!(unescape(&escape(value)), value, "value {value:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_escapes_keep_the_backslash() {
+        assert_eq!(unescape(r"^\w+\.\d$"), r"^\w+\.\d$");
+    }
+}

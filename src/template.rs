@@ -1,0 +1,493 @@
+//! The checked template: what `check` produces and every later stage reads.
+//!
+//! Unlike the syntax tree, everything here is resolved: types are known,
+//! defaults are typed values, expressions are compiled, `extends` is
+//! flattened. A `Template` is immutable and cheap to share (`Arc`).
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::diagnostic::Source;
+use crate::span::Span;
+
+/// A compiled template.
+#[derive(Debug, Clone, Serialize)]
+pub struct Template {
+    /// Its name, used with `-t`.
+    pub name: String,
+    /// One-line description.
+    pub doc: String,
+    /// The Moodle web-service function (`wsfunction`).
+    pub function: String,
+    /// The list parameter carrying the records (`users` → `users[0][...]`);
+    /// `None` when record fields are top-level parameters.
+    pub wrap: Option<String>,
+    /// Endpoint-level params.
+    pub params: Vec<Param>,
+    /// The Moodle fields of one record, in declaration order.
+    pub fields: Vec<Field>,
+    /// Cross-field checks.
+    pub rules: Vec<Rule>,
+    /// Uniqueness across the dataset.
+    pub unique: Vec<Unique>,
+    /// Password policy applied to `password` fields, if any.
+    pub password_policy: Option<PasswordPolicy>,
+    /// How records are grouped into calls.
+    pub batch: BatchRule,
+    /// The response shape.
+    pub returns: Returns,
+    /// For templates that extend another: how source records become Moodle records.
+    pub mapping: Option<Mapping>,
+    /// The template this one extends.
+    pub base: Option<String>,
+    /// Where the template was declared.
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+/// Where a template came from, for diagnostics that point back at it.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    /// The source text.
+    pub source: Source,
+    /// The template declaration.
+    pub span: Span,
+}
+
+impl Default for Origin {
+    fn default() -> Self {
+        Origin {
+            source: Source::new("<none>", ""),
+            span: Span::default(),
+        }
+    }
+}
+
+impl Template {
+    /// The field called `name`.
+    pub fn field(&self, name: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// The param called `name`.
+    pub fn param(&self, name: &str) -> Option<&Param> {
+        self.params.iter().find(|p| p.name == name)
+    }
+}
+
+/// One Moodle field of a record.
+#[derive(Debug, Clone, Serialize)]
+pub struct Field {
+    /// The Moodle parameter name.
+    pub name: String,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub ty: FieldType,
+    /// Whether every record must carry it (after defaults).
+    pub required: bool,
+    /// The value used when a record does not carry it.
+    pub default: Option<DefaultValue>,
+    /// Extra checks beyond the type.
+    pub constraints: Constraints,
+    /// Description.
+    pub doc: String,
+    /// The declaration.
+    #[serde(skip)]
+    pub span: Span,
+}
+
+/// A field's default.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DefaultValue {
+    /// A constant.
+    Value(Value),
+    /// The value of an endpoint-level param.
+    Param(String),
+}
+
+/// A typed scalar value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Value {
+    /// Integers (also timestamps).
+    Int(i64),
+    /// Floats.
+    Float(f64),
+    /// Booleans (sent as 1/0).
+    Bool(bool),
+    /// Strings of every text type.
+    Str(String),
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Float(x) => write!(f, "{x}"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Str(s) => write!(f, "{s:?}"),
+        }
+    }
+}
+
+/// A field's type.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldType {
+    /// One of Moodle's PARAM types (or a moodlec refinement of one).
+    Scalar(ScalarType),
+    /// A string from a fixed set.
+    Enum(Vec<String>),
+    /// Moodle's multiple structure: a list of records with these fields.
+    List(Vec<Field>),
+}
+
+impl fmt::Display for FieldType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FieldType::Scalar(s) => f.write_str(s.name()),
+            FieldType::Enum(values) => write!(f, "enum({})", values.join(", ")),
+            FieldType::List(_) => f.write_str("list"),
+        }
+    }
+}
+
+macro_rules! scalar_types {
+    ($($variant:ident => $name:literal, $param:literal, $doc:literal;)*) => {
+        /// Scalar types, named as in templates. Each maps to the Moodle PARAM
+        /// type that Moodle validates it with.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum ScalarType {
+            $(#[doc = $doc] $variant,)*
+        }
+
+        impl ScalarType {
+            /// Every scalar type, for listings and suggestions.
+            pub const ALL: &'static [ScalarType] = &[$(ScalarType::$variant,)*];
+
+            /// The name used in templates.
+            pub fn name(self) -> &'static str {
+                match self { $(ScalarType::$variant => $name,)* }
+            }
+
+            /// The Moodle PARAM type's string value (as in Moodle's error messages).
+            pub fn moodle_param(self) -> &'static str {
+                match self { $(ScalarType::$variant => $param,)* }
+            }
+
+            /// What the type accepts, in a sentence.
+            pub fn description(self) -> &'static str {
+                match self { $(ScalarType::$variant => $doc,)* }
+            }
+
+            /// The type written `name` in a template.
+            pub fn from_name(name: &str) -> Option<ScalarType> {
+                match name { $($name => Some(ScalarType::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+scalar_types! {
+    Int => "int", "int", "A whole number (PARAM_INT).";
+    Bool => "bool", "bool", "A boolean, sent as 1 or 0 (PARAM_BOOL).";
+    Float => "float", "float", "A decimal number (PARAM_FLOAT).";
+    Text => "text", "text", "Text without HTML tags except multilang spans (PARAM_TEXT).";
+    NoTags => "notags", "notags", "Text without any HTML tags (PARAM_NOTAGS).";
+    Raw => "raw", "raw", "Any UTF-8 text (PARAM_RAW).";
+    RawTrimmed => "raw_trimmed", "raw_trimmed", "Any UTF-8 text without surrounding whitespace (PARAM_RAW_TRIMMED).";
+    Alpha => "alpha", "alpha", "ASCII letters only (PARAM_ALPHA).";
+    AlphaNum => "alphanum", "alphanum", "ASCII letters and digits (PARAM_ALPHANUM).";
+    AlphaNumExt => "alphanumext", "alphanumext", "ASCII letters, digits, '_' and '-' (PARAM_ALPHANUMEXT).";
+    SafeDir => "safedir", "safedir", "A safe directory name: letters, digits, '_' and '-' (PARAM_SAFEDIR).";
+    Plugin => "plugin", "plugin", "A plugin name such as `topics` (PARAM_PLUGIN).";
+    Auth => "auth", "auth", "An authentication plugin name such as `manual` (PARAM_AUTH).";
+    Theme => "theme", "theme", "A theme name such as `boost` (PARAM_THEME).";
+    Username => "username", "username", "A Moodle username: lowercase letters, digits and . @ _ - (PARAM_USERNAME).";
+    Email => "email", "raw_trimmed", "An email address Moodle's validate_email() accepts.";
+    Password => "password", "raw", "A password, checked against the password policy (PARAM_RAW).";
+    Lang => "lang", "lang", "A language code such as `en` or `pt_br` (PARAM_LANG).";
+    Country => "country", "alpha", "An ISO 3166-1 alpha-2 country code in capitals, such as `GB`.";
+    Timezone => "timezone", "timezone", "A timezone such as `Europe/London`, or `99` for the server's (PARAM_TIMEZONE).";
+    Timestamp => "timestamp", "int", "Unix seconds; data may give ISO-8601 dates or datetimes (PARAM_INT).";
+}
+
+impl ScalarType {
+    /// Whether `min`/`max` apply.
+    pub fn is_numeric(self) -> bool {
+        matches!(self, ScalarType::Int | ScalarType::Float | ScalarType::Timestamp)
+    }
+
+    /// Whether values are strings (so `length` and `pattern` apply).
+    pub fn is_textual(self) -> bool {
+        !self.is_numeric() && self != ScalarType::Bool
+    }
+}
+
+/// Checks beyond the type.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Constraints {
+    /// Smallest number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    /// Largest number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    /// Fewest characters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_length: Option<usize>,
+    /// Most characters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<usize>,
+    /// Regex the whole value must match.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<Pattern>,
+    /// Allowed values.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub one_of: Vec<Value>,
+}
+
+/// A compiled `pattern`, anchored to the whole value.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pattern {
+    /// As written in the template.
+    pub source: String,
+    /// `^(?:source)$`, compiled.
+    #[serde(skip)]
+    pub regex: regex::Regex,
+}
+
+/// An endpoint-level param.
+#[derive(Debug, Clone, Serialize)]
+pub struct Param {
+    /// Its name (`--set NAME=value`).
+    pub name: String,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub ty: ParamType,
+    /// Value when not set on the command line.
+    pub default: Option<Value>,
+    /// Description.
+    pub doc: String,
+}
+
+/// Types a param can have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParamType {
+    /// A Moodle role id, given by id or by the standard role's shortname.
+    Role,
+    /// A scalar.
+    Scalar(ScalarType),
+}
+
+impl ParamType {
+    /// The type written `name` in a template.
+    pub fn from_name(name: &str) -> Option<ParamType> {
+        if name == "role" {
+            return Some(ParamType::Role);
+        }
+        ScalarType::from_name(name).map(ParamType::Scalar)
+    }
+
+    /// The name used in templates.
+    pub fn name(self) -> &'static str {
+        match self {
+            ParamType::Role => "role",
+            ParamType::Scalar(s) => s.name(),
+        }
+    }
+}
+
+/// Moodle's standard roles, as created at install (lib/db/install.php), by
+/// the shortnames that may be assigned in a course context.
+pub const STANDARD_ROLES: &[(&str, i64)] = &[
+    ("manager", 1),
+    ("editingteacher", 3),
+    ("teacher", 4),
+    ("student", 5),
+];
+
+/// The role id of a standard role's shortname.
+pub fn role_id(name: &str) -> Option<i64> {
+    STANDARD_ROLES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, id)| *id)
+}
+
+/// A cross-field rule.
+#[derive(Clone, Serialize)]
+pub struct Rule {
+    /// The minijinja expression, as written.
+    pub expr: String,
+    /// Shown when the expression is false.
+    pub message: String,
+    /// The compiled expression.
+    #[serde(skip)]
+    pub compiled: Arc<minijinja::Expression<'static, 'static>>,
+    /// The declaration.
+    #[serde(skip)]
+    pub span: Span,
+}
+
+impl fmt::Debug for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Rule")
+            .field("expr", &self.expr)
+            .field("message", &self.message)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Fields whose combined value must not repeat across the dataset.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unique {
+    /// The fields.
+    pub fields: Vec<String>,
+    /// Compare case-insensitively (Moodle does for emails).
+    pub ignore_case: bool,
+}
+
+/// Moodle's password policy (admin/settings/security.php), Moodle's defaults
+/// unless the template overrides them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PasswordPolicy {
+    /// `minpasswordlength`: characters.
+    pub min_length: usize,
+    /// `minpassworddigits`
+    pub min_digits: usize,
+    /// `minpasswordlower`
+    pub min_lower: usize,
+    /// `minpasswordupper`
+    pub min_upper: usize,
+    /// `minpasswordnonalphanum`
+    pub min_nonalphanum: usize,
+    /// `maxconsecutiveidentchars` (0 = off)
+    pub max_consecutive_identical: usize,
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        PasswordPolicy {
+            min_length: 8,
+            min_digits: 1,
+            min_lower: 1,
+            min_upper: 1,
+            min_nonalphanum: 1,
+            max_consecutive_identical: 0,
+        }
+    }
+}
+
+impl PasswordPolicy {
+    /// Setting names as written in templates.
+    pub const SETTINGS: &'static [&'static str] = &[
+        "min_length",
+        "min_digits",
+        "min_lower",
+        "min_upper",
+        "min_nonalphanum",
+        "max_consecutive_identical",
+    ];
+
+    /// Set the setting called `name`; false if there is none.
+    pub fn set(&mut self, name: &str, value: usize) -> bool {
+        let slot = match name {
+            "min_length" => &mut self.min_length,
+            "min_digits" => &mut self.min_digits,
+            "min_lower" => &mut self.min_lower,
+            "min_upper" => &mut self.min_upper,
+            "min_nonalphanum" => &mut self.min_nonalphanum,
+            "max_consecutive_identical" => &mut self.max_consecutive_identical,
+            _ => return false,
+        };
+        *slot = value;
+        true
+    }
+}
+
+/// How records are grouped into calls.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BatchRule {
+    /// Most records per call.
+    pub size: usize,
+    /// Records with equal values of this field go to the same batches.
+    pub group_by: Option<String>,
+    /// PHP's `max_input_vars` on the site: form fields per request.
+    pub max_input_vars: usize,
+}
+
+impl BatchRule {
+    /// Records per call when a template says nothing: small enough that a
+    /// whole-batch rollback stays cheap (moodle-ws.md 4.3).
+    pub const DEFAULT_SIZE: usize = 100;
+    /// PHP's default `max_input_vars`.
+    pub const DEFAULT_MAX_INPUT_VARS: usize = 1000;
+}
+
+impl Default for BatchRule {
+    fn default() -> Self {
+        BatchRule {
+            size: Self::DEFAULT_SIZE,
+            group_by: None,
+            max_input_vars: Self::DEFAULT_MAX_INPUT_VARS,
+        }
+    }
+}
+
+/// What a Moodle function answers on success.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Returns {
+    /// `null`
+    #[default]
+    Nothing,
+    /// A list with one item per record, in input order.
+    List(Vec<Field>),
+    /// A single structure.
+    Object(Vec<Field>),
+}
+
+/// How source records become Moodle records in a template that extends another.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Mapping {
+    /// Fields computed from the source record.
+    pub maps: Vec<Map>,
+    /// Fields set to a constant.
+    pub sets: Vec<(String, Value)>,
+    /// Source keys dropped.
+    pub excludes: Vec<String>,
+}
+
+/// `map FIELD = "template"`
+#[derive(Clone, Serialize)]
+pub struct Map {
+    /// The Moodle field computed.
+    pub field: String,
+    /// The minijinja template, as written.
+    pub template: String,
+    /// Source keys the template reads.
+    pub reads: Vec<String>,
+    /// The compiled template, in an environment of its own.
+    #[serde(skip)]
+    pub compiled: Arc<minijinja::Environment<'static>>,
+}
+
+impl Map {
+    /// The name the template is registered under in `compiled`.
+    pub const TEMPLATE_NAME: &'static str = "map";
+}
+
+impl fmt::Debug for Map {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Map")
+            .field("field", &self.field)
+            .field("template", &self.template)
+            .finish_non_exhaustive()
+    }
+}
