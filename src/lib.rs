@@ -5,6 +5,7 @@
 
 pub mod check;
 pub mod diagnostic;
+pub mod fmt;
 pub mod span;
 pub mod syntax;
 pub mod template;
