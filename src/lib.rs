@@ -3,11 +3,14 @@
 //! The modules follow the pipeline: [`syntax`] parses template text into a
 //! spanned tree, [`check`] turns it into an immutable [`template::Template`].
 
+pub mod builtin;
 pub mod check;
 pub mod diagnostic;
 pub mod fmt;
+pub mod moodle;
+pub mod params;
+pub mod schema;
 pub mod span;
 pub mod syntax;
 pub mod template;
-pub mod moodle;
 pub mod value;

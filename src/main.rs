@@ -1,1 +1,7 @@
-fn main() {}
+//! The `moodlec` command: parse arguments, run one subcommand, exit with its code.
+
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::run()
+}

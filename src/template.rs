@@ -219,7 +219,10 @@ scalar_types! {
 impl ScalarType {
     /// Whether `min`/`max` apply.
     pub fn is_numeric(self) -> bool {
-        matches!(self, ScalarType::Int | ScalarType::Float | ScalarType::Timestamp)
+        matches!(
+            self,
+            ScalarType::Int | ScalarType::Float | ScalarType::Timestamp
+        )
     }
 
     /// Whether values are strings (so `length` and `pattern` apply).

@@ -11,7 +11,11 @@ use crate::template::{FieldType, Template};
 /// `wsfunction` and `moodlewsrestformat`, all sent in the body.
 pub const FIXED_FORM_FIELDS: usize = 3;
 
-pub(super) fn check_batch(decl: &ast::TemplateDecl, template: &mut Template, diags: &mut Diagnostics) {
+pub(super) fn check_batch(
+    decl: &ast::TemplateDecl,
+    template: &mut Template,
+    diags: &mut Diagnostics,
+) {
     let mut size_span = None;
     for item in &decl.items {
         let Item::Batch(batch) = item else { continue };
@@ -44,7 +48,11 @@ fn positive(number: &ast::Number, what: &str, diags: &mut Diagnostics) -> Option
         Ok(0) => {
             diags.push(
                 diags
-                    .error(Code::BadBatchSize, number.span, format!("{what} must be at least 1"))
+                    .error(
+                        Code::BadBatchSize,
+                        number.span,
+                        format!("{what} must be at least 1"),
+                    )
                     .label("zero")
                     .help("give the number of records per call, e.g. `batch size 100`"),
             );
@@ -52,7 +60,15 @@ fn positive(number: &ast::Number, what: &str, diags: &mut Diagnostics) -> Option
         }
         Ok(n) => Some(n),
         Err(_) => {
-            diags.push(diags.error(Code::NumberOutOfRange, number.span, format!("{what} is too large")).label("too large"));
+            diags.push(
+                diags
+                    .error(
+                        Code::NumberOutOfRange,
+                        number.span,
+                        format!("{what} is too large"),
+                    )
+                    .label("too large"),
+            );
             None
         }
     }
@@ -82,9 +98,18 @@ fn check_budget(template: &Template, span: Span, diags: &mut Diagnostics) {
     if template.wrap.is_none() && batch.size > 1 {
         diags.push(
             diags
-                .error(Code::BadBatchSize, span, format!("`{}` has no `wrap`, so each record is one call", template.name))
+                .error(
+                    Code::BadBatchSize,
+                    span,
+                    format!(
+                        "`{}` has no `wrap`, so each record is one call",
+                        template.name
+                    ),
+                )
                 .label(format!("batch size {} needs a list parameter", batch.size))
-                .help("add `wrap NAME` naming the function's list parameter, or use `batch size 1`"),
+                .help(
+                    "add `wrap NAME` naming the function's list parameter, or use `batch size 1`",
+                ),
         );
         return;
     }

@@ -26,13 +26,20 @@ fn expression_environment() -> Environment<'static> {
 
 /// Names every expression may use besides the record's fields.
 fn builtin_names() -> BTreeSet<String> {
-    let mut names: BTreeSet<String> = EXPRESSIONS.globals().map(|(name, _)| name.to_owned()).collect();
+    let mut names: BTreeSet<String> = EXPRESSIONS
+        .globals()
+        .map(|(name, _)| name.to_owned())
+        .collect();
     names.insert("param".to_owned());
     names
 }
 
 /// Compile a `rule`; its variables must be fields of the template or `param`.
-pub(super) fn check_rule(decl: &ast::RuleDecl, fields: &[&str], diags: &mut Diagnostics) -> Option<Rule> {
+pub(super) fn check_rule(
+    decl: &ast::RuleDecl,
+    fields: &[&str],
+    diags: &mut Diagnostics,
+) -> Option<Rule> {
     let compiled = match EXPRESSIONS.compile_expression_owned(decl.expr.value.clone()) {
         Ok(compiled) => compiled,
         Err(error) => {
@@ -54,7 +61,11 @@ pub(super) fn check_rule(decl: &ast::RuleDecl, fields: &[&str], diags: &mut Diag
     unknown.sort();
     if let Some(name) = unknown.first() {
         let mut diag = diags
-            .error(Code::UnknownRuleVariable, decl.expr.span, format!("rule uses `{name}`, which is not a field of this template"))
+            .error(
+                Code::UnknownRuleVariable,
+                decl.expr.span,
+                format!("rule uses `{name}`, which is not a field of this template"),
+            )
             .label(format!("`{name}` is undefined here"));
         if let Some(help) = suggestion(name, fields) {
             diag = diag.help(help);
@@ -107,7 +118,12 @@ fn error_span(literal: &ast::Str, error: &minijinja::Error) -> Span {
     match error.range() {
         Some(range) if quoted_len == literal.value.len() && range.end <= literal.value.len() => {
             let start = literal.span.start + 1 + range.start;
-            Span::new(start, (start + range.len()).max(start + 1).min(literal.span.end - 1))
+            Span::new(
+                start,
+                (start + range.len())
+                    .max(start + 1)
+                    .min(literal.span.end - 1),
+            )
         }
         _ => literal.span,
     }

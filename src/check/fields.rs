@@ -37,7 +37,11 @@ pub(super) fn check_fields(
         if let Some(first) = seen.insert(&decl.name.name, decl.name.span) {
             diags.push(
                 diags
-                    .error(Code::DuplicateField, decl.name.span, format!("field `{}` is declared twice", decl.name.name))
+                    .error(
+                        Code::DuplicateField,
+                        decl.name.span,
+                        format!("field `{}` is declared twice", decl.name.name),
+                    )
                     .label("declared again here")
                     .related(first, "first declared here")
                     .help("remove one of the declarations"),
@@ -60,7 +64,11 @@ fn check_field(decl: &ast::FieldDecl, params: &[Param], diags: &mut Diagnostics)
         required: false,
         default: None,
         constraints,
-        doc: decl.doc.as_ref().map(|d| d.value.clone()).unwrap_or_default(),
+        doc: decl
+            .doc
+            .as_ref()
+            .map(|d| d.value.clone())
+            .unwrap_or_default(),
         span: decl.span,
     };
     let mut required_span = None;
@@ -84,7 +92,11 @@ fn check_field(decl: &ast::FieldDecl, params: &[Param], diags: &mut Diagnostics)
             .map_or(required, FieldOption::span);
         diags.push(
             diags
-                .error(Code::RequiredWithDefault, required, format!("field `{}` is both required and defaulted", field.name))
+                .error(
+                    Code::RequiredWithDefault,
+                    required,
+                    format!("field `{}` is both required and defaulted", field.name),
+                )
                 .label("required here")
                 .related(default_span, "but a default fills it in")
                 .help("a field with a default is never missing: drop `required` or the default"),
@@ -94,7 +106,11 @@ fn check_field(decl: &ast::FieldDecl, params: &[Param], diags: &mut Diagnostics)
 }
 
 /// Resolve a type expression.
-pub(super) fn check_type(ty: &TypeExpr, params: &[Param], diags: &mut Diagnostics) -> Option<FieldType> {
+pub(super) fn check_type(
+    ty: &TypeExpr,
+    params: &[Param],
+    diags: &mut Diagnostics,
+) -> Option<FieldType> {
     match ty {
         TypeExpr::Named(ident) => match ScalarType::from_name(&ident.name) {
             Some(scalar) => Some(FieldType::Scalar(scalar)),
@@ -121,7 +137,11 @@ fn unknown_type(ident: &ast::Ident, diags: &Diagnostics) -> crate::diagnostic::T
         .or_else(|| suggestion(&ident.name, &names))
         .unwrap_or_else(|| format!("known types: {}", names.join(", ")));
     diags
-        .error(Code::UnknownType, ident.span, format!("unknown type `{}`", ident.name))
+        .error(
+            Code::UnknownType,
+            ident.span,
+            format!("unknown type `{}`", ident.name),
+        )
         .label("not a moodlec type")
         .help(help)
 }
@@ -140,14 +160,20 @@ fn check_enum(values: &[ast::Str], span: Span, diags: &mut Diagnostics) -> Optio
         if let Some(first) = seen.insert(&value.value, value.span) {
             diags.push(
                 diags
-                    .error(Code::BadEnum, value.span, format!("enum value {:?} is listed twice", value.value))
+                    .error(
+                        Code::BadEnum,
+                        value.span,
+                        format!("enum value {:?} is listed twice", value.value),
+                    )
                     .label("repeated here")
                     .related(first, "first listed here"),
             );
             return None;
         }
     }
-    Some(FieldType::Enum(values.iter().map(|v| v.value.clone()).collect()))
+    Some(FieldType::Enum(
+        values.iter().map(|v| v.value.clone()).collect(),
+    ))
 }
 
 fn check_default(
@@ -163,12 +189,18 @@ fn check_default(
             }
             let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
             let mut diag = diags
-                .error(Code::UnknownParam, ident.span, format!("there is no param `{}`", ident.name))
+                .error(
+                    Code::UnknownParam,
+                    ident.span,
+                    format!("there is no param `{}`", ident.name),
+                )
                 .label("unknown param");
             diag = diag.help(
                 suggestion(&ident.name, &names)
                     .map(|s| s.replace("`", "`param."))
-                    .unwrap_or_else(|| format!("declare it first: `param {}: int = 0`", ident.name)),
+                    .unwrap_or_else(|| {
+                        format!("declare it first: `param {}: int = 0`", ident.name)
+                    }),
             );
             diags.push(diag);
             None
@@ -179,7 +211,14 @@ fn check_default(
                 Some(why) => {
                     diags.push(
                         diags
-                            .error(Code::BadDefault, lit.span, format!("the default of `{}` breaks its own constraints", field.name))
+                            .error(
+                                Code::BadDefault,
+                                lit.span,
+                                format!(
+                                    "the default of `{}` breaks its own constraints",
+                                    field.name
+                                ),
+                            )
                             .label(why)
                             .help("change the default or the constraint"),
                     );
@@ -187,7 +226,14 @@ fn check_default(
                 }
             },
             Err(error) => {
-                diags.push(bad_literal(Code::BadDefault, &field.name, "default", lit.span, &error, diags));
+                diags.push(bad_literal(
+                    Code::BadDefault,
+                    &field.name,
+                    "default",
+                    lit.span,
+                    &error,
+                    diags,
+                ));
                 None
             }
         },
@@ -204,7 +250,11 @@ pub(super) fn bad_literal(
     diags: &Diagnostics,
 ) -> crate::diagnostic::TemplateDiagnostic {
     let mut diag = diags
-        .error(code, span, format!("the {what} of `{field}` does not fit its type"))
+        .error(
+            code,
+            span,
+            format!("the {what} of `{field}` does not fit its type"),
+        )
         .label(error.message.clone());
     if let Some(help) = &error.help {
         diag = diag.help(help.clone());
@@ -231,7 +281,9 @@ pub(super) fn violated_constraint(value: &Value, constraints: &Constraints) -> O
     }
     if let Value::Str(s) = value {
         let chars = s.chars().count();
-        if constraints.min_length.is_some_and(|min| chars < min) || constraints.max_length.is_some_and(|max| chars > max) {
+        if constraints.min_length.is_some_and(|min| chars < min)
+            || constraints.max_length.is_some_and(|max| chars > max)
+        {
             return Some(format!("{chars} characters is outside the allowed length"));
         }
         if let Some(pattern) = &constraints.pattern {
@@ -246,7 +298,11 @@ pub(super) fn violated_constraint(value: &Value, constraints: &Constraints) -> O
     None
 }
 
-fn check_constraints(decl: &ast::FieldDecl, ty: &FieldType, diags: &mut Diagnostics) -> Constraints {
+fn check_constraints(
+    decl: &ast::FieldDecl,
+    ty: &FieldType,
+    diags: &mut Diagnostics,
+) -> Constraints {
     let mut constraints = Constraints::default();
     let scalar = match ty {
         FieldType::Scalar(s) => Some(*s),
@@ -276,7 +332,14 @@ fn check_constraints(decl: &ast::FieldDecl, ty: &FieldType, diags: &mut Diagnost
                     .filter_map(|lit| match literal_value(lit, ty) {
                         Ok(value) => Some(value),
                         Err(error) => {
-                            diags.push(bad_literal(Code::BadOneOf, &decl.name.name, "one_of value", lit.span, &error, diags));
+                            diags.push(bad_literal(
+                                Code::BadOneOf,
+                                &decl.name.name,
+                                "one_of value",
+                                lit.span,
+                                &error,
+                                diags,
+                            ));
                             None
                         }
                     })
@@ -290,7 +353,11 @@ fn check_constraints(decl: &ast::FieldDecl, ty: &FieldType, diags: &mut Diagnost
             let span = option_span(decl, |o| matches!(o, FieldOption::Max(_)));
             diags.push(
                 diags
-                    .error(Code::EmptyRange, span, format!("`{}` has min {min} above max {max}", decl.name.name))
+                    .error(
+                        Code::EmptyRange,
+                        span,
+                        format!("`{}` has min {min} above max {max}", decl.name.name),
+                    )
                     .label("no value can satisfy this")
                     .help("swap the bounds"),
             );
@@ -300,10 +367,17 @@ fn check_constraints(decl: &ast::FieldDecl, ty: &FieldType, diags: &mut Diagnost
 }
 
 fn option_span(decl: &ast::FieldDecl, pick: impl Fn(&FieldOption) -> bool) -> Span {
-    decl.options.iter().find(|o| pick(o)).map_or(decl.span, FieldOption::span)
+    decl.options
+        .iter()
+        .find(|o| pick(o))
+        .map_or(decl.span, FieldOption::span)
 }
 
-fn not_applicable(option: &FieldOption, ty: &FieldType, diags: &Diagnostics) -> crate::diagnostic::TemplateDiagnostic {
+fn not_applicable(
+    option: &FieldOption,
+    ty: &FieldType,
+    diags: &Diagnostics,
+) -> crate::diagnostic::TemplateDiagnostic {
     let (name, applies_to) = match option {
         FieldOption::Min(_) => ("min", "numbers (int, float, timestamp)"),
         FieldOption::Max(_) => ("max", "numbers (int, float, timestamp)"),
@@ -312,7 +386,11 @@ fn not_applicable(option: &FieldOption, ty: &FieldType, diags: &Diagnostics) -> 
         _ => ("one_of", "scalar types"),
     };
     diags
-        .error(Code::ConstraintNotApplicable, option.span(), format!("`{name}` does not apply to type `{ty}`"))
+        .error(
+            Code::ConstraintNotApplicable,
+            option.span(),
+            format!("`{name}` does not apply to type `{ty}`"),
+        )
         .label(format!("`{name}` on a {ty}"))
         .help(format!("`{name}` applies to {applies_to}"))
 }
@@ -335,7 +413,11 @@ fn check_length(range: &ast::LengthRange, constraints: &mut Constraints, diags: 
                 if lo > hi {
                     diags.push(
                         diags
-                            .error(Code::EmptyRange, range.span, format!("length {lo}..{hi} is empty"))
+                            .error(
+                                Code::EmptyRange,
+                                range.span,
+                                format!("length {lo}..{hi} is empty"),
+                            )
                             .label("the lower bound is above the upper bound")
                             .help(format!("did you mean {hi}..{lo}?")),
                     );
@@ -345,20 +427,36 @@ fn check_length(range: &ast::LengthRange, constraints: &mut Constraints, diags: 
             constraints.min_length = min;
             constraints.max_length = max;
         }
-        _ => diags.push(diags.error(Code::NumberOutOfRange, range.span, "length bound is too large").label("too large")),
+        _ => diags.push(
+            diags
+                .error(
+                    Code::NumberOutOfRange,
+                    range.span,
+                    "length bound is too large",
+                )
+                .label("too large"),
+        ),
     }
 }
 
 fn check_pattern(pattern: &ast::Str, diags: &mut Diagnostics) -> Option<Pattern> {
     let anchored = format!("^(?:{})$", pattern.value);
-    match regex::RegexBuilder::new(&anchored).size_limit(1 << 20).build() {
+    match regex::RegexBuilder::new(&anchored)
+        .size_limit(1 << 20)
+        .build()
+    {
         Ok(regex) => Some(Pattern {
             source: pattern.value.clone(),
             regex,
         }),
         Err(error) => {
             let detail = match &error {
-                regex::Error::Syntax(text) => text.lines().last().unwrap_or("invalid syntax").trim().to_owned(),
+                regex::Error::Syntax(text) => text
+                    .lines()
+                    .last()
+                    .unwrap_or("invalid syntax")
+                    .trim()
+                    .to_owned(),
                 regex::Error::CompiledTooBig(_) => "the pattern is too large".to_owned(),
                 _ => error.to_string(),
             };

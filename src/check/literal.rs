@@ -34,12 +34,16 @@ pub(crate) fn literal_value(lit: &Literal, ty: &FieldType) -> Result<Value, Lite
             if values.iter().any(|v| v == text) {
                 Ok(Value::Str(text.to_owned()))
             } else {
-                Err(LiteralError::new(format!("{text:?} is not one of the enum's values"))
-                    .help(format!("allowed: {}", values.join(", "))))
+                Err(
+                    LiteralError::new(format!("{text:?} is not one of the enum's values"))
+                        .help(format!("allowed: {}", values.join(", "))),
+                )
             }
         }
-        FieldType::List(_) => Err(LiteralError::new("a list field cannot have a constant value")
-            .help("lists come from the data; leave the field out to send none")),
+        FieldType::List(_) => Err(
+            LiteralError::new("a list field cannot have a constant value")
+                .help("lists come from the data; leave the field out to send none"),
+        ),
     }
 }
 
@@ -47,29 +51,40 @@ pub(crate) fn literal_value(lit: &Literal, ty: &FieldType) -> Result<Value, Lite
 pub(crate) fn scalar_value(lit: &LiteralValue, ty: ScalarType) -> Result<Value, LiteralError> {
     match ty {
         ScalarType::Int | ScalarType::Timestamp => match lit {
-            LiteralValue::Number(n) => n
-                .parse::<i64>()
-                .map(Value::Int)
-                .map_err(|_| LiteralError::new(format!("{n} is not a whole number that fits 64 bits"))),
-            _ => Err(LiteralError::new(format!("expected a whole number, found {}", kind(lit)))),
+            LiteralValue::Number(n) => n.parse::<i64>().map(Value::Int).map_err(|_| {
+                LiteralError::new(format!("{n} is not a whole number that fits 64 bits"))
+            }),
+            _ => Err(LiteralError::new(format!(
+                "expected a whole number, found {}",
+                kind(lit)
+            ))),
         },
         ScalarType::Float => match lit {
             LiteralValue::Number(n) => n
                 .parse::<f64>()
                 .map(Value::Float)
                 .map_err(|_| LiteralError::new(format!("{n} is not a number"))),
-            _ => Err(LiteralError::new(format!("expected a number, found {}", kind(lit)))),
+            _ => Err(LiteralError::new(format!(
+                "expected a number, found {}",
+                kind(lit)
+            ))),
         },
         ScalarType::Bool => match lit {
             LiteralValue::Bool(b) => Ok(Value::Bool(*b)),
             LiteralValue::Number(n) if n == "0" || n == "1" => Ok(Value::Bool(n == "1")),
-            _ => Err(LiteralError::new(format!("expected true or false, found {}", kind(lit)))),
+            _ => Err(LiteralError::new(format!(
+                "expected true or false, found {}",
+                kind(lit)
+            ))),
         },
         _ => {
             let text = match lit {
                 LiteralValue::Str(s) | LiteralValue::Word(s) | LiteralValue::Number(s) => s.clone(),
                 LiteralValue::Bool(_) => {
-                    return Err(LiteralError::new(format!("expected text for type {}, found a boolean", ty.name())))
+                    return Err(LiteralError::new(format!(
+                        "expected text for type {}, found a boolean",
+                        ty.name()
+                    )))
                 }
             };
             match check_scalar_text(ty, &text) {
@@ -94,7 +109,10 @@ pub(crate) fn number(lit: &Literal) -> Result<f64, LiteralError> {
             .ok()
             .filter(|f| f.is_finite())
             .ok_or_else(|| LiteralError::new(format!("{n} is not a usable number"))),
-        other => Err(LiteralError::new(format!("expected a number, found {}", kind(other)))),
+        other => Err(LiteralError::new(format!(
+            "expected a number, found {}",
+            kind(other)
+        ))),
     }
 }
 

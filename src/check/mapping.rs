@@ -14,13 +14,19 @@ use crate::template::{FieldType, Mapping, Template};
 
 /// The template's mapping: the base's, with this declaration's statements
 /// replacing those for the same fields. `None` when there is none at all.
-pub(super) fn check_mapping(decl: &ast::TemplateDecl, template: &Template, diags: &mut Diagnostics) -> Option<Mapping> {
+pub(super) fn check_mapping(
+    decl: &ast::TemplateDecl,
+    template: &Template,
+    diags: &mut Diagnostics,
+) -> Option<Mapping> {
     let mut mapping = template.mapping.clone().unwrap_or_default();
     let mut targets: HashMap<&str, (Span, &'static str)> = HashMap::new();
     for item in &decl.items {
         match item {
             Item::Map(map) => {
-                if claim(&mut targets, &map.field, "map", diags) && target_field(template, &map.field, "map", diags) {
+                if claim(&mut targets, &map.field, "map", diags)
+                    && target_field(template, &map.field, "map", diags)
+                {
                     if let Some(checked) = check_map(map, diags) {
                         mapping.maps.retain(|m| m.field != checked.field);
                         mapping.sets.retain(|(f, _)| *f != checked.field);
@@ -29,7 +35,9 @@ pub(super) fn check_mapping(decl: &ast::TemplateDecl, template: &Template, diags
                 }
             }
             Item::Set(set) => {
-                if claim(&mut targets, &set.field, "set", diags) && target_field(template, &set.field, "set", diags) {
+                if claim(&mut targets, &set.field, "set", diags)
+                    && target_field(template, &set.field, "set", diags)
+                {
                     check_set(set, template, &mut mapping, diags);
                 }
             }
@@ -48,11 +56,20 @@ pub(super) fn check_mapping(decl: &ast::TemplateDecl, template: &Template, diags
 }
 
 /// Record that `field` is computed by `how`; false (and a diagnostic) if it already is.
-fn claim<'d>(targets: &mut HashMap<&'d str, (Span, &'static str)>, field: &'d ast::Ident, how: &'static str, diags: &mut Diagnostics) -> bool {
+fn claim<'d>(
+    targets: &mut HashMap<&'d str, (Span, &'static str)>,
+    field: &'d ast::Ident,
+    how: &'static str,
+    diags: &mut Diagnostics,
+) -> bool {
     if let Some((first, first_how)) = targets.get(field.name.as_str()) {
         diags.push(
             diags
-                .error(Code::ConflictingMapping, field.span, format!("`{}` is given a value twice", field.name))
+                .error(
+                    Code::ConflictingMapping,
+                    field.span,
+                    format!("`{}` is given a value twice", field.name),
+                )
                 .label(format!("{how} here"))
                 .related(*first, format!("already {first_how} here"))
                 .help("each field gets one `map` or one `set`"),
@@ -63,12 +80,21 @@ fn claim<'d>(targets: &mut HashMap<&'d str, (Span, &'static str)>, field: &'d as
     true
 }
 
-fn target_field(template: &Template, field: &ast::Ident, how: &str, diags: &mut Diagnostics) -> bool {
+fn target_field(
+    template: &Template,
+    field: &ast::Ident,
+    how: &str,
+    diags: &mut Diagnostics,
+) -> bool {
     match template.field(&field.name) {
         Some(f) if matches!(f.ty, FieldType::List(_)) => {
             diags.push(
                 diags
-                    .error(Code::NotScalar, field.span, format!("`{how}` cannot fill the list field `{}`", field.name))
+                    .error(
+                        Code::NotScalar,
+                        field.span,
+                        format!("`{how}` cannot fill the list field `{}`", field.name),
+                    )
                     .label("a list field")
                     .help("list fields come from the data as JSON arrays"),
             );
@@ -82,19 +108,37 @@ fn target_field(template: &Template, field: &ast::Ident, how: &str, diags: &mut 
     }
 }
 
-fn check_set(set: &ast::SetDecl, template: &Template, mapping: &mut crate::template::Mapping, diags: &mut Diagnostics) {
-    let Some(field) = template.field(&set.field.name) else { return };
+fn check_set(
+    set: &ast::SetDecl,
+    template: &Template,
+    mapping: &mut crate::template::Mapping,
+    diags: &mut Diagnostics,
+) {
+    let Some(field) = template.field(&set.field.name) else {
+        return;
+    };
     let value = match literal_value(&set.value, &field.ty) {
         Ok(value) => value,
         Err(error) => {
-            diags.push(bad_literal(Code::BadDefault, &field.name, "set value", set.value.span, &error, diags));
+            diags.push(bad_literal(
+                Code::BadDefault,
+                &field.name,
+                "set value",
+                set.value.span,
+                &error,
+                diags,
+            ));
             return;
         }
     };
     if let Some(why) = violated_constraint(&value, &field.constraints) {
         diags.push(
             diags
-                .error(Code::BadDefault, set.value.span, format!("the value set for `{}` breaks its constraints", field.name))
+                .error(
+                    Code::BadDefault,
+                    set.value.span,
+                    format!("the value set for `{}` breaks its constraints", field.name),
+                )
                 .label(why),
         );
         return;

@@ -21,8 +21,8 @@ use crate::span::Span;
 use crate::syntax::{self, ast};
 use crate::template::Template;
 
-pub(crate) use literal::scalar_value;
-pub(crate) use suggest::suggestion;
+pub(crate) use statements::resolve_param_value;
+pub use suggest::suggestion;
 
 /// Compiled templates, looked up by name.
 #[derive(Debug, Clone, Default)]
@@ -95,9 +95,8 @@ pub fn compile(sources: &[Source], base: &Catalog) -> Compiled {
         resolver.resolve(index, &mut Vec::new());
     }
     let mut diagnostics = resolver.diagnostics;
-    diagnostics.sort_by(|a, b| {
-        (a.source_name(), a.span.start).cmp(&(b.source_name(), b.span.start))
-    });
+    diagnostics
+        .sort_by(|a, b| (a.source_name(), a.span.start).cmp(&(b.source_name(), b.span.start)));
     Compiled {
         catalog: resolver.catalog,
         diagnostics,
@@ -138,7 +137,10 @@ impl<'a> Resolver<'a> {
                 diag = if first_source == source {
                     diag.related(first_decl.name.span, "first declared here")
                 } else {
-                    diag.help(format!("it is also declared in {}", self.sources[*first_source].name))
+                    diag.help(format!(
+                        "it is also declared in {}",
+                        self.sources[*first_source].name
+                    ))
                 };
                 self.diagnostics.push(diag);
                 self.state[index] = State::Failed;
@@ -189,7 +191,12 @@ impl<'a> Resolver<'a> {
     }
 
     /// The base template, checked; `None` when it is unknown or broken.
-    fn resolve_base(&mut self, base: &ast::Ident, source: usize, chain: &mut Vec<usize>) -> Option<Option<Arc<Template>>> {
+    fn resolve_base(
+        &mut self,
+        base: &ast::Ident,
+        source: usize,
+        chain: &mut Vec<usize>,
+    ) -> Option<Option<Arc<Template>>> {
         if let Some(&base_index) = self.by_name.get(base.name.as_str()) {
             if !self.resolve(base_index, chain) {
                 return None;
@@ -197,9 +204,13 @@ impl<'a> Resolver<'a> {
         } else if self.catalog.get(&base.name).is_none() {
             let mut names = self.catalog.names();
             names.extend(self.by_name.keys().copied());
-            let mut diag = TemplateDiagnostic::error(Code::UnknownBase, base.span, format!("there is no template `{}` to extend", base.name))
-                .label("unknown template")
-                .in_source(&self.sources[source]);
+            let mut diag = TemplateDiagnostic::error(
+                Code::UnknownBase,
+                base.span,
+                format!("there is no template `{}` to extend", base.name),
+            )
+            .label("unknown template")
+            .in_source(&self.sources[source]);
             if let Some(help) = suggestion(&base.name, &names) {
                 diag = diag.help(help);
             }
@@ -219,10 +230,17 @@ impl<'a> Resolver<'a> {
         let (source, decl) = &self.decls[index];
         let span = decl.base.as_ref().map_or(decl.name.span, |b| b.span);
         self.diagnostics.push(
-            TemplateDiagnostic::error(Code::ExtendsCycle, span, format!("templates extend each other in a cycle: {}", names.join(" -> ")))
-                .label("this extends starts the cycle")
-                .help("a template can only extend one that does not, directly or not, extend it back")
-                .in_source(&self.sources[*source]),
+            TemplateDiagnostic::error(
+                Code::ExtendsCycle,
+                span,
+                format!(
+                    "templates extend each other in a cycle: {}",
+                    names.join(" -> ")
+                ),
+            )
+            .label("this extends starts the cycle")
+            .help("a template can only extend one that does not, directly or not, extend it back")
+            .in_source(&self.sources[*source]),
         );
         for &i in &chain[start..] {
             self.state[i] = State::Failed;
@@ -247,7 +265,12 @@ impl<'s> Diagnostics<'s> {
     }
 
     /// An error in this source.
-    pub(crate) fn error(&self, code: Code, span: Span, message: impl Into<String>) -> TemplateDiagnostic {
+    pub(crate) fn error(
+        &self,
+        code: Code,
+        span: Span,
+        message: impl Into<String>,
+    ) -> TemplateDiagnostic {
         TemplateDiagnostic::error(code, span, message).in_source(self.source)
     }
 

@@ -20,7 +20,11 @@ use crate::template::{
 };
 
 /// Check one template; `None` if it has errors (all reported to `diags`).
-pub(super) fn check_template(decl: &ast::TemplateDecl, base: Option<&Template>, diags: &mut Diagnostics) -> Option<Template> {
+pub(super) fn check_template(
+    decl: &ast::TemplateDecl,
+    base: Option<&Template>,
+    diags: &mut Diagnostics,
+) -> Option<Template> {
     let errors_before = diags.error_count();
     let mut template = match base {
         Some(base) => inherit(base, decl),
@@ -68,7 +72,12 @@ fn inherit(base: &Template, decl: &ast::TemplateDecl) -> Template {
 
 /// `function` and `wrap`: exactly once in a template that extends nothing,
 /// never in one that extends another (it inherits them).
-fn check_singletons(decl: &ast::TemplateDecl, template: &mut Template, inherits: bool, diags: &mut Diagnostics) {
+fn check_singletons(
+    decl: &ast::TemplateDecl,
+    template: &mut Template,
+    inherits: bool,
+    diags: &mut Diagnostics,
+) {
     let mut seen: HashMap<&str, Span> = HashMap::new();
     for item in &decl.items {
         let (keyword, ident) = match item {
@@ -88,7 +97,11 @@ fn check_singletons(decl: &ast::TemplateDecl, template: &mut Template, inherits:
         if let Some(first) = seen.insert(keyword, ident.span) {
             diags.push(
                 diags
-                    .error(Code::DuplicateStatement, ident.span, format!("`{keyword}` is given twice"))
+                    .error(
+                        Code::DuplicateStatement,
+                        ident.span,
+                        format!("`{keyword}` is given twice"),
+                    )
                     .label("given again here")
                     .related(first, "first given here"),
             );
@@ -116,7 +129,11 @@ fn check_params(decl: &ast::TemplateDecl, template: &mut Template, diags: &mut D
         if let Some(first) = seen.insert(&param.name.name, param.name.span) {
             diags.push(
                 diags
-                    .error(Code::DuplicateParam, param.name.span, format!("param `{}` is declared twice", param.name.name))
+                    .error(
+                        Code::DuplicateParam,
+                        param.name.span,
+                        format!("param `{}` is declared twice", param.name.name),
+                    )
                     .label("declared again here")
                     .related(first, "first declared here"),
             );
@@ -134,7 +151,11 @@ fn check_param(decl: &ast::ParamDecl, diags: &mut Diagnostics) -> Option<Param> 
         let mut names = vec!["role"];
         names.extend(ScalarType::ALL.iter().map(|t| t.name()));
         let mut diag = diags
-            .error(Code::UnknownParamType, decl.ty.span, format!("unknown param type `{}`", decl.ty.name))
+            .error(
+                Code::UnknownParamType,
+                decl.ty.span,
+                format!("unknown param type `{}`", decl.ty.name),
+            )
             .label("not a param type");
         if let Some(help) = suggestion(&decl.ty.name, &names) {
             diag = diag.help(help);
@@ -150,7 +171,11 @@ fn check_param(decl: &ast::ParamDecl, diags: &mut Diagnostics) -> Option<Param> 
         name: decl.name.name.clone(),
         ty,
         default,
-        doc: decl.doc.as_ref().map(|d| d.value.clone()).unwrap_or_default(),
+        doc: decl
+            .doc
+            .as_ref()
+            .map(|d| d.value.clone())
+            .unwrap_or_default(),
     })
 }
 
@@ -158,7 +183,12 @@ fn param_value(ty: ParamType, lit: &ast::Literal, diags: &mut Diagnostics) -> Op
     match resolve_param_value(ty, &lit.value) {
         Ok(value) => Some(value),
         Err((code, label, help)) => {
-            diags.push(diags.error(code, lit.span, "param default does not fit its type").label(label).help(help));
+            diags.push(
+                diags
+                    .error(code, lit.span, "param default does not fit its type")
+                    .label(label)
+                    .help(help),
+            );
             None
         }
     }
@@ -168,7 +198,10 @@ fn param_value(ty: ParamType, lit: &ast::Literal, diags: &mut Diagnostics) -> Op
 ///
 /// # Errors
 /// The diagnostic code, a label and a help line.
-pub(crate) fn resolve_param_value(ty: ParamType, lit: &LiteralValue) -> Result<Value, (Code, String, String)> {
+pub(crate) fn resolve_param_value(
+    ty: ParamType,
+    lit: &LiteralValue,
+) -> Result<Value, (Code, String, String)> {
     let roles = || {
         STANDARD_ROLES
             .iter()
@@ -177,27 +210,50 @@ pub(crate) fn resolve_param_value(ty: ParamType, lit: &LiteralValue) -> Result<V
             .join(", ")
     };
     match (ty, lit) {
-        (ParamType::Role, LiteralValue::Word(name) | LiteralValue::Str(name)) => match role_id(name) {
-            Some(id) => Ok(Value::Int(id)),
-            None => Err((
-                Code::UnknownRole,
-                format!("`{name}` is not a standard Moodle role"),
-                format!("use a role id or one of: {}", roles()),
-            )),
-        },
+        (ParamType::Role, LiteralValue::Word(name) | LiteralValue::Str(name)) => {
+            match role_id(name) {
+                Some(id) => Ok(Value::Int(id)),
+                None => Err((
+                    Code::UnknownRole,
+                    format!("`{name}` is not a standard Moodle role"),
+                    format!("use a role id or one of: {}", roles()),
+                )),
+            }
+        }
         (ParamType::Role, LiteralValue::Number(n)) => match n.parse::<i64>() {
             Ok(id) if id > 0 => Ok(Value::Int(id)),
-            _ => Err((Code::UnknownRole, format!("{n} is not a role id"), format!("role ids are positive whole numbers; standard roles: {}", roles()))),
+            _ => Err((
+                Code::UnknownRole,
+                format!("{n} is not a role id"),
+                format!(
+                    "role ids are positive whole numbers; standard roles: {}",
+                    roles()
+                ),
+            )),
         },
-        (ParamType::Role, LiteralValue::Bool(_)) => Err((Code::UnknownRole, "a boolean is not a role".to_owned(), roles())),
-        (ParamType::Scalar(scalar), lit) => scalar_value(lit, scalar)
-            .map_err(|e| (Code::BadDefault, e.message, e.help.unwrap_or_else(|| scalar.description().to_owned()))),
+        (ParamType::Role, LiteralValue::Bool(_)) => Err((
+            Code::UnknownRole,
+            "a boolean is not a role".to_owned(),
+            roles(),
+        )),
+        (ParamType::Scalar(scalar), lit) => scalar_value(lit, scalar).map_err(|e| {
+            (
+                Code::BadDefault,
+                e.message,
+                e.help.unwrap_or_else(|| scalar.description().to_owned()),
+            )
+        }),
     }
 }
 
 /// `field` statements. In a template that extends another they redeclare
 /// (tighten) a base field; new fields would be sent to a function that does not know them.
-fn check_body_fields(decl: &ast::TemplateDecl, template: &mut Template, inherits: bool, diags: &mut Diagnostics) {
+fn check_body_fields(
+    decl: &ast::TemplateDecl,
+    template: &mut Template,
+    inherits: bool,
+    diags: &mut Diagnostics,
+) {
     let decls: Vec<&ast::FieldDecl> = decl
         .items
         .iter()
@@ -217,7 +273,11 @@ fn check_body_fields(decl: &ast::TemplateDecl, template: &mut Template, inherits
             None => {
                 let names: Vec<&str> = template.fields.iter().map(|f| f.name.as_str()).collect();
                 let mut diag = diags
-                    .error(Code::UnknownField, field.span, format!("`{}` is not a field of the base template", field.name))
+                    .error(
+                        Code::UnknownField,
+                        field.span,
+                        format!("`{}` is not a field of the base template", field.name),
+                    )
                     .label("a template that extends another can only redeclare its fields");
                 if let Some(help) = suggestion(&field.name, &names) {
                     diag = diag.help(help);
@@ -258,14 +318,25 @@ fn check_unique(decl: &ast::TemplateDecl, template: &mut Template, diags: &mut D
 }
 
 /// The scalar field `ident` names, or a diagnostic saying why not.
-pub(super) fn scalar_field<'t>(template: &'t Template, ident: &ast::Ident, what: &str, diags: &mut Diagnostics) -> Option<&'t Field> {
+pub(super) fn scalar_field<'t>(
+    template: &'t Template,
+    ident: &ast::Ident,
+    what: &str,
+    diags: &mut Diagnostics,
+) -> Option<&'t Field> {
     match template.field(&ident.name) {
         Some(field) if matches!(field.ty, FieldType::List(_)) => {
             diags.push(
                 diags
-                    .error(Code::NotScalar, ident.span, format!("`{what}` cannot use the list field `{}`", ident.name))
+                    .error(
+                        Code::NotScalar,
+                        ident.span,
+                        format!("`{what}` cannot use the list field `{}`", ident.name),
+                    )
                     .label("a list field")
-                    .help(format!("`{what}` compares single values; name a scalar field")),
+                    .help(format!(
+                        "`{what}` compares single values; name a scalar field"
+                    )),
             );
             None
         }
@@ -278,10 +349,22 @@ pub(super) fn scalar_field<'t>(template: &'t Template, ident: &ast::Ident, what:
 }
 
 /// A diagnostic for a statement naming a field the template does not have.
-pub(super) fn unknown_field(template: &Template, ident: &ast::Ident, what: &str, diags: &Diagnostics) -> crate::diagnostic::TemplateDiagnostic {
+pub(super) fn unknown_field(
+    template: &Template,
+    ident: &ast::Ident,
+    what: &str,
+    diags: &Diagnostics,
+) -> crate::diagnostic::TemplateDiagnostic {
     let names: Vec<&str> = template.fields.iter().map(|f| f.name.as_str()).collect();
     let mut diag = diags
-        .error(Code::UnknownField, ident.span, format!("`{what}` names `{}`, which is not a field of `{}`", ident.name, template.name))
+        .error(
+            Code::UnknownField,
+            ident.span,
+            format!(
+                "`{what}` names `{}`, which is not a field of `{}`",
+                ident.name, template.name
+            ),
+        )
         .label("unknown field");
     if let Some(help) = suggestion(&ident.name, &names) {
         diag = diag.help(help);
@@ -299,7 +382,11 @@ fn check_policy(decl: &ast::TemplateDecl, template: &mut Template, diags: &mut D
         if !has_password && !policy.off {
             diags.push(
                 diags
-                    .error(Code::PolicyWithoutPassword, policy.span, "a password policy needs a field of type `password`")
+                    .error(
+                        Code::PolicyWithoutPassword,
+                        policy.span,
+                        "a password policy needs a field of type `password`",
+                    )
                     .label("nothing here is a password")
                     .help("declare the field with `: password`, or remove the policy"),
             );
@@ -315,7 +402,11 @@ fn check_policy(decl: &ast::TemplateDecl, template: &mut Template, diags: &mut D
             let known = value.is_some_and(|v| checked.set(&setting.name.name, v));
             if !known {
                 let mut diag = diags
-                    .error(Code::UnknownPolicySetting, setting.name.span, format!("`{}` is not a password policy setting", setting.name.name))
+                    .error(
+                        Code::UnknownPolicySetting,
+                        setting.name.span,
+                        format!("`{}` is not a password policy setting", setting.name.name),
+                    )
                     .label("unknown setting");
                 if let Some(help) = suggestion(&setting.name.name, PasswordPolicy::SETTINGS) {
                     diag = diag.help(help);
@@ -329,21 +420,38 @@ fn check_policy(decl: &ast::TemplateDecl, template: &mut Template, diags: &mut D
 
 fn check_returns(decl: &ast::TemplateDecl, template: &mut Template, diags: &mut Diagnostics) {
     for item in &decl.items {
-        let Item::Returns(returns) = item else { continue };
+        let Item::Returns(returns) = item else {
+            continue;
+        };
         template.returns = match &returns.shape {
             ast::ReturnShape::Nothing => Returns::Nothing,
             ast::ReturnShape::List(fields) => Returns::List(return_fields(fields, template, diags)),
-            ast::ReturnShape::Object(fields) => Returns::Object(return_fields(fields, template, diags)),
+            ast::ReturnShape::Object(fields) => {
+                Returns::Object(return_fields(fields, template, diags))
+            }
         };
     }
 }
 
-fn return_fields(decls: &[ast::FieldDecl], template: &Template, diags: &mut Diagnostics) -> Vec<crate::template::Field> {
+fn return_fields(
+    decls: &[ast::FieldDecl],
+    template: &Template,
+    diags: &mut Diagnostics,
+) -> Vec<crate::template::Field> {
     for decl in decls {
-        if let Some(option) = decl.options.first() {
+        // `required` says Moodle always sends the field; nothing else describes an answer.
+        let not_required = decl
+            .options
+            .iter()
+            .find(|o| !matches!(o, ast::FieldOption::Required(_)));
+        if let Some(option) = not_required {
             diags.push(
                 diags
-                    .error(Code::BadReturns, option.span(), format!("response field `{}` cannot have options", decl.name.name))
+                    .error(
+                        Code::BadReturns,
+                        option.span(),
+                        format!("response field `{}` cannot have options", decl.name.name),
+                    )
                     .label("options describe input, not Moodle's answer")
                     .help("declare only the name and type of each returned field"),
             );

@@ -1,7 +1,10 @@
 //! "Did you mean ...?" for misspelled names.
 
 /// The candidate closest to `name`, if it is close enough to be a likely typo.
-pub(crate) fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|candidate| (distance(name, candidate), candidate))
@@ -11,7 +14,7 @@ pub(crate) fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = 
 }
 
 /// A help line suggesting the closest candidate, or listing them if there are few.
-pub(crate) fn suggestion<'a>(name: &str, candidates: &[&'a str]) -> Option<String> {
+pub fn suggestion<'a>(name: &str, candidates: &[&'a str]) -> Option<String> {
     if let Some(best) = did_you_mean(name, candidates.iter().copied()) {
         return Some(format!("did you mean `{best}`?"));
     }
@@ -44,7 +47,10 @@ mod tests {
     fn finds_close_names() {
         assert_eq!(did_you_mean("integr", ["int", "text"]), Some("int"));
         assert_eq!(did_you_mean("emial", ["username", "email"]), Some("email"));
-        assert_eq!(did_you_mean("usrname", ["username", "email"]), Some("username"));
+        assert_eq!(
+            did_you_mean("usrname", ["username", "email"]),
+            Some("username")
+        );
         assert_eq!(did_you_mean("zzz", ["username", "email"]), None);
     }
 }

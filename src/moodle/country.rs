@@ -1,2 +1,5 @@
 use super::Rejection;
-pub fn country(_s: &str) -> Result<(), Rejection> { Ok(()) }
+pub fn country(_s: &str) -> Result<(), Rejection> {
+    Ok(())
+}
+pub const COUNTRIES: &[&str] = &["GB", "FR"];

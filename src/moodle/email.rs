@@ -1,2 +1,4 @@
 use super::Rejection;
-pub fn validate_email(_s: &str) -> Result<(), Rejection> { Ok(()) }
+pub fn validate_email(_s: &str) -> Result<(), Rejection> {
+    Ok(())
+}

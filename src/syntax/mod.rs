@@ -26,10 +26,14 @@ const MAX_NESTING: usize = 32;
 /// A syntax diagnostic pointing at the first place the text leaves the grammar.
 pub fn parse(source: &Source) -> Result<ast::File, TemplateDiagnostic> {
     if let Some(span) = too_deep(&source.text) {
-        return Err(TemplateDiagnostic::error(Code::Syntax, span, "braces nest too deeply")
-            .label("nesting limit reached here")
-            .help(format!("templates nest at most {MAX_NESTING} levels of `{{ }}`"))
-            .in_source(source));
+        return Err(
+            TemplateDiagnostic::error(Code::Syntax, span, "braces nest too deeply")
+                .label("nesting limit reached here")
+                .help(format!(
+                    "templates nest at most {MAX_NESTING} levels of `{{ }}`"
+                ))
+                .in_source(source),
+        );
     }
     // Track literal tokens too, so errors can say "expected `:`" at the right place.
     pest::set_error_detail(true);
@@ -65,7 +69,9 @@ fn syntax_error(error: &pest::error::Error<Rule>, text: &str) -> TemplateDiagnos
     };
     // Rule-level positives stop at the last rule tried; the attempts tracker
     // also knows the literal tokens (`:`, `{`) tried further on.
-    let attempts = error.parse_attempts().filter(|a| a.max_position > span.start);
+    let attempts = error
+        .parse_attempts()
+        .filter(|a| a.max_position > span.start);
     if let Some(attempts) = &attempts {
         span = token_at(text, attempts.max_position);
     }
@@ -80,7 +86,9 @@ fn syntax_error(error: &pest::error::Error<Rule>, text: &str) -> TemplateDiagnos
                         .expected_tokens()
                         .iter()
                         .map(ToString::to_string)
-                        .filter(|token| !token.trim().is_empty() && token != "#" && !token.contains(".."))
+                        .filter(|token| {
+                            !token.trim().is_empty() && token != "#" && !token.contains("..")
+                        })
                         .map(|token| format!("`{token}`"))
                         .collect();
                     names.extend(
@@ -140,8 +148,14 @@ fn syntax_help(text: &str, span: Span) -> Option<String> {
     if found == "'" {
         return Some("strings use double quotes: \"like this\"".to_owned());
     }
-    if found == "=" && before.ends_with(|c: char| c.is_alphanumeric()) && text[..span.start].contains("field") {
-        return Some("field defaults are written `default VALUE`, e.g. `field roleid: int default 5`".to_owned());
+    if found == "="
+        && before.ends_with(|c: char| c.is_alphanumeric())
+        && text[..span.start].contains("field")
+    {
+        return Some(
+            "field defaults are written `default VALUE`, e.g. `field roleid: int default 5`"
+                .to_owned(),
+        );
     }
     if span.is_empty() || found.is_empty() {
         return Some("is a `}` or a closing `\"` missing?".to_owned());
@@ -201,7 +215,9 @@ fn describe_rule(rule: Rule) -> &'static str {
         | Rule::pattern
         | Rule::kw_pattern
         | Rule::one_of
-        | Rule::kw_one_of => "a field option (required, default, min, max, length, pattern, one_of)",
+        | Rule::kw_one_of => {
+            "a field option (required, default, min, max, length, pattern, one_of)"
+        }
         Rule::param_ref => "`param.NAME`",
         Rule::length_range => "a range like `1..100`",
         Rule::kw_rule => "`rule`",
@@ -276,7 +292,10 @@ mod tests {
 
     #[test]
     fn deep_nesting_is_an_error_not_a_crash() {
-        let text = format!("template t {{ field x: {} }}", "list { field y: ".repeat(5000));
+        let text = format!(
+            "template t {{ field x: {} }}",
+            "list { field y: ".repeat(5000)
+        );
         let error = parse_str(&text).unwrap_err();
         assert_eq!(error.code, Code::Syntax);
     }

@@ -8,10 +8,9 @@
 use pest::iterators::Pair;
 
 use super::ast::{
-    BatchDecl, BatchSetting, DefaultValue, ExcludeDecl, FieldDecl, FieldOption, File, Ident,
-    Item, LengthRange, Literal, LiteralValue, MapDecl, Number, ParamDecl, PolicyDecl,
-    PolicySetting, ReturnShape, ReturnsDecl, RuleDecl, SetDecl, Str, TemplateDecl, TypeExpr,
-    UniqueDecl,
+    BatchDecl, BatchSetting, DefaultValue, ExcludeDecl, FieldDecl, FieldOption, File, Ident, Item,
+    LengthRange, Literal, LiteralValue, MapDecl, Number, ParamDecl, PolicyDecl, PolicySetting,
+    ReturnShape, ReturnsDecl, RuleDecl, SetDecl, Str, TemplateDecl, TypeExpr, UniqueDecl,
 };
 use super::Rule;
 use crate::span::Span;
@@ -228,7 +227,11 @@ fn parse_policy_setting(pair: Pair<'_, Rule>) -> PolicySetting {
     let span = Span::from(pair.as_span());
     let mut inner = children(pair);
     let name = parse_ident(inner.next().expect("policy setting name"));
-    let value = inner.next().expect("policy setting value").as_str().to_owned();
+    let value = inner
+        .next()
+        .expect("policy setting value")
+        .as_str()
+        .to_owned();
     PolicySetting { name, value, span }
 }
 
@@ -239,9 +242,7 @@ fn parse_batch(pair: Pair<'_, Rule>) -> BatchDecl {
         .map(|setting| match setting.as_rule() {
             Rule::batch_size => BatchSetting::Size(parse_number(first_child(setting))),
             Rule::group_by => BatchSetting::GroupBy(parse_ident(first_child(setting))),
-            Rule::max_input_vars => {
-                BatchSetting::MaxInputVars(parse_number(first_child(setting)))
-            }
+            Rule::max_input_vars => BatchSetting::MaxInputVars(parse_number(first_child(setting))),
             other => unreachable!("grammar yields no batch setting {other:?}"),
         })
         .collect();
@@ -340,14 +341,17 @@ fn parse_ident(pair: Pair<'_, Rule>) -> Ident {
 }
 
 fn first_child(pair: Pair<'_, Rule>) -> Pair<'_, Rule> {
-    children(pair).next().expect("grammar gives this rule a child")
+    children(pair)
+        .next()
+        .expect("grammar gives this rule a child")
 }
 
 /// The children of `pair` that carry meaning. Keywords are atomic rules (so
 /// no whitespace can split `required` from its word boundary) and so appear
 /// as pairs, but the rule containing them already says what they were.
 fn children(pair: Pair<'_, Rule>) -> impl Iterator<Item = Pair<'_, Rule>> {
-    pair.into_inner().filter(|child| !is_keyword(child.as_rule()))
+    pair.into_inner()
+        .filter(|child| !is_keyword(child.as_rule()))
 }
 
 fn is_keyword(kind: Rule) -> bool {
@@ -440,7 +444,15 @@ mod tests {
 
     #[test]
     fn escapes_round_trip() {
-        for value in [r"\d+", "a\"b", "tab\there", r"end\", r"\\n", "line\nbreak", r"\n"] {
+        for value in [
+            r"\d+",
+            "a\"b",
+            "tab\there",
+            r"end\",
+            r"\\n",
+            "line\nbreak",
+            r"\n",
+        ] {
             assert_eq!(unescape(&escape(value)), value, "value {value:?}");
         }
     }

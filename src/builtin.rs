@@ -1,0 +1,71 @@
+//! The built-in templates, embedded from `templates/` at build time.
+
+use std::sync::LazyLock;
+
+use crate::check::{compile, Catalog, Compiled};
+use crate::diagnostic::Source;
+
+/// File name and text of each built-in template file.
+pub const BUILTIN_FILES: &[(&str, &str)] = &[
+    (
+        "create_users.moodle",
+        include_str!("../templates/create_users.moodle"),
+    ),
+    (
+        "update_users.moodle",
+        include_str!("../templates/update_users.moodle"),
+    ),
+    (
+        "enrol_users.moodle",
+        include_str!("../templates/enrol_users.moodle"),
+    ),
+    (
+        "unenrol_users.moodle",
+        include_str!("../templates/unenrol_users.moodle"),
+    ),
+    (
+        "create_courses.moodle",
+        include_str!("../templates/create_courses.moodle"),
+    ),
+];
+
+static BUILTINS: LazyLock<Compiled> = LazyLock::new(|| compile(&sources(), &Catalog::default()));
+
+/// The built-in template files as sources named `builtin:FILE`.
+pub fn sources() -> Vec<Source> {
+    BUILTIN_FILES
+        .iter()
+        .map(|(name, text)| Source::new(format!("builtin:{name}"), *text))
+        .collect()
+}
+
+/// The compiled built-in templates. Compiled once per process; a test proves
+/// they compile without diagnostics, so the catalog holds all of them.
+pub fn catalog() -> &'static Catalog {
+    &BUILTINS.catalog
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtins_compile_cleanly() {
+        let compiled = compile(&sources(), &Catalog::default());
+        let messages: Vec<String> = compiled
+            .diagnostics
+            .iter()
+            .map(|d| format!("{:?} {}: {}", d.source_name(), d.code.as_str(), d.message))
+            .collect();
+        assert!(messages.is_empty(), "{messages:#?}");
+        for name in [
+            "create_users",
+            "update_users",
+            "enrol_users",
+            "unenrol_users",
+            "create_courses",
+        ] {
+            assert!(catalog().get(name).is_some(), "missing built-in {name}");
+        }
+    }
+}

@@ -1,0 +1,277 @@
+//! `moodlec explain`: a template described for people, or as JSON Schema.
+
+use std::fmt::Write as _;
+
+use moodlec::params::{self, ParamValues};
+use moodlec::schema::record_schema;
+use moodlec::template::{
+    Constraints, DefaultValue, Field, FieldType, ParamType, PasswordPolicy, Returns, Template,
+    Value, STANDARD_ROLES,
+};
+
+use crate::cli::exit;
+use crate::cli::load;
+use crate::cli::report;
+
+/// Show what a template sends: fields, types, defaults, constraints, params,
+/// rules and batching.
+///
+/// --set shows the template as it would run with those params. --schema
+/// prints a JSON Schema for one input record, for other tools to validate
+/// data with.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A built-in template name, a template in ./templates/, or a path to a .moodle file.
+    template: String,
+    /// Set an endpoint-level param, e.g. --set roleid=teacher.
+    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = params::parse_assignment)]
+    set: Vec<(String, String)>,
+    /// Print a JSON Schema (draft 2020-12) for one input record.
+    #[arg(long, conflicts_with = "json")]
+    schema: bool,
+    /// Print the compiled template as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: &Args) -> u8 {
+    let template = match load::template(&args.template) {
+        Ok(template) => template,
+        Err(class) => return class,
+    };
+    let values = match params::resolve(&template, &args.set) {
+        Ok(values) => values,
+        Err(error) => {
+            report::error(&error.message, error.help.as_deref());
+            return exit::USAGE_OR_TEMPLATE;
+        }
+    };
+    if args.schema {
+        println!("{}", pretty(&record_schema(&template)));
+    } else if args.json {
+        println!(
+            "{}",
+            pretty(&serde_json::to_value(&*template).unwrap_or_default())
+        );
+    } else {
+        print!("{}", describe(&template, &values));
+    }
+    exit::OK
+}
+
+fn pretty(value: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default()
+}
+
+fn describe(template: &Template, values: &ParamValues) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}: {}", template.name, template.doc);
+    let _ = writeln!(out, "  function  {}", template.function);
+    if let Some(wrap) = &template.wrap {
+        let _ = writeln!(out, "  records   {wrap}[i][field]");
+    }
+    if let Some(base) = &template.base {
+        let _ = writeln!(out, "  extends   {base}");
+    }
+    let _ = writeln!(out, "  source    {}", template.origin.source.name);
+    describe_params(&mut out, template, values);
+    let _ = writeln!(out, "\nFields:");
+    describe_fields(&mut out, &template.fields, template, values, 1);
+    describe_mapping(&mut out, template);
+    describe_checks(&mut out, template);
+    out
+}
+
+fn describe_params(out: &mut String, template: &Template, values: &ParamValues) {
+    if template.params.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nParams (set with --set NAME=VALUE):");
+    for param in &template.params {
+        let value = values
+            .get(&param.name)
+            .map_or_else(|| "(not set)".to_owned(), |v| show_param(param.ty, v));
+        let _ = writeln!(out, "  {} : {} = {value}", param.name, param.ty.name());
+        if !param.doc.is_empty() {
+            let _ = writeln!(out, "      {}", param.doc);
+        }
+    }
+}
+
+fn show_param(ty: ParamType, value: &Value) -> String {
+    match (ty, value) {
+        (ParamType::Role, Value::Int(id)) => match STANDARD_ROLES.iter().find(|(_, r)| r == id) {
+            Some((name, _)) => format!("{name} ({id})"),
+            None => format!("role id {id}"),
+        },
+        _ => value.to_string(),
+    }
+}
+
+fn describe_fields(
+    out: &mut String,
+    fields: &[Field],
+    template: &Template,
+    values: &ParamValues,
+    depth: usize,
+) {
+    let indent = "  ".repeat(depth);
+    let width = fields.iter().map(|f| f.name.len()).max().unwrap_or(0);
+    for field in fields {
+        let presence = if field.required {
+            "required"
+        } else {
+            "optional"
+        };
+        let mut line = format!(
+            "{indent}{:width$}  {:12} {presence}",
+            field.name,
+            field.ty.to_string()
+        );
+        if let Some(default) = &field.default {
+            let _ = write!(
+                line,
+                "  default {}",
+                show_default(default, template, values)
+            );
+        }
+        let constraints = show_constraints(&field.constraints);
+        if !constraints.is_empty() {
+            let _ = write!(line, "  {constraints}");
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+        if !field.doc.is_empty() {
+            let _ = writeln!(out, "{indent}    {}", field.doc);
+        }
+        if let FieldType::List(inner) = &field.ty {
+            let _ = writeln!(out, "{indent}    each element:");
+            describe_fields(out, inner, template, values, depth + 3);
+        }
+    }
+}
+
+fn show_default(default: &DefaultValue, template: &Template, values: &ParamValues) -> String {
+    match default {
+        DefaultValue::Value(value) => value.to_string(),
+        DefaultValue::Param(name) => {
+            let ty = template.param(name).map_or(ParamType::Role, |p| p.ty);
+            match values.get(name) {
+                Some(value) => format!("param.{name} = {}", show_param(ty, value)),
+                None => format!("param.{name} (not set)"),
+            }
+        }
+    }
+}
+
+fn show_constraints(c: &Constraints) -> String {
+    let mut parts = Vec::new();
+    if let Some(min) = c.min {
+        parts.push(format!("min {min}"));
+    }
+    if let Some(max) = c.max {
+        parts.push(format!("max {max}"));
+    }
+    match (c.min_length, c.max_length) {
+        (None, None) => {}
+        (lo, hi) => parts.push(format!(
+            "length {}..{}",
+            lo.map(|n| n.to_string()).unwrap_or_default(),
+            hi.map(|n| n.to_string()).unwrap_or_default()
+        )),
+    }
+    if let Some(pattern) = &c.pattern {
+        parts.push(format!("pattern {:?}", pattern.source));
+    }
+    if !c.one_of.is_empty() {
+        let values: Vec<String> = c.one_of.iter().map(ToString::to_string).collect();
+        parts.push(format!("one of [{}]", values.join(", ")));
+    }
+    parts.join(", ")
+}
+
+fn describe_mapping(out: &mut String, template: &Template) {
+    let Some(mapping) = &template.mapping else {
+        return;
+    };
+    let _ = writeln!(out, "\nFrom source records:");
+    for map in &mapping.maps {
+        let _ = writeln!(out, "  {} = {:?}", map.field, map.template);
+    }
+    for (field, value) in &mapping.sets {
+        let _ = writeln!(out, "  {field} = {value} (always)");
+    }
+    if !mapping.excludes.is_empty() {
+        let _ = writeln!(out, "  dropped: {}", mapping.excludes.join(", "));
+    }
+}
+
+fn describe_checks(out: &mut String, template: &Template) {
+    if !template.rules.is_empty() {
+        let _ = writeln!(out, "\nRules:");
+        for rule in &template.rules {
+            let _ = writeln!(out, "  {}\n      {}", rule.message, rule.expr);
+        }
+    }
+    if !template.unique.is_empty() {
+        let _ = writeln!(out, "\nUnique across the dataset:");
+        for unique in &template.unique {
+            let case = if unique.ignore_case {
+                " (ignoring case)"
+            } else {
+                ""
+            };
+            let _ = writeln!(out, "  {}{case}", unique.fields.join(" + "));
+        }
+    }
+    if let Some(policy) = &template.password_policy {
+        let _ = writeln!(out, "\nPassword policy: {}", show_policy(policy));
+    }
+    let batch = &template.batch;
+    let grouping = batch
+        .group_by
+        .as_ref()
+        .map(|g| format!(", grouped by {g}"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "\nBatches: up to {} records per call{grouping}, under max_input_vars {}",
+        batch.size, batch.max_input_vars
+    );
+    let _ = writeln!(out, "Returns: {}", show_returns(&template.returns));
+}
+
+fn show_policy(p: &PasswordPolicy) -> String {
+    let mut parts = vec![format!("at least {} characters", p.min_length)];
+    for (n, what) in [
+        (p.min_digits, "digit"),
+        (p.min_lower, "lower case letter"),
+        (p.min_upper, "upper case letter"),
+        (p.min_nonalphanum, "special character"),
+    ] {
+        if n > 0 {
+            parts.push(format!("{n} {what}(s)"));
+        }
+    }
+    if p.max_consecutive_identical > 0 {
+        parts.push(format!(
+            "at most {} identical characters in a row",
+            p.max_consecutive_identical
+        ));
+    }
+    parts.join(", ")
+}
+
+fn show_returns(returns: &Returns) -> String {
+    let fields = |fields: &[Field]| {
+        fields
+            .iter()
+            .map(|f| format!("{}: {}", f.name, f.ty))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match returns {
+        Returns::Nothing => "nothing (null)".to_owned(),
+        Returns::List(f) => format!("a list of {{ {} }}, one per record", fields(f)),
+        Returns::Object(f) => format!("{{ {} }}", fields(f)),
+    }
+}

@@ -1,0 +1,6 @@
+//! One module per subcommand: each parses nothing and prints what its library call returns.
+
+pub mod check;
+pub mod explain;
+pub mod fmt;
+pub mod templates;

@@ -1,0 +1,67 @@
+//! Presentation: command-line parsing and output. The library never prints;
+//! this module decides between terminal diagnostics, JSON and CI annotations.
+
+mod commands;
+mod exit;
+mod load;
+mod report;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Compile, validate and run declarative Moodle web-service templates.
+///
+/// A template (a `.moodle` file) names a Moodle web-service function and the
+/// fields, types, defaults and rules of the records it takes. Five built-in
+/// templates cover the common writes: create_users, update_users,
+/// enrol_users, unenrol_users and create_courses.
+#[derive(Debug, Parser)]
+#[command(
+    name = "moodlec",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+#[command(
+    after_help = "Examples:\n  moodlec templates\n  moodlec explain enrol_users --set roleid=teacher\n  moodlec check templates/*.moodle\n  moodlec fmt --check templates/*.moodle\n\nExit codes: 0 ok, 1 records rejected, 2 usage or template error, 3 server unreachable or refused."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List the templates: built-in ones and those in ./templates/.
+    Templates(commands::templates::Args),
+    /// Compile template files and report every problem (exit 2 on errors).
+    Check(commands::check::Args),
+    /// Show a template's fields, types, defaults, constraints, params and batch rules.
+    Explain(commands::explain::Args),
+    /// Rewrite template files in canonical form (--check only reports).
+    Fmt(commands::fmt::Args),
+}
+
+/// Parse the command line and run the command.
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return match error.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    exit::code(exit::OK)
+                }
+                _ => exit::code(exit::USAGE_OR_TEMPLATE),
+            };
+        }
+    };
+    let class = match cli.command {
+        Command::Templates(args) => commands::templates::run(&args),
+        Command::Check(args) => commands::check::run(&args),
+        Command::Explain(args) => commands::explain::run(&args),
+        Command::Fmt(args) => commands::fmt::run(&args),
+    };
+    exit::code(class)
+}
