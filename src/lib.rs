@@ -14,3 +14,4 @@ pub mod span;
 pub mod syntax;
 pub mod template;
 pub mod value;
+// pending src/record: pub mod plan; pub mod render; pub mod validate;

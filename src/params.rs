@@ -47,9 +47,7 @@ impl std::error::Error for ParamError {}
 /// When there is no `=` or the name is empty.
 pub fn parse_assignment(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
-        Some((name, value)) if !name.trim().is_empty() => {
-            Ok((name.trim().to_owned(), value.to_owned()))
-        }
+        Some((name, value)) if !name.trim().is_empty() => Ok((name.trim().to_owned(), value.to_owned())),
         _ => Err(format!("expected NAME=VALUE, found {text:?}")),
     }
 }
@@ -58,10 +56,7 @@ pub fn parse_assignment(text: &str) -> Result<(String, String), String> {
 ///
 /// # Errors
 /// An override naming no param, or a value that does not fit the param's type.
-pub fn resolve(
-    template: &Template,
-    overrides: &[(String, String)],
-) -> Result<ParamValues, ParamError> {
+pub fn resolve(template: &Template, overrides: &[(String, String)]) -> Result<ParamValues, ParamError> {
     let mut values: Vec<(String, Value)> = template
         .params
         .iter()
@@ -80,11 +75,10 @@ pub fn resolve(
         } else {
             LiteralValue::Str(text.clone())
         };
-        let value =
-            resolve_param_value(param.ty, &literal).map_err(|(_, label, help)| ParamError {
-                message: format!("--set {name}={text}: {label}"),
-                help: Some(help),
-            })?;
+        let value = resolve_param_value(param.ty, &literal).map_err(|(_, label, help)| ParamError {
+            message: format!("--set {name}={text}: {label}"),
+            help: Some(help),
+        })?;
         values.retain(|(n, _)| n != name);
         values.push((name.clone(), value));
     }

@@ -104,9 +104,7 @@ fn scalar_schema(scalar: ScalarType) -> Json {
         ScalarType::AlphaNumExt | ScalarType::SafeDir => pattern("^[A-Za-z0-9_-]*$"),
         ScalarType::Username => pattern("^[a-z0-9.@_-]+$"),
         ScalarType::Lang => pattern("^[a-z0-9_]+$"),
-        ScalarType::Plugin | ScalarType::Auth | ScalarType::Theme => {
-            pattern("^[a-z][a-z0-9_]*[a-z0-9]$")
-        }
+        ScalarType::Plugin | ScalarType::Auth | ScalarType::Theme => pattern("^[a-z][a-z0-9_]*[a-z0-9]$"),
         ScalarType::Country => json!({ "type": "string", "enum": COUNTRIES }),
         ScalarType::Email => json!({ "type": "string", "format": "email" }),
         ScalarType::Timezone => json!({ "type": "string" }),

@@ -219,10 +219,7 @@ scalar_types! {
 impl ScalarType {
     /// Whether `min`/`max` apply.
     pub fn is_numeric(self) -> bool {
-        matches!(
-            self,
-            ScalarType::Int | ScalarType::Float | ScalarType::Timestamp
-        )
+        matches!(self, ScalarType::Int | ScalarType::Float | ScalarType::Timestamp)
     }
 
     /// Whether values are strings (so `length` and `pattern` apply).
@@ -252,6 +249,47 @@ pub struct Constraints {
     /// Allowed values.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub one_of: Vec<Value>,
+}
+
+impl Constraints {
+    /// Why `value` breaks these constraints, if it does.
+    pub fn violation(&self, value: &Value) -> Option<String> {
+        #[allow(clippy::cast_precision_loss)] // bounds are f64; ids past 2^53 are not a concern
+        let number = match value {
+            Value::Int(i) => Some(*i as f64),
+            Value::Float(f) => Some(*f),
+            _ => None,
+        };
+        if let (Some(n), Some(min)) = (number, self.min) {
+            if n < min {
+                return Some(format!("{value} is below the minimum {min}"));
+            }
+        }
+        if let (Some(n), Some(max)) = (number, self.max) {
+            if n > max {
+                return Some(format!("{value} is above the maximum {max}"));
+            }
+        }
+        if let Value::Str(s) = value {
+            let chars = s.chars().count();
+            if self.min_length.is_some_and(|min| chars < min) {
+                return Some(format!("{chars} characters is shorter than the minimum length {}", self.min_length.unwrap_or(0)));
+            }
+            if let Some(max) = self.max_length.filter(|max| chars > *max) {
+                return Some(format!("{chars} characters is longer than the maximum length {max}"));
+            }
+            if let Some(pattern) = &self.pattern {
+                if !pattern.regex.is_match(s) {
+                    return Some(format!("{value} does not match the pattern {:?}", pattern.source));
+                }
+            }
+        }
+        if !self.one_of.is_empty() && !self.one_of.contains(value) {
+            let allowed: Vec<String> = self.one_of.iter().map(ToString::to_string).collect();
+            return Some(format!("{value} is not one of [{}]", allowed.join(", ")));
+        }
+        None
+    }
 }
 
 /// A compiled `pattern`, anchored to the whole value.
@@ -317,10 +355,7 @@ pub const STANDARD_ROLES: &[(&str, i64)] = &[
 
 /// The role id of a standard role's shortname.
 pub fn role_id(name: &str) -> Option<i64> {
-    STANDARD_ROLES
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, id)| *id)
+    STANDARD_ROLES.iter().find(|(n, _)| *n == name).map(|(_, id)| *id)
 }
 
 /// A cross-field rule.
@@ -388,6 +423,18 @@ impl Default for PasswordPolicy {
 }
 
 impl PasswordPolicy {
+    /// The policy in the form the Moodle rules module checks.
+    pub fn to_moodle(&self) -> crate::moodle::password::Policy {
+        crate::moodle::password::Policy {
+            min_length: self.min_length,
+            min_digits: self.min_digits,
+            min_lower: self.min_lower,
+            min_upper: self.min_upper,
+            min_nonalphanum: self.min_nonalphanum,
+            max_consecutive_identical: self.max_consecutive_identical,
+        }
+    }
+
     /// Setting names as written in templates.
     pub const SETTINGS: &'static [&'static str] = &[
         "min_length",

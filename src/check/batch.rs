@@ -11,11 +11,7 @@ use crate::template::{FieldType, Template};
 /// `wsfunction` and `moodlewsrestformat`, all sent in the body.
 pub const FIXED_FORM_FIELDS: usize = 3;
 
-pub(super) fn check_batch(
-    decl: &ast::TemplateDecl,
-    template: &mut Template,
-    diags: &mut Diagnostics,
-) {
+pub(super) fn check_batch(decl: &ast::TemplateDecl, template: &mut Template, diags: &mut Diagnostics) {
     let mut size_span = None;
     for item in &decl.items {
         let Item::Batch(batch) = item else { continue };
@@ -101,15 +97,10 @@ fn check_budget(template: &Template, span: Span, diags: &mut Diagnostics) {
                 .error(
                     Code::BadBatchSize,
                     span,
-                    format!(
-                        "`{}` has no `wrap`, so each record is one call",
-                        template.name
-                    ),
+                    format!("`{}` has no `wrap`, so each record is one call", template.name),
                 )
                 .label(format!("batch size {} needs a list parameter", batch.size))
-                .help(
-                    "add `wrap NAME` naming the function's list parameter, or use `batch size 1`",
-                ),
+                .help("add `wrap NAME` naming the function's list parameter, or use `batch size 1`"),
         );
         return;
     }

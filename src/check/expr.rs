@@ -26,32 +26,26 @@ fn expression_environment() -> Environment<'static> {
 
 /// Names every expression may use besides the record's fields.
 fn builtin_names() -> BTreeSet<String> {
-    let mut names: BTreeSet<String> = EXPRESSIONS
-        .globals()
-        .map(|(name, _)| name.to_owned())
-        .collect();
+    let mut names: BTreeSet<String> = EXPRESSIONS.globals().map(|(name, _)| name.to_owned()).collect();
     names.insert("param".to_owned());
     names
 }
 
 /// Compile a `rule`; its variables must be fields of the template or `param`.
-pub(super) fn check_rule(
-    decl: &ast::RuleDecl,
-    fields: &[&str],
-    diags: &mut Diagnostics,
-) -> Option<Rule> {
-    let compiled = match EXPRESSIONS.compile_expression_owned(decl.expr.value.clone()) {
-        Ok(compiled) => compiled,
-        Err(error) => {
-            diags.push(
+pub(super) fn check_rule(decl: &ast::RuleDecl, fields: &[&str], diags: &mut Diagnostics) -> Option<Rule> {
+    let compiled =
+        match EXPRESSIONS.compile_expression_owned(decl.expr.value.clone()) {
+            Ok(compiled) => compiled,
+            Err(error) => {
+                diags.push(
                 diags
                     .error(Code::BadRule, error_span(&decl.expr, &error), "rule expression does not compile")
                     .label(error.detail().unwrap_or("invalid expression").to_owned())
                     .help("rules are minijinja expressions, e.g. \"timeend is none or timeend > timestart\""),
             );
-            return None;
-        }
-    };
+                return None;
+            }
+        };
     let builtins = builtin_names();
     let mut unknown: Vec<String> = compiled
         .undeclared_variables(false)
@@ -88,7 +82,11 @@ pub(super) fn check_map(decl: &ast::MapDecl, diags: &mut Diagnostics) -> Option<
     if let Err(error) = env.add_template_owned(Map::TEMPLATE_NAME, decl.template.value.clone()) {
         diags.push(
             diags
-                .error(Code::BadMap, error_span(&decl.template, &error), format!("map for `{}` does not compile", decl.field.name))
+                .error(
+                    Code::BadMap,
+                    error_span(&decl.template, &error),
+                    format!("map for `{}` does not compile", decl.field.name),
+                )
                 .label(error.detail().unwrap_or("invalid template").to_owned())
                 .help("maps are minijinja templates over the source record, e.g. \"{{ email | lower }}\""),
         );
@@ -120,9 +118,7 @@ fn error_span(literal: &ast::Str, error: &minijinja::Error) -> Span {
             let start = literal.span.start + 1 + range.start;
             Span::new(
                 start,
-                (start + range.len())
-                    .max(start + 1)
-                    .min(literal.span.end - 1),
+                (start + range.len()).max(start + 1).min(literal.span.end - 1),
             )
         }
         _ => literal.span,

@@ -8,9 +8,7 @@ use super::Diagnostics;
 use crate::diagnostic::Code;
 use crate::span::Span;
 use crate::syntax::ast::{self, DefaultValue as AstDefault, FieldOption, TypeExpr};
-use crate::template::{
-    Constraints, DefaultValue, Field, FieldType, Param, Pattern, ScalarType, Value,
-};
+use crate::template::{Constraints, DefaultValue, Field, FieldType, Param, Pattern, ScalarType};
 
 /// Type names people reach for that mean one of ours.
 const TYPE_ALIASES: &[(&str, ScalarType)] = &[
@@ -64,11 +62,7 @@ fn check_field(decl: &ast::FieldDecl, params: &[Param], diags: &mut Diagnostics)
         required: false,
         default: None,
         constraints,
-        doc: decl
-            .doc
-            .as_ref()
-            .map(|d| d.value.clone())
-            .unwrap_or_default(),
+        doc: decl.doc.as_ref().map(|d| d.value.clone()).unwrap_or_default(),
         span: decl.span,
     };
     let mut required_span = None;
@@ -106,11 +100,7 @@ fn check_field(decl: &ast::FieldDecl, params: &[Param], diags: &mut Diagnostics)
 }
 
 /// Resolve a type expression.
-pub(super) fn check_type(
-    ty: &TypeExpr,
-    params: &[Param],
-    diags: &mut Diagnostics,
-) -> Option<FieldType> {
+pub(super) fn check_type(ty: &TypeExpr, params: &[Param], diags: &mut Diagnostics) -> Option<FieldType> {
     match ty {
         TypeExpr::Named(ident) => match ScalarType::from_name(&ident.name) {
             Some(scalar) => Some(FieldType::Scalar(scalar)),
@@ -171,9 +161,7 @@ fn check_enum(values: &[ast::Str], span: Span, diags: &mut Diagnostics) -> Optio
             return None;
         }
     }
-    Some(FieldType::Enum(
-        values.iter().map(|v| v.value.clone()).collect(),
-    ))
+    Some(FieldType::Enum(values.iter().map(|v| v.value.clone()).collect()))
 }
 
 fn check_default(
@@ -198,15 +186,13 @@ fn check_default(
             diag = diag.help(
                 suggestion(&ident.name, &names)
                     .map(|s| s.replace("`", "`param."))
-                    .unwrap_or_else(|| {
-                        format!("declare it first: `param {}: int = 0`", ident.name)
-                    }),
+                    .unwrap_or_else(|| format!("declare it first: `param {}: int = 0`", ident.name)),
             );
             diags.push(diag);
             None
         }
         AstDefault::Literal(lit) => match literal_value(lit, &field.ty) {
-            Ok(value) => match violated_constraint(&value, &field.constraints) {
+            Ok(value) => match field.constraints.violation(&value) {
                 None => Some(DefaultValue::Value(value)),
                 Some(why) => {
                     diags.push(
@@ -214,10 +200,7 @@ fn check_default(
                             .error(
                                 Code::BadDefault,
                                 lit.span,
-                                format!(
-                                    "the default of `{}` breaks its own constraints",
-                                    field.name
-                                ),
+                                format!("the default of `{}` breaks its own constraints", field.name),
                             )
                             .label(why)
                             .help("change the default or the constraint"),
@@ -262,47 +245,7 @@ pub(super) fn bad_literal(
     diag
 }
 
-/// Why `value` breaks `constraints`, if it does.
-pub(super) fn violated_constraint(value: &Value, constraints: &Constraints) -> Option<String> {
-    let number = match value {
-        Value::Int(i) => Some(*i as f64),
-        Value::Float(f) => Some(*f),
-        _ => None,
-    };
-    if let (Some(n), Some(min)) = (number, constraints.min) {
-        if n < min {
-            return Some(format!("{value} is below the minimum {min}"));
-        }
-    }
-    if let (Some(n), Some(max)) = (number, constraints.max) {
-        if n > max {
-            return Some(format!("{value} is above the maximum {max}"));
-        }
-    }
-    if let Value::Str(s) = value {
-        let chars = s.chars().count();
-        if constraints.min_length.is_some_and(|min| chars < min)
-            || constraints.max_length.is_some_and(|max| chars > max)
-        {
-            return Some(format!("{chars} characters is outside the allowed length"));
-        }
-        if let Some(pattern) = &constraints.pattern {
-            if !pattern.regex.is_match(s) {
-                return Some(format!("does not match the pattern {:?}", pattern.source));
-            }
-        }
-    }
-    if !constraints.one_of.is_empty() && !constraints.one_of.contains(value) {
-        return Some(format!("{value} is not one of the allowed values"));
-    }
-    None
-}
-
-fn check_constraints(
-    decl: &ast::FieldDecl,
-    ty: &FieldType,
-    diags: &mut Diagnostics,
-) -> Constraints {
+fn check_constraints(decl: &ast::FieldDecl, ty: &FieldType, diags: &mut Diagnostics) -> Constraints {
     let mut constraints = Constraints::default();
     let scalar = match ty {
         FieldType::Scalar(s) => Some(*s),
@@ -429,11 +372,7 @@ fn check_length(range: &ast::LengthRange, constraints: &mut Constraints, diags: 
         }
         _ => diags.push(
             diags
-                .error(
-                    Code::NumberOutOfRange,
-                    range.span,
-                    "length bound is too large",
-                )
+                .error(Code::NumberOutOfRange, range.span, "length bound is too large")
                 .label("too large"),
         ),
     }
@@ -441,22 +380,16 @@ fn check_length(range: &ast::LengthRange, constraints: &mut Constraints, diags: 
 
 fn check_pattern(pattern: &ast::Str, diags: &mut Diagnostics) -> Option<Pattern> {
     let anchored = format!("^(?:{})$", pattern.value);
-    match regex::RegexBuilder::new(&anchored)
-        .size_limit(1 << 20)
-        .build()
-    {
+    match regex::RegexBuilder::new(&anchored).size_limit(1 << 20).build() {
         Ok(regex) => Some(Pattern {
             source: pattern.value.clone(),
             regex,
         }),
         Err(error) => {
             let detail = match &error {
-                regex::Error::Syntax(text) => text
-                    .lines()
-                    .last()
-                    .unwrap_or("invalid syntax")
-                    .trim()
-                    .to_owned(),
+                regex::Error::Syntax(text) => {
+                    text.lines().last().unwrap_or("invalid syntax").trim().to_owned()
+                }
                 regex::Error::CompiledTooBig(_) => "the pattern is too large".to_owned(),
                 _ => error.to_string(),
             };

@@ -40,10 +40,8 @@ pub(crate) fn literal_value(lit: &Literal, ty: &FieldType) -> Result<Value, Lite
                 )
             }
         }
-        FieldType::List(_) => Err(
-            LiteralError::new("a list field cannot have a constant value")
-                .help("lists come from the data; leave the field out to send none"),
-        ),
+        FieldType::List(_) => Err(LiteralError::new("a list field cannot have a constant value")
+            .help("lists come from the data; leave the field out to send none")),
     }
 }
 
@@ -51,9 +49,10 @@ pub(crate) fn literal_value(lit: &Literal, ty: &FieldType) -> Result<Value, Lite
 pub(crate) fn scalar_value(lit: &LiteralValue, ty: ScalarType) -> Result<Value, LiteralError> {
     match ty {
         ScalarType::Int | ScalarType::Timestamp => match lit {
-            LiteralValue::Number(n) => n.parse::<i64>().map(Value::Int).map_err(|_| {
-                LiteralError::new(format!("{n} is not a whole number that fits 64 bits"))
-            }),
+            LiteralValue::Number(n) => n
+                .parse::<i64>()
+                .map(Value::Int)
+                .map_err(|_| LiteralError::new(format!("{n} is not a whole number that fits 64 bits"))),
             _ => Err(LiteralError::new(format!(
                 "expected a whole number, found {}",
                 kind(lit)

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::expr::check_map;
-use super::fields::{bad_literal, violated_constraint};
+use super::fields::bad_literal;
 use super::literal::literal_value;
 use super::statements::unknown_field;
 use super::Diagnostics;
@@ -80,12 +80,7 @@ fn claim<'d>(
     true
 }
 
-fn target_field(
-    template: &Template,
-    field: &ast::Ident,
-    how: &str,
-    diags: &mut Diagnostics,
-) -> bool {
+fn target_field(template: &Template, field: &ast::Ident, how: &str, diags: &mut Diagnostics) -> bool {
     match template.field(&field.name) {
         Some(f) if matches!(f.ty, FieldType::List(_)) => {
             diags.push(
@@ -131,7 +126,7 @@ fn check_set(
             return;
         }
     };
-    if let Some(why) = violated_constraint(&value, &field.constraints) {
+    if let Some(why) = field.constraints.violation(&value) {
         diags.push(
             diags
                 .error(

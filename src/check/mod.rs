@@ -22,6 +22,7 @@ use crate::syntax::{self, ast};
 use crate::template::Template;
 
 pub(crate) use statements::resolve_param_value;
+pub use batch::{min_form_fields, FIXED_FORM_FIELDS};
 pub use suggest::suggestion;
 
 /// Compiled templates, looked up by name.
@@ -95,8 +96,7 @@ pub fn compile(sources: &[Source], base: &Catalog) -> Compiled {
         resolver.resolve(index, &mut Vec::new());
     }
     let mut diagnostics = resolver.diagnostics;
-    diagnostics
-        .sort_by(|a, b| (a.source_name(), a.span.start).cmp(&(b.source_name(), b.span.start)));
+    diagnostics.sort_by(|a, b| (a.source_name(), a.span.start).cmp(&(b.source_name(), b.span.start)));
     Compiled {
         catalog: resolver.catalog,
         diagnostics,
@@ -233,10 +233,7 @@ impl<'a> Resolver<'a> {
             TemplateDiagnostic::error(
                 Code::ExtendsCycle,
                 span,
-                format!(
-                    "templates extend each other in a cycle: {}",
-                    names.join(" -> ")
-                ),
+                format!("templates extend each other in a cycle: {}", names.join(" -> ")),
             )
             .label("this extends starts the cycle")
             .help("a template can only extend one that does not, directly or not, extend it back")
@@ -265,12 +262,7 @@ impl<'s> Diagnostics<'s> {
     }
 
     /// An error in this source.
-    pub(crate) fn error(
-        &self,
-        code: Code,
-        span: Span,
-        message: impl Into<String>,
-    ) -> TemplateDiagnostic {
+    pub(crate) fn error(&self, code: Code, span: Span, message: impl Into<String>) -> TemplateDiagnostic {
         TemplateDiagnostic::error(code, span, message).in_source(self.source)
     }
 

@@ -15,8 +15,8 @@ use crate::diagnostic::Code;
 use crate::span::Span;
 use crate::syntax::ast::{self, Item, LiteralValue};
 use crate::template::{
-    role_id, Field, FieldType, Origin, Param, ParamType, PasswordPolicy, Returns, ScalarType,
-    Template, Unique, Value, STANDARD_ROLES,
+    role_id, Field, FieldType, Origin, Param, ParamType, PasswordPolicy, Returns, ScalarType, Template,
+    Unique, Value, STANDARD_ROLES,
 };
 
 /// Check one template; `None` if it has errors (all reported to `diags`).
@@ -88,7 +88,11 @@ fn check_singletons(
         if inherits {
             diags.push(
                 diags
-                    .error(Code::DuplicateStatement, ident.span, format!("`{keyword}` is inherited from the base template"))
+                    .error(
+                        Code::DuplicateStatement,
+                        ident.span,
+                        format!("`{keyword}` is inherited from the base template"),
+                    )
                     .label(format!("the base already sets `{keyword}`"))
                     .help("a template that extends another calls the same Moodle function; remove this line"),
             );
@@ -171,11 +175,7 @@ fn check_param(decl: &ast::ParamDecl, diags: &mut Diagnostics) -> Option<Param> 
         name: decl.name.name.clone(),
         ty,
         default,
-        doc: decl
-            .doc
-            .as_ref()
-            .map(|d| d.value.clone())
-            .unwrap_or_default(),
+        doc: decl.doc.as_ref().map(|d| d.value.clone()).unwrap_or_default(),
     })
 }
 
@@ -210,32 +210,25 @@ pub(crate) fn resolve_param_value(
             .join(", ")
     };
     match (ty, lit) {
-        (ParamType::Role, LiteralValue::Word(name) | LiteralValue::Str(name)) => {
-            match role_id(name) {
-                Some(id) => Ok(Value::Int(id)),
-                None => Err((
-                    Code::UnknownRole,
-                    format!("`{name}` is not a standard Moodle role"),
-                    format!("use a role id or one of: {}", roles()),
-                )),
-            }
-        }
+        (ParamType::Role, LiteralValue::Word(name) | LiteralValue::Str(name)) => match role_id(name) {
+            Some(id) => Ok(Value::Int(id)),
+            None => Err((
+                Code::UnknownRole,
+                format!("`{name}` is not a standard Moodle role"),
+                format!("use a role id or one of: {}", roles()),
+            )),
+        },
         (ParamType::Role, LiteralValue::Number(n)) => match n.parse::<i64>() {
             Ok(id) if id > 0 => Ok(Value::Int(id)),
             _ => Err((
                 Code::UnknownRole,
                 format!("{n} is not a role id"),
-                format!(
-                    "role ids are positive whole numbers; standard roles: {}",
-                    roles()
-                ),
+                format!("role ids are positive whole numbers; standard roles: {}", roles()),
             )),
         },
-        (ParamType::Role, LiteralValue::Bool(_)) => Err((
-            Code::UnknownRole,
-            "a boolean is not a role".to_owned(),
-            roles(),
-        )),
+        (ParamType::Role, LiteralValue::Bool(_)) => {
+            Err((Code::UnknownRole, "a boolean is not a role".to_owned(), roles()))
+        }
         (ParamType::Scalar(scalar), lit) => scalar_value(lit, scalar).map_err(|e| {
             (
                 Code::BadDefault,
@@ -334,9 +327,7 @@ pub(super) fn scalar_field<'t>(
                         format!("`{what}` cannot use the list field `{}`", ident.name),
                     )
                     .label("a list field")
-                    .help(format!(
-                        "`{what}` compares single values; name a scalar field"
-                    )),
+                    .help(format!("`{what}` compares single values; name a scalar field")),
             );
             None
         }
@@ -426,9 +417,7 @@ fn check_returns(decl: &ast::TemplateDecl, template: &mut Template, diags: &mut 
         template.returns = match &returns.shape {
             ast::ReturnShape::Nothing => Returns::Nothing,
             ast::ReturnShape::List(fields) => Returns::List(return_fields(fields, template, diags)),
-            ast::ReturnShape::Object(fields) => {
-                Returns::Object(return_fields(fields, template, diags))
-            }
+            ast::ReturnShape::Object(fields) => Returns::Object(return_fields(fields, template, diags)),
         };
     }
 }

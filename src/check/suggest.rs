@@ -1,10 +1,7 @@
 //! "Did you mean ...?" for misspelled names.
 
 /// The candidate closest to `name`, if it is close enough to be a likely typo.
-pub(crate) fn did_you_mean<'a>(
-    name: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub(crate) fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|candidate| (distance(name, candidate), candidate))
@@ -47,10 +44,7 @@ mod tests {
     fn finds_close_names() {
         assert_eq!(did_you_mean("integr", ["int", "text"]), Some("int"));
         assert_eq!(did_you_mean("emial", ["username", "email"]), Some("email"));
-        assert_eq!(
-            did_you_mean("usrname", ["username", "email"]),
-            Some("username")
-        );
+        assert_eq!(did_you_mean("usrname", ["username", "email"]), Some("username"));
         assert_eq!(did_you_mean("zzz", ["username", "email"]), None);
     }
 }

@@ -80,8 +80,7 @@ pub fn template(spec: &str) -> Result<Arc<Template>, u8> {
     };
     compiled.catalog.get(&name).cloned().ok_or_else(|| {
         let names = compiled.catalog.names();
-        let help = suggestion(&name, &names)
-            .unwrap_or_else(|| "`moodlec templates` lists them".to_owned());
+        let help = suggestion(&name, &names).unwrap_or_else(|| "`moodlec templates` lists them".to_owned());
         report::error(&format!("no template named `{name}`"), Some(&help));
         exit::USAGE_OR_TEMPLATE
     })

@@ -3,7 +3,9 @@
 
 mod commands;
 mod exit;
+// mod input;
 mod load;
+// mod problems;
 mod report;
 
 use std::process::ExitCode;
@@ -17,14 +19,9 @@ use clap::{Parser, Subcommand};
 /// templates cover the common writes: create_users, update_users,
 /// enrol_users, unenrol_users and create_courses.
 #[derive(Debug, Parser)]
+#[command(name = "moodlec", version, propagate_version = true, max_term_width = 100)]
 #[command(
-    name = "moodlec",
-    version,
-    propagate_version = true,
-    max_term_width = 100
-)]
-#[command(
-    after_help = "Examples:\n  moodlec templates\n  moodlec explain enrol_users --set roleid=teacher\n  moodlec check templates/*.moodle\n  moodlec fmt --check templates/*.moodle\n\nExit codes: 0 ok, 1 records rejected, 2 usage or template error, 3 server unreachable or refused."
+    after_help = "Examples:\n  moodlec templates\n  moodlec explain enrol_users --set roleid=teacher\n  moodlec check templates/*.moodle\n  moodlec fmt --check templates/*.moodle\n  moodlec validate -t create_users staff.csv\n  moodlec render -t enrol_users enrolments.ndjson --format curl\n\nExit codes: 0 ok, 1 records rejected, 2 usage or template error, 3 server unreachable or refused."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -41,6 +38,10 @@ enum Command {
     Explain(commands::explain::Args),
     /// Rewrite template files in canonical form (--check only reports).
     Fmt(commands::fmt::Args),
+    /// Validate data records (NDJSON, JSON array, CSV) against a template.
+    // Validate(commands::validate::Args),
+    /// Show the exact requests that would be sent, without sending (a dry run).
+    // Render(commands::render::Args),
 }
 
 /// Parse the command line and run the command.
@@ -62,6 +63,7 @@ pub fn run() -> ExitCode {
         Command::Check(args) => commands::check::run(&args),
         Command::Explain(args) => commands::explain::run(&args),
         Command::Fmt(args) => commands::fmt::run(&args),
+
     };
     exit::code(class)
 }

@@ -20,7 +20,7 @@ pub enum DiagnosticFormat {
 /// Width diagnostics wrap at: stable so output is the same on every terminal and in tests.
 const WIDTH: usize = 100;
 
-fn handler() -> GraphicalReportHandler {
+pub fn handler() -> GraphicalReportHandler {
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let theme = if color {
         GraphicalTheme::unicode()
@@ -69,11 +69,7 @@ fn diagnostic_json(diagnostic: &TemplateDiagnostic) -> serde_json::Value {
 }
 
 fn github_annotation(diagnostic: &TemplateDiagnostic) -> String {
-    let level = if diagnostic.is_error() {
-        "error"
-    } else {
-        "warning"
-    };
+    let level = if diagnostic.is_error() { "error" } else { "warning" };
     let file = diagnostic.source_name().unwrap_or("-");
     let (line, column) = diagnostic.line_col().unwrap_or((1, 1));
     let mut message = diagnostic.message.clone();
@@ -91,9 +87,7 @@ fn github_annotation(diagnostic: &TemplateDiagnostic) -> String {
 
 /// GitHub workflow command escaping for the message part.
 pub fn escape_data(text: &str) -> String {
-    text.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
+    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
 }
 
 /// GitHub workflow command escaping for properties (file, title).

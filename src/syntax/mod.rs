@@ -29,9 +29,7 @@ pub fn parse(source: &Source) -> Result<ast::File, TemplateDiagnostic> {
         return Err(
             TemplateDiagnostic::error(Code::Syntax, span, "braces nest too deeply")
                 .label("nesting limit reached here")
-                .help(format!(
-                    "templates nest at most {MAX_NESTING} levels of `{{ }}`"
-                ))
+                .help(format!("templates nest at most {MAX_NESTING} levels of `{{ }}`"))
                 .in_source(source),
         );
     }
@@ -69,9 +67,7 @@ fn syntax_error(error: &pest::error::Error<Rule>, text: &str) -> TemplateDiagnos
     };
     // Rule-level positives stop at the last rule tried; the attempts tracker
     // also knows the literal tokens (`:`, `{`) tried further on.
-    let attempts = error
-        .parse_attempts()
-        .filter(|a| a.max_position > span.start);
+    let attempts = error.parse_attempts().filter(|a| a.max_position > span.start);
     if let Some(attempts) = &attempts {
         span = token_at(text, attempts.max_position);
     }
@@ -86,9 +82,7 @@ fn syntax_error(error: &pest::error::Error<Rule>, text: &str) -> TemplateDiagnos
                         .expected_tokens()
                         .iter()
                         .map(ToString::to_string)
-                        .filter(|token| {
-                            !token.trim().is_empty() && token != "#" && !token.contains("..")
-                        })
+                        .filter(|token| !token.trim().is_empty() && token != "#" && !token.contains(".."))
                         .map(|token| format!("`{token}`"))
                         .collect();
                     names.extend(
@@ -148,13 +142,10 @@ fn syntax_help(text: &str, span: Span) -> Option<String> {
     if found == "'" {
         return Some("strings use double quotes: \"like this\"".to_owned());
     }
-    if found == "="
-        && before.ends_with(|c: char| c.is_alphanumeric())
-        && text[..span.start].contains("field")
+    if found == "=" && before.ends_with(|c: char| c.is_alphanumeric()) && text[..span.start].contains("field")
     {
         return Some(
-            "field defaults are written `default VALUE`, e.g. `field roleid: int default 5`"
-                .to_owned(),
+            "field defaults are written `default VALUE`, e.g. `field roleid: int default 5`".to_owned(),
         );
     }
     if span.is_empty() || found.is_empty() {
@@ -215,9 +206,7 @@ fn describe_rule(rule: Rule) -> &'static str {
         | Rule::pattern
         | Rule::kw_pattern
         | Rule::one_of
-        | Rule::kw_one_of => {
-            "a field option (required, default, min, max, length, pattern, one_of)"
-        }
+        | Rule::kw_one_of => "a field option (required, default, min, max, length, pattern, one_of)",
         Rule::param_ref => "`param.NAME`",
         Rule::length_range => "a range like `1..100`",
         Rule::kw_rule => "`rule`",
@@ -259,10 +248,9 @@ mod tests {
 
     #[test]
     fn parses_a_small_template() {
-        let file = parse_str(
-            "template t \"doc\" { function f wrap users\n field x: int required min 1 \"an x\" }",
-        )
-        .unwrap();
+        let file =
+            parse_str("template t \"doc\" { function f wrap users\n field x: int required min 1 \"an x\" }")
+                .unwrap();
         let template = &file.templates[0];
         assert_eq!(template.name.name, "t");
         assert_eq!(template.doc.as_ref().unwrap().value, "doc");
@@ -292,10 +280,7 @@ mod tests {
 
     #[test]
     fn deep_nesting_is_an_error_not_a_crash() {
-        let text = format!(
-            "template t {{ field x: {} }}",
-            "list { field y: ".repeat(5000)
-        );
+        let text = format!("template t {{ field x: {} }}", "list { field y: ".repeat(5000));
         let error = parse_str(&text).unwrap_err();
         assert_eq!(error.code, Code::Syntax);
     }

@@ -9,8 +9,8 @@ use pest::iterators::Pair;
 
 use super::ast::{
     BatchDecl, BatchSetting, DefaultValue, ExcludeDecl, FieldDecl, FieldOption, File, Ident, Item,
-    LengthRange, Literal, LiteralValue, MapDecl, Number, ParamDecl, PolicyDecl, PolicySetting,
-    ReturnShape, ReturnsDecl, RuleDecl, SetDecl, Str, TemplateDecl, TypeExpr, UniqueDecl,
+    LengthRange, Literal, LiteralValue, MapDecl, Number, ParamDecl, PolicyDecl, PolicySetting, ReturnShape,
+    ReturnsDecl, RuleDecl, SetDecl, Str, TemplateDecl, TypeExpr, UniqueDecl,
 };
 use super::Rule;
 use crate::span::Span;
@@ -33,9 +33,7 @@ fn parse_template(pair: Pair<'_, Rule>) -> TemplateDecl {
     let base = inner
         .next_if(|p| p.as_rule() == Rule::extends)
         .map(|p| parse_ident(first_child(p)));
-    let doc = inner
-        .next_if(|p| p.as_rule() == Rule::string)
-        .map(parse_string);
+    let doc = inner.next_if(|p| p.as_rule() == Rule::string).map(parse_string);
     let items = inner.map(parse_statement).collect();
     TemplateDecl {
         name,
@@ -71,9 +69,7 @@ fn parse_param(pair: Pair<'_, Rule>) -> ParamDecl {
     let mut inner = children(pair).peekable();
     let name = parse_ident(inner.next().expect("param name"));
     let ty = parse_ident(first_child(inner.next().expect("param type")));
-    let default = inner
-        .next_if(|p| p.as_rule() == Rule::literal)
-        .map(parse_literal);
+    let default = inner.next_if(|p| p.as_rule() == Rule::literal).map(parse_literal);
     let doc = inner.next().map(parse_string);
     ParamDecl {
         name,
@@ -179,11 +175,7 @@ fn parse_rule(pair: Pair<'_, Rule>) -> RuleDecl {
     let mut inner = children(pair);
     let expr = parse_string(inner.next().expect("rule expression"));
     let message = parse_string(inner.next().expect("rule message"));
-    RuleDecl {
-        expr,
-        message,
-        span,
-    }
+    RuleDecl { expr, message, span }
 }
 
 /// `unique = { kw_unique ~ ident ~ ("," ~ ident)* ~ ignore_case? }`
@@ -215,11 +207,7 @@ fn parse_policy(pair: Pair<'_, Rule>) -> PolicyDecl {
             _ => settings = children(part).map(parse_policy_setting).collect(),
         }
     }
-    PolicyDecl {
-        off,
-        settings,
-        span,
-    }
+    PolicyDecl { off, settings, span }
 }
 
 /// `policy_setting = { ident ~ integer }`
@@ -227,11 +215,7 @@ fn parse_policy_setting(pair: Pair<'_, Rule>) -> PolicySetting {
     let span = Span::from(pair.as_span());
     let mut inner = children(pair);
     let name = parse_ident(inner.next().expect("policy setting name"));
-    let value = inner
-        .next()
-        .expect("policy setting value")
-        .as_str()
-        .to_owned();
+    let value = inner.next().expect("policy setting value").as_str().to_owned();
     PolicySetting { name, value, span }
 }
 
@@ -341,17 +325,14 @@ fn parse_ident(pair: Pair<'_, Rule>) -> Ident {
 }
 
 fn first_child(pair: Pair<'_, Rule>) -> Pair<'_, Rule> {
-    children(pair)
-        .next()
-        .expect("grammar gives this rule a child")
+    children(pair).next().expect("grammar gives this rule a child")
 }
 
 /// The children of `pair` that carry meaning. Keywords are atomic rules (so
 /// no whitespace can split `required` from its word boundary) and so appear
 /// as pairs, but the rule containing them already says what they were.
 fn children(pair: Pair<'_, Rule>) -> impl Iterator<Item = Pair<'_, Rule>> {
-    pair.into_inner()
-        .filter(|child| !is_keyword(child.as_rule()))
+    pair.into_inner().filter(|child| !is_keyword(child.as_rule()))
 }
 
 fn is_keyword(kind: Rule) -> bool {
@@ -427,9 +408,11 @@ pub(crate) fn escape(value: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            // A backslash needs doubling only where it would otherwise start an escape.
+            // A backslash needs doubling only where it would otherwise start an
+            // escape: before an escape letter, and before a character that is
+            // itself written as an escape (`"`, `\`, newline, tab, CR).
             '\\' => match chars.peek() {
-                None | Some('"' | '\\' | 'n' | 't' | 'r') => out.push_str("\\\\"),
+                None | Some('"' | '\\' | 'n' | 't' | 'r' | '\n' | '\t' | '\r') => out.push_str("\\\\"),
                 Some(_) => out.push('\\'),
             },
             c => out.push(c),
@@ -445,13 +428,7 @@ mod tests {
     #[test]
     fn escapes_round_trip() {
         for value in [
-            r"\d+",
-            "a\"b",
-            "tab\there",
-            r"end\",
-            r"\\n",
-            "line\nbreak",
-            r"\n",
+            r"\d+", "a\"b", "tab\there", r"end\", r"\\n", "line\nbreak", r"\n", "\\\n", "\\\t", "\\\r",
         ] {
             assert_eq!(unescape(&escape(value)), value, "value {value:?}");
         }

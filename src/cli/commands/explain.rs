@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 use moodlec::params::{self, ParamValues};
 use moodlec::schema::record_schema;
 use moodlec::template::{
-    Constraints, DefaultValue, Field, FieldType, ParamType, PasswordPolicy, Returns, Template,
-    Value, STANDARD_ROLES,
+    Constraints, DefaultValue, Field, FieldType, ParamType, PasswordPolicy, Returns, Template, Value,
+    STANDARD_ROLES,
 };
 
 use crate::cli::exit;
@@ -118,22 +118,14 @@ fn describe_fields(
     let indent = "  ".repeat(depth);
     let width = fields.iter().map(|f| f.name.len()).max().unwrap_or(0);
     for field in fields {
-        let presence = if field.required {
-            "required"
-        } else {
-            "optional"
-        };
+        let presence = if field.required { "required" } else { "optional" };
         let mut line = format!(
             "{indent}{:width$}  {:12} {presence}",
             field.name,
             field.ty.to_string()
         );
         if let Some(default) = &field.default {
-            let _ = write!(
-                line,
-                "  default {}",
-                show_default(default, template, values)
-            );
+            let _ = write!(line, "  default {}", show_default(default, template, values));
         }
         let constraints = show_constraints(&field.constraints);
         if !constraints.is_empty() {

@@ -3,4 +3,6 @@
 pub mod check;
 pub mod explain;
 pub mod fmt;
+// pub mod render;
 pub mod templates;
+// pub mod validate;

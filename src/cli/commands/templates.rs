@@ -41,12 +41,7 @@ pub fn run(args: &Args) -> u8 {
 }
 
 fn print_table(templates: &[&Template]) {
-    let name_width = templates
-        .iter()
-        .map(|t| t.name.len())
-        .max()
-        .unwrap_or(0)
-        .max(4);
+    let name_width = templates.iter().map(|t| t.name.len()).max().unwrap_or(0).max(4);
     let function_width = templates
         .iter()
         .map(|t| t.function.len())

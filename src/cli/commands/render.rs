@@ -1,0 +1,123 @@
+//! `moodlec render`: the exact requests that would be sent (a dry run).
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use moodlec::plan::{Batch, Batcher};
+use moodlec::render::preview::{preview, PreviewFormat};
+use moodlec::template::Template;
+use moodlec::validate::{ValidateOptions, Validator};
+
+use crate::cli::exit;
+use crate::cli::input::{DataArgs, Tally};
+use crate::cli::problems::{self, Problem};
+use crate::cli::report::DiagnosticFormat;
+
+/// How a rendered request is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum FormatArg {
+    /// The form-encoded body of each request, one per line.
+    Form,
+    /// Per request: function, record numbers and the parameter tree (one JSON object per line).
+    Json,
+    /// A curl command per request; the token is read from $MOODLE_TOKEN when you paste it.
+    Curl,
+    /// The raw HTTP request.
+    Http,
+}
+
+/// Render the exact requests Moodle would receive, without sending anything.
+///
+/// Records are validated first; invalid ones are reported on stderr and left
+/// out of the batches (exit 1 if there are any). The token is never shown:
+/// bodies carry wstoken=REDACTED, curl commands read $MOODLE_TOKEN.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  moodlec render -t enrol_users enrolments.ndjson\n  moodlec render -t create_users staff.csv --format curl --url https://moodle.example.edu")]
+pub struct Args {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Data file (NDJSON, JSON array or CSV); `-` reads stdin.
+    #[arg(value_name = "DATA")]
+    file: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "form")]
+    format: FormatArg,
+    /// The Moodle site, for curl and http output.
+    #[arg(long, env = "MOODLE_URL", default_value = "https://moodle.example.org")]
+    url: String,
+}
+
+pub fn run(args: &Args) -> u8 {
+    let (template, params) = match args.data.template_and_params() {
+        Ok(found) => found,
+        Err(class) => return class,
+    };
+    let records = match args.data.open(&args.file) {
+        Ok(records) => records,
+        Err(class) => return class,
+    };
+    let file = args.file.display().to_string();
+    let mut validator = Validator::new(&template, params, ValidateOptions { allow_unknown: args.data.allow_unknown });
+    let mut batcher = Batcher::new(&template);
+    let mut tally = Tally::default();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for item in records {
+        tally.read += 1;
+        let record = match item {
+            Ok(record) => record,
+            Err(error) => {
+                tally.invalid += 1;
+                problems::print(&Problem::from_read_error(&file, &error), DiagnosticFormat::Human);
+                continue;
+            }
+        };
+        let verdict = validator.validate(&record);
+        match verdict.outcome {
+            Ok(valid) => match batcher.push(valid) {
+                Ok(batches) => {
+                    tally.valid += 1;
+                    write_batches(&mut out, &template, &batches, args);
+                }
+                Err(too_large) => {
+                    tally.invalid += 1;
+                    let message = format!(
+                        "the record needs {} form fields, more than max_input_vars {} allows in one request",
+                        too_large.form_fields, too_large.limit
+                    );
+                    let problem = Problem {
+                        file: &file, record: record.number, line: record.line, raw: Some(&record.raw), field: None,
+                        code: "too_large", message: &message, help: Some("raise max_input_vars in the template's batch rule to match the site's php.ini"),
+                        span: None, other_record: None,
+                    };
+                    problems::print(&problem, DiagnosticFormat::Human);
+                }
+            },
+            Err(violations) => {
+                tally.invalid += 1;
+                for v in &violations {
+                    problems::print(&Problem::from_violation(&file, record.number, record.line, Some(&record.raw), v), DiagnosticFormat::Human);
+                }
+            }
+        }
+    }
+    write_batches(&mut out, &template, &batcher.finish(), args);
+    let _ = out.flush();
+    eprintln!("{}", tally.summary());
+    if tally.invalid > 0 {
+        exit::RECORDS_REJECTED
+    } else {
+        exit::OK
+    }
+}
+
+fn write_batches(out: &mut impl Write, template: &Template, batches: &[Batch], args: &Args) {
+    let format = match args.format {
+        FormatArg::Form => PreviewFormat::Form,
+        FormatArg::Json => PreviewFormat::Json,
+        FormatArg::Curl => PreviewFormat::Curl,
+        FormatArg::Http => PreviewFormat::Http,
+    };
+    for batch in batches {
+        let _ = out.write_all(preview(template, batch, format, &args.url).as_bytes());
+    }
+}

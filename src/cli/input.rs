@@ -1,0 +1,94 @@
+//! Arguments shared by commands that read data: template, params, inputs.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use moodlec::params::{self, ParamValues};
+use moodlec::record::{self, InputFormat, ReadOptions, Records};
+use moodlec::template::Template;
+
+use super::exit;
+use super::load;
+use super::report;
+
+/// Data input formats on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    /// One JSON object per line.
+    Ndjson,
+    /// A JSON array of objects.
+    Json,
+    /// CSV with a header row.
+    Csv,
+}
+
+/// `-t`, `--set`, `--input-format`, `--allow-unknown`.
+#[derive(Debug, clap::Args)]
+pub struct DataArgs {
+    /// Template: a built-in name, a template in ./templates/, or a path to a .moodle file.
+    #[arg(short = 't', long = "template", value_name = "TEMPLATE")]
+    pub template: String,
+    /// Set an endpoint-level param, e.g. --set roleid=teacher.
+    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = params::parse_assignment)]
+    pub set: Vec<(String, String)>,
+    /// Data format, when the file extension does not say (.ndjson/.jsonl, .json, .csv).
+    #[arg(long, value_enum)]
+    pub input_format: Option<FormatArg>,
+    /// Report source keys that are not template fields as warnings, not errors.
+    #[arg(long)]
+    pub allow_unknown: bool,
+    /// Largest record accepted, in bytes; a larger one is that record's error.
+    #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
+    pub max_record_bytes: usize,
+}
+
+impl DataArgs {
+    /// The template and its params, or the exit class after printing why not.
+    pub fn template_and_params(&self) -> Result<(Arc<Template>, ParamValues), u8> {
+        let template = load::template(&self.template)?;
+        let values = params::resolve(&template, &self.set).map_err(|error| {
+            report::error(&error.message, error.help.as_deref());
+            exit::USAGE_OR_TEMPLATE
+        })?;
+        Ok((template, values))
+    }
+
+    /// Open one data file (`-` = stdin).
+    pub fn open(&self, path: &PathBuf) -> Result<Records, u8> {
+        let options = ReadOptions {
+            format: self.input_format.map(|f| match f {
+                FormatArg::Ndjson => InputFormat::Ndjson,
+                FormatArg::Json => InputFormat::JsonArray,
+                FormatArg::Csv => InputFormat::Csv,
+            }),
+            max_record_bytes: self.max_record_bytes,
+        };
+        record::open(path, &options).map_err(|e| {
+            report::error(
+                &format!("cannot read {}: {e}", path.display()),
+                Some("give a .ndjson, .jsonl, .json or .csv file, or --input-format for other names"),
+            );
+            exit::USAGE_OR_TEMPLATE
+        })
+    }
+}
+
+/// Counts for the summary line.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Tally {
+    /// Records read (including unreadable ones).
+    pub read: u64,
+    /// Records valid.
+    pub valid: u64,
+    /// Records invalid or unreadable.
+    pub invalid: u64,
+    /// Problems printed so far.
+    pub printed: u64,
+}
+
+impl Tally {
+    /// `records read: N, valid: V, invalid: I`
+    pub fn summary(&self) -> String {
+        format!("records read: {}, valid: {}, invalid: {}", self.read, self.valid, self.invalid)
+    }
+}
