@@ -38,9 +38,9 @@ enum Command {
     Explain(commands::explain::Args),
     /// Rewrite template files in canonical form (--check only reports).
     Fmt(commands::fmt::Args),
-    /// Validate data records (NDJSON, JSON array, CSV) against a template.
+    // Validate data records (NDJSON, JSON array, CSV) against a template.
     // Validate(commands::validate::Args),
-    /// Show the exact requests that would be sent, without sending (a dry run).
+    // Show the exact requests that would be sent, without sending (a dry run).
     // Render(commands::render::Args),
 }
 
