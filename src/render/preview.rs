@@ -1,0 +1,111 @@
+//! Dry-run views of a request: form body, JSON parameter tree, curl, raw HTTP.
+//! None of them ever holds the token.
+
+use serde_json::{json, Map, Value as Json};
+
+use super::form::scalar_text;
+use super::{request_body, TokenSlot, REST_PATH};
+use crate::plan::Batch;
+use crate::template::{Field, FieldType, Template};
+use crate::validate::FieldValue;
+
+/// Dry-run output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PreviewFormat {
+    /// One form-encoded body per batch, one per line.
+    Form,
+    /// Per batch: function, record numbers and the parameter tree, one JSON object per line.
+    Json,
+    /// A curl command per batch, reading the token from $MOODLE_TOKEN when pasted.
+    Curl,
+    /// The raw HTTP request per batch.
+    Http,
+}
+
+/// The dry-run text for one batch (ends with a newline).
+pub fn preview(template: &Template, batch: &Batch, format: PreviewFormat, site: &str) -> String {
+    match format {
+        PreviewFormat::Form => format!("{}\n", request_body(template, batch, TokenSlot::Redacted)),
+        PreviewFormat::Json => format!("{}\n", batch_json(template, batch)),
+        PreviewFormat::Curl => curl(template, batch, site),
+        PreviewFormat::Http => http(template, batch, site),
+    }
+}
+
+fn endpoint(site: &str) -> String {
+    format!("{}{REST_PATH}", site.trim_end_matches('/'))
+}
+
+/// The body without the token pair, for formats that add the token themselves.
+fn body_without_token(template: &Template, batch: &Batch) -> String {
+    let body = request_body(template, batch, TokenSlot::Redacted);
+    body.split_once('&').map_or_else(String::new, |(_, rest)| rest.to_owned())
+}
+
+fn curl(template: &Template, batch: &Batch, site: &str) -> String {
+    let body = body_without_token(template, batch).replace('\'', "'\\''");
+    format!(
+        "# batch {}: records {}\ncurl -sS -X POST '{}' \\\n  --data-urlencode \"wstoken=${{MOODLE_TOKEN:?set MOODLE_TOKEN}}\" \\\n  --data '{body}'\n",
+        batch.number,
+        record_list(batch),
+        endpoint(site).replace('\'', "'\\''"),
+    )
+}
+
+fn http(template: &Template, batch: &Batch, site: &str) -> String {
+    let body = request_body(template, batch, TokenSlot::Redacted);
+    let host = site
+        .split("://")
+        .nth(1)
+        .unwrap_or(site)
+        .split('/')
+        .next()
+        .unwrap_or("");
+    let path = site.split("://").nth(1).and_then(|rest| rest.find('/').map(|i| &rest[i..])).unwrap_or("");
+    format!(
+        "POST {}{REST_PATH} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\nAccept: application/json\r\nContent-Length: {}\r\n\r\n{body}\n",
+        path.trim_end_matches('/'),
+        body.len()
+    )
+}
+
+fn record_list(batch: &Batch) -> String {
+    let numbers: Vec<String> = batch.records.iter().map(|r| r.number.to_string()).collect();
+    numbers.join(",")
+}
+
+/// `{"batch":1,"function":"...","records":[1,2],"params":{"users":[{...}]}}`
+pub fn batch_json(template: &Template, batch: &Batch) -> Json {
+    let records: Vec<Json> = batch
+        .records
+        .iter()
+        .map(|r| values_json(&template.fields, &r.values))
+        .collect();
+    let params = match &template.wrap {
+        Some(wrap) => json!({ wrap: records }),
+        None => records.into_iter().next().unwrap_or_else(|| json!({})),
+    };
+    json!({
+        "batch": batch.number,
+        "function": template.function,
+        "records": batch.records.iter().map(|r| r.number).collect::<Vec<_>>(),
+        "form_fields": batch.form_fields,
+        "params": params,
+    })
+}
+
+fn values_json(fields: &[Field], values: &[(usize, FieldValue)]) -> Json {
+    let mut object = Map::new();
+    for (position, value) in values {
+        let field = &fields[*position];
+        let json = match (value, &field.ty) {
+            (FieldValue::Scalar(scalar), _) => Json::String(scalar_text(scalar)),
+            (FieldValue::List(elements), FieldType::List(inner)) => {
+                Json::Array(elements.iter().map(|e| values_json(inner, e)).collect())
+            }
+            (FieldValue::List(_), _) => Json::Null,
+        };
+        object.insert(field.name.clone(), json);
+    }
+    Json::Object(object)
+}

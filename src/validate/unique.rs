@@ -1,0 +1,78 @@
+//! `unique`: keys that must not repeat across the dataset.
+//!
+//! Only keys are kept (not records), so memory grows with the number of
+//! distinct keys, which is what Moodle itself must hold to detect duplicates.
+
+use std::collections::HashMap;
+
+use super::{FieldValue, Violation};
+use crate::template::{Template, Value};
+
+/// For each `unique` of the template, the first record holding each key.
+pub(super) struct UniqueIndex {
+    seen: Vec<HashMap<String, u64>>,
+}
+
+impl UniqueIndex {
+    pub(super) fn new(template: &Template) -> Self {
+        UniqueIndex { seen: vec![HashMap::new(); template.unique.len()] }
+    }
+
+    /// Violations for keys already held by an earlier record; records this
+    /// record's keys when it has none.
+    pub(super) fn check(&mut self, template: &Template, number: u64, values: &[(usize, FieldValue)]) -> Vec<Violation> {
+        let keys: Vec<Option<String>> = template
+            .unique
+            .iter()
+            .map(|unique| {
+                let parts: Option<Vec<String>> = unique
+                    .fields
+                    .iter()
+                    .map(|name| scalar_text(template, values, name))
+                    .collect();
+                parts.map(|p| {
+                    let key = p.join("\u{1f}");
+                    if unique.ignore_case { key.to_lowercase() } else { key }
+                })
+            })
+            .collect();
+        let mut violations = Vec::new();
+        for (index, key) in keys.iter().enumerate() {
+            let Some(key) = key else { continue };
+            if let Some(&first) = self.seen[index].get(key) {
+                let unique = &template.unique[index];
+                let fields = unique.fields.join(" + ");
+                let shown = key.replace('\u{1f}', ", ");
+                let mut violation = Violation::new(
+                    "duplicate",
+                    Some(&unique.fields[0]),
+                    format!("{fields} {shown:?} is already used by record {first}"),
+                );
+                violation.help = Some(format!(
+                    "Moodle rejects a whole batch for one duplicate {fields}{}",
+                    if unique.ignore_case { " (compared ignoring case)" } else { "" }
+                ));
+                violation.other_record = Some(first);
+                violations.push(violation);
+            }
+        }
+        if violations.is_empty() {
+            for (index, key) in keys.into_iter().enumerate() {
+                if let Some(key) = key {
+                    self.seen[index].insert(key, number);
+                }
+            }
+        }
+        violations
+    }
+}
+
+/// The text of a scalar field's value, or `None` if absent (absent values are never duplicates).
+fn scalar_text(template: &Template, values: &[(usize, FieldValue)], name: &str) -> Option<String> {
+    let position = template.fields.iter().position(|f| f.name == name)?;
+    values.iter().find(|(p, _)| *p == position).and_then(|(_, v)| match v {
+        FieldValue::Scalar(Value::Str(s)) => Some(s.clone()),
+        FieldValue::Scalar(other) => Some(other.to_string()),
+        FieldValue::List(_) => None,
+    })
+}
