@@ -12,8 +12,8 @@
 //!   function enrol_manual_enrol_users
 //!   wrap enrolments
 //!
-//!   field roleid:   int default param.roleid min 1 "Role"
-//!   field userid:   int required                   "User"
+//!   field roleid: int default param.roleid min 1 "Role"
+//!   field userid: int required                   "User"
 //!   field extra: list {
 //!     field name: text required
 //!   } "Nested fields"
@@ -62,6 +62,9 @@ const MAX_LIST_WIDTH: usize = 60;
 ///
 /// # Errors
 /// The syntax error if the file does not parse.
+// The crate reports every template problem as a `TemplateDiagnostic` by
+// value (as `syntax::parse` does); boxing it here alone would buy nothing.
+#[allow(clippy::result_large_err)]
 pub fn format_source(source: &Source) -> Result<String, TemplateDiagnostic> {
     let file = crate::syntax::parse(source)?;
     Ok(Printer::new(&source.text).file(&file))
@@ -266,9 +269,32 @@ impl<'a> Printer<'a> {
 
     // ---- spans the tree does not carry --------------------------------------------
 
-    /// The whole entry. `function` and `wrap` items span only their name,
-    /// so their keyword is found as the code just before it.
+    /// The whole entry, without trailing whitespace and comments.
     fn entry_span(&self, entry: Entry<'_>) -> Span {
+        self.trim(self.raw_entry_span(entry))
+    }
+
+    /// `span` without the whitespace and comments it ends with. Pest's spans
+    /// of rules ending in `x*` or `x?` take in the whitespace (and comments)
+    /// skipped before trying `x` once more, and such a comment belongs after
+    /// the statement, not inside it.
+    fn trim(&self, span: Span) -> Span {
+        let mut end = span.end;
+        loop {
+            end = span.start
+                + self.text[span.start..end]
+                    .trim_end_matches([' ', '\t', '\r', '\n'])
+                    .len();
+            match self.comments_in(span.start, end).last() {
+                Some(comment) if comment.span.end == end => end = comment.span.start,
+                _ => return Span::new(span.start, end),
+            }
+        }
+    }
+
+    /// The entry as the tree spans it. `function` and `wrap` items span only
+    /// their name, so their keyword is found as the code just before it.
+    fn raw_entry_span(&self, entry: Entry<'_>) -> Span {
         match entry {
             Entry::Template(t) => t.span,
             Entry::Field(f) => f.span,
@@ -306,7 +332,7 @@ impl<'a> Printer<'a> {
             Entry::Template(t) => Some(t.span),
             Entry::Field(f) | Entry::Item(Item::Field(f)) => list_span(f),
             Entry::Item(Item::Returns(r)) => Some(r.span),
-            Entry::Item(Item::Policy(p)) => Some(p.span),
+            Entry::Item(Item::Policy(p)) => Some(self.trim(p.span)),
             Entry::Item(_) | Entry::Setting(_) => None,
         };
         span.and_then(|s| self.braces(s)).into_iter().collect()
@@ -473,7 +499,7 @@ impl<'a> Printer<'a> {
         if p.off {
             return "policy password off".to_owned();
         }
-        let Some(inner) = self.braces(p.span) else {
+        let Some(inner) = self.braces(self.trim(p.span)) else {
             return "policy password".to_owned();
         };
         let body = self.braced_block(p.settings.iter().map(Entry::Setting).collect(), inner, depth + 1);
@@ -675,4 +701,231 @@ fn names(idents: &[crate::syntax::ast::Ident]) -> String {
         .map(|i| i.name.as_str())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fmt(text: &str) -> String {
+        format_source(&Source::new("test.moodle", text)).expect("test input parses")
+    }
+
+    /// `input` formats to `expected`, which is its own canonical form and
+    /// keeps every comment.
+    fn assert_formats(input: &str, expected: &str) {
+        let formatted = fmt(input);
+        assert_eq!(
+            formatted, expected,
+            "\n--- got ---\n{formatted}--- want ---\n{expected}"
+        );
+        assert_eq!(fmt(expected), expected, "not idempotent");
+        assert_eq!(
+            comments(expected).len(),
+            comments(input).len(),
+            "a comment was lost"
+        );
+    }
+
+    #[test]
+    fn statements_get_one_line_each_and_fields_align() {
+        assert_formats(
+            "template t \"Doc\"{function f wrap users param roleid : role=student \"Role\"\n\
+             field a:int required \"A\" field longer_name:text length ..100 \"B\"\n\
+             field c : bool}",
+            "template t \"Doc\" {\n  \
+               function f\n  \
+               wrap users\n  \
+               param roleid: role = student \"Role\"\n  \
+               field a:           int required      \"A\"\n  \
+               field longer_name: text length ..100 \"B\"\n  \
+               field c:           bool\n\
+             }\n",
+        );
+    }
+
+    #[test]
+    fn comments_stay_beside_their_statements() {
+        assert_formats(
+            "# header\n\n\
+             template t { # about t\n\
+             function f   # the function\n\
+             # before wrap\n\
+             wrap users\n\
+             unique a, b ignore_case # trailing unique\n\
+             # end of t\n\
+             } # after t\n\
+             # end of file\n",
+            "# header\n\
+             \n\
+             template t {  # about t\n  \
+               function f  # the function\n  \
+               # before wrap\n  \
+               wrap users\n  \
+               unique a, b ignore_case  # trailing unique\n  \
+               # end of t\n\
+             }  # after t\n\
+             # end of file\n",
+        );
+    }
+
+    #[test]
+    fn comments_inside_a_statement_move_above_it() {
+        assert_formats(
+            "template t {\n  field e: # what e is\n    int required\n  rule # why\n \"x\" \"m\"\n}\n",
+            "template t {\n  # what e is\n  field e: int required\n  # why\n  rule \"x\" \"m\"\n}\n",
+        );
+    }
+
+    #[test]
+    fn nested_lists_are_indented_with_their_comments() {
+        assert_formats(
+            "template t { field outer: list { # per element\n\
+             field c: int required \"c\"\n\
+             field inner: list { field d: text\n field ee: bool }\n\
+             # end of outer\n\
+             } required \"Outer\"\n\
+             returns object { field warnings: list { field item: text \"Always\" } } }",
+            "template t {\n  \
+               field outer: list {  # per element\n    \
+                 field c: int required \"c\"\n    \
+                 field inner: list {\n      \
+                   field d:  text\n      \
+                   field ee: bool\n    \
+                 }\n    \
+                 # end of outer\n  \
+               } required \"Outer\"\n  \
+               returns object {\n    \
+                 field warnings: list {\n      \
+                   field item: text \"Always\"\n    \
+                 }\n  \
+               }\n\
+             }\n",
+        );
+    }
+
+    #[test]
+    fn strings_keep_their_escapes() {
+        assert_formats(
+            r#"template t { field a: text pattern "\d+" default "say \"hi\"" "tab\there, a \\ and \w" }"#,
+            "template t {\n  field a: text pattern \"\\d+\" default \"say \\\"hi\\\"\" \"tab\\there, a \\ and \\w\"\n}\n",
+        );
+    }
+
+    #[test]
+    fn long_one_of_lists_get_one_value_per_line() {
+        assert_formats(
+            "template t { field lang: text one_of [\"en\", \"de\", \"fr\", \"pt_br\", \"es\", \"it\", \"nl\", \"sv\", \"fi\"] \"Language\"\n\
+             field short: int one_of [0,1,2,] }",
+            "template t {\n  \
+               field lang: text one_of [\n    \
+                 \"en\",\n    \"de\",\n    \"fr\",\n    \"pt_br\",\n    \"es\",\n    \"it\",\n    \"nl\",\n    \"sv\",\n    \"fi\",\n  \
+               ] \"Language\"\n  \
+               field short: int one_of [0, 1, 2]\n\
+             }\n",
+        );
+    }
+
+    #[test]
+    fn long_rules_put_the_message_on_a_continuation_line() {
+        let expr =
+            "enddate is none or enddate == 0 or startdate is none or startdate == 0 or enddate >= startdate";
+        assert_formats(
+            &format!("template t {{ rule \"{expr}\" \"enddate must not be before startdate\" rule \"a\" \"b\" }}"),
+            &format!(
+                "template t {{\n  rule \"{expr}\"\n       \"enddate must not be before startdate\"\n  rule \"a\" \"b\"\n}}\n"
+            ),
+        );
+    }
+
+    #[test]
+    fn blank_lines_collapse_to_one_and_templates_are_separated() {
+        assert_formats(
+            "\n\ntemplate a {\n\n\n  function f\n\n\n\n  # lead\n\n  wrap w\n\n}\ntemplate b extends a {}",
+            "template a {\n  function f\n\n  # lead\n\n  wrap w\n}\n\ntemplate b extends a {}\n",
+        );
+    }
+
+    #[test]
+    fn blank_lines_break_field_alignment() {
+        assert_formats(
+            "template t {\n field a: int \"A\"\n field bbbb: int \"B\"\n\n field cc: text required \"C\"\n}",
+            "template t {\n  field a:    int \"A\"\n  field bbbb: int \"B\"\n\n  field cc: text required \"C\"\n}\n",
+        );
+    }
+
+    #[test]
+    fn policy_blocks_batch_and_mappings() {
+        assert_formats(
+            "template t extends base {\n\
+             policy password { min_length 8 # eight\n digits 1 }\n\
+             policy password {}\n\
+             policy password off\n\
+             batch size 100 group_by courseid max_input_vars 1000\n\
+             map username = \"{{ email | lower }}\"\n\
+             set auth = manual set count = -2.50\n\
+             exclude a,b }",
+            "template t extends base {\n  \
+               policy password {\n    \
+                 min_length 8  # eight\n    \
+                 digits 1\n  \
+               }\n  \
+               policy password\n  \
+               policy password off\n  \
+               batch size 100 group_by courseid max_input_vars 1000\n  \
+               map username = \"{{ email | lower }}\"\n  \
+               set auth = manual\n  \
+               set count = -2.50\n  \
+               exclude a, b\n\
+             }\n",
+        );
+    }
+
+    #[test]
+    fn an_empty_block_keeps_its_comment() {
+        assert_formats(
+            "template t { policy password { # nothing yet\n } returns list { # later\n } }",
+            "template t {\n  \
+               policy password {  # nothing yet\n  \
+               }\n  \
+               returns list {  # later\n  \
+               }\n\
+             }\n",
+        );
+    }
+
+    #[test]
+    fn empty_and_comment_only_files() {
+        assert_formats("", "");
+        assert_formats("  \n\n", "");
+        assert_formats(
+            "\n# only a comment   \n\n\n# and another",
+            "# only a comment\n\n# and another\n",
+        );
+    }
+
+    /// The style shown in the module documentation is the formatter's own.
+    #[test]
+    fn module_doc_example_is_canonical() {
+        let example: String = include_str!("fmt.rs")
+            .lines()
+            .skip_while(|line| *line != "//! ```text")
+            .skip(1)
+            .take_while(|line| *line != "//! ```")
+            .map(|line| {
+                format!(
+                    "{}\n",
+                    line.trim_start_matches("//!").strip_prefix(' ').unwrap_or("")
+                )
+            })
+            .collect();
+        assert!(example.contains("template"), "example not found");
+        assert_eq!(fmt(&example), example);
+    }
+
+    #[test]
+    fn syntax_errors_are_returned_not_formatted() {
+        let error = format_source(&Source::new("bad.moodle", "template t { field x int }")).unwrap_err();
+        assert_eq!(error.code, crate::diagnostic::Code::Syntax);
+    }
 }
