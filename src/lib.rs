@@ -3,6 +3,9 @@
 //! The modules follow the pipeline: [`syntax`] parses template text into a
 //! spanned tree, [`check`] turns it into an immutable [`template::Template`].
 
+// Diagnostics are returned once per file, on the error path: boxing them buys nothing.
+#![allow(clippy::result_large_err)]
+
 pub mod builtin;
 pub mod check;
 pub mod diagnostic;

@@ -273,10 +273,15 @@ impl Constraints {
         if let Value::Str(s) = value {
             let chars = s.chars().count();
             if self.min_length.is_some_and(|min| chars < min) {
-                return Some(format!("{chars} characters is shorter than the minimum length {}", self.min_length.unwrap_or(0)));
+                return Some(format!(
+                    "{chars} characters is shorter than the minimum length {}",
+                    self.min_length.unwrap_or(0)
+                ));
             }
             if let Some(max) = self.max_length.filter(|max| chars > *max) {
-                return Some(format!("{chars} characters is longer than the maximum length {max}"));
+                return Some(format!(
+                    "{chars} characters is longer than the maximum length {max}"
+                ));
             }
             if let Some(pattern) = &self.pattern {
                 if !pattern.regex.is_match(s) {

@@ -23,24 +23,8 @@ pub(super) fn check_mapping(
     let mut targets: HashMap<&str, (Span, &'static str)> = HashMap::new();
     for item in &decl.items {
         match item {
-            Item::Map(map) => {
-                if claim(&mut targets, &map.field, "map", diags)
-                    && target_field(template, &map.field, "map", diags)
-                {
-                    if let Some(checked) = check_map(map, diags) {
-                        mapping.maps.retain(|m| m.field != checked.field);
-                        mapping.sets.retain(|(f, _)| *f != checked.field);
-                        mapping.maps.push(checked);
-                    }
-                }
-            }
-            Item::Set(set) => {
-                if claim(&mut targets, &set.field, "set", diags)
-                    && target_field(template, &set.field, "set", diags)
-                {
-                    check_set(set, template, &mut mapping, diags);
-                }
-            }
+            Item::Map(map) => add_map(map, template, &mut targets, &mut mapping, diags),
+            Item::Set(set) => add_set(set, template, &mut targets, &mut mapping, diags),
             Item::Exclude(exclude) => {
                 for key in &exclude.keys {
                     if !mapping.excludes.contains(&key.name) {
@@ -53,6 +37,35 @@ pub(super) fn check_mapping(
     }
     let empty = mapping.maps.is_empty() && mapping.sets.is_empty() && mapping.excludes.is_empty();
     (!empty).then_some(mapping)
+}
+
+fn add_map<'d>(
+    map: &'d ast::MapDecl,
+    template: &Template,
+    targets: &mut HashMap<&'d str, (Span, &'static str)>,
+    mapping: &mut Mapping,
+    diags: &mut Diagnostics,
+) {
+    if !claim(targets, &map.field, "map", diags) || !target_field(template, &map.field, "map", diags) {
+        return;
+    }
+    if let Some(checked) = check_map(map, diags) {
+        mapping.maps.retain(|m| m.field != checked.field);
+        mapping.sets.retain(|(f, _)| *f != checked.field);
+        mapping.maps.push(checked);
+    }
+}
+
+fn add_set<'d>(
+    set: &'d ast::SetDecl,
+    template: &Template,
+    targets: &mut HashMap<&'d str, (Span, &'static str)>,
+    mapping: &mut Mapping,
+    diags: &mut Diagnostics,
+) {
+    if claim(targets, &set.field, "set", diags) && target_field(template, &set.field, "set", diags) {
+        check_set(set, template, mapping, diags);
+    }
 }
 
 /// Record that `field` is computed by `how`; false (and a diagnostic) if it already is.

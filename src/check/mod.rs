@@ -21,8 +21,8 @@ use crate::span::Span;
 use crate::syntax::{self, ast};
 use crate::template::Template;
 
-pub(crate) use statements::resolve_param_value;
 pub use batch::{min_form_fields, FIXED_FORM_FIELDS};
+pub(crate) use statements::resolve_param_value;
 pub use suggest::suggestion;
 
 /// Compiled templates, looked up by name.

@@ -11,7 +11,7 @@ pub(crate) fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = 
 }
 
 /// A help line suggesting the closest candidate, or listing them if there are few.
-pub fn suggestion<'a>(name: &str, candidates: &[&'a str]) -> Option<String> {
+pub fn suggestion(name: &str, candidates: &[&str]) -> Option<String> {
     if let Some(best) = did_you_mean(name, candidates.iter().copied()) {
         return Some(format!("did you mean `{best}`?"));
     }

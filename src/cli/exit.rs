@@ -8,8 +8,7 @@ pub const OK: u8 = 0;
 pub const RECORDS_REJECTED: u8 = 1;
 /// Bad usage, unreadable files, or template errors: nothing was processed.
 pub const USAGE_OR_TEMPLATE: u8 = 2;
-/// The server could not be reached or refused the token or function.
-pub const SERVER: u8 = 3;
+// 3 is reserved for "server unreachable or refused the token/function" (the runner).
 
 /// The process exit code for a class.
 pub fn code(class: u8) -> ExitCode {

@@ -63,7 +63,6 @@ pub fn run() -> ExitCode {
         Command::Check(args) => commands::check::run(&args),
         Command::Explain(args) => commands::explain::run(&args),
         Command::Fmt(args) => commands::fmt::run(&args),
-
     };
     exit::code(class)
 }

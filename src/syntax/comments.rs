@@ -43,6 +43,18 @@ fn scan(text: &str, mut visit: impl FnMut(usize, char, State)) {
     }
 }
 
+/// The end of `text` without trailing whitespace and comments: pest's
+/// implicit whitespace makes a rule ending in `x*` or `x?` swallow what follows.
+pub fn content_end(text: &str) -> usize {
+    let mut end = 0;
+    scan(text, |offset, c, state| {
+        if state != State::Comment && !c.is_whitespace() {
+            end = offset + c.len_utf8();
+        }
+    });
+    end
+}
+
 /// The characters of `text` that are code, with their byte offsets.
 pub fn code_chars(text: &str) -> Vec<(usize, char)> {
     let mut out = Vec::new();
@@ -96,6 +108,13 @@ mod tests {
         let text = r##"rule "a \"#\" b" "m" # real"##;
         let found: Vec<String> = comments(text).into_iter().map(|c| c.text).collect();
         assert_eq!(found, ["# real"]);
+    }
+
+    #[test]
+    fn content_end_drops_trailing_space_and_comments() {
+        let text = "batch size 100 \n\n  # next\n";
+        assert_eq!(&text[..content_end(text)], "batch size 100");
+        assert_eq!(content_end("rule \"a # b\" \"m\"  "), 16);
     }
 
     #[test]

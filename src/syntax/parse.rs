@@ -27,7 +27,7 @@ pub(super) fn parse_file(pair: Pair<'_, Rule>) -> File {
 
 /// `template = { kw_template ~ ident ~ extends? ~ string? ~ "{" ~ statement* ~ "}" }`
 fn parse_template(pair: Pair<'_, Rule>) -> TemplateDecl {
-    let span = Span::from(pair.as_span());
+    let span = span_of(&pair);
     let mut inner = children(pair).peekable();
     let name = parse_ident(inner.next().expect("template name"));
     let base = inner
@@ -65,7 +65,7 @@ fn parse_statement(pair: Pair<'_, Rule>) -> Item {
 
 /// `param = { kw_param ~ ident ~ ":" ~ type_name ~ ("=" ~ literal)? ~ string? }`
 fn parse_param(pair: Pair<'_, Rule>) -> ParamDecl {
-    let span = Span::from(pair.as_span());
+    let span = span_of(&pair);
     let mut inner = children(pair).peekable();
     let name = parse_ident(inner.next().expect("param name"));
     let ty = parse_ident(first_child(inner.next().expect("param type")));
@@ -83,7 +83,7 @@ fn parse_param(pair: Pair<'_, Rule>) -> ParamDecl {
 /// `field = { kw_field ~ ident ~ ":" ~ field_type ~ field_option* ~ string? }`
 fn parse_field(pair: Pair<'_, Rule>) -> FieldDecl {
     debug_assert_eq!(pair.as_rule(), Rule::field);
-    let span = Span::from(pair.as_span());
+    let span = span_of(&pair);
     let mut inner = children(pair);
     let name = parse_ident(inner.next().expect("field name"));
     let ty = parse_field_type(inner.next().expect("field type"));
@@ -107,7 +107,7 @@ fn parse_field(pair: Pair<'_, Rule>) -> FieldDecl {
 /// `field_type = { list_type | enum_type | type_name }`
 fn parse_field_type(pair: Pair<'_, Rule>) -> TypeExpr {
     let inner = first_child(pair);
-    let span = Span::from(inner.as_span());
+    let span = span_of(&inner);
     match inner.as_rule() {
         Rule::list_type => TypeExpr::List {
             fields: parse_fields(children(inner)),
@@ -128,7 +128,7 @@ fn parse_fields<'i>(pairs: impl Iterator<Item = Pair<'i, Rule>>) -> Vec<FieldDec
 
 /// `field_option = _{ required | default | min | max | length | pattern | one_of }`
 fn parse_field_option(pair: Pair<'_, Rule>) -> FieldOption {
-    let span = Span::from(pair.as_span());
+    let span = span_of(&pair);
     match pair.as_rule() {
         Rule::required => FieldOption::Required(span),
         Rule::default => FieldOption::Default(parse_default(first_child(pair))),
@@ -148,7 +148,7 @@ fn parse_field_option(pair: Pair<'_, Rule>) -> FieldOption {
 fn parse_default(pair: Pair<'_, Rule>) -> DefaultValue {
     match pair.as_rule() {
         Rule::param_ref => {
-            let span = Span::from(pair.as_span());
+            let span = span_of(&pair);
             let name = first_child(pair).as_str().to_owned();
             DefaultValue::Param(Ident { name, span })
         }
@@ -158,7 +158,7 @@ fn parse_default(pair: Pair<'_, Rule>) -> DefaultValue {
 
 /// `length_range = ${ integer? ~ ".." ~ integer? }`
 fn parse_length_range(pair: Pair<'_, Rule>) -> LengthRange {
-    let span = Span::from(pair.as_span());
+    let span = span_of(&pair);
     let text = pair.as_str();
     let (min, max) = text.split_once("..").expect("grammar puts '..' in a range");
     let bound = |s: &str| (!s.is_empty()).then(|| s.to_owned());
@@ -171,7 +171,7 @@ fn parse_length_range(pair: Pair<'_, Rule>) -> LengthRange {
 
 /// `record_rule = { kw_rule ~ string ~ string }`
 fn parse_rule(pair: Pair<'_, Rule>) -> RuleDecl {
-    let span = Span::from(pair.as_span());
+    let span = span_of(&pair);
     let mut inner = children(pair);
     let expr = parse_string(inner.next().expect("rule expression"));
     let message = parse_string(inner.next().expect("rule message"));
@@ -180,7 +180,7 @@ fn parse_rule(pair: Pair<'_, Rule>) -> RuleDecl {
 
 /// `unique = { kw_unique ~ ident ~ ("," ~ ident)* ~ ignore_case? }`
 fn parse_unique(pair: Pair<'_, Rule>) -> UniqueDecl {
-    let span = Span::from(pair.as_span());
+    let span = span_of(&pair);
     let mut fields = Vec::new();
     let mut ignore_case = false;
     for part in children(pair) {
@@ -198,7 +198,7 @@ fn parse_unique(pair: Pair<'_, Rule>) -> UniqueDecl {
 
 /// `policy = { kw_policy ~ kw_password ~ (policy_off | policy_block)? }`
 fn parse_policy(pair: Pair<'_, Rule>) -> PolicyDecl {
-    let span = Span::from(pair.as_span());
+    let span = span_of(&pair);
     let mut off = false;
     let mut settings = Vec::new();
     for part in children(pair) {
@@ -212,7 +212,7 @@ fn parse_policy(pair: Pair<'_, Rule>) -> PolicyDecl {
 
 /// `policy_setting = { ident ~ integer }`
 fn parse_policy_setting(pair: Pair<'_, Rule>) -> PolicySetting {
-    let span = Span::from(pair.as_span());
+    let span = span_of(&pair);
     let mut inner = children(pair);
     let name = parse_ident(inner.next().expect("policy setting name"));
     let value = inner.next().expect("policy setting value").as_str().to_owned();
@@ -221,7 +221,7 @@ fn parse_policy_setting(pair: Pair<'_, Rule>) -> PolicySetting {
 
 /// `batch = { kw_batch ~ batch_setting+ }`
 fn parse_batch(pair: Pair<'_, Rule>) -> BatchDecl {
-    let span = Span::from(pair.as_span());
+    let span = span_of(&pair);
     let settings = children(pair)
         .map(|setting| match setting.as_rule() {
             Rule::batch_size => BatchSetting::Size(parse_number(first_child(setting))),
@@ -235,7 +235,7 @@ fn parse_batch(pair: Pair<'_, Rule>) -> BatchDecl {
 
 /// `returns = { kw_returns ~ (returns_nothing | returns_list | returns_object) }`
 fn parse_returns(pair: Pair<'_, Rule>) -> ReturnsDecl {
-    let span = Span::from(pair.as_span());
+    let span = span_of(&pair);
     let shape = first_child(pair);
     let shape = match shape.as_rule() {
         Rule::returns_nothing => ReturnShape::Nothing,
@@ -248,7 +248,7 @@ fn parse_returns(pair: Pair<'_, Rule>) -> ReturnsDecl {
 
 /// `map = { kw_map ~ ident ~ "=" ~ string }`
 fn parse_map(pair: Pair<'_, Rule>) -> MapDecl {
-    let span = Span::from(pair.as_span());
+    let span = span_of(&pair);
     let mut inner = children(pair);
     let field = parse_ident(inner.next().expect("map field"));
     let template = parse_string(inner.next().expect("map template"));
@@ -261,7 +261,7 @@ fn parse_map(pair: Pair<'_, Rule>) -> MapDecl {
 
 /// `set = { kw_set ~ ident ~ "=" ~ literal }`
 fn parse_set(pair: Pair<'_, Rule>) -> SetDecl {
-    let span = Span::from(pair.as_span());
+    let span = span_of(&pair);
     let mut inner = children(pair);
     let field = parse_ident(inner.next().expect("set field"));
     let value = parse_literal(inner.next().expect("set value"));
@@ -270,7 +270,7 @@ fn parse_set(pair: Pair<'_, Rule>) -> SetDecl {
 
 /// `exclude = { kw_exclude ~ ident ~ ("," ~ ident)* }`
 fn parse_exclude(pair: Pair<'_, Rule>) -> ExcludeDecl {
-    let span = Span::from(pair.as_span());
+    let span = span_of(&pair);
     let keys = children(pair).map(parse_ident).collect();
     ExcludeDecl { keys, span }
 }
@@ -278,7 +278,7 @@ fn parse_exclude(pair: Pair<'_, Rule>) -> ExcludeDecl {
 /// `literal = { string | number | boolean | word }`
 fn parse_literal(pair: Pair<'_, Rule>) -> Literal {
     let inner = first_child(pair);
-    let span = Span::from(inner.as_span());
+    let span = span_of(&inner);
     let value = match inner.as_rule() {
         Rule::string => LiteralValue::Str(parse_string(inner).value),
         Rule::number => LiteralValue::Number(inner.as_str().to_owned()),
@@ -293,7 +293,7 @@ fn parse_literal(pair: Pair<'_, Rule>) -> Literal {
 fn parse_number_literal(pair: Pair<'_, Rule>) -> Literal {
     Literal {
         value: LiteralValue::Number(pair.as_str().to_owned()),
-        span: Span::from(pair.as_span()),
+        span: span_of(&pair),
     }
 }
 
@@ -301,14 +301,14 @@ fn parse_number_literal(pair: Pair<'_, Rule>) -> Literal {
 fn parse_number(pair: Pair<'_, Rule>) -> Number {
     Number {
         digits: pair.as_str().to_owned(),
-        span: Span::from(pair.as_span()),
+        span: span_of(&pair),
     }
 }
 
 /// `string = ${ "\"" ~ string_inner ~ "\"" }`
 fn parse_string(pair: Pair<'_, Rule>) -> Str {
     debug_assert_eq!(pair.as_rule(), Rule::string);
-    let span = Span::from(pair.as_span());
+    let span = span_of(&pair);
     let raw = first_child(pair).as_str();
     Str {
         value: unescape(raw),
@@ -320,8 +320,15 @@ fn parse_string(pair: Pair<'_, Rule>) -> Str {
 fn parse_ident(pair: Pair<'_, Rule>) -> Ident {
     Ident {
         name: pair.as_str().to_owned(),
-        span: Span::from(pair.as_span()),
+        span: span_of(&pair),
     }
+}
+
+/// The span of a pair without the whitespace and comments pest may have
+/// consumed after its last token.
+fn span_of(pair: &Pair<'_, Rule>) -> Span {
+    let start = pair.as_span().start();
+    Span::new(start, start + super::comments::content_end(pair.as_str()))
 }
 
 fn first_child(pair: Pair<'_, Rule>) -> Pair<'_, Rule> {
@@ -428,7 +435,16 @@ mod tests {
     #[test]
     fn escapes_round_trip() {
         for value in [
-            r"\d+", "a\"b", "tab\there", r"end\", r"\\n", "line\nbreak", r"\n", "\\\n", "\\\t", "\\\r",
+            r"\d+",
+            "a\"b",
+            "tab\there",
+            r"end\",
+            r"\\n",
+            "line\nbreak",
+            r"\n",
+            "\\\n",
+            "\\\t",
+            "\\\r",
         ] {
             assert_eq!(unescape(&escape(value)), value, "value {value:?}");
         }
