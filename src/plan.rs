@@ -43,7 +43,6 @@ pub struct Batcher {
 }
 
 struct Open {
-    key: String,
     records: Vec<ValidRecord>,
     form_fields: usize,
 }
@@ -56,7 +55,13 @@ impl Batcher {
             .group_by
             .as_ref()
             .and_then(|name| template.fields.iter().position(|f| &f.name == name));
-        Batcher { rule: template.batch.clone(), group_by, open: Vec::new(), by_key: HashMap::new(), emitted: 0 }
+        Batcher {
+            rule: template.batch.clone(),
+            group_by,
+            open: Vec::new(),
+            by_key: HashMap::new(),
+            emitted: 0,
+        }
     }
 
     /// Form fields a request may carry besides the control parameters.
@@ -71,14 +76,20 @@ impl Batcher {
     pub fn push(&mut self, record: ValidRecord) -> Result<Vec<Batch>, TooLarge> {
         let fields = record_field_count(&record);
         if fields > self.budget() {
-            return Err(TooLarge { form_fields: fields + FIXED_FORM_FIELDS, limit: self.rule.max_input_vars });
+            return Err(TooLarge {
+                form_fields: fields + FIXED_FORM_FIELDS,
+                limit: self.rule.max_input_vars,
+            });
         }
         let key = self.key(&record);
         let mut done = Vec::new();
         let slot = match self.by_key.get(&key) {
             Some(&slot) => slot,
             None => {
-                self.open.push(Open { key: key.clone(), records: Vec::new(), form_fields: 0 });
+                self.open.push(Open {
+                    records: Vec::new(),
+                    form_fields: 0,
+                });
                 self.by_key.insert(key, self.open.len() - 1);
                 self.open.len() - 1
             }
@@ -113,11 +124,17 @@ impl Batcher {
 
     fn emit(&mut self, records: Vec<ValidRecord>, form_fields: usize) -> Batch {
         self.emitted += 1;
-        Batch { number: self.emitted, records, form_fields: form_fields + FIXED_FORM_FIELDS }
+        Batch {
+            number: self.emitted,
+            records,
+            form_fields: form_fields + FIXED_FORM_FIELDS,
+        }
     }
 
     fn key(&self, record: &ValidRecord) -> String {
-        let Some(position) = self.group_by else { return String::new() };
+        let Some(position) = self.group_by else {
+            return String::new();
+        };
         match record.values.iter().find(|(p, _)| *p == position) {
             Some((_, FieldValue::Scalar(value))) => value.to_string(),
             _ => String::new(),

@@ -89,6 +89,9 @@ pub struct Tally {
 impl Tally {
     /// `records read: N, valid: V, invalid: I`
     pub fn summary(&self) -> String {
-        format!("records read: {}, valid: {}, invalid: {}", self.read, self.valid, self.invalid)
+        format!(
+            "records read: {}, valid: {}, invalid: {}",
+            self.read, self.valid, self.invalid
+        )
     }
 }

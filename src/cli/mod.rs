@@ -3,9 +3,9 @@
 
 mod commands;
 mod exit;
-// mod input;
+mod input;
 mod load;
-// mod problems;
+mod problems;
 mod report;
 
 use std::process::ExitCode;
@@ -38,10 +38,10 @@ enum Command {
     Explain(commands::explain::Args),
     /// Rewrite template files in canonical form (--check only reports).
     Fmt(commands::fmt::Args),
-    // Validate data records (NDJSON, JSON array, CSV) against a template.
-    // Validate(commands::validate::Args),
-    // Show the exact requests that would be sent, without sending (a dry run).
-    // Render(commands::render::Args),
+    /// Validate data records (NDJSON, JSON array, CSV) against a template.
+    Validate(commands::validate::Args),
+    /// Show the exact requests that would be sent, without sending (a dry run).
+    Render(commands::render::Args),
 }
 
 /// Parse the command line and run the command.
@@ -63,6 +63,8 @@ pub fn run() -> ExitCode {
         Command::Check(args) => commands::check::run(&args),
         Command::Explain(args) => commands::explain::run(&args),
         Command::Fmt(args) => commands::fmt::run(&args),
+        Command::Validate(args) => commands::validate::run(&args),
+        Command::Render(args) => commands::render::run(&args),
     };
     exit::code(class)
 }

@@ -36,7 +36,13 @@ pub struct Problem<'a> {
 
 impl<'a> Problem<'a> {
     /// A problem from a validation violation.
-    pub fn from_violation(file: &'a str, record: u64, line: u64, raw: Option<&'a str>, v: &'a Violation) -> Self {
+    pub fn from_violation(
+        file: &'a str,
+        record: u64,
+        line: u64,
+        raw: Option<&'a str>,
+        v: &'a Violation,
+    ) -> Self {
         Problem {
             file,
             record,
@@ -100,14 +106,19 @@ fn github(p: &Problem<'_>) -> String {
         escape_property(p.code),
         p.record,
         escape_data(p.message),
-        p.help.map(|h| escape_data(&format!(" — {h}"))).unwrap_or_default()
+        p.help
+            .map(|h| escape_data(&format!(" — {h}")))
+            .unwrap_or_default()
     )
 }
 
 fn human(p: &Problem<'_>) -> String {
     let mut out = String::new();
     let diagnostic = RecordDiagnostic::new(p);
-    if super::report::handler().render_report(&mut out, &diagnostic).is_err() {
+    if super::report::handler()
+        .render_report(&mut out, &diagnostic)
+        .is_err()
+    {
         out = format!("error: record {}: {}\n", p.record, p.message);
     }
     out
@@ -132,7 +143,11 @@ impl RecordDiagnostic {
             first_line: usize::try_from(p.line.saturating_sub(1)).unwrap_or(0),
         });
         let span = source.as_ref().map(|s| {
-            let range = p.span.clone().filter(|r| r.end <= s.text.len()).unwrap_or(0..s.text.len().min(s.text.find('\n').unwrap_or(s.text.len())));
+            let range = p
+                .span
+                .clone()
+                .filter(|r| r.end <= s.text.len())
+                .unwrap_or(0..s.text.len().min(s.text.find('\n').unwrap_or(s.text.len())));
             SourceSpan::from(range)
         });
         let mut help = p.help.map(str::to_owned);
@@ -144,7 +159,9 @@ impl RecordDiagnostic {
             message: format!("record {} (line {}): {}", p.record, p.line, p.message),
             code: format!("moodlec::record::{}", p.code),
             help,
-            label: p.field.map_or_else(|| "this record".to_owned(), |f| format!("`{f}`")),
+            label: p
+                .field
+                .map_or_else(|| "this record".to_owned(), |f| format!("`{f}`")),
             span,
             source,
         }
@@ -180,7 +197,10 @@ impl Diagnostic for RecordDiagnostic {
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let span = self.span?;
-        Some(Box::new(std::iter::once(LabeledSpan::new_primary_with_span(Some(self.label.clone()), span))))
+        Some(Box::new(std::iter::once(LabeledSpan::new_primary_with_span(
+            Some(self.label.clone()),
+            span,
+        ))))
     }
 }
 
@@ -199,7 +219,9 @@ impl SourceCode for RecordSource {
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, miette::MietteError> {
-        let inner = self.text.read_span(span, context_lines_before, context_lines_after)?;
+        let inner = self
+            .text
+            .read_span(span, context_lines_before, context_lines_after)?;
         Ok(Box::new(MietteSpanContents::new_named(
             self.name.clone(),
             inner.data(),

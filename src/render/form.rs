@@ -36,7 +36,11 @@ pub fn record_pairs(template: &Template, record: &ValidRecord, index: usize, out
 fn value_pairs(fields: &[Field], values: &[(usize, FieldValue)], prefix: &str, out: &mut Vec<Pair>) {
     for (position, value) in values {
         let name = &fields[*position].name;
-        let key = if prefix.is_empty() { name.clone() } else { format!("{prefix}[{name}]") };
+        let key = if prefix.is_empty() {
+            name.clone()
+        } else {
+            format!("{prefix}[{name}]")
+        };
         match (value, &fields[*position].ty) {
             (FieldValue::Scalar(scalar), _) => out.push((key, scalar_text(scalar))),
             (FieldValue::List(elements), FieldType::List(inner)) => {
@@ -46,6 +50,65 @@ fn value_pairs(fields: &[Field], values: &[(usize, FieldValue)], prefix: &str, o
             }
             (FieldValue::List(_), _) => {}
         }
+    }
+}
+
+/// Append `&KEY=VALUE` pairs of record `record`, at index `index` of the
+/// template's list parameter, straight to a form-encoded body. Equivalent to
+/// `encode(record_pairs(..))` without the intermediate strings: this is the
+/// hot path of `render` and `run`.
+pub fn write_record(template: &Template, record: &ValidRecord, index: usize, body: &mut String) {
+    let mut key = String::with_capacity(64);
+    if let Some(wrap) = &template.wrap {
+        let _ = write!(key, "{wrap}[{index}]");
+    }
+    write_values(&template.fields, &record.values, &mut key, body);
+}
+
+fn write_values(fields: &[Field], values: &[(usize, FieldValue)], key: &mut String, body: &mut String) {
+    let base = key.len();
+    for (position, value) in values {
+        let field = &fields[*position];
+        if base == 0 {
+            key.push_str(&field.name);
+        } else {
+            key.push('[');
+            key.push_str(&field.name);
+            key.push(']');
+        }
+        match (value, &field.ty) {
+            (FieldValue::Scalar(scalar), _) => {
+                if !body.is_empty() {
+                    body.push('&');
+                }
+                // Keys are built from identifiers, digits and brackets only
+                // (the grammar allows nothing else in names): no encoding needed.
+                body.push_str(key);
+                body.push('=');
+                write_scalar(scalar, body);
+            }
+            (FieldValue::List(elements), FieldType::List(inner)) => {
+                let list_base = key.len();
+                for (index, element) in elements.iter().enumerate() {
+                    let _ = write!(key, "[{index}]");
+                    write_values(inner, element, key, body);
+                    key.truncate(list_base);
+                }
+            }
+            (FieldValue::List(_), _) => {}
+        }
+        key.truncate(base);
+    }
+}
+
+fn write_scalar(value: &Value, body: &mut String) {
+    match value {
+        Value::Int(i) => {
+            let _ = write!(body, "{i}");
+        }
+        Value::Bool(b) => body.push(if *b { '1' } else { '0' }),
+        Value::Float(f) => body.extend(form_urlencoded::byte_serialize(f.to_string().as_bytes())),
+        Value::Str(s) => body.extend(form_urlencoded::byte_serialize(s.as_bytes())),
     }
 }
 

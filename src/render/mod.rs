@@ -41,7 +41,25 @@ pub fn request_pairs(template: &Template, batch: &Batch, token: TokenSlot<'_>) -
     pairs
 }
 
-/// The form-encoded body of one request.
+/// The form-encoded body of one request: control parameters, then every record.
 pub fn request_body(template: &Template, batch: &Batch, token: TokenSlot<'_>) -> String {
-    form::encode(&request_pairs(template, batch, token))
+    let token = match token {
+        TokenSlot::Real(token) => token,
+        TokenSlot::Redacted => REDACTED_TOKEN,
+    };
+    let control = [
+        ("wstoken", token),
+        ("wsfunction", template.function.as_str()),
+        ("moodlewsrestformat", "json"),
+    ];
+    let pairs: Vec<Pair> = control
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let mut body = form::encode(&pairs);
+    body.reserve(batch.form_fields * 32);
+    for (index, record) in batch.records.iter().enumerate() {
+        form::write_record(template, record, index, &mut body);
+    }
+    body
 }

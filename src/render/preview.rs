@@ -39,7 +39,8 @@ fn endpoint(site: &str) -> String {
 /// The body without the token pair, for formats that add the token themselves.
 fn body_without_token(template: &Template, batch: &Batch) -> String {
     let body = request_body(template, batch, TokenSlot::Redacted);
-    body.split_once('&').map_or_else(String::new, |(_, rest)| rest.to_owned())
+    body.split_once('&')
+        .map_or_else(String::new, |(_, rest)| rest.to_owned())
 }
 
 fn curl(template: &Template, batch: &Batch, site: &str) -> String {
@@ -61,7 +62,11 @@ fn http(template: &Template, batch: &Batch, site: &str) -> String {
         .split('/')
         .next()
         .unwrap_or("");
-    let path = site.split("://").nth(1).and_then(|rest| rest.find('/').map(|i| &rest[i..])).unwrap_or("");
+    let path = site
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.find('/').map(|i| &rest[i..]))
+        .unwrap_or("");
     format!(
         "POST {}{REST_PATH} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\nAccept: application/json\r\nContent-Length: {}\r\n\r\n{body}\n",
         path.trim_end_matches('/'),

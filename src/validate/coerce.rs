@@ -22,7 +22,10 @@ pub struct CoerceError {
 
 impl CoerceError {
     fn new(message: impl Into<String>) -> Self {
-        CoerceError { message: message.into(), help: None }
+        CoerceError {
+            message: message.into(),
+            help: None,
+        }
     }
 
     fn help(mut self, help: impl Into<String>) -> Self {
@@ -62,7 +65,10 @@ fn coerce_json(json: &Json, ty: &FieldType) -> Result<FieldValue, CoerceError> {
         FieldType::Scalar(scalar) => json_scalar(json, *scalar).map(FieldValue::Scalar),
         FieldType::Enum(_) => match json {
             Json::String(s) => Ok(FieldValue::Scalar(Value::Str(s.clone()))),
-            other => Err(CoerceError::new(format!("expected a string, found {}", json_kind(other)))),
+            other => Err(CoerceError::new(format!(
+                "expected a string, found {}",
+                json_kind(other)
+            ))),
         },
         FieldType::List(fields) => coerce_list(json, fields),
     }
@@ -70,19 +76,27 @@ fn coerce_json(json: &Json, ty: &FieldType) -> Result<FieldValue, CoerceError> {
 
 fn coerce_list(json: &Json, fields: &[Field]) -> Result<FieldValue, CoerceError> {
     let Json::Array(items) = json else {
-        return Err(CoerceError::new(format!("expected a list, found {}", json_kind(json))));
+        return Err(CoerceError::new(format!(
+            "expected a list, found {}",
+            json_kind(json)
+        )));
     };
     let mut elements = Vec::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
         let Json::Object(object) = item else {
-            return Err(CoerceError::new(format!("element {index} is {}, expected an object", json_kind(item))));
+            return Err(CoerceError::new(format!(
+                "element {index} is {}, expected an object",
+                json_kind(item)
+            )));
         };
         let mut element = Vec::with_capacity(object.len());
         for (key, value) in object {
             let Some(position) = fields.iter().position(|f| f.name == *key) else {
                 let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
-                return Err(CoerceError::new(format!("element {index} has an unknown key {key:?}"))
-                    .help(format!("elements take: {}", names.join(", "))));
+                return Err(
+                    CoerceError::new(format!("element {index} has an unknown key {key:?}"))
+                        .help(format!("elements take: {}", names.join(", "))),
+                );
             };
             let field = &fields[position];
             match coerce(&Cell::Json(value.clone()), field) {
@@ -158,14 +172,22 @@ fn parse_bool(text: &str) -> Result<bool, CoerceError> {
 /// Unix seconds, or an ISO-8601 date (midnight UTC) or datetime (UTC unless an offset is given).
 fn parse_timestamp(text: &str) -> Result<i64, CoerceError> {
     let numeric = !text.is_empty()
-        && text.bytes().enumerate().all(|(i, b)| b.is_ascii_digit() || (i == 0 && b == b'-'));
+        && text
+            .bytes()
+            .enumerate()
+            .all(|(i, b)| b.is_ascii_digit() || (i == 0 && b == b'-'));
     if numeric {
         return parse_int(text);
     }
     if let Ok(datetime) = chrono::DateTime::parse_from_rfc3339(text) {
         return Ok(datetime.timestamp());
     }
-    for format in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"] {
+    for format in [
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+    ] {
         if let Ok(naive) = chrono::NaiveDateTime::parse_from_str(text, format) {
             return Ok(naive.and_utc().timestamp());
         }

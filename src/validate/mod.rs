@@ -152,21 +152,36 @@ impl<'t> Validator<'t> {
             violations.extend(self.unique.check(self.template, record.number, &values));
         }
         let outcome = if violations.is_empty() {
-            Ok(ValidRecord { number: record.number, line: record.line, values })
+            Ok(ValidRecord {
+                number: record.number,
+                line: record.line,
+                values,
+            })
         } else {
             Err(violations)
         };
-        Verdict { number: record.number, line: record.line, outcome, warnings }
+        Verdict {
+            number: record.number,
+            line: record.line,
+            outcome,
+            warnings,
+        }
     }
 
     fn check_required(&self, values: &[(usize, FieldValue)], violations: &mut Vec<Violation>) {
         for (position, field) in self.template.fields.iter().enumerate() {
             let present = values.iter().any(|(p, _)| *p == position);
-            let failed = violations.iter().any(|v| v.field.as_deref() == Some(field.name.as_str()));
+            let failed = violations
+                .iter()
+                .any(|v| v.field.as_deref() == Some(field.name.as_str()));
             if field.required && !present && !failed {
                 violations.push(
-                    Violation::new("missing_required", Some(&field.name), format!("missing required field `{}`", field.name))
-                        .help(Some(format!("{} ({})", field.doc_or_type(), field.ty))),
+                    Violation::new(
+                        "missing_required",
+                        Some(&field.name),
+                        format!("missing required field `{}`", field.name),
+                    )
+                    .help(Some(format!("{} ({})", field.doc_or_type(), field.ty))),
                 );
             }
         }
@@ -208,10 +223,18 @@ fn check_value(field: &Field, value: &FieldValue, template: &Template) -> Result
                     }
                 }
             }
-            if found.is_empty() { Ok(()) } else { Err(found) }
+            if found.is_empty() {
+                Ok(())
+            } else {
+                Err(found)
+            }
         }
         (_, FieldValue::Scalar(scalar)) => check_scalar(field, scalar, template).map_err(|v| vec![v]),
-        (_, FieldValue::List(_)) => Err(vec![Violation::new("wrong_type", Some(&field.name), format!("`{}` takes a single value, not a list", field.name))]),
+        (_, FieldValue::List(_)) => Err(vec![Violation::new(
+            "wrong_type",
+            Some(&field.name),
+            format!("`{}` takes a single value, not a list", field.name),
+        )]),
     }
 }
 
@@ -219,29 +242,53 @@ fn check_scalar(field: &Field, value: &Value, template: &Template) -> Result<(),
     let name = Some(field.name.as_str());
     if let (FieldType::Enum(allowed), Value::Str(s)) = (&field.ty, value) {
         if !allowed.contains(s) {
-            return Err(Violation::new("not_allowed", name, format!("{s:?} is not an allowed value of `{}`", field.name))
-                .help(Some(format!("allowed: {}", allowed.join(", ")))));
+            return Err(Violation::new(
+                "not_allowed",
+                name,
+                format!("{s:?} is not an allowed value of `{}`", field.name),
+            )
+            .help(Some(format!("allowed: {}", allowed.join(", ")))));
         }
     }
     if let (FieldType::Scalar(scalar), Value::Str(text)) = (&field.ty, value) {
         if let Err(rejection) = check_scalar_text(*scalar, text) {
-            return Err(Violation::new("moodle_rejects", name, format!("`{}`: {}", field.name, rejection.message))
-                .help(rejection.cleaned.map(|c| format!("Moodle would accept {c:?}"))));
+            return Err(Violation::new(
+                "moodle_rejects",
+                name,
+                format!("`{}`: {}", field.name, rejection.message),
+            )
+            .help(rejection.cleaned.map(|c| format!("Moodle would accept {c:?}"))));
         }
         if *scalar == ScalarType::Password {
             check_password(field, text, template)?;
         }
     }
     if let Some(why) = field.constraints.violation(value) {
-        return Err(Violation::new("constraint", name, format!("`{}`: {why}", field.name)));
+        return Err(Violation::new(
+            "constraint",
+            name,
+            format!("`{}`: {why}", field.name),
+        ));
     }
     Ok(())
 }
 
 fn check_password(field: &Field, password: &str, template: &Template) -> Result<(), Violation> {
-    let Some(policy) = &template.password_policy else { return Ok(()) };
+    let Some(policy) = &template.password_policy else {
+        return Ok(());
+    };
     crate::moodle::password::check(&policy.to_moodle(), password).map_err(|failures| {
-        Violation::new("password_policy", Some(&field.name), format!("`{}` breaks the password policy: {}", field.name, failures.join(" ")))
-            .help(Some("Moodle rejects the whole batch for one weak password; fix it or use createpassword".to_owned()))
+        Violation::new(
+            "password_policy",
+            Some(&field.name),
+            format!(
+                "`{}` breaks the password policy: {}",
+                field.name,
+                failures.join(" ")
+            ),
+        )
+        .help(Some(
+            "Moodle rejects the whole batch for one weak password; fix it or use createpassword".to_owned(),
+        ))
     })
 }

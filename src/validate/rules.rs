@@ -40,14 +40,22 @@ impl RuleSet {
                     .filter(|(_, f)| names.contains(&f.name))
                     .map(|(p, _)| p)
                     .collect();
-                RuleState { reads, cache: HashMap::new() }
+                RuleState {
+                    reads,
+                    cache: HashMap::new(),
+                }
             })
             .collect();
         RuleSet { rules }
     }
 
     /// The rules this record breaks.
-    pub(super) fn check(&mut self, template: &Template, params: &ParamValues, values: &[(usize, FieldValue)]) -> Vec<Violation> {
+    pub(super) fn check(
+        &mut self,
+        template: &Template,
+        params: &ParamValues,
+        values: &[(usize, FieldValue)],
+    ) -> Vec<Violation> {
         let mut context = None;
         let mut violations = Vec::new();
         for (rule, state) in template.rules.iter().zip(&mut self.rules) {
@@ -75,7 +83,11 @@ impl RuleSet {
                 }
                 Err(error) => {
                     let detail = error.detail().map_or_else(|| error.to_string(), str::to_owned);
-                    violations.push(Violation::new("rule", None, format!("{} (the rule could not be evaluated: {detail})", rule.message)));
+                    violations.push(Violation::new(
+                        "rule",
+                        None,
+                        format!("{} (the rule could not be evaluated: {detail})", rule.message),
+                    ));
                 }
             }
         }
@@ -107,7 +119,10 @@ fn record_context(template: &Template, params: &ParamValues, values: &[(usize, F
         .map(|f| (f.name.clone(), Jinja::from(())))
         .collect();
     for (position, value) in values {
-        context.insert(template.fields[*position].name.clone(), jinja_value(value, template, *position));
+        context.insert(
+            template.fields[*position].name.clone(),
+            jinja_value(value, template, *position),
+        );
     }
     let params: BTreeMap<String, Jinja> = params.iter().map(|(n, v)| (n.to_owned(), scalar(v))).collect();
     context.insert("param".to_owned(), Jinja::from(params));
@@ -126,10 +141,15 @@ fn jinja_value(value: &FieldValue, template: &Template, position: usize) -> Jinj
                 .map(|element| {
                     let object: BTreeMap<String, Jinja> = element
                         .iter()
-                        .map(|(p, v)| (fields[*p].name.clone(), match v {
-                            FieldValue::Scalar(s) => scalar(s),
-                            FieldValue::List(_) => Jinja::from(()),
-                        }))
+                        .map(|(p, v)| {
+                            (
+                                fields[*p].name.clone(),
+                                match v {
+                                    FieldValue::Scalar(s) => scalar(s),
+                                    FieldValue::List(_) => Jinja::from(()),
+                                },
+                            )
+                        })
                         .collect();
                     Jinja::from(object)
                 })

@@ -21,7 +21,11 @@ pub(super) struct Assembled {
     pub(super) unknown_keys: Vec<Violation>,
 }
 
-static NO_MAPPING: Mapping = Mapping { maps: Vec::new(), sets: Vec::new(), excludes: Vec::new() };
+static NO_MAPPING: Mapping = Mapping {
+    maps: Vec::new(),
+    sets: Vec::new(),
+    excludes: Vec::new(),
+};
 
 pub(super) fn assemble(
     template: &Template,
@@ -30,7 +34,10 @@ pub(super) fn assemble(
     violations: &mut Vec<Violation>,
 ) -> Assembled {
     let mapping = template.mapping.as_ref().unwrap_or(&NO_MAPPING);
-    let mut assembled = Assembled { values: Vec::with_capacity(template.fields.len()), unknown_keys: Vec::new() };
+    let mut assembled = Assembled {
+        values: Vec::with_capacity(template.fields.len()),
+        unknown_keys: Vec::new(),
+    };
     for (index, (key, cell)) in record.fields.iter().enumerate() {
         let span = record.spans.get(index).cloned().flatten();
         take_source_value(template, mapping, key, cell, span, &mut assembled, violations);
@@ -40,7 +47,9 @@ pub(super) fn assemble(
     }
     for (field, value) in &mapping.sets {
         if let Some(position) = position(template, field) {
-            assembled.values.push((position, FieldValue::Scalar(value.clone()), None));
+            assembled
+                .values
+                .push((position, FieldValue::Scalar(value.clone()), None));
         }
     }
     apply_defaults(template, params, &mut assembled);
@@ -71,14 +80,17 @@ fn take_source_value(
         return;
     }
     if assembled.values.iter().any(|(p, _, _)| *p == position) {
-        violations.push(Violation::new("duplicate_key", Some(key), format!("`{key}` is given twice")).at(span));
+        violations
+            .push(Violation::new("duplicate_key", Some(key), format!("`{key}` is given twice")).at(span));
         return;
     }
     match coerce(cell, &template.fields[position]) {
         Ok(Some(value)) => assembled.values.push((position, value, span)),
         Ok(None) => {}
         Err(error) => violations.push(
-            Violation::new("wrong_type", Some(key), format!("`{key}`: {}", error.message)).help(error.help).at(span),
+            Violation::new("wrong_type", Some(key), format!("`{key}`: {}", error.message))
+                .help(error.help)
+                .at(span),
         ),
     }
 }
@@ -88,9 +100,13 @@ fn unknown_key(template: &Template, key: &str, span: Option<Range<usize>>) -> Vi
     let help = suggestion(key, &names).unwrap_or_else(|| {
         "only the template's fields are sent; map or exclude other columns in a template that extends this one (or pass --allow-unknown)".to_owned()
     });
-    Violation::new("unknown_key", Some(key), format!("`{key}` is not a field of `{}`", template.name))
-        .help(Some(help))
-        .at(span)
+    Violation::new(
+        "unknown_key",
+        Some(key),
+        format!("`{key}` is not a field of `{}`", template.name),
+    )
+    .help(Some(help))
+    .at(span)
 }
 
 fn apply_maps(
@@ -102,14 +118,20 @@ fn apply_maps(
 ) {
     let context = source_context(record);
     for map in &mapping.maps {
-        let Some(position) = position(template, &map.field) else { continue };
+        let Some(position) = position(template, &map.field) else {
+            continue;
+        };
         match render_map(map, &context) {
             Ok(text) if text.is_empty() => {}
             Ok(text) => match coerce_text(&text, &template.fields[position].ty) {
                 Ok(value) => assembled.values.push((position, value, None)),
                 Err(error) => violations.push(
-                    Violation::new("wrong_type", Some(&map.field), format!("`{}` (mapped to {text:?}): {}", map.field, error.message))
-                        .help(error.help),
+                    Violation::new(
+                        "wrong_type",
+                        Some(&map.field),
+                        format!("`{}` (mapped to {text:?}): {}", map.field, error.message),
+                    )
+                    .help(error.help),
                 ),
             },
             Err(message) => violations.push(Violation::new(
@@ -128,7 +150,7 @@ fn source_context(record: &SourceRecord) -> Jinja {
         .iter()
         .map(|(key, cell)| {
             let value = match cell {
-                Cell::Json(json) => Jinja::from_serialize(json),
+                Cell::Json(json) => Jinja::from(minijinja::value::Serde(json)),
                 Cell::Text(text) => Jinja::from(text.as_str()),
             };
             (key.clone(), value)
@@ -138,8 +160,13 @@ fn source_context(record: &SourceRecord) -> Jinja {
 }
 
 fn render_map(map: &Map, context: &Jinja) -> Result<String, String> {
-    let template = map.compiled.get_template(Map::TEMPLATE_NAME).map_err(|e| e.to_string())?;
-    template.render(context).map_err(|e| e.detail().map_or_else(|| e.to_string(), str::to_owned))
+    let template = map
+        .compiled
+        .get_template(Map::TEMPLATE_NAME)
+        .map_err(|e| e.to_string())?;
+    template
+        .render(context)
+        .map_err(|e| e.detail().map_or_else(|| e.to_string(), str::to_owned))
 }
 
 fn apply_defaults(template: &Template, params: &ParamValues, assembled: &mut Assembled) {

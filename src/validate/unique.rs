@@ -15,12 +15,19 @@ pub(super) struct UniqueIndex {
 
 impl UniqueIndex {
     pub(super) fn new(template: &Template) -> Self {
-        UniqueIndex { seen: vec![HashMap::new(); template.unique.len()] }
+        UniqueIndex {
+            seen: vec![HashMap::new(); template.unique.len()],
+        }
     }
 
     /// Violations for keys already held by an earlier record; records this
     /// record's keys when it has none.
-    pub(super) fn check(&mut self, template: &Template, number: u64, values: &[(usize, FieldValue)]) -> Vec<Violation> {
+    pub(super) fn check(
+        &mut self,
+        template: &Template,
+        number: u64,
+        values: &[(usize, FieldValue)],
+    ) -> Vec<Violation> {
         let keys: Vec<Option<String>> = template
             .unique
             .iter()
@@ -32,7 +39,11 @@ impl UniqueIndex {
                     .collect();
                 parts.map(|p| {
                     let key = p.join("\u{1f}");
-                    if unique.ignore_case { key.to_lowercase() } else { key }
+                    if unique.ignore_case {
+                        key.to_lowercase()
+                    } else {
+                        key
+                    }
                 })
             })
             .collect();
@@ -50,7 +61,11 @@ impl UniqueIndex {
                 );
                 violation.help = Some(format!(
                     "Moodle rejects a whole batch for one duplicate {fields}{}",
-                    if unique.ignore_case { " (compared ignoring case)" } else { "" }
+                    if unique.ignore_case {
+                        " (compared ignoring case)"
+                    } else {
+                        ""
+                    }
                 ));
                 violation.other_record = Some(first);
                 violations.push(violation);
@@ -70,9 +85,12 @@ impl UniqueIndex {
 /// The text of a scalar field's value, or `None` if absent (absent values are never duplicates).
 fn scalar_text(template: &Template, values: &[(usize, FieldValue)], name: &str) -> Option<String> {
     let position = template.fields.iter().position(|f| f.name == name)?;
-    values.iter().find(|(p, _)| *p == position).and_then(|(_, v)| match v {
-        FieldValue::Scalar(Value::Str(s)) => Some(s.clone()),
-        FieldValue::Scalar(other) => Some(other.to_string()),
-        FieldValue::List(_) => None,
-    })
+    values
+        .iter()
+        .find(|(p, _)| *p == position)
+        .and_then(|(_, v)| match v {
+            FieldValue::Scalar(Value::Str(s)) => Some(s.clone()),
+            FieldValue::Scalar(other) => Some(other.to_string()),
+            FieldValue::List(_) => None,
+        })
 }

@@ -3,6 +3,6 @@
 pub mod check;
 pub mod explain;
 pub mod fmt;
-// pub mod render;
+pub mod render;
 pub mod templates;
-// pub mod validate;
+pub mod validate;

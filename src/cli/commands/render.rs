@@ -32,7 +32,9 @@ enum FormatArg {
 /// out of the batches (exit 1 if there are any). The token is never shown:
 /// bodies carry wstoken=REDACTED, curl commands read $MOODLE_TOKEN.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  moodlec render -t enrol_users enrolments.ndjson\n  moodlec render -t create_users staff.csv --format curl --url https://moodle.example.edu")]
+#[command(
+    after_help = "Examples:\n  moodlec render -t enrol_users enrolments.ndjson\n  moodlec render -t create_users staff.csv --format curl --url https://moodle.example.edu"
+)]
 pub struct Args {
     #[command(flatten)]
     data: DataArgs,
@@ -57,7 +59,13 @@ pub fn run(args: &Args) -> u8 {
         Err(class) => return class,
     };
     let file = args.file.display().to_string();
-    let mut validator = Validator::new(&template, params, ValidateOptions { allow_unknown: args.data.allow_unknown });
+    let mut validator = Validator::new(
+        &template,
+        params,
+        ValidateOptions {
+            allow_unknown: args.data.allow_unknown,
+        },
+    );
     let mut batcher = Batcher::new(&template);
     let mut tally = Tally::default();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -73,29 +81,34 @@ pub fn run(args: &Args) -> u8 {
         };
         let verdict = validator.validate(&record);
         match verdict.outcome {
-            Ok(valid) => match batcher.push(valid) {
-                Ok(batches) => {
-                    tally.valid += 1;
-                    write_batches(&mut out, &template, &batches, args);
-                }
-                Err(too_large) => {
-                    tally.invalid += 1;
-                    let message = format!(
+            Ok(valid) => {
+                match batcher.push(valid) {
+                    Ok(batches) => {
+                        tally.valid += 1;
+                        write_batches(&mut out, &template, &batches, args);
+                    }
+                    Err(too_large) => {
+                        tally.invalid += 1;
+                        let message = format!(
                         "the record needs {} form fields, more than max_input_vars {} allows in one request",
                         too_large.form_fields, too_large.limit
                     );
-                    let problem = Problem {
+                        let problem = Problem {
                         file: &file, record: record.number, line: record.line, raw: Some(&record.raw), field: None,
                         code: "too_large", message: &message, help: Some("raise max_input_vars in the template's batch rule to match the site's php.ini"),
                         span: None, other_record: None,
                     };
-                    problems::print(&problem, DiagnosticFormat::Human);
+                        problems::print(&problem, DiagnosticFormat::Human);
+                    }
                 }
-            },
+            }
             Err(violations) => {
                 tally.invalid += 1;
                 for v in &violations {
-                    problems::print(&Problem::from_violation(&file, record.number, record.line, Some(&record.raw), v), DiagnosticFormat::Human);
+                    problems::print(
+                        &Problem::from_violation(&file, record.number, record.line, Some(&record.raw), v),
+                        DiagnosticFormat::Human,
+                    );
                 }
             }
         }

@@ -16,7 +16,9 @@ use crate::cli::report::DiagnosticFormat;
 /// value. Exit 0 when every record is valid, 1 when any is not, 2 for usage
 /// or template errors.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  moodlec validate -t create_users staff.csv\n  moodlec validate -t enrol_users --set roleid=teacher enrolments.ndjson --format github\n  cat feed.ndjson | moodlec validate -t enrol_users - --input-format ndjson --format json")]
+#[command(
+    after_help = "Examples:\n  moodlec validate -t create_users staff.csv\n  moodlec validate -t enrol_users --set roleid=teacher enrolments.ndjson --format github\n  cat feed.ndjson | moodlec validate -t enrol_users - --input-format ndjson --format json"
+)]
 pub struct Args {
     #[command(flatten)]
     data: DataArgs,
@@ -36,7 +38,9 @@ pub fn run(args: &Args) -> u8 {
         Ok(found) => found,
         Err(class) => return class,
     };
-    let options = ValidateOptions { allow_unknown: args.data.allow_unknown };
+    let options = ValidateOptions {
+        allow_unknown: args.data.allow_unknown,
+    };
     let mut validator = Validator::new(&template, params, options);
     let mut tally = Tally::default();
     for path in &args.files {
@@ -51,14 +55,34 @@ pub fn run(args: &Args) -> u8 {
                 Ok(record) => {
                     let verdict = validator.validate(&record);
                     for warning in &verdict.warnings {
-                        report(args, &mut tally, &Problem::from_violation(&file, record.number, record.line, Some(&record.raw), warning));
+                        report(
+                            args,
+                            &mut tally,
+                            &Problem::from_violation(
+                                &file,
+                                record.number,
+                                record.line,
+                                Some(&record.raw),
+                                warning,
+                            ),
+                        );
                     }
                     match &verdict.outcome {
                         Ok(_) => tally.valid += 1,
                         Err(violations) => {
                             tally.invalid += 1;
                             for v in violations {
-                                report(args, &mut tally, &Problem::from_violation(&file, record.number, record.line, Some(&record.raw), v));
+                                report(
+                                    args,
+                                    &mut tally,
+                                    &Problem::from_violation(
+                                        &file,
+                                        record.number,
+                                        record.line,
+                                        Some(&record.raw),
+                                        v,
+                                    ),
+                                );
                             }
                         }
                     }
@@ -88,7 +112,10 @@ fn report(args: &Args, tally: &mut Tally, problem: &Problem<'_>) {
 fn finish(args: &Args, tally: &Tally) -> u8 {
     match args.format {
         DiagnosticFormat::Json => {
-            println!("{}", json!({ "summary": { "records": tally.read, "valid": tally.valid, "invalid": tally.invalid } }));
+            println!(
+                "{}",
+                json!({ "summary": { "records": tally.read, "valid": tally.valid, "invalid": tally.invalid } })
+            );
         }
         _ => eprintln!("{}", tally.summary()),
     }

@@ -1,0 +1,236 @@
+//! Form encoding round-trips through a PHP-style parser.
+//!
+//! PHP fills `$_POST` from the body with `parse_str` rules: split on `&`,
+//! split each pair at the first `=`, decode `+` and `%XX`, then read the key
+//! as `name[a][b]...`. The parser below follows those rules, so "what PHP
+//! sees" is checked rather than "what we meant to send".
+
+use std::collections::BTreeMap;
+
+use moodlec::builtin;
+use moodlec::plan::Batch;
+use moodlec::render::{request_body, TokenSlot};
+use moodlec::template::{FieldType, Template, Value};
+use moodlec::validate::{FieldValue, ValidRecord};
+use proptest::prelude::*;
+
+/// A PHP array: an ordered map of keys to strings or nested arrays.
+#[derive(Debug, Clone, PartialEq)]
+enum Php {
+    Str(String),
+    Array(BTreeMap<String, Php>),
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() + 0 && i + 2 <= bytes.len() - 1 => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
+                out.push(u8::from_str_radix(hex, 16).expect("valid percent escape"));
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).expect("decoded body is UTF-8")
+}
+
+/// `name[a][b]` into `["name", "a", "b"]`, as PHP reads keys.
+fn key_path(key: &str) -> Vec<String> {
+    match key.find('[') {
+        None => vec![key.to_owned()],
+        Some(open) => {
+            let mut path = vec![key[..open].to_owned()];
+            let mut rest = &key[open..];
+            while let Some(stripped) = rest.strip_prefix('[') {
+                let close = stripped.find(']').expect("balanced brackets");
+                path.push(stripped[..close].to_owned());
+                rest = &stripped[close + 1..];
+            }
+            path
+        }
+    }
+}
+
+fn php_parse(body: &str) -> BTreeMap<String, Php> {
+    let mut root = BTreeMap::new();
+    for pair in body.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let path = key_path(&percent_decode(key));
+        insert(&mut root, &path, percent_decode(value));
+    }
+    root
+}
+
+fn insert(node: &mut BTreeMap<String, Php>, path: &[String], value: String) {
+    if path.len() == 1 {
+        node.insert(path[0].clone(), Php::Str(value));
+        return;
+    }
+    let child = node
+        .entry(path[0].clone())
+        .or_insert_with(|| Php::Array(BTreeMap::new()));
+    if let Php::Array(map) = child {
+        insert(map, &path[1..], value);
+    }
+}
+
+/// What PHP should see for a record: the same tree, built from the record itself.
+fn expected_record(fields: &[moodlec::template::Field], values: &[(usize, FieldValue)]) -> Php {
+    let mut map = BTreeMap::new();
+    for (position, value) in values {
+        let field = &fields[*position];
+        let php = match (value, &field.ty) {
+            (FieldValue::Scalar(v), _) => Php::Str(wire(v)),
+            (FieldValue::List(elements), FieldType::List(inner)) => Php::Array(
+                elements
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| (i.to_string(), expected_record(inner, e)))
+                    .collect(),
+            ),
+            (FieldValue::List(_), _) => unreachable!("lists only in list fields"),
+        };
+        map.insert(field.name.clone(), php);
+    }
+    Php::Array(map)
+}
+
+fn wire(value: &Value) -> String {
+    match value {
+        Value::Int(i) => i.to_string(),
+        Value::Bool(b) => if *b { "1" } else { "0" }.to_owned(),
+        Value::Float(f) => f.to_string(),
+        Value::Str(s) => s.clone(),
+    }
+}
+
+fn create_users() -> &'static Template {
+    builtin::catalog().get("create_users").expect("built-in")
+}
+
+/// Any text, weighted towards the characters form encoding must get right.
+fn tricky_text() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        prop_oneof![
+            Just("&".to_owned()),
+            Just("=".to_owned()),
+            Just("[".to_owned()),
+            Just("]".to_owned()),
+            Just("%".to_owned()),
+            Just("%25".to_owned()),
+            Just("+".to_owned()),
+            Just(" ".to_owned()),
+            Just("\n".to_owned()),
+            Just("\r\n".to_owned()),
+            Just("é".to_owned()),
+            Just("日本".to_owned()),
+            Just("🎓".to_owned()),
+            "[a-z0-9]{1,4}",
+            any::<char>()
+                .prop_filter("no NUL", |c| *c != '\0')
+                .prop_map(String::from),
+        ],
+        0..12,
+    )
+    .prop_map(|parts| parts.concat())
+}
+
+fn record_strategy() -> impl Strategy<Value = Vec<(usize, FieldValue)>> {
+    let template = create_users();
+    let position = |name: &str| {
+        template
+            .fields
+            .iter()
+            .position(|f| f.name == name)
+            .expect("field")
+    };
+    let (username, firstname, description, maildisplay, createpassword, customfields) = (
+        position("username"),
+        position("firstname"),
+        position("description"),
+        position("maildisplay"),
+        position("createpassword"),
+        position("customfields"),
+    );
+    (
+        tricky_text(),
+        tricky_text(),
+        any::<i64>(),
+        any::<bool>(),
+        prop::collection::vec((tricky_text(), tricky_text()), 0..3),
+    )
+        .prop_map(move |(name, text, int, flag, custom)| {
+            let elements = custom
+                .into_iter()
+                .map(|(t, v)| {
+                    vec![
+                        (0, FieldValue::Scalar(Value::Str(t))),
+                        (1, FieldValue::Scalar(Value::Str(v))),
+                    ]
+                })
+                .collect::<Vec<_>>();
+            let mut values = vec![
+                (createpassword, FieldValue::Scalar(Value::Bool(flag))),
+                (username, FieldValue::Scalar(Value::Str(name.clone()))),
+                (firstname, FieldValue::Scalar(Value::Str(text.clone()))),
+                (maildisplay, FieldValue::Scalar(Value::Int(int))),
+                (
+                    description,
+                    FieldValue::Scalar(Value::Str(format!("{text}{name}"))),
+                ),
+            ];
+            if !elements.is_empty() {
+                values.push((customfields, FieldValue::List(elements)));
+            }
+            values.sort_by_key(|(p, _)| *p);
+            values
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// Decoding a rendered batch the way PHP does gives back every field of
+    /// every record, and nothing else besides the three control parameters.
+    #[test]
+    fn php_reads_back_exactly_the_records(records in prop::collection::vec(record_strategy(), 1..4)) {
+        let template = create_users();
+        let batch = Batch {
+            number: 1,
+            records: records
+                .iter()
+                .enumerate()
+                .map(|(i, values)| ValidRecord { number: i as u64 + 1, line: i as u64 + 1, values: values.clone() })
+                .collect(),
+            form_fields: 0,
+        };
+        let body = request_body(template, &batch, TokenSlot::Real("s3cr3t&x=y"));
+        let parsed = php_parse(&body);
+        prop_assert_eq!(parsed.get("wstoken"), Some(&Php::Str("s3cr3t&x=y".to_owned())));
+        prop_assert_eq!(parsed.get("wsfunction"), Some(&Php::Str("core_user_create_users".to_owned())));
+        prop_assert_eq!(parsed.get("moodlewsrestformat"), Some(&Php::Str("json".to_owned())));
+        let expected: BTreeMap<String, Php> = records
+            .iter()
+            .enumerate()
+            .map(|(i, values)| (i.to_string(), expected_record(&template.fields, values)))
+            .collect();
+        prop_assert_eq!(parsed.get("users"), Some(&Php::Array(expected)));
+        prop_assert_eq!(parsed.len(), 4, "only wstoken, wsfunction, moodlewsrestformat and users");
+    }
+}
+
+#[test]
+fn the_php_parser_follows_php_rules() {
+    let parsed = php_parse("a=1+2&b%5B0%5D%5Bx%5D=%26&b[1][x]=%3D");
+    assert_eq!(parsed.get("a"), Some(&Php::Str("1 2".to_owned())));
+    let Some(Php::Array(b)) = parsed.get("b") else {
+        panic!("b is an array: {parsed:?}")
+    };
+    assert_eq!(b.len(), 2);
+}
