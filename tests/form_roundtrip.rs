@@ -28,7 +28,7 @@ fn percent_decode(text: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() + 0 && i + 2 <= bytes.len() - 1 => {
+            b'%' if i + 2 < bytes.len() => {
                 let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
                 out.push(u8::from_str_radix(hex, 16).expect("valid percent escape"));
                 i += 2;
@@ -233,4 +233,69 @@ fn the_php_parser_follows_php_rules() {
         panic!("b is an array: {parsed:?}")
     };
     assert_eq!(b.len(), 2);
+}
+
+fn hostile_key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("users[0][auth]".to_owned()),
+        Just("users[1][username]".to_owned()),
+        Just("wstoken".to_owned()),
+        Just("wsfunction".to_owned()),
+        Just("moodlewsrestformat".to_owned()),
+        Just("username]&users[0][auth]=nologin&x[".to_owned()),
+        Just("_".to_owned()),
+        Just("customfields[0][type]".to_owned()),
+        "[a-z\\[\\]&=%]{1,12}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Keys the template does not declare are reported, and even with
+    /// --allow-unknown they never reach the body as parameters.
+    #[test]
+    fn hostile_keys_never_become_parameters(key in hostile_key(), value in tricky_text()) {
+        use moodlec::plan::Batcher;
+        use moodlec::record::{from_reader, InputFormat};
+        use moodlec::validate::{ValidateOptions, Validator};
+
+        let template = create_users();
+        let mut object = serde_json::Map::new();
+        for (k, v) in [("username", "jdoe"), ("firstname", "Jo"), ("lastname", "Doe"), ("email", "jo@example.org"), ("password", "Secret-123")] {
+            object.insert(k.to_owned(), serde_json::Value::String(v.to_owned()));
+        }
+        object.insert(key.clone(), serde_json::Value::String(value));
+        let line = format!("{}\n", serde_json::Value::Object(object));
+        for allow_unknown in [false, true] {
+            let params = moodlec::params::resolve(template, &[]).expect("params");
+            let mut validator = Validator::new(template, params, ValidateOptions { allow_unknown });
+            let mut records = from_reader(std::io::Cursor::new(line.clone().into_bytes()), "hostile.ndjson", InputFormat::Ndjson, 1 << 20);
+            let record = records.next().expect("one record").expect("readable");
+            let verdict = validator.validate(&record);
+            let declared = template.fields.iter().any(|f| f.name == key);
+            if !declared && !allow_unknown {
+                prop_assert!(verdict.outcome.is_err(), "undeclared key {key:?} must be rejected");
+                continue;
+            }
+            if !declared {
+                prop_assert!(verdict.outcome.is_ok(), "with --allow-unknown the record stays valid: {:?}", verdict.outcome);
+            }
+            let Ok(valid) = verdict.outcome else { continue };
+            let mut batcher = Batcher::new(template);
+            let mut batches = batcher.push(valid).expect("fits");
+            batches.extend(batcher.finish());
+            let body = request_body(template, &batches[0], TokenSlot::Redacted);
+            let parsed = php_parse(&body);
+            let names: Vec<&String> = parsed.keys().collect();
+            prop_assert_eq!(names, vec!["moodlewsrestformat", "users", "wsfunction", "wstoken"]);
+            prop_assert_eq!(parsed.get("wstoken"), Some(&Php::Str("REDACTED".to_owned())));
+            let Some(Php::Array(users)) = parsed.get("users") else { panic!("users") };
+            prop_assert_eq!(users.len(), 1);
+            let Some(Php::Array(user)) = users.get("0") else { panic!("user 0") };
+            for field in user.keys() {
+                prop_assert!(template.fields.iter().any(|f| &f.name == field), "undeclared field {field:?} in body");
+            }
+        }
+    }
 }
