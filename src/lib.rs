@@ -12,6 +12,7 @@ pub mod diagnostic;
 pub mod fmt;
 pub mod moodle;
 pub mod params;
+pub mod record;
 pub mod schema;
 pub mod span;
 pub mod syntax;
