@@ -1,6 +1,6 @@
 //! Arguments shared by commands that read data: template, params, inputs.
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Arc;
 
 use moodlec::params::{self, ParamValues};
@@ -54,7 +54,7 @@ impl DataArgs {
     }
 
     /// Open one data file (`-` = stdin).
-    pub fn open(&self, path: &PathBuf) -> Result<Records, u8> {
+    pub fn open(&self, path: &Path) -> Result<Records, u8> {
         let options = ReadOptions {
             format: self.input_format.map(|f| match f {
                 FormatArg::Ndjson => InputFormat::Ndjson,
