@@ -1,0 +1,73 @@
+//! The README's examples are executable: its templates compile, and the
+//! diagnostic it shows is what `moodlec check` prints.
+
+use std::process::Command;
+
+use moodlec::builtin;
+use moodlec::check::compile;
+use moodlec::diagnostic::Source;
+
+fn readme() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md")
+}
+
+/// The bodies of the README's ```text blocks.
+fn text_blocks(readme: &str) -> Vec<String> {
+    readme
+        .split("```text\n")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("```").map(|(body, _)| body.to_owned()))
+        .collect()
+}
+
+#[test]
+fn readme_templates_compile() {
+    let templates: Vec<String> = text_blocks(&readme())
+        .into_iter()
+        .filter(|b| b.starts_with("template "))
+        .collect();
+    assert!(
+        templates.len() >= 2,
+        "the README shows the language and a custom template"
+    );
+    for (index, text) in templates.iter().enumerate() {
+        let compiled = compile(
+            &[Source::new(format!("README block {index}"), text.as_str())],
+            builtin::catalog(),
+        );
+        let problems: Vec<String> = compiled.diagnostics.iter().map(|d| d.message.clone()).collect();
+        assert!(
+            problems.is_empty(),
+            "README template {index} has problems: {problems:?}\n{text}"
+        );
+    }
+}
+
+#[test]
+fn readme_diagnostic_is_what_check_prints() {
+    let readme = readme();
+    let shown = text_blocks(&readme)
+        .into_iter()
+        .find(|b| b.contains("unknown type `integr`"))
+        .expect("README shows an unknown-type diagnostic");
+    let dir = std::env::temp_dir().join(format!("moodlec-readme-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(
+        dir.join("template.moodle"),
+        "template people {\n  function core_user_create_users\n  wrap users\n  field age:   integr\n}\n",
+    )
+    .expect("write template");
+    let output = Command::new(env!("CARGO_BIN_EXE_moodlec"))
+        .args(["check", "template.moodle"])
+        .current_dir(&dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run moodlec");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(shown.trim_end()),
+        "README block:\n{shown}\nactual:\n{stderr}"
+    );
+}
