@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use moodlec::builtin;
-use moodlec::check::compile;
+use moodlec::check::{compile, Catalog};
 
 use crate::cli::exit;
 use crate::cli::load::{local_template_files, read_sources};
@@ -28,34 +28,44 @@ pub fn run(args: &Args) -> u8 {
     } else {
         args.files.clone()
     };
-    let mut sources = match read_sources(&files) {
+    let sources = match read_sources(&files) {
         Ok(sources) => sources,
         Err(message) => {
             report::error(&message, None);
             return exit::USAGE_OR_TEMPLATE;
         }
     };
+    let mut runs = vec![compile(&sources, builtin::catalog())];
+    let mut file_count = sources.len();
     if args.files.is_empty() {
-        sources.extend(builtin::sources());
+        // The built-ins are checked on their own: local templates may shadow them by name.
+        let builtins = builtin::sources();
+        file_count += builtins.len();
+        runs.push(compile(&builtins, &Catalog::default()));
     }
-    let compiled = compile(&sources, builtin::catalog());
-    report::print_diagnostics(&compiled.diagnostics, args.format);
-    let checked = compiled
-        .catalog
-        .iter()
-        .filter(|t| sources.iter().any(|s| s.name == t.origin.source.name))
-        .count();
-    let errors = compiled.diagnostics.iter().filter(|d| d.is_error()).count();
+    let mut checked = 0;
+    let mut errors = 0;
+    for (run, compiled) in runs.iter().enumerate() {
+        report::print_diagnostics(&compiled.diagnostics, args.format);
+        let names: Vec<&str> = if run == 0 {
+            sources.iter().map(|s| s.name.as_str()).collect()
+        } else {
+            Vec::new()
+        };
+        checked += compiled
+            .catalog
+            .iter()
+            .filter(|t| run > 0 || names.contains(&t.origin.source.name.as_str()))
+            .count();
+        errors += compiled.diagnostics.iter().filter(|d| d.is_error()).count();
+    }
     if args.format == DiagnosticFormat::Human {
         let verdict = match errors {
             0 => "no errors".to_owned(),
             1 => "1 error".to_owned(),
             n => format!("{n} errors"),
         };
-        eprintln!(
-            "checked {} file(s), {checked} template(s) compiled: {verdict}",
-            sources.len()
-        );
+        eprintln!("checked {file_count} file(s), {checked} template(s) compiled: {verdict}");
     }
     if errors > 0 {
         exit::USAGE_OR_TEMPLATE
