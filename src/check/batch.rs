@@ -63,7 +63,11 @@ fn positive(number: &ast::Number, what: &str, diags: &mut Diagnostics) -> Option
                         number.span,
                         format!("{what} is too large"),
                     )
-                    .label("too large"),
+                    .label("too large")
+                    .help(match what {
+                        "batch size" => "give the number of records per call, e.g. `batch size 100`",
+                        _ => "use the site's php.ini value, e.g. `max_input_vars 1000`",
+                    }),
             );
             None
         }

@@ -52,19 +52,23 @@ pub(super) fn check_rule(decl: &ast::RuleDecl, fields: &[&str], diags: &mut Diag
         .into_iter()
         .filter(|name| !fields.contains(&name.as_str()) && !builtins.contains(name))
         .collect();
-    unknown.sort();
-    if let Some(name) = unknown.first() {
-        let mut diag = diags
-            .error(
-                Code::UnknownRuleVariable,
-                decl.expr.span,
-                format!("rule uses `{name}`, which is not a field of this template"),
-            )
-            .label(format!("`{name}` is undefined here"));
-        if let Some(help) = suggestion(name, fields) {
-            diag = diag.help(help);
-        }
-        diags.push(diag);
+    unknown.sort_by_key(|name| variable_offset(&decl.expr.value, name));
+    for name in &unknown {
+        let help = suggestion(name, fields).unwrap_or_else(|| {
+            "a rule can use the record's fields, `param.NAME` and minijinja's tests and filters".to_owned()
+        });
+        diags.push(
+            diags
+                .error(
+                    Code::UnknownRuleVariable,
+                    variable_span(&decl.expr, name),
+                    format!("rule uses `{name}`, which is not a field of this template"),
+                )
+                .label(format!("`{name}` is undefined here"))
+                .help(help),
+        );
+    }
+    if !unknown.is_empty() {
         return None;
     }
     Some(Rule {
@@ -109,17 +113,68 @@ pub(super) fn check_map(decl: &ast::MapDecl, diags: &mut Diagnostics) -> Option<
     })
 }
 
+/// Byte offset in `expr` of the first use of the variable `name`: a whole
+/// word outside quotes, not an attribute (`x.name`).
+fn variable_offset(expr: &str, name: &str) -> Option<usize> {
+    let bytes = expr.as_bytes();
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut quote = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match quote {
+            Some(_) if b == b'\\' => i += 1,
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None if b == b'\'' || b == b'"' => quote = Some(b),
+            None if word(b) && (i == 0 || !word(bytes[i - 1])) => {
+                let end = (i..bytes.len()).find(|&j| !word(bytes[j])).unwrap_or(bytes.len());
+                let attribute = expr[..i].trim_end().ends_with('.');
+                if &expr[i..end] == name && !attribute {
+                    return Some(i);
+                }
+                i = end;
+                continue;
+            }
+            None => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The span of variable `name` inside a rule's string literal: exact when
+/// the literal has no escapes (offsets then match), else the whole literal.
+fn variable_span(literal: &ast::Str, name: &str) -> Span {
+    let no_escapes = literal.span.len().saturating_sub(2) == literal.value.len();
+    match variable_offset(&literal.value, name) {
+        Some(offset) if no_escapes => {
+            let start = literal.span.start + 1 + offset;
+            Span::new(start, start + name.len())
+        }
+        _ => literal.span,
+    }
+}
+
 /// The span of a minijinja error inside a string literal: exact when the
 /// literal has no escapes (offsets then match), else the whole literal.
 fn error_span(literal: &ast::Str, error: &minijinja::Error) -> Span {
+    let value = &literal.value;
     let quoted_len = literal.span.len().saturating_sub(2);
     match error.range() {
-        Some(range) if quoted_len == literal.value.len() && range.end <= literal.value.len() => {
-            let start = literal.span.start + 1 + range.start;
-            Span::new(
-                start,
-                (start + range.len()).max(start + 1).min(literal.span.end - 1),
-            )
+        Some(range) if quoted_len == value.len() && range.end <= value.len() && !value.is_empty() => {
+            // At least one character, on character boundaries (the range is
+            // in bytes and may stop inside a multi-byte character).
+            let mut start = range.start.min(value.len() - 1);
+            while !value.is_char_boundary(start) {
+                start -= 1;
+            }
+            let mut end = range.end.max(start + 1);
+            while !value.is_char_boundary(end) {
+                end += 1;
+            }
+            let offset = literal.span.start + 1;
+            Span::new(offset + start, offset + end)
         }
         _ => literal.span,
     }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::literal::{literal_value, number, LiteralError};
-use super::suggest::suggestion;
+use super::suggest::{did_you_mean, suggestion};
 use super::Diagnostics;
 use crate::diagnostic::Code;
 use crate::span::Span;
@@ -123,7 +123,7 @@ fn unknown_type(ident: &ast::Ident, diags: &Diagnostics) -> crate::diagnostic::T
     let help = TYPE_ALIASES
         .iter()
         .find(|(alias, _)| *alias == ident.name)
-        .map(|(_, ty)| format!("did you mean `{}`? ({})", ty.name(), ty.description()))
+        .map(|(_, ty)| format!("did you mean `{}`? {}", ty.name(), ty.description()))
         .or_else(|| suggestion(&ident.name, &names))
         .unwrap_or_else(|| format!("known types: {}", names.join(", ")));
     diags
@@ -141,6 +141,7 @@ fn check_enum(values: &[ast::Str], span: Span, diags: &mut Diagnostics) -> Optio
         diags.push(
             diags
                 .error(Code::BadEnum, span, "an enum needs at least one value")
+                .label("no values")
                 .help("list the allowed values: enum(\"topics\", \"weeks\")"),
         );
         return None;
@@ -156,7 +157,8 @@ fn check_enum(values: &[ast::Str], span: Span, diags: &mut Diagnostics) -> Optio
                         format!("enum value {:?} is listed twice", value.value),
                     )
                     .label("repeated here")
-                    .related(first, "first listed here"),
+                    .related(first, "first listed here")
+                    .help("list each allowed value once"),
             );
             return None;
         }
@@ -175,20 +177,23 @@ fn check_default(
             if params.iter().any(|p| p.name == ident.name) {
                 return Some(DefaultValue::Param(ident.name.clone()));
             }
-            let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
-            let mut diag = diags
-                .error(
-                    Code::UnknownParam,
-                    ident.span,
-                    format!("there is no param `{}`", ident.name),
-                )
-                .label("unknown param");
-            diag = diag.help(
-                suggestion(&ident.name, &names)
-                    .map(|s| s.replace("`", "`param."))
-                    .unwrap_or_else(|| format!("declare it first: `param {}: int = 0`", ident.name)),
+            let help = match did_you_mean(&ident.name, params.iter().map(|p| p.name.as_str())) {
+                Some(best) => format!("did you mean `param.{best}`?"),
+                None => format!(
+                    "declare it in the template first, e.g. `param {}: int = 0`",
+                    ident.name
+                ),
+            };
+            diags.push(
+                diags
+                    .error(
+                        Code::UnknownParam,
+                        ident.span,
+                        format!("there is no param `{}`", ident.name),
+                    )
+                    .label("unknown param")
+                    .help(help),
             );
-            diags.push(diag);
             None
         }
         AstDefault::Literal(lit) => match literal_value(lit, &field.ty) {
@@ -265,8 +270,8 @@ fn check_constraints(decl: &ast::FieldDecl, ty: &FieldType, diags: &mut Diagnost
             continue;
         }
         match option {
-            FieldOption::Min(lit) => constraints.min = bound(lit, diags),
-            FieldOption::Max(lit) => constraints.max = bound(lit, diags),
+            FieldOption::Min(lit) => constraints.min = bound(lit, "min", scalar, diags),
+            FieldOption::Max(lit) => constraints.max = bound(lit, "max", scalar, diags),
             FieldOption::Length(range) => check_length(range, &mut constraints, diags),
             FieldOption::Pattern(pattern) => constraints.pattern = check_pattern(pattern, diags),
             FieldOption::OneOf { values, .. } => {
@@ -293,27 +298,52 @@ fn check_constraints(decl: &ast::FieldDecl, ty: &FieldType, diags: &mut Diagnost
     }
     if let (Some(min), Some(max)) = (constraints.min, constraints.max) {
         if min > max {
-            let span = option_span(decl, |o| matches!(o, FieldOption::Max(_)));
+            let text = &diags.source().text;
+            let max_span = option_span(decl, text, |o| matches!(o, FieldOption::Max(_)));
+            let min_span = option_span(decl, text, |o| matches!(o, FieldOption::Min(_)));
             diags.push(
                 diags
                     .error(
                         Code::EmptyRange,
-                        span,
+                        max_span,
                         format!("`{}` has min {min} above max {max}", decl.name.name),
                     )
-                    .label("no value can satisfy this")
-                    .help("swap the bounds"),
+                    .label("no value can satisfy this max")
+                    .related(min_span, "and this min")
+                    .help(format!("did you mean `min {max} max {min}`?")),
             );
         }
     }
     constraints
 }
 
-fn option_span(decl: &ast::FieldDecl, pick: impl Fn(&FieldOption) -> bool) -> Span {
+/// The span of the first option `pick` accepts, keyword included.
+fn option_span(decl: &ast::FieldDecl, text: &str, pick: impl Fn(&FieldOption) -> bool) -> Span {
     decl.options
         .iter()
         .find(|o| pick(o))
-        .map_or(decl.span, FieldOption::span)
+        .map_or(decl.span, |o| with_keyword(o, text))
+}
+
+/// An option's span widened to take in its keyword (`min 1`, not just `1`):
+/// the syntax tree keeps only the value's span for most options.
+pub(super) fn with_keyword(option: &FieldOption, text: &str) -> Span {
+    let span = option.span();
+    let keyword = match option {
+        FieldOption::Min(_) => "min",
+        FieldOption::Max(_) => "max",
+        FieldOption::Length(_) => "length",
+        FieldOption::Pattern(_) => "pattern",
+        FieldOption::Default(_) => "default",
+        FieldOption::Required(_) | FieldOption::OneOf { .. } => return span,
+    };
+    let before = text.get(..span.start).unwrap_or_default().trim_end();
+    match before.strip_suffix(keyword) {
+        Some(rest) if !rest.ends_with(|c: char| c.is_alphanumeric() || c == '_') => {
+            Span::new(rest.len(), span.end)
+        }
+        _ => span,
+    }
 }
 
 fn not_applicable(
@@ -331,18 +361,48 @@ fn not_applicable(
     diags
         .error(
             Code::ConstraintNotApplicable,
-            option.span(),
+            with_keyword(option, &diags.source().text),
             format!("`{name}` does not apply to type `{ty}`"),
         )
-        .label(format!("`{name}` on a {ty}"))
+        .label(format!("not a constraint for `{ty}`"))
         .help(format!("`{name}` applies to {applies_to}"))
 }
 
-fn bound(lit: &ast::Literal, diags: &mut Diagnostics) -> Option<f64> {
+/// A `min` or `max` bound; for whole-number types it must fit 64 bits.
+fn bound(lit: &ast::Literal, what: &str, ty: Option<ScalarType>, diags: &mut Diagnostics) -> Option<f64> {
+    let whole = matches!(ty, Some(ScalarType::Int | ScalarType::Timestamp));
+    // 2^63: the first magnitude an i64 cannot hold, exactly representable as f64.
+    const I64_LIMIT: f64 = 9_223_372_036_854_775_808.0;
     match number(lit) {
+        Ok(n) if whole && !(-I64_LIMIT..I64_LIMIT).contains(&n) => {
+            diags.push(
+                diags
+                    .error(
+                        Code::NumberOutOfRange,
+                        lit.span,
+                        format!("{what} is outside the range of a whole number"),
+                    )
+                    .label("does not fit in 64 bits")
+                    .help(format!(
+                        "Moodle ids and times are 64-bit whole numbers: between {} and {}",
+                        i64::MIN,
+                        i64::MAX
+                    )),
+            );
+            None
+        }
         Ok(n) => Some(n),
         Err(error) => {
-            diags.push(diags.error(Code::NumberOutOfRange, lit.span, error.message));
+            diags.push(
+                diags
+                    .error(
+                        Code::NumberOutOfRange,
+                        lit.span,
+                        format!("{what} is not a usable number"),
+                    )
+                    .label(error.message)
+                    .help(format!("write a plain number, e.g. `{what} 1`")),
+            );
             None
         }
     }
@@ -373,7 +433,8 @@ fn check_length(range: &ast::LengthRange, constraints: &mut Constraints, diags: 
         _ => diags.push(
             diags
                 .error(Code::NumberOutOfRange, range.span, "length bound is too large")
-                .label("too large"),
+                .label("too large")
+                .help("lengths count characters; Moodle's longest text columns hold a few thousand"),
         ),
     }
 }

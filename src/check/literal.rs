@@ -30,7 +30,13 @@ pub(crate) fn literal_value(lit: &Literal, ty: &FieldType) -> Result<Value, Lite
     match ty {
         FieldType::Scalar(scalar) => scalar_value(&lit.value, *scalar),
         FieldType::Enum(values) => {
-            let text = text_of(&lit.value).ok_or_else(|| LiteralError::new("expected a string"))?;
+            let text = text_of(&lit.value).ok_or_else(|| {
+                LiteralError::new(format!(
+                    "expected one of the enum's values, found {}",
+                    kind(&lit.value)
+                ))
+                .help(format!("allowed: {}", values.join(", ")))
+            })?;
             if values.iter().any(|v| v == text) {
                 Ok(Value::Str(text.to_owned()))
             } else {
@@ -49,32 +55,38 @@ pub(crate) fn literal_value(lit: &Literal, ty: &FieldType) -> Result<Value, Lite
 pub(crate) fn scalar_value(lit: &LiteralValue, ty: ScalarType) -> Result<Value, LiteralError> {
     match ty {
         ScalarType::Int | ScalarType::Timestamp => match lit {
-            LiteralValue::Number(n) => n
-                .parse::<i64>()
-                .map(Value::Int)
-                .map_err(|_| LiteralError::new(format!("{n} is not a whole number that fits 64 bits"))),
-            _ => Err(LiteralError::new(format!(
-                "expected a whole number, found {}",
-                kind(lit)
-            ))),
+            LiteralValue::Number(n) => n.parse::<i64>().map(Value::Int).map_err(|_| {
+                LiteralError::new(format!("{n} is not a whole number that fits 64 bits")).help(format!(
+                    "`{}` takes whole numbers from {} to {}",
+                    ty.name(),
+                    i64::MIN,
+                    i64::MAX
+                ))
+            }),
+            _ => Err(
+                LiteralError::new(format!("expected a whole number, found {}", kind(lit))).help(format!(
+                    "`{}` takes a whole number without quotes, e.g. 0 or 1",
+                    ty.name()
+                )),
+            ),
         },
         ScalarType::Float => match lit {
             LiteralValue::Number(n) => n
                 .parse::<f64>()
                 .map(Value::Float)
                 .map_err(|_| LiteralError::new(format!("{n} is not a number"))),
-            _ => Err(LiteralError::new(format!(
-                "expected a number, found {}",
-                kind(lit)
-            ))),
+            _ => Err(
+                LiteralError::new(format!("expected a number, found {}", kind(lit)))
+                    .help("`float` takes a number without quotes, e.g. 2.5"),
+            ),
         },
         ScalarType::Bool => match lit {
             LiteralValue::Bool(b) => Ok(Value::Bool(*b)),
             LiteralValue::Number(n) if n == "0" || n == "1" => Ok(Value::Bool(n == "1")),
-            _ => Err(LiteralError::new(format!(
-                "expected true or false, found {}",
-                kind(lit)
-            ))),
+            _ => Err(
+                LiteralError::new(format!("expected true or false, found {}", kind(lit)))
+                    .help("`bool` takes `true` or `false` (or 1 or 0), without quotes"),
+            ),
         },
         _ => {
             let text = match lit {
@@ -83,7 +95,8 @@ pub(crate) fn scalar_value(lit: &LiteralValue, ty: ScalarType) -> Result<Value, 
                     return Err(LiteralError::new(format!(
                         "expected text for type {}, found a boolean",
                         ty.name()
-                    )))
+                    ))
+                    .help("put text in double quotes: \"true\""))
                 }
             };
             match check_scalar_text(ty, &text) {
@@ -92,7 +105,7 @@ pub(crate) fn scalar_value(lit: &LiteralValue, ty: ScalarType) -> Result<Value, 
                     let error = LiteralError::new(rejection.message);
                     Err(match rejection.cleaned {
                         Some(cleaned) => error.help(format!("Moodle would accept {cleaned:?}")),
-                        None => error,
+                        None => error.help(format!("`{}`: {}", ty.name(), ty.description())),
                     })
                 }
             }

@@ -83,14 +83,22 @@ fn claim<'d>(
                     field.span,
                     format!("`{}` is given a value twice", field.name),
                 )
-                .label(format!("{how} here"))
-                .related(*first, format!("already {first_how} here"))
+                .label(format!("{} here", past(how)))
+                .related(*first, format!("already {} here", past(first_how)))
                 .help("each field gets one `map` or one `set`"),
         );
         return false;
     }
     targets.insert(&field.name, (field.span, how));
     true
+}
+
+/// `map` -> `mapped`, `set` -> `set`, for labels.
+fn past(how: &str) -> &str {
+    match how {
+        "map" => "mapped",
+        other => other,
+    }
 }
 
 fn target_field(template: &Template, field: &ast::Ident, how: &str, diags: &mut Diagnostics) -> bool {
@@ -147,7 +155,8 @@ fn check_set(
                     set.value.span,
                     format!("the value set for `{}` breaks its constraints", field.name),
                 )
-                .label(why),
+                .label(why)
+                .help("set a value the field accepts, or redeclare the field with other constraints"),
         );
         return;
     }

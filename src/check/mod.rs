@@ -136,6 +136,7 @@ impl<'a> Resolver<'a> {
                 .in_source(&self.sources[*source]);
                 diag = if first_source == source {
                     diag.related(first_decl.name.span, "first declared here")
+                        .help("templates are found by name; rename one of them")
                 } else {
                     diag.help(format!(
                         "it is also declared in {}",

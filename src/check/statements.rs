@@ -6,10 +6,10 @@ use std::collections::HashMap;
 
 use super::batch::check_batch;
 use super::expr::check_rule;
-use super::fields::check_fields;
+use super::fields::{check_fields, with_keyword};
 use super::literal::scalar_value;
 use super::mapping::check_mapping;
-use super::suggest::suggestion;
+use super::suggest::{did_you_mean, suggestion};
 use super::Diagnostics;
 use crate::diagnostic::Code;
 use crate::span::Span;
@@ -86,6 +86,10 @@ fn check_singletons(
             _ => continue,
         };
         if inherits {
+            let help = match keyword {
+                "function" => "a template that extends another calls the same Moodle function; remove this line",
+                _ => "a template that extends another sends its records in the same list parameter; remove this line",
+            };
             diags.push(
                 diags
                     .error(
@@ -94,11 +98,15 @@ fn check_singletons(
                         format!("`{keyword}` is inherited from the base template"),
                     )
                     .label(format!("the base already sets `{keyword}`"))
-                    .help("a template that extends another calls the same Moodle function; remove this line"),
+                    .help(help),
             );
             continue;
         }
         if let Some(first) = seen.insert(keyword, ident.span) {
+            let help = match keyword {
+                "function" => "a template calls exactly one Moodle function; keep one `function` line",
+                _ => "records travel in exactly one list parameter; keep one `wrap` line",
+            };
             diags.push(
                 diags
                     .error(
@@ -107,7 +115,8 @@ fn check_singletons(
                         format!("`{keyword}` is given twice"),
                     )
                     .label("given again here")
-                    .related(first, "first given here"),
+                    .related(first, "first given here")
+                    .help(help),
             );
             continue;
         }
@@ -139,14 +148,22 @@ fn check_params(decl: &ast::TemplateDecl, template: &mut Template, diags: &mut D
                         format!("param `{}` is declared twice", param.name.name),
                     )
                     .label("declared again here")
-                    .related(first, "first declared here"),
+                    .related(first, "first declared here")
+                    .help("remove one of the declarations; `--set` overrides the default at run time"),
             );
             continue;
         }
-        if let Some(checked) = check_param(param, diags) {
-            template.params.retain(|p| p.name != checked.name);
-            template.params.push(checked);
-        }
+        // A param with an error still counts as declared, so `default
+        // param.NAME` does not report it missing too. The template is
+        // dropped for the error anyway, so the stand-in never runs.
+        let checked = check_param(param, diags).unwrap_or_else(|| Param {
+            name: param.name.name.clone(),
+            ty: ParamType::Role,
+            default: None,
+            doc: String::new(),
+        });
+        template.params.retain(|p| p.name != checked.name);
+        template.params.push(checked);
     }
 }
 
@@ -154,22 +171,23 @@ fn check_param(decl: &ast::ParamDecl, diags: &mut Diagnostics) -> Option<Param> 
     let Some(ty) = ParamType::from_name(&decl.ty.name) else {
         let mut names = vec!["role"];
         names.extend(ScalarType::ALL.iter().map(|t| t.name()));
-        let mut diag = diags
-            .error(
-                Code::UnknownParamType,
-                decl.ty.span,
-                format!("unknown param type `{}`", decl.ty.name),
-            )
-            .label("not a param type");
-        if let Some(help) = suggestion(&decl.ty.name, &names) {
-            diag = diag.help(help);
-        }
-        diags.push(diag);
+        let help =
+            suggestion(&decl.ty.name, &names).unwrap_or_else(|| format!("param types: {}", names.join(", ")));
+        diags.push(
+            diags
+                .error(
+                    Code::UnknownParamType,
+                    decl.ty.span,
+                    format!("unknown param type `{}`", decl.ty.name),
+                )
+                .label("not a param type")
+                .help(help),
+        );
         return None;
     };
     let default = match &decl.default {
         None => None,
-        Some(lit) => Some(param_value(ty, lit, diags)?),
+        Some(lit) => Some(param_value(decl, ty, lit, diags)?),
     };
     Some(Param {
         name: decl.name.name.clone(),
@@ -179,13 +197,26 @@ fn check_param(decl: &ast::ParamDecl, diags: &mut Diagnostics) -> Option<Param> 
     })
 }
 
-fn param_value(ty: ParamType, lit: &ast::Literal, diags: &mut Diagnostics) -> Option<Value> {
+fn param_value(
+    decl: &ast::ParamDecl,
+    ty: ParamType,
+    lit: &ast::Literal,
+    diags: &mut Diagnostics,
+) -> Option<Value> {
     match resolve_param_value(ty, &lit.value) {
         Ok(value) => Some(value),
         Err((code, label, help)) => {
             diags.push(
                 diags
-                    .error(code, lit.span, "param default does not fit its type")
+                    .error(
+                        code,
+                        lit.span,
+                        format!(
+                            "the default of param `{}` does not fit its type `{}`",
+                            decl.name.name,
+                            ty.name()
+                        ),
+                    )
                     .label(label)
                     .help(help),
             );
@@ -215,7 +246,10 @@ pub(crate) fn resolve_param_value(
             None => Err((
                 Code::UnknownRole,
                 format!("`{name}` is not a standard Moodle role"),
-                format!("use a role id or one of: {}", roles()),
+                match did_you_mean(name, STANDARD_ROLES.iter().map(|(role, _)| *role)) {
+                    Some(best) => format!("did you mean `{best}`? Roles: {}", roles()),
+                    None => format!("use a role id or one of: {}", roles()),
+                },
             )),
         },
         (ParamType::Role, LiteralValue::Number(n)) => match n.parse::<i64>() {
@@ -260,22 +294,33 @@ fn check_body_fields(
         template.fields = fields;
         return;
     }
+    let base = template.base.clone().unwrap_or_default();
     for field in fields {
         match template.fields.iter_mut().find(|f| f.name == field.name) {
             Some(slot) => *slot = field,
             None => {
                 let names: Vec<&str> = template.fields.iter().map(|f| f.name.as_str()).collect();
-                let mut diag = diags
-                    .error(
-                        Code::UnknownField,
-                        field.span,
-                        format!("`{}` is not a field of the base template", field.name),
-                    )
-                    .label("a template that extends another can only redeclare its fields");
-                if let Some(help) = suggestion(&field.name, &names) {
-                    diag = diag.help(help);
-                }
-                diags.push(diag);
+                let span = decls
+                    .iter()
+                    .find(|d| d.span == field.span)
+                    .map_or(field.span, |d| d.name.span);
+                let help = match did_you_mean(&field.name, names.iter().copied()) {
+                    Some(best) => format!("did you mean `{best}`?"),
+                    None => format!(
+                        "`{base}` calls a Moodle function that takes only: {}; a new field needs a template with its own `function`",
+                        names.join(", ")
+                    ),
+                };
+                diags.push(
+                    diags
+                        .error(
+                            Code::UnknownField,
+                            span,
+                            format!("`{}` is not a field of the base template `{base}`", field.name),
+                        )
+                        .label("a template that extends another can only redeclare its fields")
+                        .help(help),
+                );
             }
         }
     }
@@ -371,6 +416,13 @@ fn check_policy(decl: &ast::TemplateDecl, template: &mut Template, diags: &mut D
             .iter()
             .any(|f| matches!(f.ty, FieldType::Scalar(ScalarType::Password)));
         if !has_password && !policy.off {
+            let help = match template.field("password") {
+                Some(field) => format!(
+                    "the field `password` has type `{}`; declare it `field password: password` so the policy applies, or remove the policy",
+                    field.ty
+                ),
+                None => "declare the password field with type `password`, or remove the policy".to_owned(),
+            };
             diags.push(
                 diags
                     .error(
@@ -379,7 +431,7 @@ fn check_policy(decl: &ast::TemplateDecl, template: &mut Template, diags: &mut D
                         "a password policy needs a field of type `password`",
                     )
                     .label("nothing here is a password")
-                    .help("declare the field with `: password`, or remove the policy"),
+                    .help(help),
             );
             continue;
         }
@@ -438,7 +490,7 @@ fn return_fields(
                 diags
                     .error(
                         Code::BadReturns,
-                        option.span(),
+                        with_keyword(option, &diags.source().text),
                         format!("response field `{}` cannot have options", decl.name.name),
                     )
                     .label("options describe input, not Moodle's answer")

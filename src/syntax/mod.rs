@@ -71,10 +71,15 @@ fn syntax_error(error: &pest::error::Error<Rule>, text: &str) -> TemplateDiagnos
     if let Some(attempts) = &attempts {
         span = token_at(text, attempts.max_position);
     }
+    if span.start >= comments::content_end(text) {
+        if let Some(diagnostic) = unclosed_at_end(text) {
+            return diagnostic;
+        }
+    }
     let found = describe_found(text, span);
-    let (message, label) = match &error.variant {
+    let (message, label, expected) = match &error.variant {
         ErrorVariant::ParsingError { positives, .. } => {
-            let expected = match &attempts {
+            let names: Vec<String> = match &attempts {
                 Some(attempts) => {
                     // What the parser would have accepted where it stopped:
                     // literal tokens, and the deepest rules it was trying.
@@ -85,30 +90,71 @@ fn syntax_error(error: &pest::error::Error<Rule>, text: &str) -> TemplateDiagnos
                         .filter(|token| !token.trim().is_empty() && token != "#" && !token.contains(".."))
                         .map(|token| format!("`{token}`"))
                         .collect();
+                    // pest reports a literal token it tried as the rule that
+                    // tried it (`:` as `field`, `{` as `template`); with the
+                    // token already listed, such an enclosing rule only misleads.
+                    let has_tokens = !names.is_empty();
                     names.extend(
                         attempts
                             .call_stacks()
                             .iter()
                             .filter_map(|stack| stack.deepest.get_rule().copied())
                             .filter(|r| !matches!(r, Rule::WHITESPACE | Rule::COMMENT))
+                            .filter(|r| !(has_tokens && encloses_tokens(*r)))
                             .map(|r| describe_rule(r).to_owned()),
                     );
-                    expected_list(names.iter().map(String::as_str).collect())
+                    names
                 }
-                None => expected_list(positives.iter().map(|r| describe_rule(*r)).collect()),
+                None => positives.iter().map(|r| describe_rule(*r).to_owned()).collect(),
+            };
+            let mut names: Vec<&str> = names.iter().map(String::as_str).collect();
+            names.sort_unstable();
+            names.dedup();
+            let expected = expected_list(names.clone());
+            // A long list of alternatives reads once, in the message; the
+            // label under the token stays short.
+            let label = if names.len() > 3 {
+                format!("unexpected {found}")
+            } else {
+                format!("expected {expected}")
             };
             (
                 format!("expected {expected}, found {found}"),
-                format!("expected {expected}"),
+                label,
+                names.iter().map(|n| (*n).to_owned()).collect(),
             )
         }
-        ErrorVariant::CustomError { message } => (message.clone(), "here".to_owned()),
+        ErrorVariant::CustomError { message } => (message.clone(), "here".to_owned(), Vec::new()),
     };
-    let mut diagnostic = TemplateDiagnostic::error(Code::Syntax, span, message).label(label);
-    if let Some(help) = syntax_help(text, span) {
-        diagnostic = diagnostic.help(help);
+    let diagnostic = TemplateDiagnostic::error(Code::Syntax, span, message).label(label);
+    // A string missing its closing quote pairs every later quote wrongly, so
+    // the parser stops somewhere after it: point at the likely culprit too.
+    match multiline_string_before(text, span.start) {
+        Some(start) => {
+            let line = text[..start].matches('\n').count() + 1;
+            diagnostic
+                .related(first_line(text, start), "this string runs across lines")
+                .help(format!(
+                    "is the closing `\"` of the string on line {line} missing?"
+                ))
+        }
+        None => diagnostic.help(syntax_help(text, span, &expected)),
     }
-    diagnostic
+}
+
+/// From `start` to the end of its line (at least one character).
+fn first_line(text: &str, start: usize) -> Span {
+    let end = text[start..].find('\n').map_or(text.len(), |n| start + n);
+    Span::new(start, end.max(start + 1).min(text.len()))
+}
+
+/// Rules that try literal tokens of their own (`:`, `=`, `{`) and whose name
+/// describes the whole construct, not what comes next inside it.
+fn encloses_tokens(rule: Rule) -> bool {
+    matches!(
+        rule,
+        Rule::file | Rule::template | Rule::field | Rule::param | Rule::map | Rule::set
+    )
 }
 
 /// The span of the word or character at `pos`, so the label underlines what
@@ -135,21 +181,173 @@ fn describe_found(text: &str, span: Span) -> String {
     }
 }
 
-/// Hints for the mistakes people actually make.
-fn syntax_help(text: &str, span: Span) -> Option<String> {
+/// What is still open where the text ends.
+#[derive(Debug, PartialEq, Eq)]
+enum Unclosed {
+    /// A string, at the offset of its opening quote.
+    String(usize),
+    /// A `{`, at its offset.
+    Brace(usize),
+}
+
+/// Scan strings, comments and braces to the end of `text` and report what
+/// is left open: a string (the first one that ran across a line, where the
+/// quotes started to pair up wrongly) or else the innermost open brace.
+fn unclosed(text: &str) -> Option<Unclosed> {
+    let mut braces = Vec::new();
+    let mut string: Option<usize> = None;
+    let mut first_multiline = None;
+    let mut escaped = false;
+    let mut comment = false;
+    for (offset, c) in text.char_indices() {
+        if comment {
+            comment = c != '\n';
+        } else if let Some(start) = string {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => string = None,
+                '\n' => {
+                    first_multiline.get_or_insert(start);
+                }
+                _ => {}
+            }
+        } else {
+            match c {
+                '"' => string = Some(offset),
+                '#' => comment = true,
+                '{' => braces.push(offset),
+                '}' => {
+                    braces.pop();
+                }
+                _ => {}
+            }
+        }
+    }
+    match string {
+        Some(start) => Some(Unclosed::String(first_multiline.unwrap_or(start))),
+        None => braces.pop().map(Unclosed::Brace),
+    }
+}
+
+/// A clearer error than "found end of file" when a string or brace was never closed.
+fn unclosed_at_end(text: &str) -> Option<TemplateDiagnostic> {
+    match unclosed(text)? {
+        Unclosed::String(start) => {
+            // Underline the string's first line: where the closing quote belongs.
+            Some(
+                TemplateDiagnostic::error(
+                    Code::Syntax,
+                    first_line(text, start),
+                    "unterminated string: the file ends inside it",
+                )
+                .label("this string is never closed")
+                .help(
+                    "add the closing `\"` at the end of the line; a quote inside a string is written `\\\"`",
+                ),
+            )
+        }
+        Unclosed::Brace(start) => Some(
+            TemplateDiagnostic::error(
+                Code::Syntax,
+                Span::new(start, start + 1),
+                "unclosed `{`: the file ends before its `}`",
+            )
+            .label("this `{` is never closed")
+            .help("add the missing `}` after the last statement it holds"),
+        ),
+    }
+}
+
+/// Statement keywords, for suggestions.
+const STATEMENTS: &[&str] = &[
+    "function", "wrap", "param", "field", "rule", "unique", "policy", "batch", "returns", "map", "set",
+    "exclude",
+];
+
+/// Field options, for suggestions.
+const FIELD_OPTIONS: &[&str] = &["required", "default", "min", "max", "length", "pattern", "one_of"];
+
+/// Hints for the mistakes people actually make; `expected` is what the
+/// parser would have accepted. Always says something.
+fn syntax_help(text: &str, span: Span, expected: &[String]) -> String {
     let found = &text[span.start..span.end];
     let before = text[..span.start].trim_end();
+    let expects = |name: &str| expected.iter().any(|e| e == name);
+    let statement_expected = expects("`field`");
     if found == "'" {
-        return Some("strings use double quotes: \"like this\"".to_owned());
+        return "strings use double quotes: \"like this\"".to_owned();
     }
-    if found == "=" && before.ends_with(|c: char| c.is_alphanumeric()) && text[..span.start].contains("field")
-    {
-        return Some(
-            "field defaults are written `default VALUE`, e.g. `field roleid: int default 5`".to_owned(),
-        );
+    if found == "=" && statement_expected && before.ends_with(|c: char| c.is_alphanumeric()) {
+        return "field defaults are written `default VALUE`, e.g. `field roleid: int default 5`".to_owned();
     }
-    if span.is_empty() || found.is_empty() {
-        return Some("is a `}` or a closing `\"` missing?".to_owned());
+    if expects("`:`") {
+        let keyword = before
+            .trim_end_matches(|c: char| c.is_alphanumeric() || c == '_')
+            .trim_end();
+        if keyword.ends_with("param") {
+            return "params are declared `param NAME: TYPE = VALUE`, e.g. `param roleid: role = student`"
+                .to_owned();
+        }
+        return "fields are declared `field NAME: TYPE`, e.g. `field courseid: int required`".to_owned();
+    }
+    let is_word = found.starts_with(|c: char| c.is_alphabetic() || c == '_');
+    if is_word && statement_expected {
+        let mut candidates: Vec<&str> = STATEMENTS.to_vec();
+        if expected.iter().any(|e| e.starts_with("a field option")) {
+            candidates.extend(FIELD_OPTIONS);
+        }
+        if let Some(best) = closest(found, &candidates) {
+            return format!("did you mean `{best}`?");
+        }
+        return format!("each statement starts with one of: {}", STATEMENTS.join(", "));
+    }
+    if expects("`{`") && found != "{" {
+        return "a template's statements go in braces: `template NAME \"doc\" { ... }`".to_owned();
+    }
+    if expects("a name") && before.ends_with("template") {
+        return "a template starts `template NAME [extends BASE] [\"doc\"] {`, e.g. `template enrol_students \"Enrol students\" {`".to_owned();
+    }
+    if expects("a name") {
+        return "names are letters, digits and `_`, starting with a letter or `_`".to_owned();
+    }
+    if statement_expected {
+        return format!("each statement starts with one of: {}", STATEMENTS.join(", "));
+    }
+    "a file holds templates: `template NAME \"doc\" { statements }`".to_owned()
+}
+
+/// The candidate a misspelt keyword most likely meant.
+fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (strsim::damerau_levenshtein(word, c), *c))
+        .filter(|&(distance, c)| distance <= (word.len().max(c.len()) / 3).max(1))
+        .min_by_key(|&(distance, _)| distance)
+        .map(|(_, c)| c)
+}
+
+/// The opening quote of the first string before `end` that runs across a line break.
+fn multiline_string_before(text: &str, end: usize) -> Option<usize> {
+    let mut string: Option<usize> = None;
+    let mut escaped = false;
+    let mut comment = false;
+    for (offset, c) in text[..end].char_indices() {
+        if comment {
+            comment = c != '\n';
+        } else if let Some(start) = string {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => string = None,
+                '\n' => return Some(start),
+                _ => {}
+            }
+        } else if c == '"' {
+            string = Some(offset);
+        } else if c == '#' {
+            comment = true;
+        }
     }
     None
 }
