@@ -78,7 +78,7 @@ pub enum Code {
     UnknownRuleVariable,
     /// A `map` template minijinja cannot compile.
     BadMap,
-    /// `unique`, `group_by`, `set`, `map`, `exclude` naming an unknown field.
+    /// `unique`, `group_by`, `set`, `map` or `exists` naming an unknown field.
     UnknownField,
     /// `unique` or `group_by` on a list field.
     NotScalar,
@@ -86,8 +86,6 @@ pub enum Code {
     UnknownBase,
     /// `a extends b`, `b extends a`.
     ExtendsCycle,
-    /// `map`/`set`/`exclude` in a template that extends nothing.
-    NeedsExtends,
     /// The same field set twice, or both mapped and set.
     ConflictingMapping,
     /// `batch size 0`
@@ -104,8 +102,8 @@ pub enum Code {
     BadReturns,
     /// A `role` param default that is not a Moodle role.
     UnknownRole,
-    /// A `wrap` missing where the template has fields.
-    MissingWrap,
+    /// `exists` with a function or field moodlec cannot look records up with.
+    BadExists,
 }
 
 impl Code {
@@ -135,7 +133,6 @@ impl Code {
             Code::NotScalar => "check::not_scalar",
             Code::UnknownBase => "check::unknown_base",
             Code::ExtendsCycle => "check::extends_cycle",
-            Code::NeedsExtends => "check::needs_extends",
             Code::ConflictingMapping => "check::conflicting_mapping",
             Code::BadBatchSize => "check::bad_batch_size",
             Code::BatchOverBudget => "check::batch_over_budget",
@@ -144,7 +141,7 @@ impl Code {
             Code::PolicyWithoutPassword => "check::policy_without_password",
             Code::BadReturns => "check::bad_returns",
             Code::UnknownRole => "check::unknown_role",
-            Code::MissingWrap => "check::missing_wrap",
+            Code::BadExists => "check::bad_exists",
         }
     }
 }

@@ -467,6 +467,8 @@ impl<'a> Printer<'a> {
             Item::Map(m) => format!("map {} = {}", m.field.name, quote(&m.template.value)),
             Item::Set(s) => format!("set {} = {}", s.field.name, literal(&s.value)),
             Item::Exclude(e) => format!("exclude {}", names(&e.keys)),
+            Item::Exists(e) => format!("exists {} {}", e.function.name, e.field.name),
+            Item::Idempotent(_) => "idempotent".to_owned(),
         }
     }
 

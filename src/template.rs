@@ -42,6 +42,8 @@ pub struct Template {
     pub mapping: Option<Mapping>,
     /// The template this one extends.
     pub base: Option<String>,
+    /// How the runner tells that a record was applied after an unclear outcome.
+    pub applied: AppliedCheck,
     /// Where the template was declared.
     #[serde(skip)]
     pub origin: Origin,
@@ -465,6 +467,36 @@ impl PasswordPolicy {
         true
     }
 }
+
+/// How to tell, after a timeout or dropped connection, whether a record was applied.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppliedCheck {
+    /// No way to tell: such records are reported as unknown, never re-sent blindly.
+    #[default]
+    Unknown,
+    /// Re-sending is harmless (`idempotent`).
+    Idempotent,
+    /// Look the record up by `field` with a Moodle read function (`exists`).
+    Lookup {
+        /// `core_user_get_users_by_field` or `core_course_get_courses_by_field`.
+        function: String,
+        /// The record field to look up by.
+        field: String,
+    },
+}
+
+/// Read functions `exists` can use, with the fields each can search by.
+pub const LOOKUP_FUNCTIONS: &[(&str, &[&str])] = &[
+    (
+        "core_user_get_users_by_field",
+        &["id", "idnumber", "username", "email"],
+    ),
+    (
+        "core_course_get_courses_by_field",
+        &["id", "shortname", "idnumber"],
+    ),
+];
 
 /// How records are grouped into calls.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

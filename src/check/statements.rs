@@ -15,8 +15,8 @@ use crate::diagnostic::Code;
 use crate::span::Span;
 use crate::syntax::ast::{self, Item, LiteralValue};
 use crate::template::{
-    role_id, Field, FieldType, Origin, Param, ParamType, PasswordPolicy, Returns, ScalarType, Template,
-    Unique, Value, STANDARD_ROLES,
+    role_id, AppliedCheck, Field, FieldType, Origin, Param, ParamType, PasswordPolicy, Returns, ScalarType,
+    Template, Unique, Value, LOOKUP_FUNCTIONS, STANDARD_ROLES,
 };
 
 /// Check one template; `None` if it has errors (all reported to `diags`).
@@ -42,6 +42,7 @@ pub(super) fn check_template(
             returns: Returns::Nothing,
             mapping: None,
             base: None,
+            applied: crate::template::AppliedCheck::Unknown,
             origin: Origin::default(),
         },
     };
@@ -57,6 +58,7 @@ pub(super) fn check_template(
     check_unique(decl, &mut template, diags);
     check_policy(decl, &mut template, diags);
     check_returns(decl, &mut template, diags);
+    check_applied(decl, &mut template, diags);
     template.mapping = check_mapping(decl, &template, diags);
     check_batch(decl, &mut template, diags);
     (diags.error_count() == errors_before).then_some(template)
@@ -500,4 +502,62 @@ fn return_fields(
     }
     let refs: Vec<&ast::FieldDecl> = decls.iter().collect();
     check_fields(&refs, &template.params, diags)
+}
+
+/// `idempotent` and `exists FUNCTION FIELD`.
+fn check_applied(decl: &ast::TemplateDecl, template: &mut Template, diags: &mut Diagnostics) {
+    for item in &decl.items {
+        match item {
+            Item::Idempotent(_) => template.applied = AppliedCheck::Idempotent,
+            Item::Exists(exists) => {
+                if let Some(check) = check_exists(exists, template, diags) {
+                    template.applied = check;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn check_exists(
+    exists: &ast::ExistsDecl,
+    template: &Template,
+    diags: &mut Diagnostics,
+) -> Option<AppliedCheck> {
+    let Some((function, searchable)) = LOOKUP_FUNCTIONS.iter().find(|(f, _)| *f == exists.function.name)
+    else {
+        let names: Vec<&str> = LOOKUP_FUNCTIONS.iter().map(|(f, _)| *f).collect();
+        diags.push(
+            diags
+                .error(
+                    Code::BadExists,
+                    exists.function.span,
+                    format!("moodlec cannot look records up with `{}`", exists.function.name),
+                )
+                .label("not a lookup function moodlec knows")
+                .help(
+                    suggestion(&exists.function.name, &names)
+                        .unwrap_or_else(|| format!("use one of: {}", names.join(", "))),
+                ),
+        );
+        return None;
+    };
+    scalar_field(template, &exists.field, "exists", diags)?;
+    if !searchable.contains(&exists.field.name.as_str()) {
+        diags.push(
+            diags
+                .error(
+                    Code::BadExists,
+                    exists.field.span,
+                    format!("`{function}` cannot search by `{}`", exists.field.name),
+                )
+                .label("not a searchable field")
+                .help(format!("it searches by: {}", searchable.join(", "))),
+        );
+        return None;
+    }
+    Some(AppliedCheck::Lookup {
+        function: (*function).to_owned(),
+        field: exists.field.name.clone(),
+    })
 }

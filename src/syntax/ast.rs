@@ -97,6 +97,10 @@ pub enum Item {
     Set(SetDecl),
     /// `exclude a, b`
     Exclude(ExcludeDecl),
+    /// `exists FUNCTION FIELD`
+    Exists(ExistsDecl),
+    /// `idempotent`
+    Idempotent(Span),
 }
 
 impl Item {
@@ -114,6 +118,8 @@ impl Item {
             Item::Map(decl) => decl.span,
             Item::Set(decl) => decl.span,
             Item::Exclude(decl) => decl.span,
+            Item::Exists(decl) => decl.span,
+            Item::Idempotent(span) => *span,
         }
     }
 }
@@ -358,6 +364,17 @@ pub struct SetDecl {
 pub struct ExcludeDecl {
     /// Source keys dropped before validation.
     pub keys: Vec<Ident>,
+    /// The whole statement.
+    pub span: Span,
+}
+
+/// `exists FUNCTION FIELD`
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExistsDecl {
+    /// The Moodle read function that finds an applied record.
+    pub function: Ident,
+    /// The record field it looks up by.
+    pub field: Ident,
     /// The whole statement.
     pub span: Span,
 }

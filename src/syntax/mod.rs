@@ -381,6 +381,8 @@ fn describe_rule(rule: Rule) -> &'static str {
         | Rule::map
         | Rule::set
         | Rule::exclude
+        | Rule::exists
+        | Rule::idempotent
         | Rule::statement => "a statement (field, param, rule, ...)",
         Rule::kw_function => "`function`",
         Rule::kw_wrap => "`wrap`",
@@ -426,6 +428,8 @@ fn describe_rule(rule: Rule) -> &'static str {
         Rule::kw_map => "`map`",
         Rule::kw_set => "`set`",
         Rule::kw_exclude => "`exclude`",
+        Rule::kw_exists => "`exists`",
+        Rule::kw_idempotent => "`idempotent`",
         Rule::literal | Rule::word => "a value",
         Rule::boolean => "`true` or `false`",
         Rule::number => "a number",

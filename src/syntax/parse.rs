@@ -8,9 +8,9 @@
 use pest::iterators::Pair;
 
 use super::ast::{
-    BatchDecl, BatchSetting, DefaultValue, ExcludeDecl, FieldDecl, FieldOption, File, Ident, Item,
-    LengthRange, Literal, LiteralValue, MapDecl, Number, ParamDecl, PolicyDecl, PolicySetting, ReturnShape,
-    ReturnsDecl, RuleDecl, SetDecl, Str, TemplateDecl, TypeExpr, UniqueDecl,
+    BatchDecl, BatchSetting, DefaultValue, ExcludeDecl, ExistsDecl, FieldDecl, FieldOption, File, Ident,
+    Item, LengthRange, Literal, LiteralValue, MapDecl, Number, ParamDecl, PolicyDecl, PolicySetting,
+    ReturnShape, ReturnsDecl, RuleDecl, SetDecl, Str, TemplateDecl, TypeExpr, UniqueDecl,
 };
 use super::Rule;
 use crate::span::Span;
@@ -59,6 +59,8 @@ fn parse_statement(pair: Pair<'_, Rule>) -> Item {
         Rule::map => Item::Map(parse_map(pair)),
         Rule::set => Item::Set(parse_set(pair)),
         Rule::exclude => Item::Exclude(parse_exclude(pair)),
+        Rule::exists => Item::Exists(parse_exists(pair)),
+        Rule::idempotent => Item::Idempotent(span_of(&pair)),
         other => unreachable!("grammar yields no statement {other:?}"),
     }
 }
@@ -275,6 +277,19 @@ fn parse_exclude(pair: Pair<'_, Rule>) -> ExcludeDecl {
     ExcludeDecl { keys, span }
 }
 
+/// `exists = { kw_exists ~ ident ~ ident }`
+fn parse_exists(pair: Pair<'_, Rule>) -> ExistsDecl {
+    let span = span_of(&pair);
+    let mut inner = children(pair);
+    let function = parse_ident(inner.next().expect("exists function"));
+    let field = parse_ident(inner.next().expect("exists field"));
+    ExistsDecl {
+        function,
+        field,
+        span,
+    }
+}
+
 /// `literal = { string | number | boolean | word }`
 fn parse_literal(pair: Pair<'_, Rule>) -> Literal {
     let inner = first_child(pair);
@@ -376,6 +391,8 @@ fn is_keyword(kind: Rule) -> bool {
             | Rule::kw_map
             | Rule::kw_set
             | Rule::kw_exclude
+            | Rule::kw_exists
+            | Rule::kw_idempotent
     )
 }
 

@@ -14,6 +14,9 @@ use crate::cli::report::{self, DiagnosticFormat};
 /// With no FILES, checks the built-in templates and ./templates/*.moodle.
 /// Exits 2 if any template has an error.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  moodlec check                      # built-ins and ./templates/*.moodle\n  moodlec check templates/*.moodle\n  moodlec check my.moodle --format github   # annotations in GitHub Actions"
+)]
 pub struct Args {
     /// Template files (*.moodle).
     files: Vec<PathBuf>,
