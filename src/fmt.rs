@@ -501,14 +501,18 @@ impl<'a> Printer<'a> {
         if p.off {
             return "policy password off".to_owned();
         }
+        let head = match &p.when {
+            Some(when) => format!("policy password when {}", quote(&when.value)),
+            None => "policy password".to_owned(),
+        };
         let Some(inner) = self.braces(self.trim(p.span)) else {
-            return "policy password".to_owned();
+            return head;
         };
         let body = self.braced_block(p.settings.iter().map(Entry::Setting).collect(), inner, depth + 1);
         if body == "}" {
-            return "policy password".to_owned();
+            return head;
         }
-        format!("policy password {{{body}")
+        format!("{head} {{{body}")
     }
 
     fn returns(&self, r: &ReturnsDecl, depth: usize) -> String {

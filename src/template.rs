@@ -34,6 +34,8 @@ pub struct Template {
     pub unique: Vec<Unique>,
     /// Password policy applied to `password` fields, if any.
     pub password_policy: Option<PasswordPolicy>,
+    /// The records the password policy applies to (all when `None`).
+    pub password_policy_when: Option<Rule>,
     /// How records are grouped into calls.
     pub batch: BatchRule,
     /// The response shape.

@@ -38,6 +38,7 @@ pub(super) fn check_template(
             rules: Vec::new(),
             unique: Vec::new(),
             password_policy: None,
+            password_policy_when: None,
             batch: crate::template::BatchRule::default(),
             returns: Returns::Nothing,
             mapping: None,
@@ -439,7 +440,20 @@ fn check_policy(decl: &ast::TemplateDecl, template: &mut Template, diags: &mut D
         }
         if policy.off {
             template.password_policy = None;
+            template.password_policy_when = None;
             continue;
+        }
+        if let Some(when) = &policy.when {
+            let names: Vec<&str> = template.fields.iter().map(|f| f.name.as_str()).collect();
+            let decl = ast::RuleDecl {
+                expr: when.clone(),
+                message: ast::Str {
+                    value: "the password policy applies".to_owned(),
+                    span: when.span,
+                },
+                span: policy.span,
+            };
+            template.password_policy_when = check_rule(&decl, &names, diags);
         }
         let mut checked = template.password_policy.clone().unwrap_or_default();
         for setting in &policy.settings {

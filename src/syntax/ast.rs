@@ -271,6 +271,8 @@ pub struct UniqueDecl {
 pub struct PolicyDecl {
     /// `off` was written.
     pub off: bool,
+    /// `when "EXPR"`: records the policy applies to.
+    pub when: Option<Str>,
     /// Overrides of Moodle's defaults.
     pub settings: Vec<PolicySetting>,
     /// The whole statement.

@@ -415,6 +415,7 @@ fn describe_rule(rule: Rule) -> &'static str {
         Rule::kw_policy => "`policy`",
         Rule::kw_password => "`password`",
         Rule::policy_off | Rule::kw_off => "`off`",
+        Rule::policy_when | Rule::kw_when => "`when`",
         Rule::policy_block => "`{`",
         Rule::policy_setting => "a policy setting",
         Rule::kw_batch => "`batch`",

@@ -202,14 +202,21 @@ fn parse_unique(pair: Pair<'_, Rule>) -> UniqueDecl {
 fn parse_policy(pair: Pair<'_, Rule>) -> PolicyDecl {
     let span = span_of(&pair);
     let mut off = false;
+    let mut when = None;
     let mut settings = Vec::new();
     for part in children(pair) {
         match part.as_rule() {
             Rule::policy_off => off = true,
+            Rule::policy_when => when = Some(parse_string(first_child(part))),
             _ => settings = children(part).map(parse_policy_setting).collect(),
         }
     }
-    PolicyDecl { off, settings, span }
+    PolicyDecl {
+        off,
+        when,
+        settings,
+        span,
+    }
 }
 
 /// `policy_setting = { ident ~ integer }`
@@ -382,6 +389,7 @@ fn is_keyword(kind: Rule) -> bool {
             | Rule::kw_policy
             | Rule::kw_password
             | Rule::kw_off
+            | Rule::kw_when
             | Rule::kw_batch
             | Rule::kw_size
             | Rule::kw_group_by
