@@ -594,12 +594,9 @@ fn a_token_in_the_environment_never_appears_in_any_output() {
     }
 }
 
-/// Bug: with `--allow-unknown`, unknown keys are warnings (the record stays
-/// valid and the run exits 0), yet `--format github` prints them as
-/// `::error` annotations, and their help still says "(or pass
-/// --allow-unknown)". Expected: `::warning` annotations.
+/// With `--allow-unknown`, unknown keys are warnings (the record stays
+/// valid and the run exits 0), shown as `::warning` annotations.
 #[test]
-#[ignore = "known bug: --allow-unknown warnings are printed as ::error annotations"]
 fn allowed_unknown_keys_are_github_warnings_not_errors() {
     let data = "{\"userid\":101,\"courseid\":7,\"cohort\":\"2026\"}\n";
     let dir = folder("allow-unknown", &[("data.ndjson", data)]);

@@ -32,6 +32,8 @@ pub struct Problem<'a> {
     pub span: Option<std::ops::Range<usize>>,
     /// Another record involved.
     pub other_record: Option<u64>,
+    /// A warning: reported, but the record is still valid.
+    pub warning: bool,
 }
 
 impl<'a> Problem<'a> {
@@ -54,7 +56,15 @@ impl<'a> Problem<'a> {
             help: v.help.as_deref(),
             span: v.span.clone(),
             other_record: v.other_record,
+            warning: false,
         }
+    }
+
+    /// The same problem, as a warning.
+    #[must_use]
+    pub fn as_warning(mut self) -> Self {
+        self.warning = true;
+        self
     }
 
     /// A problem from a record that could not be read.
@@ -70,6 +80,7 @@ impl<'a> Problem<'a> {
             help: None,
             span: e.span.clone(),
             other_record: None,
+            warning: false,
         }
     }
 }
@@ -88,6 +99,7 @@ pub fn print(problem: &Problem<'_>, format: DiagnosticFormat) {
 pub fn to_json(p: &Problem<'_>) -> serde_json::Value {
     json!({
         "file": p.file,
+        "severity": if p.warning { "warning" } else { "error" },
         "record": p.record,
         "line": p.line,
         "field": p.field,
@@ -100,7 +112,8 @@ pub fn to_json(p: &Problem<'_>) -> serde_json::Value {
 
 fn github(p: &Problem<'_>) -> String {
     format!(
-        "::error file={},line={},title={}::record {}: {}{}\n",
+        "::{} file={},line={},title={}::record {}: {}{}\n",
+        if p.warning { "warning" } else { "error" },
         escape_property(p.file),
         p.line,
         escape_property(p.code),
@@ -133,6 +146,7 @@ struct RecordDiagnostic {
     label: String,
     span: Option<SourceSpan>,
     source: Option<RecordSource>,
+    warning: bool,
 }
 
 impl RecordDiagnostic {
@@ -164,6 +178,7 @@ impl RecordDiagnostic {
                 .map_or_else(|| "this record".to_owned(), |f| format!("`{f}`")),
             span,
             source,
+            warning: p.warning,
         }
     }
 }
@@ -189,6 +204,14 @@ impl Diagnostic for RecordDiagnostic {
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(if self.warning {
+            miette::Severity::Warning
+        } else {
+            miette::Severity::Error
+        })
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {

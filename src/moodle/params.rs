@@ -430,7 +430,7 @@ pub fn plugin(s: &str) -> Result<(), Rejection> {
     if s.is_empty() || pcre_dollar_candidates(s).any(plugin_name_body_matches) {
         Ok(())
     } else {
-        Err(Rejection::new(format!("Moodle {PLUGIN_NAME_RULE}")))
+        Err(Rejection::new(format!("the value {PLUGIN_NAME_RULE}")))
     }
 }
 

@@ -96,7 +96,7 @@ pub fn run(args: &Args) -> u8 {
                         let problem = Problem {
                         file: &file, record: record.number, line: record.line, raw: Some(&record.raw), field: None,
                         code: "too_large", message: &message, help: Some("raise max_input_vars in the template's batch rule to match the site's php.ini"),
-                        span: None, other_record: None,
+                        span: None, other_record: None, warning: false,
                     };
                         problems::print(&problem, DiagnosticFormat::Human);
                     }

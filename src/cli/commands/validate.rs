@@ -64,7 +64,8 @@ pub fn run(args: &Args) -> u8 {
                                 record.line,
                                 Some(&record.raw),
                                 warning,
-                            ),
+                            )
+                            .as_warning(),
                         );
                     }
                     match &verdict.outcome {
