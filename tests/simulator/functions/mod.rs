@@ -1,0 +1,119 @@
+//! The simulated web-service functions: each one's parameter description
+//! and behaviour, per moodle-ws.md section 2.
+
+mod courses;
+mod enrol;
+mod site;
+mod users;
+
+use serde_json::Value;
+
+use super::config::SiteConfig;
+use super::params::{Desc, Rec};
+use super::response::WsError;
+use super::state::SiteState;
+
+/// What a function may see and change.
+pub struct Ctx<'a> {
+    pub site: &'a SiteConfig,
+    pub state: &'a mut SiteState,
+    /// The token's user.
+    pub caller: i64,
+    /// The functions of the token's service (get_site_info lists them).
+    pub service_functions: &'a [String],
+    pub site_url: &'a str,
+    /// Set when the call changed the state (a transaction was committed).
+    pub committed: bool,
+}
+
+/// A function of the catalogue.
+pub struct Function {
+    pub name: &'static str,
+    /// Writes are what faults target by default.
+    pub writes: bool,
+    pub params: fn(&SiteConfig) -> Desc,
+    pub run: fn(&mut Ctx, Rec) -> Result<Value, WsError>,
+}
+
+/// Every function the simulator knows; any other name is an unknown
+/// function (`invalidrecord`, 1.5).
+pub const FUNCTIONS: &[Function] = &[
+    Function {
+        name: "core_user_create_users",
+        writes: true,
+        params: users::create_params,
+        run: users::create_users,
+    },
+    Function {
+        name: "core_user_update_users",
+        writes: true,
+        params: users::update_params,
+        run: users::update_users,
+    },
+    Function {
+        name: "core_user_get_users_by_field",
+        writes: false,
+        params: users::by_field_params,
+        run: users::get_users_by_field,
+    },
+    Function {
+        name: "enrol_manual_enrol_users",
+        writes: true,
+        params: enrol::enrol_params,
+        run: enrol::enrol_users,
+    },
+    Function {
+        name: "enrol_manual_unenrol_users",
+        writes: true,
+        params: enrol::unenrol_params,
+        run: enrol::unenrol_users,
+    },
+    Function {
+        name: "core_course_create_courses",
+        writes: true,
+        params: courses::create_params,
+        run: courses::create_courses,
+    },
+    Function {
+        name: "core_course_get_courses_by_field",
+        writes: false,
+        params: courses::by_field_params,
+        run: courses::get_courses_by_field,
+    },
+    Function {
+        name: "core_webservice_get_site_info",
+        writes: false,
+        params: site::site_info_params,
+        run: site::get_site_info,
+    },
+];
+
+pub fn find(name: &str) -> Option<&'static Function> {
+    FUNCTIONS.iter().find(|f| f.name == name)
+}
+
+/// PHP's `empty()` on a string: '' and '0' are empty.
+pub fn php_empty(s: &str) -> bool {
+    s.is_empty() || s == "0"
+}
+
+/// PHP's `trim()` character set.
+pub fn php_trim(s: &str) -> &str {
+    s.trim_matches([' ', '\t', '\n', '\r', '\0', '\u{0B}'])
+}
+
+/// The SQL part of a DML debuginfo, as Moodle prints it.
+pub fn sql_debug(sql: &str, value: &str) -> String {
+    format!("{sql}\n[array (\n  0 => '{value}',\n)]")
+}
+
+/// A column too short for the value: the insert fails and the transaction
+/// rolls back (moodle-ws.md 3.2).
+pub fn check_column(table: &str, column: &str, value: &str, max_chars: usize) -> Result<(), WsError> {
+    if value.chars().count() <= max_chars {
+        return Ok(());
+    }
+    Err(WsError::write(format!(
+        "ERROR:  value too long for type character varying({max_chars})\nINSERT INTO mdl_{table} ({column}) …"
+    )))
+}

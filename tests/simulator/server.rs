@@ -1,0 +1,350 @@
+//! The HTTP side: an axum app on a current-thread tokio runtime, the PHP
+//! request parsing in front of server.php and token.php, and fault
+//! injection. A connection is "dropped" by a kill switch on its socket: the
+//! handler sets it, hyper's write of the answer then fails and the
+//! connection closes without a byte of response.
+
+use std::future::IntoFuture;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::connect_info::Connected;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::serve::{IncomingStream, Listener};
+use axum::Router;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+
+use super::config::SiteConfig;
+use super::faults::Fault;
+use super::functions;
+use super::login;
+use super::php_input::{parse_body, parse_query, PhpArray};
+use super::ws::{self, Site};
+use super::{Call, Outcome};
+
+pub type Shared = Arc<Mutex<Site>>;
+
+/// Locks the site; a panicking test thread must not wedge the others.
+pub fn lock(shared: &Shared) -> MutexGuard<'_, Site> {
+    shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Serves until `shutdown` resolves.
+pub async fn serve(
+    listener: std::net::TcpListener,
+    shared: Shared,
+    shutdown: tokio::sync::oneshot::Receiver<()>,
+) {
+    let listener = KillListener(TcpListener::from_std(listener).expect("listener into tokio"));
+    let app = Router::new()
+        .route("/webservice/rest/server.php", any(rest))
+        .route("/login/token.php", any(token))
+        .with_state(shared)
+        // PHP's post_max_size applies instead of axum's 2 MB.
+        .layer(DefaultBodyLimit::disable());
+    let server = axum::serve(listener, app.into_make_service_with_connect_info::<KillSwitch>());
+    tokio::select! {
+        _ = server.into_future() => {}
+        _ = shutdown => {}
+    }
+}
+
+/// The request as PHP sees it: `$_GET` and `$_POST` merged, with counts.
+struct Input {
+    vars: PhpArray,
+    pairs: usize,
+    dropped: usize,
+}
+
+/// PHP fills `$_POST` only for a POST with a form content type; JSON
+/// bodies are ignored (1.2).
+fn read_input(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8], config: &SiteConfig) -> Input {
+    let max_vars = config.max_input_vars;
+    let query = parse_query(uri.query().unwrap_or_default().as_bytes(), max_vars);
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
+    let within_limit = body.len() <= config.post_max_size;
+    let post = if method == Method::POST && is_form && within_limit {
+        parse_body(body, max_vars)
+    } else {
+        Default::default()
+    };
+    Input {
+        pairs: query.pairs + post.pairs,
+        dropped: query.dropped + post.dropped,
+        vars: PhpArray::merge(query.vars, post.vars),
+    }
+}
+
+/// How the simulator answers a call.
+enum Answer {
+    Reply(Response),
+    Drop,
+}
+
+async fn rest(
+    State(shared): State<Shared>,
+    ConnectInfo(kill): ConnectInfo<KillSwitch>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (answer, delay) = run_call(&shared, &method, &uri, &headers, &body);
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    match answer {
+        Answer::Reply(response) => response,
+        Answer::Drop => {
+            kill.0.store(true, Ordering::SeqCst);
+            StatusCode::OK.into_response()
+        }
+    }
+}
+
+/// Everything under the lock: fault decision, the Moodle call, the log.
+fn run_call(
+    shared: &Shared,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> (Answer, Duration) {
+    let mut site = lock(shared);
+    let input = read_input(method, uri, headers, body, &site.config);
+    let seq = site.calls.len() + 1;
+    let function = ws::function_name(&input.vars);
+    let writes = function
+        .as_deref()
+        .and_then(functions::find)
+        .is_some_and(|f| f.writes);
+    let (fault, latency) = site.faults.decide(seq, writes);
+    let (answer, outcome) = match fault {
+        Some(f) if !f.reaches_moodle() => (
+            fault_answer(f),
+            Outcome::Faulted {
+                fault: f,
+                applied: false,
+            },
+        ),
+        _ => call_moodle(&mut site, input.vars, fault),
+    };
+    let slow = match fault {
+        Some(Fault::Slow(extra)) => extra,
+        _ => Duration::ZERO,
+    };
+    site.calls.push(Call {
+        seq,
+        function,
+        pairs: input.pairs,
+        dropped_pairs: input.dropped,
+        outcome,
+    });
+    (answer, latency + slow)
+}
+
+/// The call reaches Moodle; a drop-after-apply or slow fault then acts on
+/// the answer.
+fn call_moodle(site: &mut Site, vars: PhpArray, fault: Option<Fault>) -> (Answer, Outcome) {
+    if !site.config.rest_enabled {
+        let outcome = Outcome::Rejected {
+            exception: String::new(),
+            errorcode: None,
+            committed: false,
+        };
+        return (Answer::Reply(StatusCode::OK.into_response()), outcome);
+    }
+    let reply = ws::handle(site, vars);
+    let response = moodle_response(reply.content_type, reply.body);
+    match fault {
+        Some(f @ Fault::DropAfterApply) => (
+            Answer::Drop,
+            Outcome::Faulted {
+                fault: f,
+                applied: reply.committed,
+            },
+        ),
+        Some(f @ Fault::Slow(_)) => (
+            Answer::Reply(response),
+            Outcome::Faulted {
+                fault: f,
+                applied: reply.committed,
+            },
+        ),
+        _ => (Answer::Reply(response), reply.outcome),
+    }
+}
+
+/// Headers of `webservice_rest_server::send_headers`; always HTTP 200.
+fn moodle_response(content_type: &'static str, body: String) -> Response {
+    let mut response = body.into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, must-revalidate, pre-check=0, post-check=0, max-age=0"),
+    );
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    response
+}
+
+/// The answer to a call that never reaches Moodle: a proxy's error page,
+/// or nothing at all.
+fn fault_answer(fault: Fault) -> Answer {
+    let page = |status: StatusCode| {
+        let reason = status.canonical_reason().unwrap_or_default();
+        let html = format!(
+            "<html>\r\n<head><title>{code} {reason}</title></head>\r\n<body>\r\n<center><h1>{code} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n",
+            code = status.as_u16()
+        );
+        (status, [(header::CONTENT_TYPE, "text/html")], html).into_response()
+    };
+    match fault {
+        Fault::Http502 => Answer::Reply(page(StatusCode::BAD_GATEWAY)),
+        Fault::Http503 => Answer::Reply(page(StatusCode::SERVICE_UNAVAILABLE)),
+        Fault::Http429 => {
+            let mut response = page(StatusCode::TOO_MANY_REQUESTS);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            Answer::Reply(response)
+        }
+        Fault::DropBeforeApply => Answer::Drop,
+        Fault::DropAfterApply | Fault::Slow(_) => unreachable!("these faults reach Moodle"),
+    }
+}
+
+/// token.php; not subject to faults and not in the call log.
+async fn token(
+    State(shared): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut site = lock(&shared);
+    let input = read_input(&method, &uri, &headers, &body, &site.config);
+    let json = login::handle(&mut site, &input.vars);
+    let mut response = json.into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    response
+}
+
+/// Per-connection flag: once set, the connection only fails.
+#[derive(Clone, Debug)]
+pub struct KillSwitch(Arc<AtomicBool>);
+
+pub struct KillListener(TcpListener);
+
+pub struct KillableIo {
+    inner: TcpStream,
+    killed: Arc<AtomicBool>,
+}
+
+impl Listener for KillListener {
+    type Io = KillableIo;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            match self.0.accept().await {
+                Ok((inner, addr)) => {
+                    let killed = Arc::new(AtomicBool::new(false));
+                    return (KillableIo { inner, killed }, addr);
+                }
+                // e.g. too many open files: wait a little, as axum does.
+                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            }
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        self.0.local_addr()
+    }
+}
+
+impl Connected<IncomingStream<'_, KillListener>> for KillSwitch {
+    fn connect_info(stream: IncomingStream<'_, KillListener>) -> Self {
+        KillSwitch(stream.io().killed.clone())
+    }
+}
+
+impl KillableIo {
+    fn killed(&self) -> bool {
+        self.killed.load(Ordering::SeqCst)
+    }
+}
+
+fn dropped() -> io::Error {
+    io::Error::new(io::ErrorKind::BrokenPipe, "connection dropped by fault injection")
+}
+
+impl AsyncRead for KillableIo {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if self.killed() {
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for KillableIo {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        if self.killed() {
+            return Poll::Ready(Err(dropped()));
+        }
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        if self.killed() {
+            return Poll::Ready(Err(dropped()));
+        }
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.killed() {
+            return Poll::Ready(Err(dropped()));
+        }
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
