@@ -7,10 +7,12 @@
 //! order of each key's first record.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 
 use crate::check::FIXED_FORM_FIELDS;
 use crate::render::form::record_field_count;
-use crate::template::{BatchRule, Template};
+use crate::template::{BatchRule, Template, Value};
+use crate::validate::hash::FxBuildHasher;
 use crate::validate::{FieldValue, ValidRecord};
 
 /// Records sent in one call.
@@ -38,14 +40,116 @@ pub struct Batcher {
     rule: BatchRule,
     group_by: Option<usize>,
     open: Vec<Open>,
-    by_key: HashMap<String, usize>,
+    /// Empty buffers of emitted batches, for groups starting a batch.
+    spare: Vec<Open>,
+    /// The open batch of each group, by the text of its `group_by` value.
+    by_key: HashMap<String, usize, FxBuildHasher>,
+    /// The open batch of records without a group value (all records, without `group_by`).
+    ungrouped: Option<usize>,
+    /// The key of the record being pushed, reused so a push allocates only for a new group.
+    key: String,
     emitted: usize,
 }
 
+/// The records of one group waiting for their batch.
+///
+/// With `group_by`, a batch's records arrive among those of every other
+/// group, and all the groups' waiting records together outgrow the CPU
+/// caches (500 courses of 100 enrolments are 50,000 records). So they are
+/// kept compactly, one group's after the other: a record's own allocation
+/// would be spread over the heap and read back (to render it, to free it)
+/// only much later, waiting on memory each time; here a record costs a few
+/// bytes appended to its group's buffers, read back in order when the batch
+/// is emitted, and each record's values are allocated afresh then.
+#[derive(Default)]
 struct Open {
-    records: Vec<ValidRecord>,
+    /// (number, line, count of values) of each record, in input order.
+    records: Vec<(u64, u64, usize)>,
+    /// The values of `records`, in the same order.
+    slots: Vec<Slot>,
+    /// The values that do not fit in a slot, in the same order.
+    others: Vec<(usize, FieldValue)>,
     form_fields: usize,
 }
+
+/// One value of a waiting record: numbers and booleans (with the field's
+/// position) inline in 16 bytes, where `(usize, FieldValue)` takes 40.
+#[derive(Clone, Copy)]
+enum Slot {
+    Int(u32, i64),
+    Float(u32, f64),
+    Bool(u32, bool),
+    /// The next value of [`Open::others`].
+    Other,
+}
+
+const _: () = assert!(std::mem::size_of::<Slot>() == 16);
+
+impl Slot {
+    /// The slot of a value; values that do not fit go to `others`.
+    fn pack(position: usize, value: FieldValue, others: &mut Vec<(usize, FieldValue)>) -> Slot {
+        match (u32::try_from(position), &value) {
+            (Ok(p), FieldValue::Scalar(Value::Int(i))) => Slot::Int(p, *i),
+            (Ok(p), FieldValue::Scalar(Value::Float(f))) => Slot::Float(p, *f),
+            (Ok(p), FieldValue::Scalar(Value::Bool(b))) => Slot::Bool(p, *b),
+            _ => {
+                others.push((position, value));
+                Slot::Other
+            }
+        }
+    }
+
+    /// The value again; `others` yields those that went there, in order.
+    fn unpack(self, others: &mut impl Iterator<Item = (usize, FieldValue)>) -> Option<(usize, FieldValue)> {
+        let scalar = |p: u32, value| Some((p as usize, FieldValue::Scalar(value)));
+        match self {
+            Slot::Int(p, i) => scalar(p, Value::Int(i)),
+            Slot::Float(p, f) => scalar(p, Value::Float(f)),
+            Slot::Bool(p, b) => scalar(p, Value::Bool(b)),
+            Slot::Other => others.next(),
+        }
+    }
+}
+
+impl Open {
+    fn push(&mut self, record: ValidRecord, fields: usize) {
+        self.records
+            .push((record.number, record.line, record.values.len()));
+        for (position, value) in record.values {
+            let slot = Slot::pack(position, value, &mut self.others);
+            self.slots.push(slot);
+        }
+        self.form_fields += fields;
+    }
+
+    /// The records as `ValidRecord`s again, leaving the group empty (its
+    /// buffers keep their capacity).
+    fn drain(&mut self) -> (Vec<ValidRecord>, usize) {
+        let mut slots = self.slots.drain(..);
+        let mut others = self.others.drain(..);
+        let records = (self.records.drain(..))
+            .map(|(number, line, count)| {
+                let mut values = Vec::with_capacity(count);
+                values.extend(
+                    slots
+                        .by_ref()
+                        .take(count)
+                        .filter_map(|slot| slot.unpack(&mut others)),
+                );
+                ValidRecord { number, line, values }
+            })
+            .collect();
+        (records, std::mem::take(&mut self.form_fields))
+    }
+}
+
+/// Emptied group buffers kept for the next batch, at most this many.
+///
+/// Growing a group's buffers from nothing for every batch costs more than
+/// filling them (and their large reallocations make glibc's malloc tidy up
+/// its free lists each time). Keeping a few spares, rather than every
+/// group's, keeps memory to the records waiting in batches.
+const SPARE_LIMIT: usize = 4;
 
 impl Batcher {
     /// A batcher for `template`'s batch rule.
@@ -59,7 +163,10 @@ impl Batcher {
             rule: template.batch.clone(),
             group_by,
             open: Vec::new(),
-            by_key: HashMap::new(),
+            spare: Vec::new(),
+            by_key: HashMap::default(),
+            ungrouped: None,
+            key: String::new(),
             emitted: 0,
         }
     }
@@ -81,36 +188,34 @@ impl Batcher {
                 limit: self.rule.max_input_vars,
             });
         }
-        let key = self.key(&record);
+        let slot = self.slot(&record);
         let mut done = Vec::new();
-        let slot = match self.by_key.get(&key) {
-            Some(&slot) => slot,
-            None => {
-                self.open.push(Open {
-                    records: Vec::new(),
-                    form_fields: 0,
-                });
-                self.by_key.insert(key, self.open.len() - 1);
-                self.open.len() - 1
-            }
-        };
         let budget = self.budget();
-        let open = &mut self.open[slot];
-        if open.form_fields + fields > budget {
+        if self.open[slot].form_fields + fields > budget {
             // Split before PHP would silently drop this record's fields.
-            let records = std::mem::take(&mut open.records);
-            let form_fields = std::mem::take(&mut open.form_fields);
-            done.push(self.emit(records, form_fields));
+            done.push(self.take(slot));
+        }
+        if self.open[slot].records.capacity() == 0 {
+            if let Some(spare) = self.spare.pop() {
+                self.open[slot] = spare;
+            }
         }
         let open = &mut self.open[slot];
-        open.records.push(record);
-        open.form_fields += fields;
+        open.push(record, fields);
         if open.records.len() >= self.rule.size {
-            let records = std::mem::take(&mut open.records);
-            let form_fields = std::mem::take(&mut open.form_fields);
-            done.push(self.emit(records, form_fields));
+            done.push(self.take(slot));
         }
         Ok(done)
+    }
+
+    /// Emit the open batch of group `slot`, leaving the group empty.
+    fn take(&mut self, slot: usize) -> Batch {
+        let mut open = std::mem::take(&mut self.open[slot]);
+        let (records, form_fields) = open.drain();
+        if self.spare.len() < SPARE_LIMIT {
+            self.spare.push(open);
+        }
+        self.emit(records, form_fields)
     }
 
     /// The batches still open, in order of their key's first record.
@@ -118,7 +223,10 @@ impl Batcher {
         let open = std::mem::take(&mut self.open);
         open.into_iter()
             .filter(|o| !o.records.is_empty())
-            .map(|o| self.emit(o.records, o.form_fields))
+            .map(|mut o| {
+                let (records, form_fields) = o.drain();
+                self.emit(records, form_fields)
+            })
             .collect()
     }
 
@@ -131,13 +239,44 @@ impl Batcher {
         }
     }
 
-    fn key(&self, record: &ValidRecord) -> String {
+    /// The open batch of `record`'s group, opened if the group is new.
+    fn slot(&mut self, record: &ValidRecord) -> usize {
+        if !self.set_key(record) {
+            // Kept out of the map: besides saving a lookup per record, comparing
+            // two empty `String`s (whose pointers dangle) is oddly slow with
+            // glibc's AVX-512 `memcmp`, over 100 ns.
+            return *self.ungrouped.get_or_insert_with(|| open_group(&mut self.open));
+        }
+        if let Some(&slot) = self.by_key.get(self.key.as_str()) {
+            return slot;
+        }
+        let slot = open_group(&mut self.open);
+        self.by_key.insert(self.key.clone(), slot);
+        slot
+    }
+
+    /// Set `self.key` to the group key of `record`, the text of its
+    /// `group_by` value; false when it has none (the key is then empty).
+    fn set_key(&mut self, record: &ValidRecord) -> bool {
+        self.key.clear();
         let Some(position) = self.group_by else {
-            return String::new();
+            return false;
         };
         match record.values.iter().find(|(p, _)| *p == position) {
-            Some((_, FieldValue::Scalar(value))) => value.to_string(),
-            _ => String::new(),
+            // itoa writes the same digits as `Display`, without the formatting machinery.
+            Some((_, FieldValue::Scalar(Value::Int(i)))) => self.key.push_str(itoa::Buffer::new().format(*i)),
+            Some((_, FieldValue::Scalar(value))) => {
+                let _ = write!(self.key, "{value}");
+            }
+            _ => {}
         }
+        // The text of a value is never empty (strings are quoted).
+        !self.key.is_empty()
     }
+}
+
+/// A new, empty open batch; returns its slot.
+fn open_group(open: &mut Vec<Open>) -> usize {
+    open.push(Open::default());
+    open.len() - 1
 }

@@ -55,57 +55,134 @@ fn value_pairs(fields: &[Field], values: &[(usize, FieldValue)], prefix: &str, o
 
 /// Append `&KEY=VALUE` pairs of record `record`, at index `index` of the
 /// template's list parameter, straight to a form-encoded body. Equivalent to
-/// `encode(record_pairs(..))` without the intermediate strings: this is the
-/// hot path of `render` and `run`.
+/// `encode(record_pairs(..))` without the intermediate strings.
+///
+/// This works out the template's key text on every call; to write many
+/// records, build one [`RecordWriter`] (as [`super::request_body`] does).
 pub fn write_record(template: &Template, record: &ValidRecord, index: usize, body: &mut String) {
-    let mut key = String::with_capacity(64);
-    if let Some(wrap) = &template.wrap {
-        let _ = write!(key, "{wrap}[{index}]");
+    RecordWriter::new(template).write(record, index, body);
+}
+
+/// Writes records of one template to form bodies: the hot path of `render`
+/// and `run`.
+///
+/// The key of a top-level scalar is `{wrap}[{index}][{name}]`; everything
+/// but the index is known per template, so the text around it is built once
+/// here and a pair costs a few appends. Keys are built from identifiers,
+/// digits and brackets only (the grammar allows nothing else in names), so
+/// they need no encoding.
+pub struct RecordWriter<'t> {
+    fields: &'t [Field],
+    /// `{wrap}[`, or empty when record fields are top-level parameters.
+    open: String,
+    /// Per field position, what follows the record's index up to the value:
+    /// `][{name}]=`, or `{name}=` without a wrap.
+    after_index: Vec<String>,
+}
+
+impl<'t> RecordWriter<'t> {
+    /// A writer for records of `template`.
+    pub fn new(template: &'t Template) -> Self {
+        let wrapped = template.wrap.is_some();
+        RecordWriter {
+            fields: &template.fields,
+            open: template
+                .wrap
+                .as_ref()
+                .map_or_else(String::new, |wrap| format!("{wrap}[")),
+            after_index: template
+                .fields
+                .iter()
+                .map(|field| {
+                    if wrapped {
+                        format!("][{}]=", field.name)
+                    } else {
+                        format!("{}=", field.name)
+                    }
+                })
+                .collect(),
+        }
     }
-    write_values(&template.fields, &record.values, &mut key, body);
+
+    /// Append the `&KEY=VALUE` pairs of `record`, placed at index `index`, to `body`.
+    pub fn write(&self, record: &ValidRecord, index: usize, body: &mut String) {
+        let mut digits = itoa::Buffer::new();
+        // Without a wrap, keys are bare field names: no index at all.
+        let index_text = if self.open.is_empty() {
+            ""
+        } else {
+            digits.format(index)
+        };
+        for (position, value) in &record.values {
+            match value {
+                FieldValue::Scalar(scalar) => {
+                    if !body.is_empty() {
+                        body.push('&');
+                    }
+                    body.push_str(&self.open);
+                    body.push_str(index_text);
+                    body.push_str(&self.after_index[*position]);
+                    write_scalar(scalar, body);
+                }
+                FieldValue::List(_) => {
+                    // Rare and nested: the general path, with the key built up as it goes.
+                    let mut key = String::with_capacity(64);
+                    if !self.open.is_empty() {
+                        key.push_str(&self.open);
+                        key.push_str(index_text);
+                        key.push(']');
+                    }
+                    write_field(&self.fields[*position], value, &mut key, body);
+                }
+            }
+        }
+    }
 }
 
 fn write_values(fields: &[Field], values: &[(usize, FieldValue)], key: &mut String, body: &mut String) {
-    let base = key.len();
     for (position, value) in values {
-        let field = &fields[*position];
-        if base == 0 {
-            key.push_str(&field.name);
-        } else {
-            key.push('[');
-            key.push_str(&field.name);
-            key.push(']');
-        }
-        match (value, &field.ty) {
-            (FieldValue::Scalar(scalar), _) => {
-                if !body.is_empty() {
-                    body.push('&');
-                }
-                // Keys are built from identifiers, digits and brackets only
-                // (the grammar allows nothing else in names): no encoding needed.
-                body.push_str(key);
-                body.push('=');
-                write_scalar(scalar, body);
-            }
-            (FieldValue::List(elements), FieldType::List(inner)) => {
-                let list_base = key.len();
-                for (index, element) in elements.iter().enumerate() {
-                    let _ = write!(key, "[{index}]");
-                    write_values(inner, element, key, body);
-                    key.truncate(list_base);
-                }
-            }
-            (FieldValue::List(_), _) => {}
-        }
-        key.truncate(base);
+        write_field(&fields[*position], value, key, body);
     }
+}
+
+/// The pairs of one field; `key` holds the key up to the field and is left as it was.
+fn write_field(field: &Field, value: &FieldValue, key: &mut String, body: &mut String) {
+    let base = key.len();
+    if base == 0 {
+        key.push_str(&field.name);
+    } else {
+        key.push('[');
+        key.push_str(&field.name);
+        key.push(']');
+    }
+    match (value, &field.ty) {
+        (FieldValue::Scalar(scalar), _) => {
+            if !body.is_empty() {
+                body.push('&');
+            }
+            body.push_str(key);
+            body.push('=');
+            write_scalar(scalar, body);
+        }
+        (FieldValue::List(elements), FieldType::List(inner)) => {
+            let list_base = key.len();
+            for (index, element) in elements.iter().enumerate() {
+                key.push('[');
+                key.push_str(itoa::Buffer::new().format(index));
+                key.push(']');
+                write_values(inner, element, key, body);
+                key.truncate(list_base);
+            }
+        }
+        (FieldValue::List(_), _) => {}
+    }
+    key.truncate(base);
 }
 
 fn write_scalar(value: &Value, body: &mut String) {
     match value {
-        Value::Int(i) => {
-            let _ = write!(body, "{i}");
-        }
+        // itoa writes the same digits as `Display`, without the formatting machinery.
+        Value::Int(i) => body.push_str(itoa::Buffer::new().format(*i)),
         Value::Bool(b) => body.push(if *b { '1' } else { '0' }),
         Value::Float(f) => body.extend(form_urlencoded::byte_serialize(f.to_string().as_bytes())),
         Value::Str(s) => body.extend(form_urlencoded::byte_serialize(s.as_bytes())),
@@ -129,15 +206,20 @@ pub fn record_field_count(record: &ValidRecord) -> usize {
 /// `application/x-www-form-urlencoded` text of `pairs`.
 pub fn encode(pairs: &[Pair]) -> String {
     let mut body = String::with_capacity(pairs.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
-    for (index, (key, value)) in pairs.iter().enumerate() {
-        if index > 0 {
-            body.push('&');
-        }
-        encode_key(key, &mut body);
-        body.push('=');
-        body.extend(form_urlencoded::byte_serialize(value.as_bytes()));
+    for (key, value) in pairs {
+        push_pair(key, value, &mut body);
     }
     body
+}
+
+/// Append one encoded `key=value` pair to `body`, after a `&` unless it is the first.
+pub(crate) fn push_pair(key: &str, value: &str, body: &mut String) {
+    if !body.is_empty() {
+        body.push('&');
+    }
+    encode_key(key, body);
+    body.push('=');
+    body.extend(form_urlencoded::byte_serialize(value.as_bytes()));
 }
 
 /// Keys keep their brackets readable; everything else is form-encoded.

@@ -52,14 +52,14 @@ pub fn request_body(template: &Template, batch: &Batch, token: TokenSlot<'_>) ->
         ("wsfunction", template.function.as_str()),
         ("moodlewsrestformat", "json"),
     ];
-    let pairs: Vec<Pair> = control
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    let mut body = form::encode(&pairs);
-    body.reserve(batch.form_fields * 32);
+    let control_len: usize = control.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+    let mut body = String::with_capacity(control_len + batch.form_fields * 32);
+    for (key, value) in control {
+        form::push_pair(key, value, &mut body);
+    }
+    let writer = form::RecordWriter::new(template);
     for (index, record) in batch.records.iter().enumerate() {
-        form::write_record(template, record, index, &mut body);
+        writer.write(record, index, &mut body);
     }
     body
 }

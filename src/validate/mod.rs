@@ -5,6 +5,7 @@
 //! ready to render, or every [`Violation`] found in it.
 
 mod coerce;
+pub(crate) mod hash;
 mod rules;
 mod source;
 mod unique;
@@ -105,6 +106,9 @@ pub struct Validator<'t> {
     options: ValidateOptions,
     rules: rules::RuleSet,
     unique: unique::UniqueIndex,
+    assembler: source::Assembler,
+    /// Positions of the required fields, in field order.
+    required: Vec<usize>,
 }
 
 impl<'t> Validator<'t> {
@@ -114,6 +118,10 @@ impl<'t> Validator<'t> {
             template,
             rules: rules::RuleSet::new(template),
             unique: unique::UniqueIndex::new(template),
+            assembler: source::Assembler::new(template, &params),
+            required: (0..template.fields.len())
+                .filter(|&p| template.fields[p].required)
+                .collect(),
             params,
             options,
         }
@@ -128,16 +136,16 @@ impl<'t> Validator<'t> {
     pub fn validate(&mut self, record: &SourceRecord) -> Verdict {
         let mut violations = Vec::new();
         let mut warnings = Vec::new();
-        let assembled = source::assemble(self.template, &self.params, record, &mut violations);
-        for unknown in assembled.unknown_keys {
+        let unknown_keys = self.assembler.assemble(self.template, record, &mut violations);
+        for unknown in unknown_keys {
             if self.options.allow_unknown {
                 warnings.push(unknown);
             } else {
                 violations.push(unknown);
             }
         }
-        let mut values = Vec::with_capacity(assembled.values.len());
-        for (position, value, span) in assembled.values {
+        let mut values = Vec::with_capacity(self.assembler.values.len());
+        for (position, value, span) in self.assembler.values.drain(..) {
             let field = &self.template.fields[position];
             match check_value(field, &value, self.template) {
                 Ok(()) => values.push((position, value)),
@@ -168,13 +176,18 @@ impl<'t> Validator<'t> {
         }
     }
 
+    /// A `missing_required` for every required field without a value, unless
+    /// that field already has a violation. `values` are sorted by position.
     fn check_required(&self, values: &[(usize, FieldValue)], violations: &mut Vec<Violation>) {
-        for (position, field) in self.template.fields.iter().enumerate() {
-            let present = values.iter().any(|(p, _)| *p == position);
+        for &position in &self.required {
+            if values.binary_search_by_key(&position, |(p, _)| *p).is_ok() {
+                continue;
+            }
+            let field = &self.template.fields[position];
             let failed = violations
                 .iter()
                 .any(|v| v.field.as_deref() == Some(field.name.as_str()));
-            if field.required && !present && !failed {
+            if !failed {
                 violations.push(
                     Violation::new(
                         "missing_required",

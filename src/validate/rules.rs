@@ -4,11 +4,17 @@
 //! combinations of them (an enrolment feed without dates: every record has
 //! timestart = timeend = none). Rules are pure, so results are cached by the
 //! values of the fields a rule reads; minijinja runs only for new combinations.
+//!
+//! The cache is keyed by a hash of those values and each entry keeps the
+//! values themselves, compared on a hit: a lookup allocates nothing, and a
+//! hash collision is a miss, never a wrong answer.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::Hasher as _;
 
 use minijinja::Value as Jinja;
 
+use super::hash::{FxHasher, PrehashedBuildHasher};
 use super::{FieldValue, Violation};
 use crate::params::ParamValues;
 use crate::template::{Template, Value};
@@ -23,7 +29,14 @@ pub(super) struct RuleSet {
 struct RuleState {
     /// Positions of the fields the rule reads.
     reads: Vec<usize>,
-    cache: HashMap<String, bool>,
+    /// Results by the hash of the values read.
+    cache: HashMap<u64, Cached, PrehashedBuildHasher>,
+}
+
+/// A cached result and the values it was computed for (`None`: field absent).
+struct Cached {
+    values: Vec<Option<Value>>,
+    passed: bool,
 }
 
 impl RuleSet {
@@ -42,7 +55,7 @@ impl RuleSet {
                     .collect();
                 RuleState {
                     reads,
-                    cache: HashMap::new(),
+                    cache: HashMap::default(),
                 }
             })
             .collect();
@@ -59,21 +72,19 @@ impl RuleSet {
         let mut context = None;
         let mut violations = Vec::new();
         for (rule, state) in template.rules.iter().zip(&mut self.rules) {
-            let key = cache_key(&state.reads, values);
-            let cached = key.as_ref().and_then(|k| state.cache.get(k).copied());
+            let key = read_hash(&state.reads, values);
+            let cached = key.and_then(|k| state.cached(k, values));
             let passed = match cached {
                 Some(passed) => Ok(passed),
                 None => {
                     let context = context.get_or_insert_with(|| record_context(template, params, values));
-                    rule.compiled.eval(context.clone()).map(|v| v.is_true())
+                    let passed = rule.compiled.eval(context.clone()).map(|v| v.is_true());
+                    if let (Some(key), Ok(passed)) = (key, &passed) {
+                        state.remember(key, values, *passed);
+                    }
+                    passed
                 }
             };
-            if let (Some(key), Ok(passed)) = (key, &passed) {
-                if state.cache.len() >= CACHE_LIMIT {
-                    state.cache.clear();
-                }
-                state.cache.insert(key, *passed);
-            }
             match passed {
                 Ok(true) => {}
                 Ok(false) => {
@@ -95,20 +106,96 @@ impl RuleSet {
     }
 }
 
-/// The values a rule reads, as a cache key; `None` when one is a list (not worth caching).
-fn cache_key(reads: &[usize], values: &[(usize, FieldValue)]) -> Option<String> {
-    let mut key = String::new();
-    for position in reads {
-        match values.iter().find(|(p, _)| p == position).map(|(_, v)| v) {
-            None => key.push('\u{0}'),
-            Some(FieldValue::Scalar(value)) => {
-                key.push_str(&format!("{value:?}"));
-            }
+impl RuleState {
+    /// The cached result for the values with hash `key`, if they are the same values.
+    fn cached(&self, key: u64, values: &[(usize, FieldValue)]) -> Option<bool> {
+        let entry = self.cache.get(&key)?;
+        let same = self
+            .reads
+            .iter()
+            .zip(&entry.values)
+            .all(
+                |(&position, remembered)| match (read(values, position), remembered) {
+                    (None, None) => true,
+                    (Some(FieldValue::Scalar(value)), Some(remembered)) => same_value(value, remembered),
+                    _ => false,
+                },
+            );
+        same.then_some(entry.passed)
+    }
+
+    /// Cache `passed` for the values read from `values` (whose hash is `key`).
+    fn remember(&mut self, key: u64, values: &[(usize, FieldValue)], passed: bool) {
+        if self.cache.len() >= CACHE_LIMIT {
+            self.cache.clear();
+        }
+        let read_values = self
+            .reads
+            .iter()
+            .map(|&position| match read(values, position) {
+                Some(FieldValue::Scalar(value)) => Some(value.clone()),
+                _ => None,
+            })
+            .collect();
+        self.cache.insert(
+            key,
+            Cached {
+                values: read_values,
+                passed,
+            },
+        );
+    }
+}
+
+/// The value at `position`; `values` are sorted by position.
+fn read(values: &[(usize, FieldValue)], position: usize) -> Option<&FieldValue> {
+    values
+        .binary_search_by_key(&position, |(p, _)| *p)
+        .ok()
+        .map(|index| &values[index].1)
+}
+
+/// A hash of the values a rule reads; `None` when one is a list (not worth caching).
+fn read_hash(reads: &[usize], values: &[(usize, FieldValue)]) -> Option<u64> {
+    let mut hasher = FxHasher::default();
+    for &position in reads {
+        match read(values, position) {
+            None => hasher.write_u8(0),
+            Some(FieldValue::Scalar(value)) => hash_value(value, &mut hasher),
             Some(FieldValue::List(_)) => return None,
         }
-        key.push('\u{1f}');
     }
-    Some(key)
+    Some(hasher.finish())
+}
+
+fn hash_value(value: &Value, hasher: &mut FxHasher) {
+    match value {
+        Value::Int(i) => {
+            hasher.write_u8(1);
+            hasher.write_u64(*i as u64);
+        }
+        Value::Float(f) => {
+            hasher.write_u8(2);
+            hasher.write_u64(f.to_bits());
+        }
+        Value::Bool(b) => {
+            hasher.write_u8(3);
+            hasher.write_u8(u8::from(*b));
+        }
+        Value::Str(s) => {
+            hasher.write_u8(4);
+            hasher.write(s.as_bytes());
+        }
+    }
+}
+
+/// Whether two values are the same input to a rule: floats by their bits, so
+/// that 0.0 and -0.0 (which a rule can tell apart) stay distinct.
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits(),
+        _ => a == b,
+    }
 }
 
 /// Every field of the template (absent ones as none) plus `param`.

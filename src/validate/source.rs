@@ -4,21 +4,51 @@
 //! consumed by a map, excluded, or reported: nothing else ever reaches the
 //! renderer, so no key can become a form parameter the template did not declare.
 
+use std::collections::HashMap;
 use std::ops::Range;
 
 use minijinja::Value as Jinja;
 
 use super::coerce::{coerce, coerce_text};
+use super::hash::FxBuildHasher;
 use super::{FieldValue, Violation};
 use crate::check::suggestion;
 use crate::params::ParamValues;
 use crate::record::{Cell, SourceRecord};
-use crate::template::{DefaultValue, Map, Mapping, Template};
+use crate::template::{DefaultValue, Map, Mapping, Template, Value};
 
-/// A Moodle record before Moodle's checks: (field position, value, span in the raw record).
-pub(super) struct Assembled {
+/// What a source key is for, worked out once per template rather than per record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// Dropped by `exclude`.
+    Excluded,
+    /// Not a field, but read by a `map`: consumed silently.
+    MapInput,
+    /// A field that a `map` or `set` computes: the source column loses.
+    Overridden,
+    /// The field at this position.
+    Field(usize),
+}
+
+/// Assembles source records into Moodle records for one template.
+///
+/// Everything that depends only on the template (and the params, fixed for a
+/// run) is looked up once here; the per-record buffers are reused, so a
+/// record costs no allocation beyond its values.
+pub(super) struct Assembler {
+    /// Role of every key that is not simply unknown.
+    roles: HashMap<String, Role, FxBuildHasher>,
+    /// Per `map` of the mapping: the position of the field it computes.
+    map_positions: Vec<Option<usize>>,
+    /// `set` values by field position, in mapping order.
+    sets: Vec<(usize, Value)>,
+    /// Default values by field position, in field order, params resolved.
+    defaults: Vec<(usize, Value)>,
+    /// Per field position: whether the record being assembled has a value yet.
+    present: Vec<bool>,
+    /// The record just assembled: (field position, value, span in the raw
+    /// record), sorted by position. The caller drains it.
     pub(super) values: Vec<(usize, FieldValue, Option<Range<usize>>)>,
-    pub(super) unknown_keys: Vec<Violation>,
 }
 
 static NO_MAPPING: Mapping = Mapping {
@@ -27,71 +57,136 @@ static NO_MAPPING: Mapping = Mapping {
     excludes: Vec::new(),
 };
 
-pub(super) fn assemble(
-    template: &Template,
-    params: &ParamValues,
-    record: &SourceRecord,
-    violations: &mut Vec<Violation>,
-) -> Assembled {
-    let mapping = template.mapping.as_ref().unwrap_or(&NO_MAPPING);
-    let mut assembled = Assembled {
-        values: Vec::with_capacity(template.fields.len()),
-        unknown_keys: Vec::new(),
-    };
-    for (index, (key, cell)) in record.fields.iter().enumerate() {
-        let span = record.spans.get(index).cloned().flatten();
-        take_source_value(template, mapping, key, cell, span, &mut assembled, violations);
-    }
-    if !mapping.maps.is_empty() {
-        apply_maps(template, mapping, record, &mut assembled, violations);
-    }
-    for (field, value) in &mapping.sets {
-        if let Some(position) = position(template, field) {
-            assembled
-                .values
-                .push((position, FieldValue::Scalar(value.clone()), None));
-        }
-    }
-    apply_defaults(template, params, &mut assembled);
-    assembled.values.sort_by_key(|(position, _, _)| *position);
-    assembled
+fn mapping(template: &Template) -> &Mapping {
+    template.mapping.as_ref().unwrap_or(&NO_MAPPING)
 }
 
-fn take_source_value(
-    template: &Template,
-    mapping: &Mapping,
-    key: &str,
-    cell: &Cell,
-    span: Option<Range<usize>>,
-    assembled: &mut Assembled,
-    violations: &mut Vec<Violation>,
-) {
-    if mapping.excludes.iter().any(|e| e == key) {
-        return;
-    }
-    let Some(position) = position(template, key) else {
-        if !mapping.maps.iter().any(|m| m.reads.iter().any(|r| r == key)) {
-            assembled.unknown_keys.push(unknown_key(template, key, span));
+impl Assembler {
+    pub(super) fn new(template: &Template, params: &ParamValues) -> Self {
+        let mapping = mapping(template);
+        Assembler {
+            roles: roles(template, mapping),
+            map_positions: mapping
+                .maps
+                .iter()
+                .map(|map| position(template, &map.field))
+                .collect(),
+            sets: mapping
+                .sets
+                .iter()
+                .filter_map(|(field, value)| Some((position(template, field)?, value.clone())))
+                .collect(),
+            defaults: defaults(template, params),
+            present: vec![false; template.fields.len()],
+            values: Vec::with_capacity(template.fields.len()),
         }
-        return;
-    };
-    // A map or set for this field wins over a source column of the same name.
-    if mapping.maps.iter().any(|m| m.field == key) || mapping.sets.iter().any(|(f, _)| f == key) {
-        return;
     }
-    if assembled.values.iter().any(|(p, _, _)| *p == position) {
-        violations
-            .push(Violation::new("duplicate_key", Some(key), format!("`{key}` is given twice")).at(span));
-        return;
+
+    /// Assemble `record` into `self.values`; returns its unknown keys (errors
+    /// or warnings, the caller decides) and adds its other problems to `violations`.
+    pub(super) fn assemble(
+        &mut self,
+        template: &Template,
+        record: &SourceRecord,
+        violations: &mut Vec<Violation>,
+    ) -> Vec<Violation> {
+        let mapping = mapping(template);
+        self.values.clear();
+        self.present.fill(false);
+        let mut unknown_keys = Vec::new();
+        for (index, (key, cell)) in record.fields.iter().enumerate() {
+            let span = record.spans.get(index).cloned().flatten();
+            match self.roles.get(key.as_str()) {
+                None => unknown_keys.push(unknown_key(template, key, span)),
+                Some(Role::Excluded | Role::MapInput | Role::Overridden) => {}
+                Some(&Role::Field(position)) => {
+                    self.take_source_value(template, position, key, cell, span, violations)
+                }
+            }
+        }
+        if !mapping.maps.is_empty() {
+            self.apply_maps(template, mapping, record, violations);
+        }
+        for (position, value) in &self.sets {
+            self.values
+                .push((*position, FieldValue::Scalar(value.clone()), None));
+            self.present[*position] = true;
+        }
+        for (position, value) in &self.defaults {
+            if !self.present[*position] {
+                self.values
+                    .push((*position, FieldValue::Scalar(value.clone()), None));
+                self.present[*position] = true;
+            }
+        }
+        // Stable, so that even two values for one position keep their order.
+        self.values.sort_by_key(|(position, _, _)| *position);
+        unknown_keys
     }
-    match coerce(cell, &template.fields[position]) {
-        Ok(Some(value)) => assembled.values.push((position, value, span)),
-        Ok(None) => {}
-        Err(error) => violations.push(
-            Violation::new("wrong_type", Some(key), format!("`{key}`: {}", error.message))
-                .help(error.help)
-                .at(span),
-        ),
+
+    fn take_source_value(
+        &mut self,
+        template: &Template,
+        position: usize,
+        key: &str,
+        cell: &Cell,
+        span: Option<Range<usize>>,
+        violations: &mut Vec<Violation>,
+    ) {
+        if self.present[position] {
+            violations
+                .push(Violation::new("duplicate_key", Some(key), format!("`{key}` is given twice")).at(span));
+            return;
+        }
+        match coerce(cell, &template.fields[position]) {
+            Ok(Some(value)) => {
+                self.values.push((position, value, span));
+                self.present[position] = true;
+            }
+            Ok(None) => {}
+            Err(error) => violations.push(
+                Violation::new("wrong_type", Some(key), format!("`{key}`: {}", error.message))
+                    .help(error.help)
+                    .at(span),
+            ),
+        }
+    }
+
+    fn apply_maps(
+        &mut self,
+        template: &Template,
+        mapping: &Mapping,
+        record: &SourceRecord,
+        violations: &mut Vec<Violation>,
+    ) {
+        let context = source_context(record);
+        for (map, position) in mapping.maps.iter().zip(&self.map_positions) {
+            let Some(position) = *position else {
+                continue;
+            };
+            match render_map(map, &context) {
+                Ok(text) if text.is_empty() => {}
+                Ok(text) => match coerce_text(&text, &template.fields[position].ty) {
+                    Ok(value) => {
+                        self.values.push((position, value, None));
+                        self.present[position] = true;
+                    }
+                    Err(error) => violations.push(
+                        Violation::new(
+                            "wrong_type",
+                            Some(&map.field),
+                            format!("`{}` (mapped to {text:?}): {}", map.field, error.message),
+                        )
+                        .help(error.help),
+                    ),
+                },
+                Err(message) => violations.push(Violation::new(
+                    "map_failed",
+                    Some(&map.field),
+                    format!("map for `{}` failed: {message}", map.field),
+                )),
+            }
+        }
     }
 }
 
@@ -107,40 +202,6 @@ fn unknown_key(template: &Template, key: &str, span: Option<Range<usize>>) -> Vi
     )
     .help(Some(help))
     .at(span)
-}
-
-fn apply_maps(
-    template: &Template,
-    mapping: &Mapping,
-    record: &SourceRecord,
-    assembled: &mut Assembled,
-    violations: &mut Vec<Violation>,
-) {
-    let context = source_context(record);
-    for map in &mapping.maps {
-        let Some(position) = position(template, &map.field) else {
-            continue;
-        };
-        match render_map(map, &context) {
-            Ok(text) if text.is_empty() => {}
-            Ok(text) => match coerce_text(&text, &template.fields[position].ty) {
-                Ok(value) => assembled.values.push((position, value, None)),
-                Err(error) => violations.push(
-                    Violation::new(
-                        "wrong_type",
-                        Some(&map.field),
-                        format!("`{}` (mapped to {text:?}): {}", map.field, error.message),
-                    )
-                    .help(error.help),
-                ),
-            },
-            Err(message) => violations.push(Violation::new(
-                "map_failed",
-                Some(&map.field),
-                format!("map for `{}` failed: {message}", map.field),
-            )),
-        }
-    }
 }
 
 /// The source record as a minijinja object: JSON values as they are, CSV cells as strings.
@@ -169,20 +230,50 @@ fn render_map(map: &Map, context: &Jinja) -> Result<String, String> {
         .map_err(|e| e.detail().map_or_else(|| e.to_string(), str::to_owned))
 }
 
-fn apply_defaults(template: &Template, params: &ParamValues, assembled: &mut Assembled) {
+/// The default of every field that has one, in field order; a param default
+/// without a value (no `--set`, no param default) gives none.
+fn defaults(template: &Template, params: &ParamValues) -> Vec<(usize, Value)> {
+    template
+        .fields
+        .iter()
+        .enumerate()
+        .filter_map(|(position, field)| {
+            let value = match field.default.as_ref()? {
+                DefaultValue::Value(value) => Some(value.clone()),
+                DefaultValue::Param(name) => params.get(name).cloned(),
+            };
+            Some((position, value?))
+        })
+        .collect()
+}
+
+/// The role of every excluded key, field name and key read by a map.
+///
+/// Precedence as in the rules: `exclude` wins, then a key that is no field
+/// is consumed if a map reads it, and a field computed by a `map` or `set`
+/// ignores its source column. Keys absent from the table are unknown.
+fn roles(template: &Template, mapping: &Mapping) -> HashMap<String, Role, FxBuildHasher> {
+    let mut roles = HashMap::default();
+    for excluded in &mapping.excludes {
+        roles.insert(excluded.clone(), Role::Excluded);
+    }
     for (position, field) in template.fields.iter().enumerate() {
-        let Some(default) = &field.default else { continue };
-        if assembled.values.iter().any(|(p, _, _)| *p == position) {
-            continue;
-        }
-        let value = match default {
-            DefaultValue::Value(value) => Some(value.clone()),
-            DefaultValue::Param(name) => params.get(name).cloned(),
+        let computed = mapping.maps.iter().any(|m| m.field == field.name)
+            || mapping.sets.iter().any(|(f, _)| *f == field.name);
+        let role = if computed {
+            Role::Overridden
+        } else {
+            Role::Field(position)
         };
-        if let Some(value) = value {
-            assembled.values.push((position, FieldValue::Scalar(value), None));
+        // The first field of a name wins, as a search from the start would find it.
+        roles.entry(field.name.clone()).or_insert(role);
+    }
+    for map in &mapping.maps {
+        for read in &map.reads {
+            roles.entry(read.clone()).or_insert(Role::MapInput);
         }
     }
+    roles
 }
 
 fn position(template: &Template, name: &str) -> Option<usize> {

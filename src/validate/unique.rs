@@ -11,12 +11,25 @@ use crate::template::{Template, Value};
 /// For each `unique` of the template, the first record holding each key.
 pub(super) struct UniqueIndex {
     seen: Vec<HashMap<String, u64>>,
+    /// Per `unique`, the position of each of its fields (`None`: no such field).
+    positions: Vec<Vec<Option<usize>>>,
 }
 
 impl UniqueIndex {
     pub(super) fn new(template: &Template) -> Self {
         UniqueIndex {
             seen: vec![HashMap::new(); template.unique.len()],
+            positions: template
+                .unique
+                .iter()
+                .map(|unique| {
+                    unique
+                        .fields
+                        .iter()
+                        .map(|name| template.fields.iter().position(|f| f.name == *name))
+                        .collect()
+                })
+                .collect(),
         }
     }
 
@@ -28,14 +41,17 @@ impl UniqueIndex {
         number: u64,
         values: &[(usize, FieldValue)],
     ) -> Vec<Violation> {
+        if template.unique.is_empty() {
+            return Vec::new();
+        }
         let keys: Vec<Option<String>> = template
             .unique
             .iter()
-            .map(|unique| {
-                let parts: Option<Vec<String>> = unique
-                    .fields
+            .zip(&self.positions)
+            .map(|(unique, positions)| {
+                let parts: Option<Vec<String>> = positions
                     .iter()
-                    .map(|name| scalar_text(template, values, name))
+                    .map(|position| scalar_text(values, (*position)?))
                     .collect();
                 parts.map(|p| {
                     let key = p.join("\u{1f}");
@@ -83,8 +99,7 @@ impl UniqueIndex {
 }
 
 /// The text of a scalar field's value, or `None` if absent (absent values are never duplicates).
-fn scalar_text(template: &Template, values: &[(usize, FieldValue)], name: &str) -> Option<String> {
-    let position = template.fields.iter().position(|f| f.name == name)?;
+fn scalar_text(values: &[(usize, FieldValue)], position: usize) -> Option<String> {
     values
         .iter()
         .find(|(p, _)| *p == position)
