@@ -42,12 +42,14 @@ pub struct Batcher {
     open: Vec<Open>,
     /// Empty buffers of emitted batches, for groups starting a batch.
     spare: Vec<Open>,
-    /// The open batch of each group, by the text of its `group_by` value.
-    by_key: HashMap<String, usize, FxBuildHasher>,
+    /// The open batch of each group whose `group_by` value's text is an integer's, by that integer.
+    by_int: HashMap<i64, usize, FxBuildHasher>,
+    /// The open batch of every other group, by the text of its `group_by` value.
+    by_text: HashMap<String, usize, FxBuildHasher>,
     /// The open batch of records without a group value (all records, without `group_by`).
     ungrouped: Option<usize>,
-    /// The key of the record being pushed, reused so a push allocates only for a new group.
-    key: String,
+    /// The text of the group value being looked up, reused so a lookup allocates only for a new group.
+    text: String,
     emitted: usize,
 }
 
@@ -164,9 +166,10 @@ impl Batcher {
             group_by,
             open: Vec::new(),
             spare: Vec::new(),
-            by_key: HashMap::default(),
+            by_int: HashMap::default(),
+            by_text: HashMap::default(),
             ungrouped: None,
-            key: String::new(),
+            text: String::new(),
             emitted: 0,
         }
     }
@@ -240,39 +243,50 @@ impl Batcher {
     }
 
     /// The open batch of `record`'s group, opened if the group is new.
+    ///
+    /// Groups are the distinct texts of the `group_by` value, as `Display`
+    /// writes it. Ints (ids, nearly always) are looked up by value instead,
+    /// without writing their text, and so is any other value whose text is
+    /// an int's (a float 5.0 is "5"): the groups stay exactly those of the texts.
     fn slot(&mut self, record: &ValidRecord) -> usize {
-        if !self.set_key(record) {
-            // Kept out of the map: besides saving a lookup per record, comparing
-            // two empty `String`s (whose pointers dangle) is oddly slow with
-            // glibc's AVX-512 `memcmp`, over 100 ns.
-            return *self.ungrouped.get_or_insert_with(|| open_group(&mut self.open));
+        let int = match self.group_value(record) {
+            // Kept out of the maps (all records, without `group_by`).
+            None => return *self.ungrouped.get_or_insert_with(|| open_group(&mut self.open)),
+            Some(Value::Int(i)) => Some(*i),
+            Some(value) => {
+                self.text.clear();
+                let _ = write!(self.text, "{value}");
+                int_of_text(&self.text)
+            }
+        };
+        let open = &mut self.open;
+        if let Some(i) = int {
+            return *self.by_int.entry(i).or_insert_with(|| open_group(open));
         }
-        if let Some(&slot) = self.by_key.get(self.key.as_str()) {
+        if let Some(&slot) = self.by_text.get(self.text.as_str()) {
             return slot;
         }
-        let slot = open_group(&mut self.open);
-        self.by_key.insert(self.key.clone(), slot);
+        let slot = open_group(open);
+        self.by_text.insert(self.text.clone(), slot);
         slot
     }
 
-    /// Set `self.key` to the group key of `record`, the text of its
-    /// `group_by` value; false when it has none (the key is then empty).
-    fn set_key(&mut self, record: &ValidRecord) -> bool {
-        self.key.clear();
-        let Some(position) = self.group_by else {
-            return false;
-        };
+    /// The `group_by` value of `record`; none without `group_by`, when the
+    /// record has no value for it, or when that is a list.
+    fn group_value<'r>(&self, record: &'r ValidRecord) -> Option<&'r Value> {
+        let position = self.group_by?;
         match record.values.iter().find(|(p, _)| *p == position) {
-            // itoa writes the same digits as `Display`, without the formatting machinery.
-            Some((_, FieldValue::Scalar(Value::Int(i)))) => self.key.push_str(itoa::Buffer::new().format(*i)),
-            Some((_, FieldValue::Scalar(value))) => {
-                let _ = write!(self.key, "{value}");
-            }
-            _ => {}
+            Some((_, FieldValue::Scalar(value))) => Some(value),
+            _ => None,
         }
-        // The text of a value is never empty (strings are quoted).
-        !self.key.is_empty()
     }
+}
+
+/// The integer whose `Display` text is exactly `text`, if any.
+fn int_of_text(text: &str) -> Option<i64> {
+    let int: i64 = text.parse().ok()?;
+    // `parse` also takes "+5" and "05", which are other texts than 5's.
+    (itoa::Buffer::new().format(int) == text).then_some(int)
 }
 
 /// A new, empty open batch; returns its slot.

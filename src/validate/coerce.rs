@@ -171,7 +171,15 @@ fn text_scalar(text: &str, scalar: ScalarType) -> Result<Value, CoerceError> {
 fn parse_int(text: &str) -> Result<i64, CoerceError> {
     crate::moodle::params::int(text).map_err(|r| CoerceError {
         message: r.message,
-        help: r.cleaned.map(|c| format!("Moodle would accept {c}")),
+        // PHP's (int) cast turns any text into a number ("abc" → 0); only
+        // suggest it where the text was a number written differently ("007").
+        help: r
+            .cleaned
+            .filter(|_| {
+                text.trim()
+                    .starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+')
+            })
+            .map(|c| format!("Moodle would accept {c}")),
     })
 }
 

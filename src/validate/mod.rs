@@ -144,21 +144,26 @@ impl<'t> Validator<'t> {
                 violations.push(unknown);
             }
         }
-        let mut values = Vec::with_capacity(self.assembler.values.len());
-        for (position, value, span) in self.assembler.values.drain(..) {
-            let field = &self.template.fields[position];
-            match check_value(field, &value, self.template) {
+        let template = self.template;
+        let mut values = Vec::with_capacity(self.assembler.len());
+        self.assembler.drain(
+            |position, value, span| match check_value(&template.fields[position], &value) {
                 Ok(()) => values.push((position, value)),
                 Err(found) => violations.extend(found.into_iter().map(|v| v.at(span.clone()))),
-            }
-        }
+            },
+        );
         self.check_required(&values, &mut violations);
         if violations.is_empty() {
             violations.extend(self.rules.check(self.template, &self.params, &values));
         }
         if violations.is_empty() {
-            violations.extend(self.unique.check(self.template, record.number, &values));
+            violations.extend(self.check_passwords(&values));
+            violations.extend(self.check_form_budget(&values));
         }
+        // Duplicates are reported even for records with other problems (one
+        // fix round, not two); only valid records claim their keys.
+        let claim = violations.is_empty();
+        violations.extend(self.unique.check(self.template, record.number, &values, claim));
         let outcome = if violations.is_empty() {
             Ok(ValidRecord {
                 number: record.number,
@@ -174,6 +179,53 @@ impl<'t> Validator<'t> {
             outcome,
             warnings,
         }
+    }
+
+    /// The password policy, for records Moodle stores a password for
+    /// (`policy password when "..."`).
+    fn check_passwords(&mut self, values: &[(usize, FieldValue)]) -> Vec<Violation> {
+        let Some(policy) = &self.template.password_policy else {
+            return Vec::new();
+        };
+        let applies = match &self.template.password_policy_when {
+            None => true,
+            Some(when) => when
+                .compiled
+                .eval(rules::record_context(self.template, &self.params, values))
+                .is_ok_and(|v| v.is_true()),
+        };
+        if !applies {
+            return Vec::new();
+        }
+        values
+            .iter()
+            .filter_map(|(position, value)| {
+                let field = &self.template.fields[*position];
+                match (&field.ty, value) {
+                    (FieldType::Scalar(ScalarType::Password), FieldValue::Scalar(Value::Str(text))) => {
+                        check_password(field, text, policy)
+                    }
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+
+    /// A record that alone needs more form fields than PHP's `max_input_vars`
+    /// allows would arrive truncated, whatever the batching (moodle-ws.md 4.3).
+    fn check_form_budget(&self, values: &[(usize, FieldValue)]) -> Option<Violation> {
+        let limit = self.template.batch.max_input_vars;
+        let needed = form_field_count(values) + crate::check::FIXED_FORM_FIELDS;
+        (needed > limit).then(|| {
+            Violation::new(
+                "too_large",
+                None,
+                format!("the record needs {needed} form fields, more than max_input_vars {limit} allows in one request"),
+            )
+            .help(Some(
+                "PHP would silently drop the fields past the limit; raise max_input_vars in the template's batch rule to match the site's php.ini".to_owned(),
+            ))
+        })
     }
 
     /// A `missing_required` for every required field without a value, unless
@@ -212,13 +264,13 @@ impl Field {
 }
 
 /// Moodle's checks and the template's constraints on one typed value.
-fn check_value(field: &Field, value: &FieldValue, template: &Template) -> Result<(), Vec<Violation>> {
+fn check_value(field: &Field, value: &FieldValue) -> Result<(), Vec<Violation>> {
     match (&field.ty, value) {
         (FieldType::List(fields), FieldValue::List(elements)) => {
             let mut found = Vec::new();
             for (index, element) in elements.iter().enumerate() {
                 for (inner, v) in element {
-                    if let Err(errors) = check_value(&fields[*inner], v, template) {
+                    if let Err(errors) = check_value(&fields[*inner], v) {
                         found.extend(errors.into_iter().map(|mut e| {
                             e.message = format!("{}[{index}]: {}", field.name, e.message);
                             e.field = Some(field.name.clone());
@@ -242,7 +294,7 @@ fn check_value(field: &Field, value: &FieldValue, template: &Template) -> Result
                 Err(found)
             }
         }
-        (_, FieldValue::Scalar(scalar)) => check_scalar(field, scalar, template).map_err(|v| vec![v]),
+        (_, FieldValue::Scalar(scalar)) => check_scalar(field, scalar).map_err(|v| vec![v]),
         (_, FieldValue::List(_)) => Err(vec![Violation::new(
             "wrong_type",
             Some(&field.name),
@@ -251,7 +303,7 @@ fn check_value(field: &Field, value: &FieldValue, template: &Template) -> Result
     }
 }
 
-fn check_scalar(field: &Field, value: &Value, template: &Template) -> Result<(), Violation> {
+fn check_scalar(field: &Field, value: &Value) -> Result<(), Violation> {
     let name = Some(field.name.as_str());
     if let (FieldType::Enum(allowed), Value::Str(s)) = (&field.ty, value) {
         if !allowed.contains(s) {
@@ -272,9 +324,6 @@ fn check_scalar(field: &Field, value: &Value, template: &Template) -> Result<(),
             )
             .help(rejection.cleaned.map(|c| format!("Moodle would accept {c:?}"))));
         }
-        if *scalar == ScalarType::Password {
-            check_password(field, text, template)?;
-        }
     }
     if let Some(why) = field.constraints.violation(value) {
         return Err(Violation::new(
@@ -286,11 +335,19 @@ fn check_scalar(field: &Field, value: &Value, template: &Template) -> Result<(),
     Ok(())
 }
 
-fn check_password(field: &Field, password: &str, template: &Template) -> Result<(), Violation> {
-    let Some(policy) = &template.password_policy else {
-        return Ok(());
-    };
-    crate::moodle::password::check(&policy.to_moodle(), password).map_err(|failures| {
+/// Moodle's password policy and length cap on a password it will store.
+fn check_password(
+    field: &Field,
+    password: &str,
+    policy: &crate::template::PasswordPolicy,
+) -> Option<Violation> {
+    let mut failures = crate::moodle::password::check(&policy.to_moodle(), password)
+        .err()
+        .unwrap_or_default();
+    if let Err(too_long) = crate::moodle::password::length_limit(password) {
+        failures.push(too_long);
+    }
+    (!failures.is_empty()).then(|| {
         Violation::new(
             "password_policy",
             Some(&field.name),
@@ -301,7 +358,18 @@ fn check_password(field: &Field, password: &str, template: &Template) -> Result<
             ),
         )
         .help(Some(
-            "Moodle rejects the whole batch for one weak password; fix it or use createpassword".to_owned(),
+            "Moodle refuses to store a password that breaks the site's policy".to_owned(),
         ))
     })
+}
+
+/// Form fields a record adds to a request (each scalar leaf is one `name=value` pair).
+fn form_field_count(values: &[(usize, FieldValue)]) -> usize {
+    values
+        .iter()
+        .map(|(_, v)| match v {
+            FieldValue::Scalar(_) => 1,
+            FieldValue::List(elements) => elements.iter().map(|e| form_field_count(e)).sum(),
+        })
+        .sum()
 }

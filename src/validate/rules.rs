@@ -199,7 +199,11 @@ fn same_value(a: &Value, b: &Value) -> bool {
 }
 
 /// Every field of the template (absent ones as none) plus `param`.
-fn record_context(template: &Template, params: &ParamValues, values: &[(usize, FieldValue)]) -> Jinja {
+pub(super) fn record_context(
+    template: &Template,
+    params: &ParamValues,
+    values: &[(usize, FieldValue)],
+) -> Jinja {
     let mut context: BTreeMap<String, Jinja> = template
         .fields
         .iter()

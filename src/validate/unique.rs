@@ -33,13 +33,14 @@ impl UniqueIndex {
         }
     }
 
-    /// Violations for keys already held by an earlier record; records this
-    /// record's keys when it has none.
+    /// Violations for keys already held by an earlier record; when `claim`
+    /// and there are none, this record's keys become taken.
     pub(super) fn check(
         &mut self,
         template: &Template,
         number: u64,
         values: &[(usize, FieldValue)],
+        claim: bool,
     ) -> Vec<Violation> {
         if template.unique.is_empty() {
             return Vec::new();
@@ -76,7 +77,7 @@ impl UniqueIndex {
                     format!("{fields} {shown:?} is already used by record {first}"),
                 );
                 violation.help = Some(format!(
-                    "Moodle rejects a whole batch for one duplicate {fields}{}",
+                    "Moodle refuses a duplicate {fields}{}",
                     if unique.ignore_case {
                         " (compared ignoring case)"
                     } else {
@@ -87,7 +88,7 @@ impl UniqueIndex {
                 violations.push(violation);
             }
         }
-        if violations.is_empty() {
+        if claim && violations.is_empty() {
             for (index, key) in keys.into_iter().enumerate() {
                 if let Some(key) = key {
                     self.seen[index].insert(key, number);
@@ -98,12 +99,14 @@ impl UniqueIndex {
     }
 }
 
-/// The text of a scalar field's value, or `None` if absent (absent values are never duplicates).
+/// The text of a scalar field's value, or `None` if absent or empty: neither
+/// is ever a duplicate (Moodle checks course idnumbers only when not empty).
 fn scalar_text(values: &[(usize, FieldValue)], position: usize) -> Option<String> {
     values
         .iter()
         .find(|(p, _)| *p == position)
         .and_then(|(_, v)| match v {
+            FieldValue::Scalar(Value::Str(s)) if s.is_empty() => None,
             FieldValue::Scalar(Value::Str(s)) => Some(s.clone()),
             FieldValue::Scalar(other) => Some(other.to_string()),
             FieldValue::List(_) => None,
