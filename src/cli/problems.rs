@@ -62,7 +62,7 @@ impl<'a> Problem<'a> {
 
     /// The same problem, as a warning.
     #[must_use]
-    pub fn as_warning(mut self) -> Self {
+    pub fn into_warning(mut self) -> Self {
         self.warning = true;
         self
     }

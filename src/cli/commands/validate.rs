@@ -65,7 +65,7 @@ pub fn run(args: &Args) -> u8 {
                                 Some(&record.raw),
                                 warning,
                             )
-                            .as_warning(),
+                            .into_warning(),
                         );
                     }
                     match &verdict.outcome {
