@@ -144,14 +144,14 @@ impl<'t> Validator<'t> {
                 violations.push(unknown);
             }
         }
-        let template = self.template;
-        let mut values = Vec::with_capacity(self.assembler.len());
-        self.assembler.drain(
-            |position, value, span| match check_value(&template.fields[position], &value) {
+        let mut values = Vec::with_capacity(self.assembler.values.len());
+        for (position, value, span) in self.assembler.values.drain(..) {
+            let field = &self.template.fields[position];
+            match check_value(field, &value) {
                 Ok(()) => values.push((position, value)),
                 Err(found) => violations.extend(found.into_iter().map(|v| v.at(span.clone()))),
-            },
-        );
+            }
+        }
         self.check_required(&values, &mut violations);
         if violations.is_empty() {
             violations.extend(self.rules.check(self.template, &self.params, &values));

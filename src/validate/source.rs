@@ -44,18 +44,11 @@ pub(super) struct Assembler {
     sets: Vec<(usize, Value)>,
     /// Default values by field position, in field order, params resolved.
     defaults: Vec<(usize, Value)>,
-    /// Per field position, the record's value for it, if it has one yet.
-    /// Filled by position, the values come out in field order with no sort.
-    slots: Vec<Option<FieldValue>>,
-    /// Per field position, where the value is in the raw record (valid
-    /// where `slots` has a value).
-    spans: Vec<Option<Range<usize>>>,
-    /// Further values for a field that already has one, in the order they
-    /// came. Only a template built by hand can compute one field twice
-    /// (`check` rejects it); such values are kept, as they always were.
-    extra: Vec<(usize, FieldValue)>,
-    /// How many values the record has.
-    count: usize,
+    /// Per field position: whether the record being assembled has a value yet.
+    present: Vec<bool>,
+    /// The record just assembled: (field position, value, span in the raw
+    /// record), sorted by position. The caller drains it.
+    pub(super) values: Vec<(usize, FieldValue, Option<Range<usize>>)>,
 }
 
 static NO_MAPPING: Mapping = Mapping {
@@ -84,49 +77,13 @@ impl Assembler {
                 .filter_map(|(field, value)| Some((position(template, field)?, value.clone())))
                 .collect(),
             defaults: defaults(template, params),
-            slots: vec![None; template.fields.len()],
-            spans: vec![None; template.fields.len()],
-            extra: Vec::new(),
-            count: 0,
+            present: vec![false; template.fields.len()],
+            values: Vec::with_capacity(template.fields.len()),
         }
     }
 
-    /// How many values the record just assembled has.
-    pub(super) fn len(&self) -> usize {
-        self.count
-    }
-
-    /// Hand each value of the record just assembled to `each`, with its span,
-    /// in field order (as a stable sort of the order they came in would),
-    /// leaving the assembler empty.
-    pub(super) fn drain(&mut self, mut each: impl FnMut(usize, FieldValue, Option<Range<usize>>)) {
-        self.extra.sort_by_key(|(position, _)| *position);
-        let mut extra = self.extra.drain(..).peekable();
-        for (position, slot) in self.slots.iter_mut().enumerate() {
-            if let Some(value) = slot.take() {
-                each(position, value, self.spans[position].take());
-            }
-            while let Some((_, value)) = extra.next_if(|(p, _)| *p == position) {
-                each(position, value, None);
-            }
-        }
-        self.count = 0;
-    }
-
-    /// Give the field at `position` `value`, after any it already has.
-    fn put(&mut self, position: usize, value: FieldValue, span: Option<Range<usize>>) {
-        if self.slots[position].is_none() {
-            self.slots[position] = Some(value);
-            self.spans[position] = span;
-        } else {
-            self.extra.push((position, value));
-        }
-        self.count += 1;
-    }
-
-    /// Assemble `record` (then take its values with [`Assembler::drain`]);
-    /// returns its unknown keys (errors or warnings, the caller decides) and
-    /// adds its other problems to `violations`.
+    /// Assemble `record` into `self.values`; returns its unknown keys (errors
+    /// or warnings, the caller decides) and adds its other problems to `violations`.
     pub(super) fn assemble(
         &mut self,
         template: &Template,
@@ -134,6 +91,8 @@ impl Assembler {
         violations: &mut Vec<Violation>,
     ) -> Vec<Violation> {
         let mapping = mapping(template);
+        self.values.clear();
+        self.present.fill(false);
         let mut unknown_keys = Vec::new();
         for (index, (key, cell)) in record.fields.iter().enumerate() {
             let span = record.spans.get(index).cloned().flatten();
@@ -148,17 +107,20 @@ impl Assembler {
         if !mapping.maps.is_empty() {
             self.apply_maps(template, mapping, record, violations);
         }
-        for index in 0..self.sets.len() {
-            let (position, value) = (self.sets[index].0, self.sets[index].1.clone());
-            self.put(position, FieldValue::Scalar(value), None);
+        for (position, value) in &self.sets {
+            self.values
+                .push((*position, FieldValue::Scalar(value.clone()), None));
+            self.present[*position] = true;
         }
-        for index in 0..self.defaults.len() {
-            let position = self.defaults[index].0;
-            if self.slots[position].is_none() {
-                let value = self.defaults[index].1.clone();
-                self.put(position, FieldValue::Scalar(value), None);
+        for (position, value) in &self.defaults {
+            if !self.present[*position] {
+                self.values
+                    .push((*position, FieldValue::Scalar(value.clone()), None));
+                self.present[*position] = true;
             }
         }
+        // Stable, so that even two values for one position keep their order.
+        self.values.sort_by_key(|(position, _, _)| *position);
         unknown_keys
     }
 
@@ -171,13 +133,16 @@ impl Assembler {
         span: Option<Range<usize>>,
         violations: &mut Vec<Violation>,
     ) {
-        if self.slots[position].is_some() {
+        if self.present[position] {
             violations
                 .push(Violation::new("duplicate_key", Some(key), format!("`{key}` is given twice")).at(span));
             return;
         }
         match coerce(cell, &template.fields[position]) {
-            Ok(Some(value)) => self.put(position, value, span),
+            Ok(Some(value)) => {
+                self.values.push((position, value, span));
+                self.present[position] = true;
+            }
             Ok(None) => {}
             Err(error) => violations.push(
                 Violation::new("wrong_type", Some(key), format!("`{key}`: {}", error.message))
@@ -195,14 +160,17 @@ impl Assembler {
         violations: &mut Vec<Violation>,
     ) {
         let context = source_context(record);
-        for (index, map) in mapping.maps.iter().enumerate() {
-            let Some(position) = self.map_positions[index] else {
+        for (map, position) in mapping.maps.iter().zip(&self.map_positions) {
+            let Some(position) = *position else {
                 continue;
             };
             match render_map(map, &context) {
                 Ok(text) if text.is_empty() => {}
                 Ok(text) => match coerce_text(&text, &template.fields[position].ty) {
-                    Ok(value) => self.put(position, value, None),
+                    Ok(value) => {
+                        self.values.push((position, value, None));
+                        self.present[position] = true;
+                    }
                     Err(error) => violations.push(
                         Violation::new(
                             "wrong_type",
