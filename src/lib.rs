@@ -15,6 +15,7 @@ pub mod params;
 pub mod plan;
 pub mod record;
 pub mod render;
+pub mod run;
 pub mod schema;
 pub mod span;
 pub mod syntax;

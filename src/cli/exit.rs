@@ -8,7 +8,8 @@ pub const OK: u8 = 0;
 pub const RECORDS_REJECTED: u8 = 1;
 /// Bad usage, unreadable files, or template errors: nothing was processed.
 pub const USAGE_OR_TEMPLATE: u8 = 2;
-// 3 is reserved for "server unreachable or refused the token/function" (the runner).
+/// The server could not be reached, or refused the token, the service or the function.
+pub const SERVER: u8 = 3;
 
 /// The process exit code for a class.
 pub fn code(class: u8) -> ExitCode {

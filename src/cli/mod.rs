@@ -42,6 +42,10 @@ enum Command {
     Validate(commands::validate::Args),
     /// Show the exact requests that would be sent, without sending (a dry run).
     Render(commands::render::Args),
+    /// Send records to Moodle: validate, batch, send, and report one result per record.
+    Run(commands::run::Args),
+    /// Get a web-service token with a username and password (saved with mode 0600).
+    Login(commands::login::Args),
 }
 
 /// Parse the command line and run the command.
@@ -65,6 +69,8 @@ pub fn run() -> ExitCode {
         Command::Fmt(args) => commands::fmt::run(&args),
         Command::Validate(args) => commands::validate::run(&args),
         Command::Render(args) => commands::render::run(&args),
+        Command::Run(args) => commands::run::run(&args),
+        Command::Login(args) => commands::login::run(&args),
     };
     exit::code(class)
 }

@@ -3,6 +3,8 @@
 pub mod check;
 pub mod explain;
 pub mod fmt;
+pub mod login;
 pub mod render;
+pub mod run;
 pub mod templates;
 pub mod validate;

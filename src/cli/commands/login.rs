@@ -1,0 +1,167 @@
+//! `moodlec login`: exchange a username and password for a token, saved to a file only you can read.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use moodlec::run::login::{login, MOBILE_SERVICE};
+use moodlec::run::site::SiteUrl;
+use moodlec::run::token::Token;
+
+use crate::cli::exit;
+use crate::cli::report;
+
+/// Get a web-service token with a username and password (login/token.php).
+///
+/// The password is read from MOODLE_PASSWORD, else from standard input. The
+/// token is written to --token-file (default: moodlec's config folder) with
+/// permissions 0600 and never printed; `moodlec run` reads it from there.
+/// Site administrators cannot get tokens for custom services this way:
+/// create those in Site administration > Server > Web services > Manage tokens.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  moodlec login --url https://moodle.example.edu --username sync-bot --service moodlec\n  MOODLE_PASSWORD=... moodlec login --url https://moodle.example.edu --username sync-bot --token-file ./token"
+)]
+pub struct Args {
+    /// The Moodle site (its wwwroot).
+    #[arg(long, env = "MOODLE_URL")]
+    url: String,
+    /// The Moodle username.
+    #[arg(long)]
+    username: String,
+    /// Short name of the external service the token is for.
+    #[arg(long, default_value = MOBILE_SERVICE)]
+    service: String,
+    /// Where to write the token (mode 0600).
+    #[arg(long, value_name = "PATH")]
+    token_file: Option<PathBuf>,
+    /// Allow plain http:// to a host other than this machine.
+    #[arg(long)]
+    allow_http: bool,
+    /// Seconds to wait for the site.
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
+    timeout: f64,
+}
+
+/// `$XDG_CONFIG_HOME/moodlec/token`, else `~/.config/moodlec/token`.
+pub fn default_token_file() -> Option<PathBuf> {
+    let config = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".config")))?;
+    Some(config.join("moodlec").join("token"))
+}
+
+pub fn run(args: &Args) -> u8 {
+    let site = match SiteUrl::parse(&args.url, args.allow_http) {
+        Ok(site) => site,
+        Err(error) => {
+            report::error(&error.to_string(), Some(error.help()));
+            return exit::USAGE_OR_TEMPLATE;
+        }
+    };
+    let Some(path) = args.token_file.clone().or_else(default_token_file) else {
+        report::error("no place to save the token", Some("pass --token-file PATH"));
+        return exit::USAGE_OR_TEMPLATE;
+    };
+    let password = match password() {
+        Ok(password) => password,
+        Err(message) => {
+            report::error(
+                &message,
+                Some("set MOODLE_PASSWORD or pipe the password on standard input"),
+            );
+            return exit::USAGE_OR_TEMPLATE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            report::error(&format!("cannot start the runtime: {error}"), None);
+            return exit::USAGE_OR_TEMPLATE;
+        }
+    };
+    let timeout = Duration::from_secs_f64(args.timeout.max(0.001));
+    let token = match runtime.block_on(login(&site, &args.username, &password, &args.service, timeout)) {
+        Ok(token) => token,
+        Err(error) => {
+            let message = match &error.errorcode {
+                Some(code) => format!("{} ({code})", error.message),
+                None => error.message.clone(),
+            };
+            report::error(&message, Some(&error.help));
+            return exit::SERVER;
+        }
+    };
+    if let Err(error) = save(&path, &token) {
+        report::error(&format!("cannot write {}: {error}", path.display()), None);
+        return exit::USAGE_OR_TEMPLATE;
+    }
+    eprintln!(
+        "token for service `{}` at {site} saved to {} (mode 0600)",
+        args.service,
+        path.display()
+    );
+    exit::OK
+}
+
+/// MOODLE_PASSWORD, else the first line of standard input (not echoed on a terminal).
+fn password() -> Result<String, String> {
+    if let Some(password) = std::env::var_os("MOODLE_PASSWORD") {
+        return password
+            .into_string()
+            .map_err(|_| "MOODLE_PASSWORD is not valid UTF-8".to_owned());
+    }
+    let stdin = std::io::stdin();
+    let terminal = stdin.is_terminal();
+    if terminal {
+        eprint!("Password: ");
+        let _ = std::io::stderr().flush();
+        set_echo(false);
+    }
+    let mut line = String::new();
+    let read = stdin.lock().read_line(&mut line);
+    if terminal {
+        set_echo(true);
+        eprintln!();
+    }
+    read.map_err(|e| format!("cannot read the password: {e}"))?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        return Err("no password given".to_owned());
+    }
+    Ok(password)
+}
+
+/// Turn terminal echo off or on with `stty` (best effort; nothing to do off Unix terminals).
+fn set_echo(on: bool) {
+    let _ = std::process::Command::new("stty")
+        .arg(if on { "echo" } else { "-echo" })
+        .stdin(std::process::Stdio::inherit())
+        .status();
+}
+
+/// Write the token to `path`, readable by its owner only.
+fn save(path: &Path, token: &Token) -> std::io::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        let mut file = options.open(path)?;
+        // An existing file keeps its mode when opened: set it.
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        writeln!(file, "{}", token.expose())?;
+        file.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let mut file = options.open(path)?;
+        writeln!(file, "{}", token.expose())?;
+        file.sync_all()
+    }
+}

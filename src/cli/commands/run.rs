@@ -1,0 +1,573 @@
+//! `moodlec run`: validate, then send every valid record to Moodle and account for each one.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use moodlec::check::FIXED_FORM_FIELDS;
+use moodlec::params::ParamValues;
+use moodlec::render::form::record_field_count;
+use moodlec::run::client::{CallError, Client};
+use moodlec::run::ledger::{Ledger, Resume};
+use moodlec::run::outcome::{RecordResult, Status};
+use moodlec::run::preflight::preflight;
+use moodlec::run::retry::RetryPolicy;
+use moodlec::run::site::SiteUrl;
+use moodlec::run::token::Token;
+use moodlec::run::webhook::Webhook;
+use moodlec::run::{Reporter, Runner, Settings, StopKind, Summary};
+use moodlec::template::Template;
+use moodlec::validate::{ValidateOptions, Validator};
+
+use crate::cli::exit;
+use crate::cli::input::DataArgs;
+use crate::cli::problems::{self, Problem};
+use crate::cli::report::{self, DiagnosticFormat};
+
+/// Problems printed by the validation pass before the rest are only counted.
+const MAX_PROBLEMS_SHOWN: u64 = 50;
+
+/// Send records to Moodle: validate everything, then send the valid records in batches.
+///
+/// Nothing is sent when any record is invalid, unless --skip-invalid. A
+/// call that Moodle rejects whole is split until each bad record carries
+/// Moodle's own error; after a timeout, records are looked up (or re-sent
+/// when the template says that is harmless) instead of being sent twice.
+/// With --results, each record gets one NDJSON line and the run can be
+/// continued after a crash with --resume. The token (MOODLE_TOKEN,
+/// --token-file, or the file `moodlec login` wrote) is never shown.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  moodlec run -t create_users staff.csv --url https://moodle.example.edu --test\n  moodlec run -t create_users staff.csv --url https://moodle.example.edu --results staff.results.ndjson\n  moodlec run -t create_users staff.csv --url https://moodle.example.edu --results staff.results.ndjson --resume\n\nExit codes: 0 all applied, 1 some invalid, failed or not sent, 2 usage or template error, 3 server unreachable or refused."
+)]
+pub struct Args {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Data file (NDJSON, JSON array or CSV); `-` reads stdin.
+    #[arg(value_name = "DATA")]
+    file: PathBuf,
+    /// The Moodle site (its wwwroot), e.g. https://moodle.example.edu.
+    #[arg(long, env = "MOODLE_URL")]
+    url: String,
+    /// Read the token from this file (else MOODLE_TOKEN, else the file `moodlec login` wrote).
+    #[arg(long, value_name = "PATH")]
+    token_file: Option<PathBuf>,
+    /// Send the valid records even when some are invalid (those are reported as results).
+    #[arg(long)]
+    skip_invalid: bool,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    concurrency: u16,
+    /// At most R requests per second.
+    #[arg(long, value_name = "R", value_parser = positive)]
+    rate: Option<f64>,
+    /// Seconds to wait for each answer.
+    #[arg(long, default_value_t = 300.0, value_name = "S", value_parser = positive)]
+    timeout: f64,
+    /// Retries of a call that failed without reaching Moodle (and re-sends after an unclear outcome).
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    retries: u32,
+    /// First retry delay in milliseconds; it doubles each time.
+    #[arg(long, default_value_t = 250, value_name = "MS", hide = true)]
+    retry_base_ms: u64,
+    /// Write one NDJSON result per input record to FILE (and a journal to FILE.journal).
+    #[arg(long, value_name = "FILE")]
+    results: Option<PathBuf>,
+    /// Continue the run recorded in --results after a crash or a stop.
+    #[arg(long, requires = "results")]
+    resume: bool,
+    /// POST each Moodle answer, with its record numbers and function, to this URL as JSON.
+    #[arg(long, value_name = "URL")]
+    webhook: Option<String>,
+    /// Send only the first valid record; show the request (token redacted) and Moodle's full answer.
+    #[arg(long)]
+    test: bool,
+    /// No progress output.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Allow plain http:// to a host other than this machine.
+    #[arg(long)]
+    allow_http: bool,
+}
+
+fn positive(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(value) if value > 0.0 && value.is_finite() => Ok(value),
+        _ => Err(format!("`{text}` is not a positive number")),
+    }
+}
+
+pub fn run(args: &Args) -> u8 {
+    match prepare(args).and_then(|prepared| execute(args, prepared)) {
+        Ok(code) | Err(code) => code,
+    }
+}
+
+/// What is settled before anything is sent.
+struct Prepared {
+    template: Arc<Template>,
+    params: ParamValues,
+    site: SiteUrl,
+    token: Token,
+    input: Input,
+    counts: Counts,
+}
+
+fn prepare(args: &Args) -> Result<Prepared, u8> {
+    let (template, params) = args.data.template_and_params()?;
+    let site = SiteUrl::parse(&args.url, args.allow_http).map_err(|error| {
+        report::error(&error.to_string(), Some(error.help()));
+        exit::USAGE_OR_TEMPLATE
+    })?;
+    let token = read_token(args)?;
+    if let Some(results) = &args.results {
+        if results.exists() && !args.resume {
+            let message = format!("{} exists already", results.display());
+            report::error(
+                &message,
+                Some("continue that run with --resume, or choose another --results file"),
+            );
+            return Err(exit::USAGE_OR_TEMPLATE);
+        }
+        if !results.exists() && args.resume {
+            report::error(
+                &format!("{} does not exist: nothing to resume", results.display()),
+                None,
+            );
+            return Err(exit::USAGE_OR_TEMPLATE);
+        }
+    }
+    let input = Input::new(&args.file)?;
+    let counts = validate_all(args, &template, &params, &input)?;
+    Ok(Prepared {
+        template,
+        params,
+        site,
+        token,
+        input,
+        counts,
+    })
+}
+
+fn execute(args: &Args, prepared: Prepared) -> Result<u8, u8> {
+    let Prepared {
+        template,
+        params,
+        site,
+        token,
+        input,
+        counts,
+    } = prepared;
+    let send = counts.invalid == 0 || args.skip_invalid;
+    if !send {
+        report::error(
+            &format!(
+                "{} of {} records are invalid: nothing was sent",
+                counts.invalid, counts.read
+            ),
+            Some("fix them, or pass --skip-invalid to send the valid records and report the invalid ones"),
+        );
+    }
+    let timeout = Duration::from_secs_f64(args.timeout);
+    let client = Client::new(&site, token.clone(), timeout).map_err(|message| {
+        report::error(&message, None);
+        exit::USAGE_OR_TEMPLATE
+    })?;
+    let retry = RetryPolicy {
+        retries: args.retries,
+        base: Duration::from_millis(args.retry_base_ms),
+        ..RetryPolicy::default()
+    };
+    let webhook = match &args.webhook {
+        Some(url) => Some(Webhook::new(url, timeout).map_err(|message| {
+            report::error(&message, None);
+            exit::USAGE_OR_TEMPLATE
+        })?),
+        None => None,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| {
+            report::error(&format!("cannot start the runtime: {error}"), None);
+            exit::USAGE_OR_TEMPLATE
+        })?;
+    let mut applied = template.applied.clone();
+    if send {
+        let cleared = runtime
+            .block_on(preflight(&client, &site, &template, &retry))
+            .map_err(|refusal| {
+                report::error(&refusal.message, Some(&refusal.help));
+                exit::SERVER
+            })?;
+        if !args.quiet {
+            let release = cleared.info.release.as_deref().unwrap_or("unknown release");
+            eprintln!(
+                "{} ({release}) as {}: {} is available",
+                cleared.info.sitename, cleared.info.username, template.function
+            );
+        }
+        for warning in &cleared.warnings {
+            eprintln!("warning: {warning}");
+        }
+        applied = cleared.applied;
+    }
+    let (ledger, resume) = open_ledger(args)?;
+    let to_send = if send {
+        counts.valid.saturating_sub(resume.done.len() as u64)
+    } else {
+        0
+    };
+    let reporter = Arc::new(Progress::new(args.quiet, if args.test { 1 } else { to_send }));
+    let runner = Runner {
+        template: template.clone(),
+        client,
+        applied,
+        settings: Settings {
+            site,
+            concurrency: usize::from(args.concurrency),
+            rate: args.rate,
+            retry,
+            send,
+            test: args.test,
+            handle_interrupt: true,
+        },
+        ledger: ledger.scrubbing(token),
+        webhook,
+        reporter: reporter.clone(),
+    };
+    let records = input.open(&args.data)?;
+    let options = ValidateOptions {
+        allow_unknown: args.data.allow_unknown,
+    };
+    let summary = runtime.block_on(runner.run(records, params, options, resume));
+    reporter.finish();
+    Ok(finish(args, &summary, send))
+}
+
+fn open_ledger(args: &Args) -> Result<(Ledger, Resume), u8> {
+    let Some(path) = &args.results else {
+        return Ok((Ledger::none(), Resume::default()));
+    };
+    let opened = if args.resume {
+        Ledger::resume(path)
+    } else {
+        Ledger::create(path).map(|ledger| (ledger, Resume::default()))
+    };
+    opened.map_err(|error| {
+        report::error(&format!("cannot use {}: {error}", path.display()), None);
+        exit::USAGE_OR_TEMPLATE
+    })
+}
+
+/// The token: --token-file, else MOODLE_TOKEN, else the file `moodlec login` wrote.
+fn read_token(args: &Args) -> Result<Token, u8> {
+    let help = "set MOODLE_TOKEN, pass --token-file PATH, or run `moodlec login`";
+    let from_file = |path: &Path| -> Result<Token, u8> {
+        let text = std::fs::read_to_string(path).map_err(|error| {
+            report::error(
+                &format!("cannot read the token file {}: {error}", path.display()),
+                Some(help),
+            );
+            exit::USAGE_OR_TEMPLATE
+        })?;
+        Token::new(&text).ok_or_else(|| {
+            report::error(&format!("the token file {} is empty", path.display()), Some(help));
+            exit::USAGE_OR_TEMPLATE
+        })
+    };
+    if let Some(path) = &args.token_file {
+        return from_file(path);
+    }
+    if let Some(token) = std::env::var("MOODLE_TOKEN").ok().as_deref().and_then(Token::new) {
+        return Ok(token);
+    }
+    match super::login::default_token_file().filter(|p| p.exists()) {
+        Some(path) => from_file(&path),
+        None => {
+            report::error("no web-service token", Some(help));
+            Err(exit::USAGE_OR_TEMPLATE)
+        }
+    }
+}
+
+/// The data, read twice: standard input is first copied to a temporary file.
+struct Input {
+    path: PathBuf,
+    spooled: bool,
+}
+
+impl Input {
+    fn new(path: &Path) -> Result<Input, u8> {
+        if path.as_os_str() != "-" {
+            return Ok(Input {
+                path: path.to_path_buf(),
+                spooled: false,
+            });
+        }
+        // `.json`: the reader tells NDJSON from a JSON array by the first byte, as for stdin.
+        let spool = std::env::temp_dir().join(format!("moodlec-stdin-{}.json", std::process::id()));
+        let copied = std::fs::File::create(&spool).and_then(|mut file| {
+            std::io::copy(&mut std::io::stdin().lock(), &mut file)?;
+            file.flush()
+        });
+        let input = Input {
+            path: spool,
+            spooled: true,
+        };
+        copied.map_err(|error| {
+            report::error(
+                &format!("cannot copy standard input to a temporary file: {error}"),
+                None,
+            );
+            exit::USAGE_OR_TEMPLATE
+        })?;
+        Ok(input)
+    }
+
+    fn open(&self, data: &DataArgs) -> Result<moodlec::record::Records, u8> {
+        data.open(&self.path)
+    }
+
+    fn name(&self) -> String {
+        if self.spooled {
+            "standard input".to_owned()
+        } else {
+            self.path.display().to_string()
+        }
+    }
+}
+
+impl Drop for Input {
+    fn drop(&mut self) {
+        if self.spooled {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// What the validation pass found.
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    read: u64,
+    valid: u64,
+    invalid: u64,
+}
+
+/// The first pass: validate every record, print the problems, count.
+fn validate_all(args: &Args, template: &Template, params: &ParamValues, input: &Input) -> Result<Counts, u8> {
+    let records = input.open(&args.data)?;
+    let file = input.name();
+    let options = ValidateOptions {
+        allow_unknown: args.data.allow_unknown,
+    };
+    let mut validator = Validator::new(template, params.clone(), options);
+    let mut counts = Counts::default();
+    let mut shown = 0;
+    let mut show = |problem: &Problem<'_>| {
+        if shown < MAX_PROBLEMS_SHOWN {
+            problems::print(problem, DiagnosticFormat::Human);
+        }
+        shown += 1;
+    };
+    let mut records = records;
+    for item in records.by_ref() {
+        counts.read += 1;
+        let record = match item {
+            Ok(record) => record,
+            Err(error) => {
+                counts.invalid += 1;
+                show(&Problem::from_read_error(&file, &error));
+                continue;
+            }
+        };
+        let verdict = validator.validate(&record);
+        for warning in &verdict.warnings {
+            show(
+                &Problem::from_violation(&file, record.number, record.line, Some(&record.raw), warning)
+                    .as_warning(),
+            );
+        }
+        match &verdict.outcome {
+            Ok(valid) if record_field_count(valid) + FIXED_FORM_FIELDS > template.batch.max_input_vars => {
+                counts.invalid += 1;
+                let message = format!(
+                    "the record needs {} form fields, more than max_input_vars {} allows in one request",
+                    record_field_count(valid) + FIXED_FORM_FIELDS,
+                    template.batch.max_input_vars
+                );
+                show(&Problem {
+                    file: &file,
+                    record: record.number,
+                    line: record.line,
+                    raw: Some(&record.raw),
+                    field: None,
+                    code: "too_large",
+                    message: &message,
+                    help: Some(
+                        "raise max_input_vars in the template's batch rule to match the site's php.ini",
+                    ),
+                    span: None,
+                    other_record: None,
+                    warning: false,
+                });
+            }
+            Ok(_) => counts.valid += 1,
+            Err(violations) => {
+                counts.invalid += 1;
+                for v in violations {
+                    show(&Problem::from_violation(
+                        &file,
+                        record.number,
+                        record.line,
+                        Some(&record.raw),
+                        v,
+                    ));
+                }
+            }
+        }
+    }
+    if let Some(error) = records.io_error() {
+        report::error(&format!("cannot read {file}: {error}"), None);
+        return Err(exit::USAGE_OR_TEMPLATE);
+    }
+    if shown > MAX_PROBLEMS_SHOWN {
+        eprintln!("… and {} more problems", shown - MAX_PROBLEMS_SHOWN);
+    }
+    Ok(counts)
+}
+
+/// Print the summary; the exit code.
+fn finish(args: &Args, summary: &Summary, sent: bool) -> u8 {
+    let secs = summary.elapsed.as_secs_f64();
+    #[allow(clippy::cast_precision_loss)] // record counts are far below 2^53
+    let rate = (summary.applied + summary.failed) as f64 / secs.max(1e-9);
+    let mut line = format!(
+        "applied: {}, failed: {}, invalid: {}, skipped: {}",
+        summary.applied, summary.failed, summary.invalid, summary.skipped
+    );
+    if summary.already_done > 0 {
+        line.push_str(&format!(", done before: {}", summary.already_done));
+    }
+    line.push_str(&format!(
+        ", requests: {} (retries: {}), elapsed: {secs:.1}s, {rate:.1} records/s",
+        summary.requests, summary.retries
+    ));
+    if summary.webhook_failures > 0 {
+        line.push_str(&format!(", webhook failures: {}", summary.webhook_failures));
+    }
+    eprintln!("{line}");
+    if let Some(stop) = &summary.stopped {
+        let mut help = stop.help.clone();
+        if let Some(results) = &args.results {
+            help.push_str(&format!(
+                "; then continue with --resume --results {}",
+                results.display()
+            ));
+        }
+        report::error(&format!("the run stopped: {}", stop.message), Some(&help));
+        return match stop.kind {
+            StopKind::Server => exit::SERVER,
+            StopKind::Local => exit::USAGE_OR_TEMPLATE,
+            StopKind::Interrupted => exit::RECORDS_REJECTED,
+        };
+    }
+    let test_passed = args.test && summary.applied == 1 && summary.failed == 0 && summary.invalid == 0;
+    if !sent || (summary.failed + summary.invalid + summary.skipped > 0 && !test_passed) {
+        exit::RECORDS_REJECTED
+    } else {
+        exit::OK
+    }
+}
+
+/// Progress on stderr: a bar on a terminal, a line a second otherwise, nothing with --quiet.
+struct Progress {
+    bar: Option<ProgressBar>,
+    quiet: bool,
+    total: u64,
+    done: AtomicU64,
+    failed: AtomicU64,
+    last_line: Mutex<Option<Instant>>,
+}
+
+impl Progress {
+    fn new(quiet: bool, total: u64) -> Self {
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+            let style =
+                ProgressStyle::with_template("{bar:40} {pos}/{len} records  {per_sec}  eta {eta}  {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar());
+            bar.set_style(style);
+            bar
+        });
+        Progress {
+            bar,
+            quiet,
+            total,
+            done: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            last_line: Mutex::new(None),
+        }
+    }
+
+    fn say(&self, text: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None => eprintln!("{text}"),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Reporter for Progress {
+    fn settled(&self, results: &[RecordResult]) {
+        let sent = results.iter().filter(|r| r.status != Status::Invalid).count() as u64;
+        let failed = results.iter().filter(|r| r.status == Status::Failed).count() as u64;
+        let done = self.done.fetch_add(sent, Ordering::Relaxed) + sent;
+        let failed = self.failed.fetch_add(failed, Ordering::Relaxed) + failed;
+        if self.quiet || sent == 0 {
+            return;
+        }
+        if let Some(bar) = &self.bar {
+            bar.set_position(done);
+            if failed > 0 {
+                bar.set_message(format!("{failed} failed"));
+            }
+            return;
+        }
+        let mut last = self.last_line.lock().unwrap_or_else(PoisonError::into_inner);
+        let due = last.map_or(true, |at| at.elapsed() >= Duration::from_secs(1)) || done >= self.total;
+        if due {
+            *last = Some(Instant::now());
+            eprintln!("{done}/{} records done, {failed} failed", self.total);
+        }
+    }
+
+    fn retrying(&self, error: &CallError, attempt: u32, wait: Duration) {
+        if !self.quiet {
+            self.say(&format!("retry {attempt} in {:.1}s: {error}", wait.as_secs_f64()));
+        }
+    }
+
+    fn warning(&self, message: &str) {
+        self.say(&format!("warning: {message}"));
+    }
+
+    fn exchange(&self, request: &str, response: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "--- request ---\n{}\n--- response ---\n{response}",
+            request.trim_end()
+        );
+        let _ = out.flush();
+    }
+}

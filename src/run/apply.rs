@@ -1,0 +1,355 @@
+//! One batch, from request to results: splitting on rollback, resolving unclear outcomes.
+//!
+//! A batch is worked off a stack of items, so that the halves of a failed
+//! batch (and the re-sends after an unclear outcome) are plain items rather
+//! than recursive futures. Each item is one request.
+
+use super::client::{CallError, MoodleError, Reply};
+use super::engine::{span, Ctx};
+use super::lookup::{self, LookupError};
+use super::outcome::{results_of_success, RecordResult, Status};
+use super::preflight;
+use super::webhook::Answer;
+use super::{Stop, StopKind};
+use crate::check::FIXED_FORM_FIELDS;
+use crate::plan::Batch;
+use crate::render::form::record_field_count;
+use crate::render::preview::{preview, PreviewFormat};
+use crate::render::{request_body, TokenSlot};
+use crate::template::AppliedCheck;
+use crate::validate::ValidRecord;
+
+/// Functions that apply a whole call in one transaction, so that an error
+/// means nothing of the call was applied (moodle-ws.md 4.1).
+pub const ROLLBACK_FUNCTIONS: &[&str] = &[
+    "core_user_create_users",
+    "core_user_delete_users",
+    "enrol_manual_enrol_users",
+    "enrol_manual_unenrol_users",
+    "core_course_create_courses",
+];
+
+/// Error codes that refuse the token or the service, not a record: the run stops.
+const REFUSALS: &[&str] = &[
+    "invalidtoken",
+    "accessexception",
+    "sitemaintenance",
+    "wsaccessuserunconfirmed",
+];
+
+/// What a task is given.
+pub(super) enum Work {
+    /// A batch to send.
+    Send(Vec<ValidRecord>),
+    /// The records of an earlier run's unfinished request (journal id).
+    Resolve {
+        request: u64,
+        records: Vec<ValidRecord>,
+        reason: String,
+    },
+}
+
+/// One step of a batch's work.
+enum Item {
+    /// Send these records in one request; `resends` counts re-sends after unclear outcomes.
+    Send { records: Vec<ValidRecord>, resends: u32 },
+    /// Journal request `request` got no clear answer: find out what became of its records.
+    Resolve {
+        request: u64,
+        records: Vec<ValidRecord>,
+        resends: u32,
+        reason: String,
+    },
+}
+
+/// Do `work` to the end: every record gets its result.
+pub(super) async fn work(ctx: &Ctx, work: Work) {
+    let mut stack = vec![match work {
+        Work::Send(records) => Item::Send { records, resends: 0 },
+        Work::Resolve {
+            request,
+            records,
+            reason,
+        } => Item::Resolve {
+            request,
+            records,
+            resends: 0,
+            reason,
+        },
+    }];
+    while let Some(item) = stack.pop() {
+        match item {
+            Item::Send { records, resends } => send(ctx, records, resends, &mut stack).await,
+            Item::Resolve {
+                request,
+                records,
+                resends,
+                reason,
+            } => resolve(ctx, request, records, resends, &reason, &mut stack).await,
+        }
+    }
+}
+
+fn numbers(records: &[ValidRecord]) -> Vec<u64> {
+    records.iter().map(|r| r.number).collect()
+}
+
+fn settle_all(ctx: &Ctx, records: &[ValidRecord], status: Status, error: &MoodleError) {
+    let results = records
+        .iter()
+        .map(|r| RecordResult::with_error(r.number, status, error.clone()))
+        .collect();
+    ctx.settle(results);
+}
+
+/// Push the halves of `records`, first half on top.
+fn split(mut records: Vec<ValidRecord>, resends: u32, stack: &mut Vec<Item>) {
+    let second = records.split_off(records.len() / 2);
+    stack.push(Item::Send {
+        records: second,
+        resends,
+    });
+    stack.push(Item::Send { records, resends });
+}
+
+/// Whether a failed call may be split and its parts sent again: nothing of
+/// it was applied (one transaction), or sending again is harmless.
+fn may_split(ctx: &Ctx) -> bool {
+    ROLLBACK_FUNCTIONS.contains(&ctx.template.function.as_str()) || ctx.applied == AppliedCheck::Idempotent
+}
+
+async fn send(ctx: &Ctx, records: Vec<ValidRecord>, resends: u32, stack: &mut Vec<Item>) {
+    if let Some(stop) = ctx.stopped() {
+        return settle_all(ctx, &records, Status::Skipped, &stop.as_error());
+    }
+    let numbers = numbers(&records);
+    let Some(request) = ctx.journal_start(&numbers) else {
+        let stop = ctx.stopped().map(|s| s.as_error());
+        let error = stop.unwrap_or_else(|| MoodleError::local("not_sent", "not sent"));
+        return settle_all(ctx, &records, Status::Skipped, &error);
+    };
+    let form_fields = records.iter().map(record_field_count).sum::<usize>() + FIXED_FORM_FIELDS;
+    let batch = Batch {
+        number: 0,
+        records,
+        form_fields,
+    };
+    let body = request_body(
+        &ctx.template,
+        &batch,
+        TokenSlot::Real(ctx.client.token().expose()),
+    );
+    let answer = ctx.exchange(body).await;
+    if ctx.settings.test {
+        show_exchange(ctx, &batch, &answer);
+    }
+    let records = batch.records;
+    match answer {
+        Ok(Reply::Value(value)) => {
+            let (results, stray) = results_of_success(&ctx.template, &records, &value);
+            ctx.settle(results);
+            ctx.journal_finish(request);
+            for warning in stray {
+                ctx.reporter.warning(&format!(
+                    "Moodle's answer for records {} has a warning that names none of them: {}",
+                    span(&numbers),
+                    ctx.client.token().scrub(&warning.warning.to_string())
+                ));
+            }
+            ctx.notify(&numbers, Answer::Value(&value)).await;
+        }
+        Ok(Reply::Error(error)) => {
+            let error = error.scrubbed(ctx.client.token());
+            ctx.notify(&numbers, Answer::Error(&error)).await;
+            if REFUSALS.contains(&error.code()) {
+                let refusal = preflight::refused(&error, &ctx.template.function);
+                ctx.stop(Stop {
+                    kind: StopKind::Server,
+                    message: refusal.message,
+                    help: refusal.help,
+                });
+                settle_all(ctx, &records, Status::Skipped, &error);
+            } else if records.len() > 1 && may_split(ctx) {
+                // Nothing was applied: find the bad records by halves.
+                split(records, resends, stack);
+            } else {
+                settle_all(ctx, &records, Status::Failed, &error);
+            }
+            ctx.journal_finish(request);
+        }
+        Err(CallError::Status { status: 413, .. }) => {
+            if records.len() > 1 {
+                split(records, resends, stack);
+            } else {
+                let error = MoodleError::local(
+                    "too_large",
+                    "the web server refused the request as too large (HTTP 413): raise its body size limit (e.g. nginx client_max_body_size)",
+                );
+                settle_all(ctx, &records, Status::Failed, &error);
+            }
+            ctx.journal_finish(request);
+        }
+        Err(error) if error.is_ambiguous() || matches!(error, CallError::NotJson(_)) => {
+            stack.push(Item::Resolve {
+                request,
+                records,
+                resends,
+                reason: error.to_string(),
+            });
+        }
+        Err(error) => {
+            // Certainly not applied, and retrying did not help: the site is down or refusing.
+            let refusal = preflight::unreachable(&error, &ctx.settings.site);
+            ctx.stop(Stop {
+                kind: StopKind::Server,
+                message: refusal.message,
+                help: refusal.help,
+            });
+            settle_all(
+                ctx,
+                &records,
+                Status::Skipped,
+                &MoodleError::local("not_sent", format!("not sent: {error}")),
+            );
+            ctx.journal_finish(request);
+        }
+    }
+}
+
+/// `--test`: the request as `render --format http` shows it, and the answer.
+fn show_exchange(ctx: &Ctx, batch: &Batch, answer: &Result<Reply, CallError>) {
+    let request = preview(
+        &ctx.template,
+        batch,
+        PreviewFormat::Http,
+        ctx.settings.site.as_str(),
+    );
+    let response = match answer {
+        Ok(Reply::Value(value)) => serde_json::to_string_pretty(value).unwrap_or_default(),
+        Ok(Reply::Error(error)) => serde_json::to_string_pretty(error).unwrap_or_default(),
+        Err(error) => format!("(no answer) {error}"),
+    };
+    ctx.reporter
+        .exchange(&request, &ctx.client.token().scrub(&response));
+}
+
+/// The error of a record whose outcome stays unknown.
+fn unknown_outcome(reason: &str, why: &str) -> MoodleError {
+    MoodleError::local(
+        "unknown_outcome",
+        format!("no clear answer from Moodle after the request was sent ({reason}); {why}: check in Moodle whether the record was applied before sending it again"),
+    )
+}
+
+async fn resolve(
+    ctx: &Ctx,
+    request: u64,
+    records: Vec<ValidRecord>,
+    resends: u32,
+    reason: &str,
+    stack: &mut Vec<Item>,
+) {
+    if records.is_empty() {
+        return ctx.journal_finish(request);
+    }
+    if let Some(stop) = ctx.stopped() {
+        // Left unfinished in the journal: a resumed run resolves these records.
+        return settle_all(ctx, &records, Status::Skipped, &stop.as_error());
+    }
+    let retries = ctx.settings.retry.retries;
+    match ctx.applied.clone() {
+        AppliedCheck::Unknown => {
+            let why = "the template cannot tell whether it was applied (it needs `exists FUNCTION FIELD` or `idempotent`)";
+            settle_all(ctx, &records, Status::Failed, &unknown_outcome(reason, why));
+            ctx.journal_finish(request);
+        }
+        AppliedCheck::Idempotent if resends >= retries => {
+            let why = format!("still no clear answer after {} attempts", resends + 1);
+            settle_all(ctx, &records, Status::Failed, &unknown_outcome(reason, &why));
+            ctx.journal_finish(request);
+        }
+        AppliedCheck::Idempotent => {
+            ctx.pause(resends).await;
+            ctx.journal_finish(request);
+            stack.push(Item::Send {
+                records,
+                resends: resends + 1,
+            });
+        }
+        AppliedCheck::Lookup { function, field } => {
+            let found = lookup::find(ctx, &function, &field, &records).await;
+            settle_lookup(ctx, request, records, resends, reason, found, stack);
+        }
+    }
+}
+
+/// Act on what a lookup found.
+///
+/// For a function that applies a call in one transaction, the records of
+/// the call are either all in Moodle or none is: if some are missing, the
+/// call was not applied and those found existed before (they fail again,
+/// with Moodle's own error, when the call is re-sent). Otherwise found
+/// records are applied and the others are re-sent.
+fn settle_lookup(
+    ctx: &Ctx,
+    request: u64,
+    records: Vec<ValidRecord>,
+    resends: u32,
+    reason: &str,
+    found: Result<lookup::Found, LookupError>,
+    stack: &mut Vec<Item>,
+) {
+    let found = match found {
+        Ok(found) => found,
+        Err(LookupError::Unreachable(error)) => {
+            let refusal = preflight::unreachable(&error, &ctx.settings.site);
+            ctx.stop(Stop {
+                kind: StopKind::Server,
+                message: refusal.message,
+                help: refusal.help,
+            });
+            let error = unknown_outcome(
+                reason,
+                "the lookup of the records could not reach the site; a resumed run checks again",
+            );
+            // Left unfinished in the journal: a resumed run looks them up again.
+            return settle_all(ctx, &records, Status::Skipped, &error);
+        }
+        Err(LookupError::Refused(error)) => {
+            let why = format!("looking the records up failed: {}", error.describe());
+            settle_all(ctx, &records, Status::Failed, &unknown_outcome(reason, &why));
+            return ctx.journal_finish(request);
+        }
+    };
+    let all_or_nothing = ROLLBACK_FUNCTIONS.contains(&ctx.template.function.as_str());
+    let committed = all_or_nothing && records.iter().all(|r| found.ids.contains_key(&r.number));
+    let mut applied = Vec::new();
+    let mut again = Vec::new();
+    let mut unknown = Vec::new();
+    for record in records {
+        match found.ids.get(&record.number) {
+            Some(&id) if committed || !all_or_nothing => {
+                applied.push(RecordResult::applied(record.number, Some(id)))
+            }
+            _ if found.unlookable.contains(&record.number) && !all_or_nothing => unknown.push(record),
+            _ => again.push(record),
+        }
+    }
+    ctx.settle(applied);
+    if !unknown.is_empty() {
+        let why = "it has no value to look it up by";
+        settle_all(ctx, &unknown, Status::Failed, &unknown_outcome(reason, why));
+    }
+    if !again.is_empty() && resends >= ctx.settings.retry.retries {
+        let why = format!("still no clear answer after {} attempts", resends + 1);
+        settle_all(ctx, &again, Status::Failed, &unknown_outcome(reason, &why));
+        again.clear();
+    }
+    ctx.journal_finish(request);
+    if !again.is_empty() {
+        stack.push(Item::Send {
+            records: again,
+            resends: resends + 1,
+        });
+    }
+}

@@ -1,0 +1,397 @@
+//! Talking to the REST endpoint: one form-encoded POST, one decoded answer.
+//!
+//! Moodle answers errors with HTTP 200 and an exception object, so the HTTP
+//! status says little; what matters here is telling apart the outcomes the
+//! runner must treat differently (moodle-ws.md 1.1, 1.4): an answer (a value
+//! or Moodle's error), a call that certainly did not reach Moodle (safe to
+//! retry), and a call that may or may not have been applied.
+
+use std::time::Duration;
+
+use reqwest::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::{StatusCode, Url};
+use serde::Serialize;
+use serde_json::Value as Json;
+
+use super::site::SiteUrl;
+use super::token::Token;
+
+/// How long to wait for a connection before calling the site unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A Moodle error object (`{exception, errorcode, message, debuginfo}`), or
+/// one of moodlec's own errors in the same shape (`exception` = `moodlec`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MoodleError {
+    /// PHP class, possibly namespaced (`core\exception\invalid_parameter_exception`).
+    pub exception: String,
+    /// The language string id; some errors (PHP TypeErrors) come without one.
+    pub errorcode: Option<String>,
+    /// Moodle's message, in the token user's language.
+    pub message: String,
+    /// Present only when the site has debugging on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub debuginfo: Option<String>,
+}
+
+/// The `exception` of moodlec's own errors.
+pub const LOCAL_EXCEPTION: &str = "moodlec";
+
+impl MoodleError {
+    /// One of moodlec's own errors.
+    pub fn local(code: &str, message: impl Into<String>) -> Self {
+        MoodleError {
+            exception: LOCAL_EXCEPTION.to_owned(),
+            errorcode: Some(code.to_owned()),
+            message: message.into(),
+            debuginfo: None,
+        }
+    }
+
+    /// The class name without its namespace (`invalid_parameter_exception`).
+    pub fn class(&self) -> &str {
+        self.exception.rsplit('\\').next().unwrap_or(&self.exception)
+    }
+
+    /// The error code, or the class name when Moodle sent none.
+    pub fn code(&self) -> &str {
+        self.errorcode.as_deref().unwrap_or_else(|| self.class())
+    }
+
+    /// Decode an error object defensively: any field may be missing or not a string.
+    fn from_object(object: &serde_json::Map<String, Json>) -> Self {
+        let text = |key: &str| {
+            object.get(key).and_then(|v| match v {
+                Json::Null => None,
+                Json::String(s) => Some(s.clone()),
+                other => Some(other.to_string()),
+            })
+        };
+        MoodleError {
+            exception: text("exception").unwrap_or_default(),
+            errorcode: text("errorcode"),
+            message: text("message").unwrap_or_default(),
+            debuginfo: text("debuginfo"),
+        }
+    }
+
+    /// `message (errorcode): debuginfo`, for people.
+    pub fn describe(&self) -> String {
+        let mut text = if self.message.is_empty() {
+            self.class().to_owned()
+        } else {
+            self.message.clone()
+        };
+        if let Some(code) = &self.errorcode {
+            if !self.message.contains(code.as_str()) {
+                text.push_str(&format!(" ({code})"));
+            }
+        }
+        if let Some(debug) = &self.debuginfo {
+            text.push_str(": ");
+            text.push_str(debug);
+        }
+        text
+    }
+
+    /// The same error with every occurrence of the token replaced.
+    pub fn scrubbed(mut self, token: &Token) -> Self {
+        self.exception = token.scrub(&self.exception);
+        self.errorcode = self.errorcode.map(|c| token.scrub(&c));
+        self.message = token.scrub(&self.message);
+        self.debuginfo = self.debuginfo.map(|d| token.scrub(&d));
+        self
+    }
+}
+
+/// What Moodle answered with HTTP 200.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// A return value (`null`, a list, an object).
+    Value(Json),
+    /// An error object: nothing of the call was applied, unless the function
+    /// commits as it goes (moodle-ws.md 4.1).
+    Error(MoodleError),
+}
+
+/// A call without a Moodle answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    /// The request never left: no connection. Safe to send again.
+    #[error("cannot connect to the site: {0}")]
+    NotSent(String),
+    /// An HTTP error from the web server or a proxy in front of Moodle.
+    #[error("HTTP {status} from the site")]
+    Status {
+        /// The status code.
+        status: u16,
+        /// `Retry-After`, in seconds, when given.
+        retry_after: Option<Duration>,
+    },
+    /// The request was sent but no complete answer came back (timeout,
+    /// connection dropped): Moodle may or may not have applied it.
+    #[error("no answer after the request was sent: {0}")]
+    Ambiguous(String),
+    /// HTTP 200 with an empty body: web services or the REST protocol are off.
+    #[error("the site answered with an empty body: web services or the REST protocol are disabled")]
+    Disabled,
+    /// HTTP 200 with something that is not JSON (an HTML page, PHP warnings).
+    #[error("the site answered with something that is not JSON: {0}")]
+    NotJson(String),
+}
+
+impl CallError {
+    /// Whether the request certainly did not reach Moodle, so sending it
+    /// again cannot apply anything twice: connection failures, 429, and the
+    /// 5xx a proxy answers without passing the call on. A 504 (the proxy
+    /// gave up waiting for Moodle) and a 500 are not: Moodle may have run.
+    pub fn not_applied(&self) -> bool {
+        match self {
+            CallError::NotSent(_) => true,
+            CallError::Status { status, .. } => matches!(status, 429 | 502 | 503),
+            _ => false,
+        }
+    }
+
+    /// Whether waiting and trying again may help.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            CallError::NotSent(_) | CallError::Ambiguous(_) => true,
+            CallError::Status { status, .. } => *status == 429 || *status >= 500,
+            CallError::Disabled | CallError::NotJson(_) => false,
+        }
+    }
+
+    /// For transient errors whose outcome is unknown (timeouts, 500, 504).
+    pub fn is_ambiguous(&self) -> bool {
+        self.is_transient() && !self.not_applied()
+    }
+}
+
+/// An HTTP client for one site and token.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    endpoint: Url,
+    token: Token,
+}
+
+impl Client {
+    /// A client for `site`, giving up on a call after `timeout`.
+    ///
+    /// # Errors
+    /// The TLS backend could not be set up.
+    pub fn new(site: &SiteUrl, token: Token, timeout: Duration) -> Result<Client, String> {
+        let http = http_client(timeout)?;
+        Ok(Client {
+            http,
+            endpoint: site.rest_endpoint(),
+            token,
+        })
+    }
+
+    /// The token, for rendering request bodies and scrubbing answers.
+    pub fn token(&self) -> &Token {
+        &self.token
+    }
+
+    /// Call `function` with `params` (form pairs without the control parameters).
+    ///
+    /// # Errors
+    /// No answer from Moodle (see [`CallError`]).
+    pub async fn call(&self, function: &str, params: &[(String, String)]) -> Result<Reply, CallError> {
+        // Built in a block: the serializer is not Send and must not live across the await.
+        let body = {
+            let mut body = form_urlencoded::Serializer::new(String::new());
+            body.append_pair("wstoken", self.token.expose());
+            body.append_pair("wsfunction", function);
+            body.append_pair("moodlewsrestformat", "json");
+            for (key, value) in params {
+                body.append_pair(key, value);
+            }
+            body.finish()
+        };
+        self.post(body).await
+    }
+
+    /// POST a complete form body (control parameters included) to server.php.
+    ///
+    /// # Errors
+    /// No answer from Moodle (see [`CallError`]).
+    pub async fn post(&self, body: String) -> Result<Reply, CallError> {
+        let bytes = post_form(&self.http, &self.endpoint, body)
+            .await
+            .map_err(|e| self.scrub(e))?;
+        decode(&bytes).map_err(|e| self.scrub(e))
+    }
+
+    fn scrub(&self, error: CallError) -> CallError {
+        match error {
+            CallError::NotSent(s) => CallError::NotSent(self.token.scrub(&s)),
+            CallError::Ambiguous(s) => CallError::Ambiguous(self.token.scrub(&s)),
+            CallError::NotJson(s) => CallError::NotJson(self.token.scrub(&s)),
+            other => other,
+        }
+    }
+}
+
+/// A reqwest client with moodlec's settings.
+pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .user_agent(concat!("moodlec/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(CONNECT_TIMEOUT.min(timeout))
+        .timeout(timeout)
+        .build()
+        .map_err(|e| format!("cannot set up the HTTP client: {e}"))
+}
+
+/// POST a form body; the answer's bytes on HTTP 200.
+pub(crate) async fn post_form(http: &reqwest::Client, url: &Url, body: String) -> Result<Vec<u8>, CallError> {
+    let response = http
+        .post(url.clone())
+        .header(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        )
+        .header(
+            reqwest::header::ACCEPT,
+            HeaderValue::from_static("application/json"),
+        )
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| transport_error(&e))?;
+    let status = response.status();
+    if status != StatusCode::OK {
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        return Err(CallError::Status {
+            status: status.as_u16(),
+            retry_after,
+        });
+    }
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| CallError::Ambiguous(error_chain(&e)))?;
+    Ok(bytes.to_vec())
+}
+
+/// A reqwest error as a [`CallError`]: only a failed connection is known not to have been sent.
+fn transport_error(error: &reqwest::Error) -> CallError {
+    if error.is_connect() {
+        CallError::NotSent(error_chain(error))
+    } else if error.is_builder() {
+        CallError::NotSent(error.to_string())
+    } else {
+        CallError::Ambiguous(error_chain(error))
+    }
+}
+
+/// An error and its sources, on one line.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// Decode the body of an HTTP 200 answer from server.php.
+///
+/// # Errors
+/// An empty body (REST disabled) or one that is not JSON.
+pub fn decode(body: &[u8]) -> Result<Reply, CallError> {
+    let trimmed = body.trim_ascii();
+    if trimmed.is_empty() {
+        return Err(CallError::Disabled);
+    }
+    let value: Json = serde_json::from_slice(trimmed).map_err(|_| CallError::NotJson(excerpt(trimmed)))?;
+    match &value {
+        Json::Object(object) if object.contains_key("exception") => {
+            Ok(Reply::Error(MoodleError::from_object(object)))
+        }
+        _ => Ok(Reply::Value(value)),
+    }
+}
+
+/// The start of a body, for messages.
+pub(crate) fn excerpt(body: &[u8]) -> String {
+    const MAX: usize = 200;
+    let text = String::from_utf8_lossy(&body[..body.len().min(MAX)]);
+    let flat: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if body.len() > MAX {
+        format!("{flat}…")
+    } else {
+        flat
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_values_and_errors() {
+        assert_eq!(decode(b"null").unwrap(), Reply::Value(Json::Null));
+        assert_eq!(
+            decode(br#"[{"id":3,"username":"a"}]"#).unwrap(),
+            Reply::Value(serde_json::json!([{"id":3,"username":"a"}]))
+        );
+        let Reply::Error(error) = decode(
+            br#"{"exception":"core\\exception\\invalid_parameter_exception","errorcode":"invalidparameter","message":"Invalid parameter value detected","debuginfo":"Username already exists: x"}"#,
+        )
+        .unwrap() else {
+            panic!("an error")
+        };
+        assert_eq!(error.class(), "invalid_parameter_exception");
+        assert_eq!(error.code(), "invalidparameter");
+        assert_eq!(error.debuginfo.as_deref(), Some("Username already exists: x"));
+        assert_eq!(
+            error.describe(),
+            "Invalid parameter value detected (invalidparameter): Username already exists: x"
+        );
+    }
+
+    #[test]
+    fn decodes_errors_without_errorcode_defensively() {
+        let Reply::Error(error) = decode(br#"{"exception":"TypeError","message":7}"#).unwrap() else {
+            panic!("an error")
+        };
+        assert_eq!(error.errorcode, None);
+        assert_eq!(error.code(), "TypeError");
+        assert_eq!(error.message, "7");
+    }
+
+    #[test]
+    fn empty_and_non_json_bodies() {
+        assert_eq!(decode(b"  \n"), Err(CallError::Disabled));
+        assert!(matches!(decode(b"<html>Warning</html>"), Err(CallError::NotJson(t)) if t.contains("html")));
+    }
+
+    #[test]
+    fn which_errors_may_have_been_applied() {
+        let status = |status| CallError::Status {
+            status,
+            retry_after: None,
+        };
+        assert!(status(502).not_applied() && status(503).not_applied() && status(429).not_applied());
+        assert!(status(504).is_ambiguous() && status(500).is_ambiguous());
+        assert!(CallError::Ambiguous("timeout".into()).is_ambiguous());
+        assert!(CallError::NotSent("refused".into()).not_applied());
+        assert!(!status(404).is_transient());
+    }
+}

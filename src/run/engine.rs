@@ -1,0 +1,521 @@
+//! The run loop: read, validate, batch, hand batches to tasks, a few at a time.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use super::apply::{self, Work};
+use super::client::{CallError, Client, MoodleError, Reply};
+use super::ledger::{Ledger, Resume, Unfinished};
+use super::outcome::{RecordResult, Status};
+use super::retry::RateLimiter;
+use super::webhook::{Answer, Webhook};
+use super::{Reporter, Settings, Stats, Stop, StopKind, Summary};
+use crate::check::FIXED_FORM_FIELDS;
+use crate::params::ParamValues;
+use crate::plan::Batcher;
+use crate::record::{ReadError, Records};
+use crate::render::form::record_field_count;
+use crate::template::{AppliedCheck, Template};
+use crate::validate::{ValidRecord, ValidateOptions, Validator, Violation};
+
+/// Everything a run needs besides its input.
+pub struct Runner {
+    /// The template.
+    pub template: Arc<Template>,
+    /// The site's client (it holds the token).
+    pub client: Client,
+    /// How to tell whether a record was applied after an unclear outcome, as
+    /// the preflight found it usable.
+    pub applied: AppliedCheck,
+    /// How the run behaves.
+    pub settings: Settings,
+    /// Where results go.
+    pub ledger: Ledger,
+    /// Where answers are posted, if anywhere.
+    pub webhook: Option<Webhook>,
+    /// Progress and warnings.
+    pub reporter: Arc<dyn Reporter>,
+}
+
+/// What the tasks share.
+pub(super) struct Ctx {
+    pub template: Arc<Template>,
+    pub client: Client,
+    pub applied: AppliedCheck,
+    pub settings: Settings,
+    pub reporter: Arc<dyn Reporter>,
+    ledger: Mutex<Ledger>,
+    stats: Stats,
+    stop: Mutex<Option<Stop>>,
+    limiter: Option<RateLimiter>,
+    webhook: Option<Webhook>,
+}
+
+impl Runner {
+    /// Send the valid records of `records`, skipping those `resume` says are
+    /// done and resolving those it says are ambiguous first.
+    pub async fn run(
+        self,
+        records: Records,
+        params: ParamValues,
+        options: ValidateOptions,
+        resume: Resume,
+    ) -> Summary {
+        let started = Instant::now();
+        let ctx = Arc::new(Ctx {
+            limiter: self.settings.rate.map(RateLimiter::new),
+            ledger: Mutex::new(self.ledger),
+            stats: Stats::default(),
+            stop: Mutex::new(None),
+            webhook: self.webhook,
+            template: self.template,
+            client: self.client,
+            applied: self.applied,
+            settings: self.settings,
+            reporter: self.reporter,
+        });
+        let interrupts = ctx
+            .settings
+            .handle_interrupt
+            .then(|| tokio::spawn(watch_interrupts(ctx.clone())));
+        let template = ctx.template.clone();
+        let mut dispatcher = Dispatcher {
+            ctx: ctx.clone(),
+            permits: Arc::new(Semaphore::new(ctx.settings.concurrency.max(1))),
+            tasks: JoinSet::new(),
+        };
+        let mut pass = Pass {
+            validator: Validator::new(&template, params, options),
+            batcher: Batcher::new(&template),
+            held: Held::new(resume.unfinished),
+            done: resume.done,
+            tested: false,
+        };
+        for item in records {
+            pass.next(item, &mut dispatcher).await;
+        }
+        for batch in pass.batcher.finish() {
+            dispatcher.send(Work::Send(batch.records)).await;
+        }
+        for work in pass.held.rest() {
+            dispatcher.send(work).await;
+        }
+        dispatcher.wait().await;
+        if let Some(watch) = interrupts {
+            watch.abort();
+        }
+        ctx.summary(started.elapsed(), pass.done.len() as u64)
+    }
+}
+
+/// The tasks in flight and the permits that bound them.
+struct Dispatcher {
+    ctx: Arc<Ctx>,
+    permits: Arc<Semaphore>,
+    tasks: JoinSet<()>,
+}
+
+impl Dispatcher {
+    /// Start `work` as soon as a permit is free.
+    async fn send(&mut self, work: Work) {
+        let permit = self.permits.clone().acquire_owned().await;
+        let ctx = self.ctx.clone();
+        self.tasks.spawn(async move {
+            apply::work(&ctx, work).await;
+            drop(permit);
+        });
+        // Let the tasks run (send, settle) before reading on.
+        tokio::task::yield_now().await;
+        while let Some(joined) = self.tasks.try_join_next() {
+            propagate(joined);
+        }
+    }
+
+    async fn wait(&mut self) {
+        while let Some(joined) = self.tasks.join_next().await {
+            propagate(joined);
+        }
+    }
+}
+
+fn propagate(joined: Result<(), tokio::task::JoinError>) {
+    if let Err(error) = joined {
+        if error.is_panic() {
+            std::panic::resume_unwind(error.into_panic());
+        }
+    }
+}
+
+/// The state of the streaming pass over the input.
+struct Pass<'t> {
+    validator: Validator<'t>,
+    batcher: Batcher,
+    held: Held,
+    done: super::ledger::RecordSet,
+    tested: bool,
+}
+
+impl Pass<'_> {
+    async fn next(
+        &mut self,
+        item: Result<crate::record::SourceRecord, ReadError>,
+        dispatcher: &mut Dispatcher,
+    ) {
+        let ctx = dispatcher.ctx.clone();
+        let record = match item {
+            Ok(record) => record,
+            Err(error) => {
+                // Record 0 is a CSV header row: not a record, no result of its own.
+                if error.number > 0 && !self.done.contains(error.number) {
+                    ctx.settle(vec![unreadable(&error)]);
+                }
+                return;
+            }
+        };
+        let valid = match self.validator.validate(&record).outcome {
+            Ok(valid) => valid,
+            Err(violations) => {
+                if !self.done.contains(record.number) {
+                    ctx.settle(vec![invalid(record.number, &violations)]);
+                }
+                return;
+            }
+        };
+        let fields = record_field_count(&valid) + FIXED_FORM_FIELDS;
+        if fields > ctx.template.batch.max_input_vars {
+            if !self.done.contains(valid.number) {
+                ctx.settle(vec![too_large(
+                    valid.number,
+                    fields,
+                    ctx.template.batch.max_input_vars,
+                )]);
+            }
+            return;
+        }
+        if self.done.contains(valid.number) {
+            return;
+        }
+        let valid = match self.held.hold(valid) {
+            Hold::Complete(work) => return dispatcher.send(work).await,
+            Hold::Waiting => return,
+            Hold::NotHeld(valid) => valid,
+        };
+        if let Some(reason) = self.skip_reason(&ctx) {
+            ctx.settle(vec![RecordResult::with_error(
+                valid.number,
+                Status::Skipped,
+                reason,
+            )]);
+            return;
+        }
+        if ctx.settings.test {
+            self.tested = true;
+            return dispatcher.send(Work::Send(vec![valid])).await;
+        }
+        match self.batcher.push(valid) {
+            Ok(batches) => {
+                for batch in batches {
+                    dispatcher.send(Work::Send(batch.records)).await;
+                }
+            }
+            // Checked above; the batcher's own budget is the same.
+            Err(large) => ctx.reporter.warning(&format!(
+                "a record of {} form fields was left out",
+                large.form_fields
+            )),
+        }
+    }
+
+    /// Why a valid record is not sent, if it is not.
+    fn skip_reason(&self, ctx: &Ctx) -> Option<MoodleError> {
+        if let Some(stop) = ctx.stopped() {
+            return Some(stop.as_error());
+        }
+        if !ctx.settings.send {
+            return Some(MoodleError::local(
+                "not_sent",
+                "not sent: the input has invalid records (fix them, or pass --skip-invalid to send the valid ones)",
+            ));
+        }
+        if ctx.settings.test && self.tested {
+            return Some(MoodleError::local(
+                "not_sent",
+                "not sent: --test sends only the first valid record",
+            ));
+        }
+        None
+    }
+}
+
+fn unreadable(error: &ReadError) -> RecordResult {
+    RecordResult::with_error(
+        error.number,
+        Status::Invalid,
+        MoodleError::local("unreadable", error.message.clone()),
+    )
+}
+
+fn invalid(number: u64, violations: &[Violation]) -> RecordResult {
+    let code = violations.first().map_or("invalid", |v| v.code);
+    let message: Vec<&str> = violations.iter().map(|v| v.message.as_str()).collect();
+    RecordResult::with_error(
+        number,
+        Status::Invalid,
+        MoodleError::local(code, message.join("; ")),
+    )
+}
+
+fn too_large(number: u64, fields: usize, limit: usize) -> RecordResult {
+    RecordResult::with_error(
+        number,
+        Status::Invalid,
+        MoodleError::local(
+            "too_large",
+            format!("the record needs {fields} form fields, more than max_input_vars {limit} allows in one request"),
+        ),
+    )
+}
+
+/// Records of earlier runs' unfinished requests, gathered as the pass meets
+/// them so that each request is resolved with all its records at once.
+struct Held {
+    /// Request → its records met so far, and how many it has.
+    requests: HashMap<u64, (Vec<ValidRecord>, usize)>,
+    /// Record → its request.
+    owner: HashMap<u64, u64>,
+}
+
+enum Hold {
+    Complete(Work),
+    Waiting,
+    NotHeld(ValidRecord),
+}
+
+impl Held {
+    fn new(unfinished: Vec<Unfinished>) -> Self {
+        let mut requests = HashMap::new();
+        let mut owner = HashMap::new();
+        for u in unfinished {
+            for &record in &u.records {
+                owner.insert(record, u.request);
+            }
+            requests.insert(u.request, (Vec::new(), u.records.len()));
+        }
+        Held { requests, owner }
+    }
+
+    fn hold(&mut self, record: ValidRecord) -> Hold {
+        let Some(&request) = self.owner.get(&record.number) else {
+            return Hold::NotHeld(record);
+        };
+        let Some((records, expected)) = self.requests.get_mut(&request) else {
+            return Hold::NotHeld(record);
+        };
+        records.push(record);
+        if records.len() < *expected {
+            return Hold::Waiting;
+        }
+        let (records, _) = self.requests.remove(&request).unwrap_or_default();
+        Hold::Complete(resolve(request, records))
+    }
+
+    /// The requests whose records did not all come back valid: resolved with those that did.
+    fn rest(self) -> Vec<Work> {
+        let mut rest: Vec<(u64, Vec<ValidRecord>)> = self
+            .requests
+            .into_iter()
+            .map(|(id, (records, _))| (id, records))
+            .collect();
+        rest.sort_by_key(|(id, _)| *id);
+        rest.into_iter()
+            .map(|(id, records)| resolve(id, records))
+            .collect()
+    }
+}
+
+fn resolve(request: u64, records: Vec<ValidRecord>) -> Work {
+    Work::Resolve {
+        request,
+        records,
+        reason: "an earlier run stopped while this request was in flight".to_owned(),
+    }
+}
+
+/// Ctrl-C stops the run cleanly (requests in flight finish, the rest is
+/// skipped); a second Ctrl-C exits at once, leaving the journal to a resume.
+async fn watch_interrupts(ctx: Arc<Ctx>) {
+    if tokio::signal::ctrl_c().await.is_err() {
+        return;
+    }
+    ctx.stop(Stop {
+        kind: StopKind::Interrupted,
+        message: "interrupted".to_owned(),
+        help: "continue with --resume".to_owned(),
+    });
+    ctx.reporter.warning(
+        "interrupted: finishing the requests in flight (Ctrl-C again to quit at once; --resume continues)",
+    );
+    if tokio::signal::ctrl_c().await.is_ok() {
+        std::process::exit(130);
+    }
+}
+
+impl Ctx {
+    /// Record results: results file, counters, progress.
+    pub fn settle(&self, results: Vec<RecordResult>) {
+        if results.is_empty() {
+            return;
+        }
+        let written = self.ledger().record(&results);
+        if let Err(error) = written {
+            self.stop_unwritable(&error);
+        }
+        self.stats.count(&results);
+        self.reporter.settled(&results);
+    }
+
+    /// Journal a request before sending it; `None` (and the run stops) if the journal cannot be written.
+    pub fn journal_start(&self, records: &[u64]) -> Option<u64> {
+        let started = self.ledger().start(records);
+        match started {
+            Ok(id) => Some(id),
+            Err(error) => {
+                self.stop_unwritable(&error);
+                None
+            }
+        }
+    }
+
+    /// Journal that a request is settled.
+    pub fn journal_finish(&self, request: u64) {
+        let finished = self.ledger().finish(request);
+        if let Err(error) = finished {
+            self.stop_unwritable(&error);
+        }
+    }
+
+    fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
+        self.ledger.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn stop_unwritable(&self, error: &std::io::Error) {
+        self.stop(Stop {
+            kind: StopKind::Local,
+            message: format!("cannot write the results file or its journal: {error}"),
+            help: "free some disk space or fix the file's permissions, then continue with --resume"
+                .to_owned(),
+        });
+    }
+
+    /// Stop the run: the first reason wins.
+    pub fn stop(&self, stop: Stop) {
+        let mut current = self.stop.lock().unwrap_or_else(PoisonError::into_inner);
+        if current.is_none() {
+            *current = Some(stop);
+        }
+    }
+
+    /// Why the run stopped, if it did.
+    pub fn stopped(&self) -> Option<Stop> {
+        self.stop.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Send a form body, retrying while the request certainly did not reach Moodle.
+    pub async fn exchange(&self, body: String) -> Result<Reply, CallError> {
+        self.with_retries(|error| error.not_applied(), || self.client.post(body.clone()))
+            .await
+    }
+
+    /// Call a read function, retrying on any transient error (reads apply nothing).
+    pub async fn read(&self, function: &str, params: &[(String, String)]) -> Result<Reply, CallError> {
+        self.with_retries(CallError::is_transient, || self.client.call(function, params))
+            .await
+    }
+
+    async fn with_retries<F, Fut>(
+        &self,
+        retryable: impl Fn(&CallError) -> bool,
+        call: F,
+    ) -> Result<Reply, CallError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<Reply, CallError>>,
+    {
+        let policy = self.settings.retry;
+        let mut attempt = 0;
+        loop {
+            if let Some(limiter) = &self.limiter {
+                limiter.wait().await;
+            }
+            self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            let answer = call().await;
+            let error = match &answer {
+                Err(error) if retryable(error) && attempt < policy.retries && self.stopped().is_none() => {
+                    error
+                }
+                _ => return answer,
+            };
+            let retry_after = match error {
+                CallError::Status { retry_after, .. } => *retry_after,
+                _ => None,
+            };
+            let wait = policy.delay(attempt, retry_after);
+            self.stats.retries.fetch_add(1, Ordering::Relaxed);
+            self.reporter.retrying(error, attempt + 1, wait);
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    /// Wait before re-sending after an unclear outcome.
+    pub async fn pause(&self, resends: u32) {
+        tokio::time::sleep(self.settings.retry.delay(resends, None)).await;
+    }
+
+    /// Post an answer to the webhook, if there is one.
+    pub async fn notify(&self, records: &[u64], answer: Answer<'_>) {
+        let Some(webhook) = &self.webhook else {
+            return;
+        };
+        let payload = Webhook::payload(&self.template.function, records, answer, self.client.token());
+        if let Err(error) = webhook.post(payload).await {
+            self.stats.webhook_failures.fetch_add(1, Ordering::Relaxed);
+            self.reporter.warning(&format!(
+                "webhook: could not post the answer for records {}: {error}",
+                span(records)
+            ));
+        }
+    }
+
+    fn summary(&self, elapsed: Duration, already_done: u64) -> Summary {
+        let get = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
+        Summary {
+            applied: get(&self.stats.applied),
+            failed: get(&self.stats.failed),
+            invalid: get(&self.stats.invalid),
+            skipped: get(&self.stats.skipped),
+            already_done,
+            requests: get(&self.stats.requests),
+            retries: get(&self.stats.retries),
+            webhook_failures: get(&self.stats.webhook_failures),
+            elapsed,
+            stopped: self.stopped(),
+        }
+    }
+}
+
+/// `3-7` or `3,9` style, for messages about a call's records.
+pub(super) fn span(records: &[u64]) -> String {
+    match records {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [first, .., last] if (last - first) as usize + 1 == records.len() => format!("{first}-{last}"),
+        many => many.iter().map(u64::to_string).collect::<Vec<_>>().join(","),
+    }
+}

@@ -1,0 +1,251 @@
+//! Per-record results, and how a Moodle answer becomes one result per record.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+use super::client::MoodleError;
+use crate::template::{FieldType, Returns, Template, Value};
+use crate::validate::{FieldValue, ValidRecord};
+
+/// What became of one input record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Moodle applied it.
+    Applied,
+    /// It failed validation (or could not be read) and was not sent.
+    Invalid,
+    /// Moodle refused it, or its outcome is unknown (see the error).
+    Failed,
+    /// It was not sent (the run stopped, or `--test`); a resumed run sends it.
+    Skipped,
+}
+
+/// One line of the results file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecordResult {
+    /// The 1-based input record number.
+    pub record: u64,
+    /// What became of it.
+    pub status: Status,
+    /// Its Moodle id, when the answer (or a lookup) gave one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Why it failed, was invalid or was skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<MoodleError>,
+}
+
+impl RecordResult {
+    /// Applied, with the id Moodle gave it.
+    pub fn applied(record: u64, id: Option<i64>) -> Self {
+        RecordResult {
+            record,
+            status: Status::Applied,
+            id,
+            error: None,
+        }
+    }
+
+    /// A result with an error.
+    pub fn with_error(record: u64, status: Status, error: MoodleError) -> Self {
+        RecordResult {
+            record,
+            status,
+            id: None,
+            error: Some(error),
+        }
+    }
+}
+
+/// A warning of an answer that names no record of the call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StrayWarning {
+    /// The warning object as Moodle sent it.
+    pub warning: Json,
+}
+
+/// The results of a successful call, one per record in `records`' order,
+/// plus warnings that could not be matched to a record.
+///
+/// - `returns list`: item i belongs to record i; its `id` is the record's id
+///   (moodle-ws.md 1.3: lists come back in input order). Records past the
+///   end of a short list failed: Moodle did not process them.
+/// - `returns object` with `warnings` (core_user_update_users, 6): a warning
+///   whose `itemid` is a record's `id` is that record's failure.
+/// - Anything else (`null`): every record applied.
+pub fn results_of_success(
+    template: &Template,
+    records: &[ValidRecord],
+    answer: &Json,
+) -> (Vec<RecordResult>, Vec<StrayWarning>) {
+    match (&template.returns, answer) {
+        (Returns::List(_), Json::Array(items)) => (list_results(records, items), Vec::new()),
+        (_, Json::Object(object)) => match object.get("warnings") {
+            Some(Json::Array(warnings)) if !warnings.is_empty() => {
+                warning_results(template, records, warnings)
+            }
+            _ => (all_applied(records), Vec::new()),
+        },
+        _ => (all_applied(records), Vec::new()),
+    }
+}
+
+fn all_applied(records: &[ValidRecord]) -> Vec<RecordResult> {
+    records
+        .iter()
+        .map(|r| RecordResult::applied(r.number, None))
+        .collect()
+}
+
+fn list_results(records: &[ValidRecord], items: &[Json]) -> Vec<RecordResult> {
+    records
+        .iter()
+        .enumerate()
+        .map(|(index, record)| match items.get(index) {
+            Some(item) => RecordResult::applied(record.number, item.get("id").and_then(Json::as_i64)),
+            None => RecordResult::with_error(
+                record.number,
+                Status::Failed,
+                MoodleError::local(
+                    "missing_result",
+                    format!(
+                        "Moodle answered with {} results for {} records, none for this one: it was not processed (was the request cut short by max_input_vars?)",
+                        items.len(),
+                        records.len()
+                    ),
+                ),
+            ),
+        })
+        .collect()
+}
+
+/// The records' ids, from their `id` field (update_users) or, failing that,
+/// `userid`/`courseid` (the fields Moodle's warnings name).
+fn record_item_id(template: &Template, record: &ValidRecord) -> Option<i64> {
+    ["id", "userid", "courseid"].iter().find_map(|name| {
+        let position = template.fields.iter().position(|f| f.name == *name)?;
+        if !matches!(template.fields[position].ty, FieldType::Scalar(_)) {
+            return None;
+        }
+        record.values.iter().find_map(|(p, v)| match v {
+            FieldValue::Scalar(Value::Int(id)) if *p == position => Some(*id),
+            _ => None,
+        })
+    })
+}
+
+fn warning_results(
+    template: &Template,
+    records: &[ValidRecord],
+    warnings: &[Json],
+) -> (Vec<RecordResult>, Vec<StrayWarning>) {
+    let mut results = all_applied(records);
+    let mut stray = Vec::new();
+    for warning in warnings {
+        let itemid = warning.get("itemid").and_then(Json::as_i64);
+        let matched = itemid.and_then(|id| {
+            records
+                .iter()
+                .position(|r| record_item_id(template, r) == Some(id))
+        });
+        let matched = matched.or((records.len() == 1).then_some(0));
+        match matched {
+            Some(index) if results[index].status == Status::Applied => {
+                results[index] =
+                    RecordResult::with_error(records[index].number, Status::Failed, warning_error(warning));
+            }
+            Some(_) => {}
+            None => stray.push(StrayWarning {
+                warning: warning.clone(),
+            }),
+        }
+    }
+    (results, stray)
+}
+
+/// A warning in the shape of an error: `exception` is `warning`, `errorcode` its `warningcode`.
+fn warning_error(warning: &Json) -> MoodleError {
+    let text = |key: &str| warning.get(key).and_then(Json::as_str).map(str::to_owned);
+    MoodleError {
+        exception: "warning".to_owned(),
+        errorcode: text("warningcode"),
+        message: text("message").unwrap_or_default(),
+        debuginfo: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::builtin;
+    use serde_json::json;
+
+    fn template(name: &str) -> std::sync::Arc<Template> {
+        builtin::catalog().get(name).cloned().expect("built-in template")
+    }
+
+    fn record(template: &Template, number: u64, values: &[(&str, Value)]) -> ValidRecord {
+        let mut values: Vec<(usize, FieldValue)> = values
+            .iter()
+            .map(|(name, v)| {
+                let p = template.fields.iter().position(|f| f.name == *name).unwrap();
+                (p, FieldValue::Scalar(v.clone()))
+            })
+            .collect();
+        values.sort_by_key(|(p, _)| *p);
+        ValidRecord {
+            number,
+            line: number,
+            values,
+        }
+    }
+
+    #[test]
+    fn list_answers_give_ids_in_input_order() {
+        let t = template("create_users");
+        let records = [record(&t, 4, &[]), record(&t, 9, &[])];
+        let (results, stray) = results_of_success(
+            &t,
+            &records,
+            &json!([{"id":10,"username":"a"},{"id":11,"username":"b"}]),
+        );
+        assert!(stray.is_empty());
+        assert_eq!(
+            results,
+            vec![
+                RecordResult::applied(4, Some(10)),
+                RecordResult::applied(9, Some(11))
+            ]
+        );
+        let (short, _) = results_of_success(&t, &records, &json!([{"id":10}]));
+        assert_eq!(short[1].status, Status::Failed);
+    }
+
+    #[test]
+    fn update_warnings_fail_their_record() {
+        let t = template("update_users");
+        let records = [
+            record(&t, 1, &[("id", Value::Int(3))]),
+            record(&t, 2, &[("id", Value::Int(4))]),
+        ];
+        let answer = json!({"warnings":[{"item":"user","itemid":4,"warningcode":"useremailinvalid","message":"Invalid email"},{"item":"user","itemid":99,"warningcode":"x","message":"?"}]});
+        let (results, stray) = results_of_success(&t, &records, &answer);
+        assert_eq!(results[0], RecordResult::applied(1, None));
+        assert_eq!(results[1].status, Status::Failed);
+        assert_eq!(results[1].error.as_ref().unwrap().code(), "useremailinvalid");
+        assert_eq!(stray.len(), 1);
+        let (clean, _) = results_of_success(&t, &records, &json!({"warnings":[]}));
+        assert!(clean.iter().all(|r| r.status == Status::Applied));
+    }
+
+    #[test]
+    fn null_answers_apply_everything() {
+        let t = template("enrol_users");
+        let records = [record(&t, 1, &[]), record(&t, 2, &[])];
+        let (results, _) = results_of_success(&t, &records, &Json::Null);
+        assert!(results
+            .iter()
+            .all(|r| r.status == Status::Applied && r.id.is_none()));
+    }
+}

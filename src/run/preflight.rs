@@ -1,0 +1,258 @@
+//! Before sending anything: does the token work, and may it call the template's function?
+//!
+//! `core_webservice_get_site_info` answers for any valid token and lists
+//! exactly the functions of the token's service (moodle-ws.md 2.14), so one
+//! call tells a wrong URL, disabled web services, a bad token and a
+//! function missing from the service apart, each with what to change in Moodle.
+
+use serde_json::Value as Json;
+
+use super::client::{CallError, Client, MoodleError, Reply};
+use super::retry::RetryPolicy;
+use super::site::SiteUrl;
+use crate::template::{AppliedCheck, Template};
+
+/// The preflight function.
+pub const SITE_INFO: &str = "core_webservice_get_site_info";
+
+/// What the site said about itself and the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteInfo {
+    /// `sitename`
+    pub sitename: String,
+    /// `release`, e.g. `4.5 (Build: 20241007)`.
+    pub release: Option<String>,
+    /// The token user's username.
+    pub username: String,
+    /// The functions of the token's service.
+    pub functions: Vec<String>,
+}
+
+/// The checks passed: what the run may rely on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cleared {
+    /// The site.
+    pub info: SiteInfo,
+    /// The template's applied check, as the service allows it: a lookup
+    /// function missing from the service makes it `Unknown`.
+    pub applied: AppliedCheck,
+    /// Things to tell the user that do not stop the run.
+    pub warnings: Vec<String>,
+}
+
+/// The site refused or could not be reached: what happened and what to fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Refusal {
+    /// What happened.
+    pub message: String,
+    /// What to change, in Moodle or on the command line.
+    pub help: String,
+}
+
+impl Refusal {
+    fn new(message: impl Into<String>, help: impl Into<String>) -> Self {
+        Refusal {
+            message: message.into(),
+            help: help.into(),
+        }
+    }
+}
+
+/// Check the token and the service against `template`.
+///
+/// # Errors
+/// Why the run cannot start.
+pub async fn preflight(
+    client: &Client,
+    site: &SiteUrl,
+    template: &Template,
+    policy: &RetryPolicy,
+) -> Result<Cleared, Refusal> {
+    let mut attempt = 0;
+    let reply = loop {
+        match client.call(SITE_INFO, &[]).await {
+            Err(error) if error.is_transient() && attempt < policy.retries => {
+                let wait = match &error {
+                    CallError::Status { retry_after, .. } => policy.delay(attempt, *retry_after),
+                    _ => policy.delay(attempt, None),
+                };
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+            }
+            other => break other,
+        }
+    };
+    let info = match reply {
+        Ok(Reply::Value(value)) => site_info(&value).ok_or_else(|| {
+            Refusal::new(
+                format!("{site} answered {SITE_INFO} with something that is not site information"),
+                "check --url: it should be the address of the Moodle site (its wwwroot)",
+            )
+        })?,
+        Ok(Reply::Error(error)) => return Err(refused(&error, &template.function)),
+        Err(error) => return Err(unreachable(&error, site)),
+    };
+    clear(info, template)
+}
+
+/// The checks on a site's answer.
+fn clear(info: SiteInfo, template: &Template) -> Result<Cleared, Refusal> {
+    let has = |name: &str| info.functions.iter().any(|f| f == name);
+    if !has(&template.function) {
+        return Err(Refusal::new(
+            format!(
+                "the token's external service does not include {}, the function of template `{}`",
+                template.function, template.name
+            ),
+            format!(
+                "in Moodle: Site administration > Server > Web services > External services > (the token's service) > Functions > Add functions: {}",
+                template.function
+            ),
+        ));
+    }
+    let mut warnings = Vec::new();
+    let applied = match &template.applied {
+        AppliedCheck::Lookup { function, .. } if !has(function) => {
+            warnings.push(format!(
+                "the token's service does not include {function}: after a timeout, moodlec cannot check whether records were applied and reports them as failed with an unknown outcome (add {function} to the service to fix this)"
+            ));
+            AppliedCheck::Unknown
+        }
+        other => other.clone(),
+    };
+    Ok(Cleared {
+        info,
+        applied,
+        warnings,
+    })
+}
+
+fn site_info(value: &Json) -> Option<SiteInfo> {
+    let object = value.as_object()?;
+    let text = |key: &str| object.get(key).and_then(Json::as_str).map(str::to_owned);
+    let functions = object
+        .get("functions")?
+        .as_array()?
+        .iter()
+        .filter_map(|f| f.get("name").and_then(Json::as_str).map(str::to_owned))
+        .collect();
+    Some(SiteInfo {
+        sitename: text("sitename").unwrap_or_default(),
+        release: text("release"),
+        username: text("username").unwrap_or_default(),
+        functions,
+    })
+}
+
+/// The refusal for a Moodle error, by its error code.
+pub fn refused(error: &MoodleError, function: &str) -> Refusal {
+    let said = error.describe();
+    match error.code() {
+        "invalidtoken" => Refusal::new(
+            format!("Moodle refused the token: {said}"),
+            "check MOODLE_TOKEN or --token-file (the token of a user for this site); tokens are managed in Site administration > Server > Web services > Manage tokens, or get one with `moodlec login`",
+        ),
+        "accessexception" => Refusal::new(
+            format!("Moodle refused access: {said}"),
+            format!(
+                "in Moodle, check that the token's external service is enabled and includes {SITE_INFO} (moodlec checks the token with it) and {function} (Site administration > Server > Web services > External services > Functions), that the token's user is authorised for a restricted service, has the capability webservice/rest:use, is not suspended, and that the token has not expired or been restricted to other IP addresses"
+            ),
+        ),
+        "sitemaintenance" => Refusal::new(
+            format!("the site is in maintenance mode: {said}"),
+            "try again once maintenance is over",
+        ),
+        "wsaccessuserunconfirmed" => Refusal::new(
+            format!("the token's user has not confirmed their account: {said}"),
+            "confirm the user in Site administration > Users > Browse list of users",
+        ),
+        "invalidrecord" => Refusal::new(
+            format!("Moodle does not know {SITE_INFO}: {said}"),
+            "check --url: this does not look like a Moodle site with the standard web services",
+        ),
+        _ => Refusal::new(
+            format!("Moodle refused {SITE_INFO}: {said}"),
+            "check the token and the external service in Site administration > Server > Web services",
+        ),
+    }
+}
+
+/// The refusal for a call that got no Moodle answer.
+pub fn unreachable(error: &CallError, site: &SiteUrl) -> Refusal {
+    let endpoint = site.rest_endpoint();
+    match error {
+        CallError::NotSent(reason) => Refusal::new(
+            format!("cannot reach {site}: {reason}"),
+            "check --url (or MOODLE_URL) and the network; is the site up?",
+        ),
+        CallError::Ambiguous(reason) => Refusal::new(
+            format!("no answer from {site}: {reason}"),
+            "the site is slow or unreachable: try again later, or give it more time with --timeout",
+        ),
+        CallError::Status { status: 404, .. } => Refusal::new(
+            format!("there is no Moodle web service at {endpoint} (HTTP 404)"),
+            "give --url the address of the Moodle site itself (its wwwroot, the address of its front page)",
+        ),
+        CallError::Status { status, .. } => Refusal::new(
+            format!("{endpoint} answered HTTP {status}"),
+            "the web server or a proxy in front of Moodle refused the call: try again later, or check its logs",
+        ),
+        CallError::Disabled => Refusal::new(
+            format!("web services or the REST protocol are disabled on {site} (server.php answered with an empty body)"),
+            "in Moodle: Site administration > Advanced features > Enable web services, and Site administration > Server > Web services > Manage protocols > enable REST",
+        ),
+        CallError::NotJson(excerpt) => Refusal::new(
+            format!("{endpoint} did not answer like Moodle's REST server: {excerpt}"),
+            "check --url: it should be the Moodle site's address (its wwwroot)",
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::builtin;
+    use serde_json::json;
+
+    fn info(functions: &[&str]) -> SiteInfo {
+        let value = json!({
+            "sitename": "S", "username": "admin", "release": "4.5",
+            "functions": functions.iter().map(|f| json!({"name": f, "version": "1"})).collect::<Vec<_>>(),
+        });
+        site_info(&value).unwrap()
+    }
+
+    #[test]
+    fn the_function_must_be_in_the_service() {
+        let template = builtin::catalog().get("create_users").unwrap();
+        let refusal = clear(info(&[SITE_INFO]), template).unwrap_err();
+        assert!(refusal.message.contains("core_user_create_users"));
+        assert!(refusal.help.contains("Add functions"));
+        let cleared = clear(info(&["core_user_create_users"]), template).unwrap();
+        assert_eq!(cleared.applied, AppliedCheck::Unknown);
+        assert_eq!(cleared.warnings.len(), 1);
+        let cleared = clear(
+            info(&["core_user_create_users", "core_user_get_users_by_field"]),
+            template,
+        )
+        .unwrap();
+        assert_eq!(cleared.applied, template.applied);
+        assert!(cleared.warnings.is_empty());
+    }
+
+    #[test]
+    fn refusals_say_what_to_fix() {
+        let error = MoodleError {
+            exception: "moodle_exception".into(),
+            errorcode: Some("invalidtoken".into()),
+            message: "Invalid token - token not found".into(),
+            debuginfo: None,
+        };
+        assert!(refused(&error, "f").help.contains("Manage tokens"));
+        let site = SiteUrl::parse("https://x.org", false).unwrap();
+        assert!(unreachable(&CallError::Disabled, &site)
+            .help
+            .contains("Manage protocols"));
+    }
+}
