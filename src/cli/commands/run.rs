@@ -388,7 +388,7 @@ fn validate_all(args: &Args, template: &Template, params: &ParamValues, input: &
         for warning in &verdict.warnings {
             show(
                 &Problem::from_violation(&file, record.number, record.line, Some(&record.raw), warning)
-                    .as_warning(),
+                    .into_warning(),
             );
         }
         match &verdict.outcome {

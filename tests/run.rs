@@ -1,0 +1,1022 @@
+//! `moodlec run` and `moodlec login` end to end: the real binary against the
+//! Moodle simulator of tests/simulator, with faults, crashes and resumes.
+
+mod simulator;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use simulator::{role, Course, Fault, Faults, Outcome, Service, Simulator, SiteConfig, Token, User, TOKEN};
+
+/// Custom templates the tests use, put in each test's ./templates/.
+const TEMPLATES: &str = r#"
+template small_users extends create_users "create_users, 5 per call" {
+  batch size 5
+}
+
+template tight_users extends create_users "create_users for a site with max_input_vars 200" {
+  batch size 39 max_input_vars 200
+}
+
+template bare_users "create_users without a way to check a record after a timeout" {
+  function core_user_create_users
+  wrap users
+  field username: username required
+  field firstname: notags required
+  field lastname: notags required
+  field email: email required
+  field password: password
+  batch size 5
+  returns list {
+    field id: int required
+    field username: username required
+  }
+}
+"#;
+
+/// A fresh folder for one test, holding the custom templates.
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("run-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("templates")).expect("scratch folder");
+    std::fs::write(dir.join("templates/test.moodle"), TEMPLATES).expect("templates");
+    dir
+}
+
+/// What an invocation produced.
+#[derive(Debug)]
+struct Output {
+    stdout: String,
+    stderr: String,
+    code: Option<i32>,
+}
+
+/// `moodlec ARGS` in `dir`, with the simulator's token in MOODLE_TOKEN.
+fn moodlec(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_moodlec"));
+    command
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("MOODLE_TOKEN", TOKEN)
+        .env_remove("MOODLE_URL")
+        .env_remove("MOODLE_PASSWORD")
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+fn output(mut command: Command) -> Output {
+    let out = command.output().expect("run moodlec");
+    Output {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: out.status.code(),
+    }
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    output(moodlec(dir, args))
+}
+
+/// NDJSON users `{prefix}{i}` for i in 1..=n, valid for create_users.
+fn users(prefix: &str, n: usize) -> String {
+    (1..=n)
+        .map(|i| {
+            format!(
+                "{}\n",
+                json!({
+                    "username": format!("{prefix}{i:03}"),
+                    "firstname": "Test",
+                    "lastname": format!("User {i}"),
+                    "email": format!("{prefix}{i:03}@example.org"),
+                    "password": "Passw0rd!",
+                })
+            )
+        })
+        .collect()
+}
+
+/// The results file, by record number (every record must have exactly one line).
+fn results(path: &Path) -> BTreeMap<u64, Value> {
+    let text = std::fs::read_to_string(path).expect("results file");
+    let mut by_record = BTreeMap::new();
+    for line in text.lines() {
+        let value: Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("bad result line {line:?}: {e}"));
+        let record = value["record"].as_u64().expect("record number");
+        assert!(
+            by_record.insert(record, value).is_none(),
+            "record {record} has two result lines"
+        );
+    }
+    by_record
+}
+
+fn status_counts(results: &BTreeMap<u64, Value>) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for result in results.values() {
+        *counts
+            .entry(result["status"].as_str().unwrap_or("?").to_owned())
+            .or_insert(0) += 1;
+    }
+    counts
+}
+
+/// Every record applied once, with the id Moodle gave its username.
+fn assert_all_applied(sim: &Simulator, results: &BTreeMap<u64, Value>, prefix: &str, n: usize) {
+    let state = sim.state();
+    assert_eq!(results.len(), n, "one result per record");
+    for i in 1..=n {
+        let result = &results[&(i as u64)];
+        assert_eq!(result["status"], "applied", "record {i}: {result}");
+        let user = state
+            .user_by_username(&format!("{prefix}{i:03}"))
+            .unwrap_or_else(|| panic!("user {i} is in Moodle"));
+        assert_eq!(result["id"], user.id, "record {i} carries its Moodle id");
+    }
+    let created = state
+        .users
+        .values()
+        .filter(|u| u.username.starts_with(prefix))
+        .count();
+    assert_eq!(created, n, "no user created twice or left out");
+}
+
+fn create_calls(sim: &Simulator) -> usize {
+    sim.calls()
+        .iter()
+        .filter(|c| c.function.as_deref() == Some("core_user_create_users"))
+        .count()
+}
+
+#[test]
+fn bad_records_in_a_batch_are_isolated_by_bisection() {
+    let sim = Simulator::start(SiteConfig {
+        debug: true,
+        users: {
+            let mut users = SiteConfig::default().users;
+            users.push(User::new(10, "u037", "someone@example.org"));
+            users.push(User::new(11, "other", "u081@example.org"));
+            users
+        },
+        ..SiteConfig::default()
+    });
+    let dir = scratch("bisection");
+    std::fs::write(dir.join("users.ndjson"), users("u", 100)).unwrap();
+    let out = run(
+        &dir,
+        &[
+            "run",
+            "-t",
+            "create_users",
+            "users.ndjson",
+            "--url",
+            sim.url(),
+            "--results",
+            "r.ndjson",
+        ],
+    );
+    assert_eq!(out.code, Some(1), "{out:?}");
+    let results = results(&dir.join("r.ndjson"));
+    assert_eq!(
+        status_counts(&results),
+        BTreeMap::from([("applied".into(), 98), ("failed".into(), 2)])
+    );
+    let username = &results[&37]["error"];
+    assert_eq!(username["errorcode"], "invalidparameter");
+    assert!(
+        username["debuginfo"]
+            .as_str()
+            .unwrap()
+            .contains("Username already exists: u037"),
+        "{username}"
+    );
+    let email = &results[&81]["error"];
+    assert!(
+        email["debuginfo"]
+            .as_str()
+            .unwrap()
+            .contains("Email address already exists"),
+        "{email}"
+    );
+    let state = sim.state();
+    for (record, result) in &results {
+        if result["status"] == "applied" {
+            let user = state.user_by_username(&format!("u{record:03}")).expect("created");
+            assert_eq!(result["id"], user.id);
+        }
+    }
+    // One batch of 100, then halves down to each bad record: O(bad × log batch) calls.
+    let calls = create_calls(&sim);
+    assert!(calls <= 1 + 2 * 2 * 7, "{calls} calls");
+    assert!(out.stderr.contains("applied: 98, failed: 2"), "{}", out.stderr);
+}
+
+#[test]
+fn faults_on_a_fifth_of_the_calls_still_apply_every_record_once() {
+    let sim = Simulator::start(SiteConfig::default());
+    sim.set_faults(Faults {
+        seed: 7,
+        http_5xx_rate: 0.06,
+        http_429_rate: 0.02,
+        drop_before_apply_rate: 0.06,
+        drop_after_apply_rate: 0.06,
+        ..Faults::default()
+    });
+    let dir = scratch("faults");
+    std::fs::write(dir.join("users.ndjson"), users("f", 200)).unwrap();
+    let out = run(
+        &dir,
+        &[
+            "run",
+            "-t",
+            "small_users",
+            "users.ndjson",
+            "--url",
+            sim.url(),
+            "--results",
+            "r.ndjson",
+            "--concurrency",
+            "4",
+            "--retries",
+            "8",
+            "--retry-base-ms",
+            "10",
+        ],
+    );
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let results = results(&dir.join("r.ndjson"));
+    assert_all_applied(&sim, &results, "f", 200);
+    let faulted: Vec<Fault> = sim
+        .calls()
+        .iter()
+        .filter_map(|c| match c.outcome {
+            Outcome::Faulted { fault, .. } => Some(fault),
+            _ => None,
+        })
+        .collect();
+    assert!(faulted.len() >= 6, "faults were injected: {faulted:?}");
+    assert!(faulted.contains(&Fault::DropAfterApply), "{faulted:?}");
+    // No blind re-send: Moodle never refused a duplicate username.
+    let refused = sim
+        .calls()
+        .iter()
+        .filter(|c| matches!(c.outcome, Outcome::Rejected { .. }))
+        .count();
+    assert_eq!(refused, 0, "{:?}", sim.calls());
+}
+
+#[test]
+fn a_timeout_after_moodle_applied_the_call_is_resolved_by_lookup() {
+    let sim = Simulator::start(SiteConfig::default());
+    // Call 1 is the preflight; call 2 creates the users, then answers too late.
+    sim.set_faults(Faults::on_calls(&[(2, Fault::Slow(Duration::from_secs(3)))]));
+    let dir = scratch("lookup");
+    std::fs::write(dir.join("users.ndjson"), users("s", 5)).unwrap();
+    let out = run(
+        &dir,
+        &[
+            "run",
+            "-t",
+            "small_users",
+            "users.ndjson",
+            "--url",
+            sim.url(),
+            "--results",
+            "r.ndjson",
+            "--timeout",
+            "1",
+        ],
+    );
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_all_applied(&sim, &results(&dir.join("r.ndjson")), "s", 5);
+    let functions: Vec<String> = sim.calls().iter().filter_map(|c| c.function.clone()).collect();
+    assert_eq!(
+        functions,
+        [
+            "core_webservice_get_site_info",
+            "core_user_create_users",
+            "core_user_get_users_by_field"
+        ]
+    );
+}
+
+#[test]
+fn a_lost_answer_is_never_resent_blindly_without_a_check() {
+    let sim = Simulator::start(SiteConfig::default());
+    sim.set_faults(Faults::on_calls(&[(2, Fault::DropAfterApply)]));
+    let dir = scratch("unknown");
+    std::fs::write(dir.join("users.ndjson"), users("k", 7)).unwrap();
+    let out = run(
+        &dir,
+        &[
+            "run",
+            "-t",
+            "bare_users",
+            "users.ndjson",
+            "--url",
+            sim.url(),
+            "--results",
+            "r.ndjson",
+        ],
+    );
+    assert_eq!(out.code, Some(1), "{out:?}");
+    let results = results(&dir.join("r.ndjson"));
+    for record in 1..=5 {
+        assert_eq!(results[&record]["status"], "failed");
+        assert_eq!(results[&record]["error"]["errorcode"], "unknown_outcome");
+    }
+    assert_eq!(results[&6]["status"], "applied");
+    assert_eq!(results[&7]["status"], "applied");
+    // Sent once: the first five are in Moodle, once.
+    assert_eq!(create_calls(&sim), 2);
+    assert_eq!(
+        sim.state()
+            .users
+            .values()
+            .filter(|u| u.username.starts_with('k'))
+            .count(),
+        7
+    );
+}
+
+#[test]
+fn idempotent_enrolments_are_resent_after_a_lost_answer() {
+    let sim = Simulator::start(SiteConfig {
+        courses: vec![Course::new(2, "C2", 1)],
+        users: {
+            let mut users = SiteConfig::default().users;
+            users.extend((10..15).map(|id| User::new(id, &format!("e{id}"), &format!("e{id}@example.org"))));
+            users
+        },
+        ..SiteConfig::default()
+    });
+    sim.set_faults(Faults::on_calls(&[(2, Fault::DropAfterApply)]));
+    let dir = scratch("enrol");
+    let data: String = (10..15)
+        .map(|id| format!("{}\n", json!({"userid": id, "courseid": 2})))
+        .collect();
+    std::fs::write(dir.join("enrol.ndjson"), data).unwrap();
+    let out = run(
+        &dir,
+        &[
+            "run",
+            "-t",
+            "enrol_users",
+            "enrol.ndjson",
+            "--url",
+            sim.url(),
+            "--results",
+            "r.ndjson",
+            "--set",
+            "roleid=teacher",
+        ],
+    );
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_eq!(
+        status_counts(&results(&dir.join("r.ndjson"))),
+        BTreeMap::from([("applied".into(), 5)])
+    );
+    let state = sim.state();
+    for id in 10..15 {
+        assert_eq!(
+            state.enrolment(2, id).expect("enrolled").roles,
+            BTreeSet::from([role::TEACHER])
+        );
+    }
+}
+
+#[test]
+fn update_warnings_fail_only_their_user() {
+    let sim = Simulator::start(SiteConfig {
+        users: {
+            let mut users = SiteConfig::default().users;
+            users.push(User::new(10, "ann", "ann@example.org"));
+            users
+        },
+        ..SiteConfig::default()
+    });
+    let dir = scratch("update");
+    let data = "{\"id\":10,\"city\":\"Brno\"}\n{\"id\":999,\"city\":\"Nowhere\"}\n";
+    std::fs::write(dir.join("update.ndjson"), data).unwrap();
+    let out = run(
+        &dir,
+        &[
+            "run",
+            "-t",
+            "update_users",
+            "update.ndjson",
+            "--url",
+            sim.url(),
+            "--results",
+            "r.ndjson",
+        ],
+    );
+    assert_eq!(out.code, Some(1), "{out:?}");
+    let results = results(&dir.join("r.ndjson"));
+    assert_eq!(results[&1]["status"], "applied");
+    assert_eq!(results[&2]["status"], "failed");
+    assert_eq!(results[&2]["error"]["errorcode"], "invaliduserid");
+    assert_eq!(sim.state().users[&10].field("city"), "Brno");
+}
+
+#[test]
+fn batches_stay_under_max_input_vars() {
+    let sim = Simulator::start(SiteConfig {
+        max_input_vars: 200,
+        ..SiteConfig::default()
+    });
+    let dir = scratch("max-input-vars");
+    // Ten form fields per record: 39 records would be 390 fields, PHP would keep 200.
+    let data: String = (1..=60)
+        .map(|i| {
+            format!(
+                "{}\n",
+                json!({
+                    "username": format!("m{i:03}"), "firstname": "M", "lastname": "V",
+                    "email": format!("m{i:03}@example.org"), "password": "Passw0rd!",
+                    "city": "Brno", "country": "CZ", "idnumber": format!("id{i}"),
+                    "institution": "Uni", "department": "Maths",
+                })
+            )
+        })
+        .collect();
+    std::fs::write(dir.join("users.ndjson"), data).unwrap();
+    let out = run(
+        &dir,
+        &[
+            "run",
+            "-t",
+            "tight_users",
+            "users.ndjson",
+            "--url",
+            sim.url(),
+            "--results",
+            "r.ndjson",
+        ],
+    );
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_all_applied(&sim, &results(&dir.join("r.ndjson")), "m", 60);
+    let calls = sim.calls();
+    assert!(
+        calls.iter().all(|c| c.dropped_pairs == 0 && c.pairs <= 200),
+        "{calls:?}"
+    );
+    assert!(create_calls(&sim) >= 4, "split into several calls");
+    let user = sim.state().user_by_username("m060").cloned().unwrap();
+    assert_eq!(user.field("department"), "Maths", "nothing truncated");
+}
+
+#[test]
+fn a_wrong_token_stops_before_sending() {
+    let sim = Simulator::start(SiteConfig::default());
+    let dir = scratch("wrong-token");
+    std::fs::write(dir.join("users.ndjson"), users("w", 3)).unwrap();
+    let mut command = moodlec(
+        &dir,
+        &["run", "-t", "create_users", "users.ndjson", "--url", sim.url()],
+    );
+    command.env("MOODLE_TOKEN", "ffffffffffffffffffffffffffffffff");
+    let out = output(command);
+    assert_eq!(out.code, Some(3), "{out:?}");
+    assert!(out.stderr.contains("Moodle refused the token"), "{}", out.stderr);
+    assert!(out.stderr.contains("Manage tokens"), "{}", out.stderr);
+    assert_eq!(create_calls(&sim), 0);
+}
+
+#[test]
+fn a_function_missing_from_the_service_stops_before_sending() {
+    let sim = Simulator::start(SiteConfig {
+        services: vec![Service::new(
+            "limited",
+            &["core_webservice_get_site_info", "core_user_update_users"],
+        )],
+        tokens: vec![Token::new(TOKEN, 2, "limited")],
+        ..SiteConfig::default()
+    });
+    let dir = scratch("missing-function");
+    std::fs::write(dir.join("users.ndjson"), users("x", 3)).unwrap();
+    let out = run(
+        &dir,
+        &["run", "-t", "create_users", "users.ndjson", "--url", sim.url()],
+    );
+    assert_eq!(out.code, Some(3), "{out:?}");
+    assert!(
+        out.stderr.contains("does not include core_user_create_users"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("External services"), "{}", out.stderr);
+}
+
+#[test]
+fn disabled_web_services_and_unreachable_sites_exit_3() {
+    let sim = Simulator::start(SiteConfig {
+        rest_enabled: false,
+        ..SiteConfig::default()
+    });
+    let dir = scratch("disabled");
+    std::fs::write(dir.join("users.ndjson"), users("d", 1)).unwrap();
+    let out = run(
+        &dir,
+        &["run", "-t", "create_users", "users.ndjson", "--url", sim.url()],
+    );
+    assert_eq!(out.code, Some(3), "{out:?}");
+    assert!(out.stderr.contains("Manage protocols"), "{}", out.stderr);
+
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let out = run(
+        &dir,
+        &[
+            "run",
+            "-t",
+            "create_users",
+            "users.ndjson",
+            "--url",
+            &url,
+            "--retries",
+            "1",
+        ],
+    );
+    assert_eq!(out.code, Some(3), "{out:?}");
+    assert!(out.stderr.contains("cannot reach"), "{}", out.stderr);
+}
+
+#[test]
+fn plain_http_to_another_host_is_refused() {
+    let dir = scratch("http");
+    std::fs::write(dir.join("users.ndjson"), users("h", 1)).unwrap();
+    let out = run(
+        &dir,
+        &[
+            "run",
+            "-t",
+            "create_users",
+            "users.ndjson",
+            "--url",
+            "http://moodle.example.edu",
+        ],
+    );
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert!(out.stderr.contains("--allow-http"), "{}", out.stderr);
+}
+
+#[test]
+fn invalid_records_stop_the_run_unless_skipped() {
+    let sim = Simulator::start(SiteConfig::default());
+    let dir = scratch("invalid");
+    let mut data = users("v", 4);
+    data.push_str("{\"username\":\"BAD\",\"firstname\":\"B\",\"lastname\":\"B\",\"email\":\"b@example.org\",\"password\":\"Passw0rd!\"}\n");
+    std::fs::write(dir.join("users.ndjson"), &data).unwrap();
+    let out = run(
+        &dir,
+        &[
+            "run",
+            "-t",
+            "create_users",
+            "users.ndjson",
+            "--url",
+            sim.url(),
+            "--results",
+            "a.ndjson",
+        ],
+    );
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(out.stderr.contains("nothing was sent"), "{}", out.stderr);
+    assert_eq!(sim.calls().len(), 0);
+    let first = results(&dir.join("a.ndjson"));
+    assert_eq!(
+        status_counts(&first),
+        BTreeMap::from([("invalid".into(), 1), ("skipped".into(), 4)])
+    );
+
+    // Standard input is read twice (validation, then sending): it is spooled first.
+    let mut command = moodlec(
+        &dir,
+        &[
+            "run",
+            "-t",
+            "create_users",
+            "-",
+            "--url",
+            sim.url(),
+            "--results",
+            "b.ndjson",
+            "--skip-invalid",
+        ],
+    );
+    command.stdin(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(data.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let second = results(&dir.join("b.ndjson"));
+    assert_eq!(
+        status_counts(&second),
+        BTreeMap::from([("applied".into(), 4), ("invalid".into(), 1)])
+    );
+    assert_eq!(second[&5]["error"]["exception"], "moodlec");
+}
+
+#[test]
+fn test_mode_sends_one_record_and_shows_the_exchange() {
+    let sim = Simulator::start(SiteConfig::default());
+    let dir = scratch("test-mode");
+    std::fs::write(dir.join("users.ndjson"), users("t", 3)).unwrap();
+    let out = run(
+        &dir,
+        &[
+            "run",
+            "-t",
+            "create_users",
+            "users.ndjson",
+            "--url",
+            sim.url(),
+            "--test",
+            "--results",
+            "r.ndjson",
+        ],
+    );
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(
+        out.stdout.contains("POST /webservice/rest/server.php HTTP/1.1"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("wstoken=REDACTED"), "{}", out.stdout);
+    assert!(out.stdout.contains("\"username\": \"t001\""), "{}", out.stdout);
+    assert_eq!(
+        sim.state()
+            .users
+            .values()
+            .filter(|u| u.username.starts_with('t'))
+            .count(),
+        1
+    );
+    // The rest is sent by a resumed run, after the one record already applied.
+    let out = run(
+        &dir,
+        &[
+            "run",
+            "-t",
+            "create_users",
+            "users.ndjson",
+            "--url",
+            sim.url(),
+            "--results",
+            "r.ndjson",
+            "--resume",
+        ],
+    );
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_all_applied(&sim, &results(&dir.join("r.ndjson")), "t", 3);
+}
+
+/// A webhook receiver: collects request bodies, answers 200.
+fn webhook_receiver() -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let kept = bodies.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let kept = kept.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                loop {
+                    let mut length = 0;
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                        if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                            length = value.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    reader.read_exact(&mut body).unwrap();
+                    kept.lock()
+                        .unwrap()
+                        .push(String::from_utf8_lossy(&body).into_owned());
+                    let mut stream = &stream;
+                    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+                }
+            });
+        }
+    });
+    (url, bodies)
+}
+
+#[test]
+fn the_token_appears_in_no_output() {
+    let sim = Simulator::start(SiteConfig {
+        debug: true,
+        users: {
+            let mut users = SiteConfig::default().users;
+            users.push(User::new(10, "n002", "n002-old@example.org"));
+            users
+        },
+        ..SiteConfig::default()
+    });
+    sim.set_faults(Faults::on_calls(&[
+        (3, Fault::Http503),
+        (5, Fault::DropAfterApply),
+    ]));
+    let (hook, bodies) = webhook_receiver();
+    let dir = scratch("token");
+    std::fs::write(dir.join("users.ndjson"), users("n", 12)).unwrap();
+    let mut outputs = Vec::new();
+    let first = run(
+        &dir,
+        &[
+            "run",
+            "-t",
+            "small_users",
+            "users.ndjson",
+            "--url",
+            sim.url(),
+            "--results",
+            "r.ndjson",
+            "--webhook",
+            &hook,
+        ],
+    );
+    assert_eq!(first.code, Some(1), "{first:?}");
+    outputs.push(first);
+    let test = run(
+        &dir,
+        &[
+            "run",
+            "-t",
+            "small_users",
+            "users.ndjson",
+            "--url",
+            sim.url(),
+            "--test",
+            "--webhook",
+            &hook,
+        ],
+    );
+    outputs.push(test);
+    let mut wrong = moodlec(
+        &dir,
+        &["run", "-t", "small_users", "users.ndjson", "--url", sim.url()],
+    );
+    wrong.env("MOODLE_TOKEN", "0000aaaa0000aaaa0000aaaa0000aaaa");
+    outputs.push(output(wrong));
+    let render = run(
+        &dir,
+        &["render", "-t", "small_users", "users.ndjson", "--format", "http"],
+    );
+    outputs.push(render);
+
+    let bodies = bodies.lock().unwrap().clone();
+    assert!(bodies.len() >= 3, "webhook calls: {bodies:?}");
+    assert!(bodies
+        .iter()
+        .any(|b| b.contains("\"function\":\"core_user_create_users\"")));
+    let mut texts: Vec<String> = bodies;
+    for out in &outputs {
+        texts.push(out.stdout.clone());
+        texts.push(out.stderr.clone());
+    }
+    texts.push(std::fs::read_to_string(dir.join("r.ndjson")).unwrap());
+    texts.push(std::fs::read_to_string(dir.join("r.ndjson.journal")).unwrap());
+    assert!(texts.iter().any(|t| t.contains("REDACTED")));
+    for text in &texts {
+        assert!(!text.contains(TOKEN), "the token leaked: {text}");
+        assert!(
+            !text.contains("0000aaaa0000aaaa"),
+            "the wrong token leaked: {text}"
+        );
+    }
+}
+
+#[test]
+fn login_saves_a_private_token_file_that_run_uses() {
+    let sim = Simulator::start(SiteConfig::default());
+    let dir = scratch("login");
+    let mut command = moodlec(
+        &dir,
+        &[
+            "login",
+            "--url",
+            sim.url(),
+            "--username",
+            "admin",
+            "--service",
+            "moodlec",
+        ],
+    );
+    command
+        .env("MOODLE_PASSWORD", simulator::ADMIN_PASSWORD)
+        .env_remove("MOODLE_TOKEN");
+    let out = output(command);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(!out.stderr.contains(TOKEN) && !out.stdout.contains(TOKEN));
+    let file = dir.join("config/moodlec/token");
+    assert_eq!(std::fs::read_to_string(&file).unwrap().trim(), TOKEN);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    std::fs::write(dir.join("users.ndjson"), users("l", 2)).unwrap();
+    let mut command = moodlec(
+        &dir,
+        &["run", "-t", "create_users", "users.ndjson", "--url", sim.url()],
+    );
+    command.env_remove("MOODLE_TOKEN");
+    assert_eq!(output(command).code, Some(0));
+    assert!(sim.state().user_by_username("l002").is_some());
+
+    let mut wrong = moodlec(
+        &dir,
+        &[
+            "login",
+            "--url",
+            sim.url(),
+            "--username",
+            "admin",
+            "--token-file",
+            "t2",
+        ],
+    );
+    wrong.stdin(Stdio::piped());
+    let mut child = wrong.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"not-the-password\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("invalidlogin"), "{stderr}");
+    assert!(!dir.join("t2").exists());
+}
+
+/// A small deterministic generator for kill times (SplitMix64).
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) % n
+    }
+}
+
+fn spawn_run(dir: &Path, url: &str, resume: bool) -> Child {
+    let mut args = vec![
+        "run",
+        "-t",
+        "small_users",
+        "users.ndjson",
+        "--url",
+        url,
+        "--results",
+        "r.ndjson",
+        "--concurrency",
+        "3",
+        "--quiet",
+    ];
+    if resume {
+        args.push("--resume");
+    }
+    moodlec(dir, &args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn moodlec")
+}
+
+#[test]
+fn kill_9_at_random_moments_then_resume_loses_and_duplicates_nothing() {
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    let mut rng = Rng(seed);
+    eprintln!("kill test seed: {seed}");
+    let (mut killed_midway, mut killed_in_flight) = (0, 0);
+    for trial in 0..20 {
+        let sim = Simulator::start(SiteConfig::default());
+        sim.set_faults(Faults {
+            latency: Duration::from_millis(25),
+            latency_jitter: Duration::from_millis(25),
+            ..Faults::default()
+        });
+        let dir = scratch(&format!("kill-{trial}"));
+        std::fs::write(dir.join("users.ndjson"), users("k", 60)).unwrap();
+        let mut child = spawn_run(&dir, sim.url(), false);
+        let wait = rng.below(260);
+        std::thread::sleep(Duration::from_millis(wait));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let (done, in_flight) = progress_at_kill(&dir);
+        eprintln!(
+            "trial {trial}: killed at {wait} ms with {done} results and {in_flight} requests in flight"
+        );
+        if done > 0 && done < 60 {
+            killed_midway += 1;
+        }
+        if in_flight > 0 {
+            killed_in_flight += 1;
+        }
+        // Kill a resumed run too, now and then, before letting one finish.
+        let mut rounds = 0;
+        loop {
+            rounds += 1;
+            let resume = dir.join("r.ndjson").exists();
+            let mut child = spawn_run(&dir, sim.url(), resume);
+            if rounds == 1 && rng.below(3) == 0 {
+                std::thread::sleep(Duration::from_millis(rng.below(300)));
+                let _ = child.kill();
+                let _ = child.wait();
+                continue;
+            }
+            let status = child.wait().unwrap();
+            assert_eq!(
+                status.code(),
+                Some(0),
+                "trial {trial} (seed {seed}, kill at {wait} ms)"
+            );
+            break;
+        }
+        let results = results(&dir.join("r.ndjson"));
+        assert_all_applied(&sim, &results, "k", 60);
+        let refused = sim
+            .calls()
+            .iter()
+            .filter(|c| matches!(c.outcome, Outcome::Rejected { .. }))
+            .count();
+        assert_eq!(
+            refused, 0,
+            "trial {trial} (seed {seed}): a record was sent again after it was applied"
+        );
+    }
+    // The kills did land in the middle of runs, with requests in flight.
+    assert!(
+        killed_midway >= 5,
+        "{killed_midway} of 20 kills hit a run midway (seed {seed})"
+    );
+    assert!(
+        killed_in_flight >= 3,
+        "{killed_in_flight} of 20 kills hit requests in flight (seed {seed})"
+    );
+}
+
+/// After a kill: complete result lines, and journal requests started but not finished.
+fn progress_at_kill(dir: &Path) -> (usize, usize) {
+    let results = std::fs::read_to_string(dir.join("r.ndjson")).unwrap_or_default();
+    let done = results
+        .lines()
+        .filter(|l| serde_json::from_str::<Value>(l).is_ok())
+        .count();
+    let journal = std::fs::read_to_string(dir.join("r.ndjson.journal")).unwrap_or_default();
+    let mut open = BTreeSet::new();
+    for line in journal.lines() {
+        let Ok(entry) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        if let Some(id) = entry["start"].as_u64() {
+            open.insert(id);
+        }
+        if let Some(id) = entry["finish"].as_u64() {
+            open.remove(&id);
+        }
+    }
+    (done, open.len())
+}
