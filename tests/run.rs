@@ -230,6 +230,14 @@ fn faults_on_a_fifth_of_the_calls_still_apply_every_record_once() {
         http_429_rate: 0.02,
         drop_before_apply_rate: 0.06,
         drop_after_apply_rate: 0.06,
+        // On top of the drawn ones, one of each kind for sure (call 1 is the preflight).
+        fail_calls: vec![
+            (2, Fault::DropAfterApply),
+            (4, Fault::Http503),
+            (6, Fault::DropBeforeApply),
+            (8, Fault::Http429),
+            (10, Fault::Http502),
+        ],
         ..Faults::default()
     });
     let dir = scratch("faults");
@@ -930,18 +938,32 @@ fn kill_9_at_random_moments_then_resume_loses_and_duplicates_nothing() {
         .as_nanos() as u64;
     let mut rng = Rng(seed);
     eprintln!("kill test seed: {seed}");
-    let (mut killed_midway, mut killed_in_flight) = (0, 0);
-    for trial in 0..20 {
+    let slow_site = || {
         let sim = Simulator::start(SiteConfig::default());
         sim.set_faults(Faults {
             latency: Duration::from_millis(25),
             latency_jitter: Duration::from_millis(25),
             ..Faults::default()
         });
+        sim
+    };
+    // How long a whole run takes on this machine: kills fall anywhere in it.
+    let duration = {
+        let sim = slow_site();
+        let dir = scratch("kill-calibration");
+        std::fs::write(dir.join("users.ndjson"), users("k", 60)).unwrap();
+        let started = std::time::Instant::now();
+        assert!(spawn_run(&dir, sim.url(), false).wait().unwrap().success());
+        started.elapsed().as_millis() as u64
+    };
+    eprintln!("a whole run takes {duration} ms");
+    let (mut killed_midway, mut killed_in_flight) = (0, 0);
+    for trial in 0..20 {
+        let sim = slow_site();
         let dir = scratch(&format!("kill-{trial}"));
         std::fs::write(dir.join("users.ndjson"), users("k", 60)).unwrap();
         let mut child = spawn_run(&dir, sim.url(), false);
-        let wait = rng.below(260);
+        let wait = rng.below(duration);
         std::thread::sleep(Duration::from_millis(wait));
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
@@ -962,7 +984,7 @@ fn kill_9_at_random_moments_then_resume_loses_and_duplicates_nothing() {
             let resume = dir.join("r.ndjson").exists();
             let mut child = spawn_run(&dir, sim.url(), resume);
             if rounds == 1 && rng.below(3) == 0 {
-                std::thread::sleep(Duration::from_millis(rng.below(300)));
+                std::thread::sleep(Duration::from_millis(rng.below(duration)));
                 let _ = child.kill();
                 let _ = child.wait();
                 continue;

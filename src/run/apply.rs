@@ -159,7 +159,6 @@ async fn send(ctx: &Ctx, records: Vec<ValidRecord>, resends: u32, stack: &mut Ve
             ctx.notify(&numbers, Answer::Value(&value)).await;
         }
         Ok(Reply::Error(error)) => {
-            let error = error.scrubbed(ctx.client.token());
             ctx.notify(&numbers, Answer::Error(&error)).await;
             if REFUSALS.contains(&error.code()) {
                 let refusal = preflight::refused(&error, &ctx.template.function);

@@ -222,7 +222,11 @@ impl Client {
         let bytes = post_form(&self.http, &self.endpoint, body)
             .await
             .map_err(|e| self.scrub(e))?;
-        decode(&bytes).map_err(|e| self.scrub(e))
+        match decode(&bytes) {
+            Ok(Reply::Error(error)) => Ok(Reply::Error(error.scrubbed(&self.token))),
+            Ok(value) => Ok(value),
+            Err(error) => Err(self.scrub(error)),
+        }
     }
 
     fn scrub(&self, error: CallError) -> CallError {

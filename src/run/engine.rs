@@ -201,11 +201,8 @@ impl Pass<'_> {
         if self.done.contains(valid.number) {
             return;
         }
-        let valid = match self.held.hold(valid) {
-            Hold::Complete(work) => return dispatcher.send(work).await,
-            Hold::Waiting => return,
-            Hold::NotHeld(valid) => valid,
-        };
+        // Skipped records of an earlier run's unfinished request stay
+        // unfinished in the journal: the next resume resolves them.
         if let Some(reason) = self.skip_reason(&ctx) {
             ctx.settle(vec![RecordResult::with_error(
                 valid.number,
@@ -214,21 +211,24 @@ impl Pass<'_> {
             )]);
             return;
         }
+        let valid = match self.held.hold(valid) {
+            Hold::Complete(work) => return dispatcher.send(work).await,
+            Hold::Waiting => return,
+            Hold::NotHeld(valid) => valid,
+        };
         if ctx.settings.test {
             self.tested = true;
             return dispatcher.send(Work::Send(vec![valid])).await;
         }
+        let number = valid.number;
         match self.batcher.push(valid) {
             Ok(batches) => {
                 for batch in batches {
                     dispatcher.send(Work::Send(batch.records)).await;
                 }
             }
-            // Checked above; the batcher's own budget is the same.
-            Err(large) => ctx.reporter.warning(&format!(
-                "a record of {} form fields was left out",
-                large.form_fields
-            )),
+            // Checked above with the same budget, so not expected here.
+            Err(large) => ctx.settle(vec![too_large(number, large.form_fields, large.limit)]),
         }
     }
 

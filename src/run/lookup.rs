@@ -96,7 +96,7 @@ pub(super) async fn find(
 async fn call(ctx: &Ctx, function: &str, params: &[(String, String)]) -> Result<Json, LookupError> {
     match ctx.read(function, params).await {
         Ok(Reply::Value(value)) => Ok(value),
-        Ok(Reply::Error(error)) => Err(LookupError::Refused(error.scrubbed(ctx.client.token()))),
+        Ok(Reply::Error(error)) => Err(LookupError::Refused(error)),
         Err(error) if error.is_transient() => Err(LookupError::Unreachable(error)),
         Err(error) => Err(LookupError::Refused(MoodleError::local(
             "lookup_failed",

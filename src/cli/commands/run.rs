@@ -11,7 +11,7 @@ use moodlec::check::FIXED_FORM_FIELDS;
 use moodlec::params::ParamValues;
 use moodlec::render::form::record_field_count;
 use moodlec::run::client::{CallError, Client};
-use moodlec::run::ledger::{Ledger, Resume};
+use moodlec::run::ledger::{Ledger, RecordSet, Resume};
 use moodlec::run::outcome::{RecordResult, Status};
 use moodlec::run::preflight::preflight;
 use moodlec::run::retry::RetryPolicy;
@@ -114,6 +114,8 @@ struct Prepared {
     token: Token,
     input: Input,
     counts: Counts,
+    /// With --resume: the ledger of the run being continued, and what it left.
+    resumed: Option<(Ledger, Resume)>,
 }
 
 fn prepare(args: &Args) -> Result<Prepared, u8> {
@@ -141,7 +143,16 @@ fn prepare(args: &Args) -> Result<Prepared, u8> {
         }
     }
     let input = Input::new(&args.file)?;
-    let counts = validate_all(args, &template, &params, &input)?;
+    // Resumed first, so that the validation pass can count what is left to send.
+    let resumed = match &args.results {
+        Some(path) if args.resume => Some(Ledger::resume(path).map_err(|error| {
+            report::error(&format!("cannot resume from {}: {error}", path.display()), None);
+            exit::USAGE_OR_TEMPLATE
+        })?),
+        _ => None,
+    };
+    let done = resumed.as_ref().map(|(_, resume)| &resume.done);
+    let counts = validate_all(args, &template, &params, &input, done)?;
     Ok(Prepared {
         template,
         params,
@@ -149,6 +160,7 @@ fn prepare(args: &Args) -> Result<Prepared, u8> {
         token,
         input,
         counts,
+        resumed,
     })
 }
 
@@ -160,6 +172,7 @@ fn execute(args: &Args, prepared: Prepared) -> Result<u8, u8> {
         token,
         input,
         counts,
+        resumed,
     } = prepared;
     let send = counts.invalid == 0 || args.skip_invalid;
     if !send {
@@ -215,12 +228,11 @@ fn execute(args: &Args, prepared: Prepared) -> Result<u8, u8> {
         }
         applied = cleared.applied;
     }
-    let (ledger, resume) = open_ledger(args)?;
-    let to_send = if send {
-        counts.valid.saturating_sub(resume.done.len() as u64)
-    } else {
-        0
+    let (ledger, resume) = match resumed {
+        Some(resumed) => resumed,
+        None => create_ledger(args)?,
     };
+    let to_send = if send { counts.to_send } else { counts.valid };
     let reporter = Arc::new(Progress::new(args.quiet, if args.test { 1 } else { to_send }));
     let runner = Runner {
         template: template.clone(),
@@ -248,16 +260,13 @@ fn execute(args: &Args, prepared: Prepared) -> Result<u8, u8> {
     Ok(finish(args, &summary, send))
 }
 
-fn open_ledger(args: &Args) -> Result<(Ledger, Resume), u8> {
+/// A new results file and journal (--results without --resume), or none.
+fn create_ledger(args: &Args) -> Result<(Ledger, Resume), u8> {
     let Some(path) = &args.results else {
         return Ok((Ledger::none(), Resume::default()));
     };
-    let opened = if args.resume {
-        Ledger::resume(path)
-    } else {
-        Ledger::create(path).map(|ledger| (ledger, Resume::default()))
-    };
-    opened.map_err(|error| {
+    let created = Ledger::create(path).map(|ledger| (ledger, Resume::default()));
+    created.map_err(|error| {
         report::error(&format!("cannot use {}: {error}", path.display()), None);
         exit::USAGE_OR_TEMPLATE
     })
@@ -355,10 +364,18 @@ struct Counts {
     read: u64,
     valid: u64,
     invalid: u64,
+    /// Valid records without a result from an earlier run.
+    to_send: u64,
 }
 
 /// The first pass: validate every record, print the problems, count.
-fn validate_all(args: &Args, template: &Template, params: &ParamValues, input: &Input) -> Result<Counts, u8> {
+fn validate_all(
+    args: &Args,
+    template: &Template,
+    params: &ParamValues,
+    input: &Input,
+    done: Option<&RecordSet>,
+) -> Result<Counts, u8> {
     let records = input.open(&args.data)?;
     let file = input.name();
     let options = ValidateOptions {
@@ -415,7 +432,12 @@ fn validate_all(args: &Args, template: &Template, params: &ParamValues, input: &
                     warning: false,
                 });
             }
-            Ok(_) => counts.valid += 1,
+            Ok(_) => {
+                counts.valid += 1;
+                if !done.is_some_and(|done| done.contains(record.number)) {
+                    counts.to_send += 1;
+                }
+            }
             Err(violations) => {
                 counts.invalid += 1;
                 for v in violations {
