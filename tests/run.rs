@@ -284,6 +284,81 @@ fn faults_on_a_fifth_of_the_calls_still_apply_every_record_once() {
 }
 
 #[test]
+fn a_site_that_goes_down_stops_the_run_and_resume_finishes_it() {
+    let sim = Simulator::start(SiteConfig::default());
+    // Calls 1-3 work (preflight and two batches), then the proxy answers 503 for a while.
+    let outage: Vec<(usize, Fault)> = (4..=40).map(|call| (call, Fault::Http503)).collect();
+    sim.set_faults(Faults::on_calls(&outage));
+    let dir = scratch("outage");
+    std::fs::write(dir.join("users.ndjson"), users("o", 30)).unwrap();
+    let args = [
+        "run",
+        "-t",
+        "small_users",
+        "users.ndjson",
+        "--url",
+        sim.url(),
+        "--results",
+        "r.ndjson",
+        "--retries",
+        "2",
+        "--retry-base-ms",
+        "5",
+    ];
+    let out = run(&dir, &args);
+    assert_eq!(out.code, Some(3), "{out:?}");
+    assert!(
+        out.stderr.contains("--resume --results r.ndjson"),
+        "{}",
+        out.stderr
+    );
+    let first = results(&dir.join("r.ndjson"));
+    assert_eq!(first.len(), 30, "every record has a result");
+    assert_eq!(
+        status_counts(&first),
+        BTreeMap::from([("applied".into(), 10), ("skipped".into(), 20)])
+    );
+
+    sim.set_faults(Faults::default());
+    let mut resumed = args.to_vec();
+    resumed.push("--resume");
+    let out = run(&dir, &resumed);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stderr.contains("done before: 10"), "{}", out.stderr);
+    assert_all_applied(&sim, &results(&dir.join("r.ndjson")), "o", 30);
+}
+
+#[test]
+fn rate_limits_requests_per_second() {
+    let sim = Simulator::start(SiteConfig::default());
+    let dir = scratch("rate");
+    std::fs::write(dir.join("users.ndjson"), users("r", 25)).unwrap();
+    let started = std::time::Instant::now();
+    let out = run(
+        &dir,
+        &[
+            "run",
+            "-t",
+            "small_users",
+            "users.ndjson",
+            "--url",
+            sim.url(),
+            "--rate",
+            "10",
+            "--concurrency",
+            "4",
+        ],
+    );
+    assert_eq!(out.code, Some(0), "{out:?}");
+    // Five batches at 10 requests/s: the last one starts 0.4 s after the first.
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
 fn a_timeout_after_moodle_applied_the_call_is_resolved_by_lookup() {
     let sim = Simulator::start(SiteConfig::default());
     // Call 1 is the preflight; call 2 creates the users, then answers too late.

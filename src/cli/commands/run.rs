@@ -13,13 +13,13 @@ use moodlec::render::form::record_field_count;
 use moodlec::run::client::{CallError, Client};
 use moodlec::run::ledger::{Ledger, RecordSet, Resume};
 use moodlec::run::outcome::{RecordResult, Status};
-use moodlec::run::preflight::preflight;
+use moodlec::run::preflight::{preflight, Cleared, Refusal};
 use moodlec::run::retry::RetryPolicy;
 use moodlec::run::site::SiteUrl;
 use moodlec::run::token::Token;
 use moodlec::run::webhook::Webhook;
 use moodlec::run::{Reporter, Runner, Settings, StopKind, Summary};
-use moodlec::template::Template;
+use moodlec::template::{AppliedCheck, Template};
 use moodlec::validate::{ValidateOptions, Validator};
 
 use crate::cli::exit;
@@ -125,23 +125,7 @@ fn prepare(args: &Args) -> Result<Prepared, u8> {
         exit::USAGE_OR_TEMPLATE
     })?;
     let token = read_token(args)?;
-    if let Some(results) = &args.results {
-        if results.exists() && !args.resume {
-            let message = format!("{} exists already", results.display());
-            report::error(
-                &message,
-                Some("continue that run with --resume, or choose another --results file"),
-            );
-            return Err(exit::USAGE_OR_TEMPLATE);
-        }
-        if !results.exists() && args.resume {
-            report::error(
-                &format!("{} does not exist: nothing to resume", results.display()),
-                None,
-            );
-            return Err(exit::USAGE_OR_TEMPLATE);
-        }
-    }
+    check_results_path(args)?;
     let input = Input::new(&args.file)?;
     // Resumed first, so that the validation pass can count what is left to send.
     let resumed = match &args.results {
@@ -162,6 +146,27 @@ fn prepare(args: &Args) -> Result<Prepared, u8> {
         counts,
         resumed,
     })
+}
+
+/// A new run must not overwrite results; a resumed one needs them.
+fn check_results_path(args: &Args) -> Result<(), u8> {
+    let Some(results) = &args.results else {
+        return Ok(());
+    };
+    if results.exists() && !args.resume {
+        let message = format!("{} exists already", results.display());
+        report::error(
+            &message,
+            Some("continue that run with --resume, or choose another --results file"),
+        );
+        return Err(exit::USAGE_OR_TEMPLATE);
+    }
+    if !results.exists() && args.resume {
+        let message = format!("{} does not exist: nothing to resume", results.display());
+        report::error(&message, None);
+        return Err(exit::USAGE_OR_TEMPLATE);
+    }
+    Ok(())
 }
 
 fn execute(args: &Args, prepared: Prepared) -> Result<u8, u8> {
@@ -208,26 +213,12 @@ fn execute(args: &Args, prepared: Prepared) -> Result<u8, u8> {
             report::error(&format!("cannot start the runtime: {error}"), None);
             exit::USAGE_OR_TEMPLATE
         })?;
-    let mut applied = template.applied.clone();
-    if send {
-        let cleared = runtime
-            .block_on(preflight(&client, &site, &template, &retry))
-            .map_err(|refusal| {
-                report::error(&refusal.message, Some(&refusal.help));
-                exit::SERVER
-            })?;
-        if !args.quiet {
-            let release = cleared.info.release.as_deref().unwrap_or("unknown release");
-            eprintln!(
-                "{} ({release}) as {}: {} is available",
-                cleared.info.sitename, cleared.info.username, template.function
-            );
-        }
-        for warning in &cleared.warnings {
-            eprintln!("warning: {warning}");
-        }
-        applied = cleared.applied;
-    }
+    let applied = if send {
+        let preflight = preflight(&client, &site, &template, &retry);
+        check_site(args, &template, runtime.block_on(preflight))?
+    } else {
+        template.applied.clone()
+    };
     let (ledger, resume) = match resumed {
         Some(resumed) => resumed,
         None => create_ledger(args)?,
@@ -258,6 +249,29 @@ fn execute(args: &Args, prepared: Prepared) -> Result<u8, u8> {
     let summary = runtime.block_on(runner.run(records, params, options, resume));
     reporter.finish();
     Ok(finish(args, &summary, send))
+}
+
+/// Report the preflight; the applied check the run may use.
+fn check_site(
+    args: &Args,
+    template: &Template,
+    cleared: Result<Cleared, Refusal>,
+) -> Result<AppliedCheck, u8> {
+    let cleared = cleared.map_err(|refusal| {
+        report::error(&refusal.message, Some(&refusal.help));
+        exit::SERVER
+    })?;
+    if !args.quiet {
+        let release = cleared.info.release.as_deref().unwrap_or("unknown release");
+        eprintln!(
+            "{} ({release}) as {}: {} is available",
+            cleared.info.sitename, cleared.info.username, template.function
+        );
+    }
+    for warning in &cleared.warnings {
+        eprintln!("warning: {warning}");
+    }
+    Ok(cleared.applied)
 }
 
 /// A new results file and journal (--results without --resume), or none.
@@ -551,7 +565,11 @@ impl Progress {
 
 impl Reporter for Progress {
     fn settled(&self, results: &[RecordResult]) {
-        let sent = results.iter().filter(|r| r.status != Status::Invalid).count() as u64;
+        // Progress counts records sent: applied or failed (invalid and skipped ones were not).
+        let sent = results
+            .iter()
+            .filter(|r| matches!(r.status, Status::Applied | Status::Failed))
+            .count() as u64;
         let failed = results.iter().filter(|r| r.status == Status::Failed).count() as u64;
         let done = self.done.fetch_add(sent, Ordering::Relaxed) + sent;
         let failed = self.failed.fetch_add(failed, Ordering::Relaxed) + failed;
