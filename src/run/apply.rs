@@ -171,6 +171,8 @@ async fn send(ctx: &Ctx, records: Vec<ValidRecord>, resends: u32, stack: &mut Ve
             } else if records.len() > 1 && may_split(ctx) {
                 // Nothing was applied: find the bad records by halves.
                 split(records, resends, stack);
+            } else if resends > 0 {
+                settle_refused_resend(ctx, records, &error).await;
             } else {
                 settle_all(ctx, &records, Status::Failed, &error);
             }
@@ -213,6 +215,29 @@ async fn send(ctx: &Ctx, records: Vec<ValidRecord>, resends: u32, stack: &mut Ve
             ctx.journal_finish(request);
         }
     }
+}
+
+/// Moodle refused records that were re-sent after an unclear outcome.
+///
+/// With a lookup, the refusal may be the first request catching up: Moodle
+/// was still working on it when the lookup found nothing, and the re-send
+/// now collides with what it created ("Username already exists"). Records
+/// found now were applied by that first request.
+async fn settle_refused_resend(ctx: &Ctx, records: Vec<ValidRecord>, error: &MoodleError) {
+    let AppliedCheck::Lookup { function, field } = ctx.applied.clone() else {
+        return settle_all(ctx, &records, Status::Failed, error);
+    };
+    let found = lookup::find(ctx, &function, &field, &records)
+        .await
+        .unwrap_or_default();
+    let results = records
+        .iter()
+        .map(|r| match found.ids.get(&r.number) {
+            Some(&id) => RecordResult::applied(r.number, Some(id)),
+            None => RecordResult::with_error(r.number, Status::Failed, error.clone()),
+        })
+        .collect();
+    ctx.settle(results);
 }
 
 /// `--test`: the request as `render --format http` shows it, and the answer.
