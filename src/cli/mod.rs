@@ -21,7 +21,7 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "moodlec", version, propagate_version = true, max_term_width = 100)]
 #[command(
-    after_help = "Examples:\n  moodlec templates\n  moodlec explain enrol_users --set roleid=teacher\n  moodlec check templates/*.moodle\n  moodlec fmt --check templates/*.moodle\n  moodlec validate -t create_users staff.csv\n  moodlec render -t enrol_users enrolments.ndjson --format curl\n\nExit codes: 0 ok, 1 records rejected, 2 usage or template error, 3 server unreachable or refused."
+    after_help = "Examples:\n  moodlec templates\n  moodlec explain enrol_users --set roleid=teacher\n  moodlec check templates/*.moodle\n  moodlec fmt --check templates/*.moodle\n  moodlec validate -t create_users staff.csv\n  moodlec render -t enrol_users enrolments.ndjson --format curl\n  moodlec login --url https://moodle.example.edu --username sync-bot --service moodlec\n  moodlec run -t create_users staff.csv --url https://moodle.example.edu --results r.ndjson\n\nExit codes: 0 ok, 1 records rejected, 2 usage or template error, 3 server unreachable or refused."
 )]
 struct Cli {
     #[command(subcommand)]
