@@ -1013,39 +1013,28 @@ fn kill_9_at_random_moments_then_resume_loses_and_duplicates_nothing() {
         .as_nanos() as u64;
     let mut rng = Rng(seed);
     eprintln!("kill test seed: {seed}");
-    let slow_site = || {
+    let (mut killed_midway, mut killed_in_flight) = (0, 0);
+    for trial in 0..20 {
         let sim = Simulator::start(SiteConfig::default());
         sim.set_faults(Faults {
             latency: Duration::from_millis(25),
             latency_jitter: Duration::from_millis(25),
             ..Faults::default()
         });
-        sim
-    };
-    // How long a whole run takes on this machine: kills fall anywhere in it.
-    let duration = {
-        let sim = slow_site();
-        let dir = scratch("kill-calibration");
-        std::fs::write(dir.join("users.ndjson"), users("k", 60)).unwrap();
-        let started = std::time::Instant::now();
-        assert!(spawn_run(&dir, sim.url(), false).wait().unwrap().success());
-        started.elapsed().as_millis() as u64
-    };
-    eprintln!("a whole run takes {duration} ms");
-    let (mut killed_midway, mut killed_in_flight) = (0, 0);
-    for trial in 0..20 {
-        let sim = slow_site();
         let dir = scratch(&format!("kill-{trial}"));
         std::fs::write(dir.join("users.ndjson"), users("k", 60)).unwrap();
         let mut child = spawn_run(&dir, sim.url(), false);
-        let wait = rng.below(duration);
-        std::thread::sleep(Duration::from_millis(wait));
-        let _ = child.kill(); // SIGKILL
-        let _ = child.wait();
+        // Half the kills at a random early moment (start-up, preflight, first
+        // batches), half once the k-th of the 12 requests has been journaled,
+        // plus up to 40 ms: anywhere in the run, however fast this machine is.
+        let moment = if trial % 2 == 0 {
+            Moment::After(rng.below(80))
+        } else {
+            Moment::Started(1 + rng.below(12) as usize, rng.below(40))
+        };
+        kill_at(&mut child, &dir, moment);
         let (done, in_flight) = progress_at_kill(&dir);
-        eprintln!(
-            "trial {trial}: killed at {wait} ms with {done} results and {in_flight} requests in flight"
-        );
+        eprintln!("trial {trial}: killed {moment:?} with {done} results and {in_flight} requests in flight");
         if done > 0 && done < 60 {
             killed_midway += 1;
         }
@@ -1059,16 +1048,14 @@ fn kill_9_at_random_moments_then_resume_loses_and_duplicates_nothing() {
             let resume = dir.join("r.ndjson").exists();
             let mut child = spawn_run(&dir, sim.url(), resume);
             if rounds == 1 && rng.below(3) == 0 {
-                std::thread::sleep(Duration::from_millis(rng.below(duration)));
-                let _ = child.kill();
-                let _ = child.wait();
+                kill_at(&mut child, &dir, Moment::After(rng.below(200)));
                 continue;
             }
             let status = child.wait().unwrap();
             assert_eq!(
                 status.code(),
                 Some(0),
-                "trial {trial} (seed {seed}, kill at {wait} ms)"
+                "trial {trial} (seed {seed}, killed {moment:?})"
             );
             break;
         }
@@ -1093,6 +1080,36 @@ fn kill_9_at_random_moments_then_resume_loses_and_duplicates_nothing() {
         killed_in_flight >= 3,
         "{killed_in_flight} of 20 kills hit requests in flight (seed {seed})"
     );
+}
+
+/// When a kill falls.
+#[derive(Clone, Copy, Debug)]
+enum Moment {
+    /// This many milliseconds after the start.
+    After(u64),
+    /// Once this many requests are journaled, plus this many milliseconds.
+    Started(usize, u64),
+}
+
+/// `kill -9` the runner at `moment` (or let it be, if it ends first).
+fn kill_at(child: &mut Child, dir: &Path, moment: Moment) {
+    let extra = match moment {
+        Moment::After(ms) => ms,
+        Moment::Started(requests, ms) => {
+            let started = std::time::Instant::now();
+            while started.elapsed() < Duration::from_secs(20) && child.try_wait().unwrap().is_none() {
+                let journal = std::fs::read_to_string(dir.join("r.ndjson.journal")).unwrap_or_default();
+                if journal.matches("\"start\"").count() >= requests {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            ms
+        }
+    };
+    std::thread::sleep(Duration::from_millis(extra));
+    let _ = child.kill(); // SIGKILL
+    let _ = child.wait();
 }
 
 /// After a kill: complete result lines, and journal requests started but not finished.
