@@ -328,6 +328,58 @@ fn a_site_that_goes_down_stops_the_run_and_resume_finishes_it() {
     assert_all_applied(&sim, &results(&dir.join("r.ndjson")), "o", 30);
 }
 
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_cleanly_and_resume_finishes() {
+    let sim = Simulator::start(SiteConfig::default());
+    sim.set_faults(Faults {
+        latency: Duration::from_millis(40),
+        ..Faults::default()
+    });
+    let dir = scratch("ctrl-c");
+    std::fs::write(dir.join("users.ndjson"), users("c", 60)).unwrap();
+    let args = [
+        "run",
+        "-t",
+        "small_users",
+        "users.ndjson",
+        "--url",
+        sim.url(),
+        "--results",
+        "r.ndjson",
+    ];
+    let mut child = moodlec(&dir, &args).spawn().unwrap();
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(20) {
+        let journal = std::fs::read_to_string(dir.join("r.ndjson.journal")).unwrap_or_default();
+        if journal.matches("\"start\"").count() >= 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let pid = i32::try_from(child.id()).unwrap();
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    let first = results(&dir.join("r.ndjson"));
+    let counts = status_counts(&first);
+    assert_eq!(first.len(), 60, "every record has a result: {counts:?}");
+    assert!(
+        counts.get("applied").is_some_and(|n| *n >= 5) && counts.get("skipped").is_some_and(|n| *n >= 5),
+        "{counts:?}"
+    );
+
+    let mut resumed = args.to_vec();
+    resumed.push("--resume");
+    let out = run(&dir, &resumed);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_all_applied(&sim, &results(&dir.join("r.ndjson")), "c", 60);
+}
+
 #[test]
 fn rate_limits_requests_per_second() {
     let sim = Simulator::start(SiteConfig::default());

@@ -347,8 +347,8 @@ fn resolve(request: u64, records: Vec<ValidRecord>) -> Work {
     }
 }
 
-/// Ctrl-C stops the run cleanly (requests in flight finish, the rest is
-/// skipped); a second Ctrl-C exits at once, leaving the journal to a resume.
+/// Ctrl-C stops the run cleanly: requests in flight finish, the rest is
+/// skipped. (What a second Ctrl-C does is the caller's business.)
 async fn watch_interrupts(ctx: Arc<Ctx>) {
     if tokio::signal::ctrl_c().await.is_err() {
         return;
@@ -361,9 +361,6 @@ async fn watch_interrupts(ctx: Arc<Ctx>) {
     ctx.reporter.warning(
         "interrupted: finishing the requests in flight (Ctrl-C again to quit at once; --resume continues)",
     );
-    if tokio::signal::ctrl_c().await.is_ok() {
-        std::process::exit(130);
-    }
 }
 
 impl Ctx {

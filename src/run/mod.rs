@@ -60,7 +60,7 @@ pub struct Settings {
     pub send: bool,
     /// Send only the first valid record and show the exchange.
     pub test: bool,
-    /// Stop cleanly on Ctrl-C (a second one exits at once).
+    /// Stop cleanly on Ctrl-C: requests in flight finish, the rest is skipped.
     pub handle_interrupt: bool,
 }
 

@@ -246,6 +246,13 @@ fn execute(args: &Args, prepared: Prepared) -> Result<u8, u8> {
     let options = ValidateOptions {
         allow_unknown: args.data.allow_unknown,
     };
+    // The runner stops cleanly on the first Ctrl-C; a second one quits at
+    // once, leaving the journal to --resume.
+    runtime.spawn(async {
+        if tokio::signal::ctrl_c().await.is_ok() && tokio::signal::ctrl_c().await.is_ok() {
+            std::process::exit(130);
+        }
+    });
     let summary = runtime.block_on(runner.run(records, params, options, resume));
     reporter.finish();
     Ok(finish(args, &summary, send))
