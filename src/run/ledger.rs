@@ -375,5 +375,6 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 4, "{text}");
         assert_eq!(lines[3], r#"{"record":6,"status":"applied","id":9}"#);
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 }
