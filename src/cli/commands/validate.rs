@@ -54,36 +54,17 @@ pub fn run(args: &Args) -> u8 {
             match item {
                 Ok(record) => {
                     let verdict = validator.validate(&record);
+                    let problem =
+                        |v| Problem::from_violation(&file, record.number, record.line, Some(&record.raw), v);
                     for warning in &verdict.warnings {
-                        report(
-                            args,
-                            &mut tally,
-                            &Problem::from_violation(
-                                &file,
-                                record.number,
-                                record.line,
-                                Some(&record.raw),
-                                warning,
-                            )
-                            .into_warning(),
-                        );
+                        report(args, &mut tally, &problem(warning).into_warning());
                     }
                     match &verdict.outcome {
                         Ok(_) => tally.valid += 1,
                         Err(violations) => {
                             tally.invalid += 1;
                             for v in violations {
-                                report(
-                                    args,
-                                    &mut tally,
-                                    &Problem::from_violation(
-                                        &file,
-                                        record.number,
-                                        record.line,
-                                        Some(&record.raw),
-                                        v,
-                                    ),
-                                );
+                                report(args, &mut tally, &problem(v));
                             }
                         }
                     }
