@@ -1186,3 +1186,129 @@ fn progress_at_kill(dir: &Path) -> (usize, usize) {
     }
     (done, open.len())
 }
+
+/// create_courses end to end: new courses get Moodle's ids in the results,
+/// and a short name Moodle already has fails only its own record (bisection).
+#[test]
+fn courses_are_created_and_a_taken_shortname_fails_alone() {
+    let sim = Simulator::start(SiteConfig {
+        courses: vec![Course::new(2, "TAKEN-1", 1)],
+        ..SiteConfig::default()
+    });
+    let dir = scratch("courses");
+    let data: String = (1..=6)
+        .map(|i| {
+            let shortname = if i == 4 {
+                "TAKEN-1".to_owned()
+            } else {
+                format!("NEW-{i}")
+            };
+            format!(
+                "{}\n",
+                json!({"fullname": format!("Course {i}"), "shortname": shortname, "categoryid": 1})
+            )
+        })
+        .collect();
+    std::fs::write(dir.join("courses.ndjson"), data).unwrap();
+    let out = run(
+        &dir,
+        &[
+            "run",
+            "-t",
+            "create_courses",
+            "courses.ndjson",
+            "--url",
+            sim.url(),
+            "--results",
+            "r.ndjson",
+        ],
+    );
+    assert_eq!(out.code, Some(1), "one record fails: {out:?}");
+    let results = results(&dir.join("r.ndjson"));
+    assert_eq!(
+        status_counts(&results),
+        BTreeMap::from([("applied".into(), 5), ("failed".into(), 1)])
+    );
+    assert_eq!(results[&4]["status"], "failed");
+    let state = sim.state();
+    for i in [1, 2, 3, 5, 6] {
+        let shortname = format!("NEW-{i}");
+        let course = state
+            .courses
+            .values()
+            .find(|c| c.shortname == shortname)
+            .expect("course created");
+        assert_eq!(
+            results[&i]["id"].as_i64(),
+            Some(course.id),
+            "record {i} carries its course id"
+        );
+    }
+    assert_eq!(
+        state
+            .courses
+            .values()
+            .filter(|c| c.shortname == "TAKEN-1")
+            .count(),
+        1
+    );
+}
+
+/// unenrol_users end to end: enrolled users are removed from the course.
+#[test]
+fn unenrolments_remove_the_enrolments() {
+    let sim = Simulator::start(SiteConfig {
+        courses: vec![Course::new(2, "C2", 1)],
+        users: {
+            let mut users = SiteConfig::default().users;
+            users.extend((10..14).map(|id| User::new(id, &format!("u{id}"), &format!("u{id}@example.org"))));
+            users
+        },
+        ..SiteConfig::default()
+    });
+    let dir = scratch("unenrol");
+    let data: String = (10..14)
+        .map(|id| format!("{}\n", json!({"userid": id, "courseid": 2})))
+        .collect();
+    std::fs::write(dir.join("list.ndjson"), data).unwrap();
+    let enrol = run(
+        &dir,
+        &[
+            "run",
+            "-t",
+            "enrol_users",
+            "list.ndjson",
+            "--url",
+            sim.url(),
+            "--results",
+            "e.ndjson",
+        ],
+    );
+    assert_eq!(enrol.code, Some(0), "{enrol:?}");
+    assert!(
+        (10..14).all(|id| sim.state().enrolment(2, id).is_some()),
+        "enrolled first"
+    );
+    let unenrol = run(
+        &dir,
+        &[
+            "run",
+            "-t",
+            "unenrol_users",
+            "list.ndjson",
+            "--url",
+            sim.url(),
+            "--results",
+            "u.ndjson",
+        ],
+    );
+    assert_eq!(unenrol.code, Some(0), "{unenrol:?}");
+    assert_eq!(
+        status_counts(&results(&dir.join("u.ndjson"))),
+        BTreeMap::from([("applied".into(), 4)])
+    );
+    assert!(
+        (10..14).all(|id| sim.state().enrolment(2, id).is_none()),
+        "every enrolment removed"
+    );
+}
