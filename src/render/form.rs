@@ -191,16 +191,7 @@ fn write_scalar(value: &Value, body: &mut String) {
 
 /// How many form fields a record adds to a request (for `max_input_vars`).
 pub fn record_field_count(record: &ValidRecord) -> usize {
-    fn count(values: &[(usize, FieldValue)]) -> usize {
-        values
-            .iter()
-            .map(|(_, v)| match v {
-                FieldValue::Scalar(_) => 1,
-                FieldValue::List(elements) => elements.iter().map(|e| count(e)).sum(),
-            })
-            .sum()
-    }
-    count(&record.values)
+    crate::validate::form_field_count(&record.values)
 }
 
 /// `application/x-www-form-urlencoded` text of `pairs`.

@@ -364,7 +364,7 @@ fn check_password(
 }
 
 /// Form fields a record adds to a request (each scalar leaf is one `name=value` pair).
-fn form_field_count(values: &[(usize, FieldValue)]) -> usize {
+pub fn form_field_count(values: &[(usize, FieldValue)]) -> usize {
     values
         .iter()
         .map(|(_, v)| match v {
