@@ -7,9 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use moodlec::check::FIXED_FORM_FIELDS;
 use moodlec::params::ParamValues;
-use moodlec::render::form::record_field_count;
 use moodlec::run::client::{CallError, Client};
 use moodlec::run::ledger::{Ledger, RecordSet, Resume};
 use moodlec::run::outcome::{RecordResult, Status};
@@ -430,29 +428,6 @@ fn validate_all(
             );
         }
         match &verdict.outcome {
-            Ok(valid) if record_field_count(valid) + FIXED_FORM_FIELDS > template.batch.max_input_vars => {
-                counts.invalid += 1;
-                let message = format!(
-                    "the record needs {} form fields, more than max_input_vars {} allows in one request",
-                    record_field_count(valid) + FIXED_FORM_FIELDS,
-                    template.batch.max_input_vars
-                );
-                show(&Problem {
-                    file: &file,
-                    record: record.number,
-                    line: record.line,
-                    raw: Some(&record.raw),
-                    field: None,
-                    code: "too_large",
-                    message: &message,
-                    help: Some(
-                        "raise max_input_vars in the template's batch rule to match the site's php.ini",
-                    ),
-                    span: None,
-                    other_record: None,
-                    warning: false,
-                });
-            }
             Ok(_) => {
                 counts.valid += 1;
                 if !done.is_some_and(|done| done.contains(record.number)) {
