@@ -132,7 +132,7 @@ pub fn by_field_params(_: &SiteConfig) -> Desc {
 /// their ids, as a PostgreSQL sequence does.
 pub fn create_users(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
     let mut batch: Vec<User> = Vec::new();
-    let mut taken = Taken::on_site(&ctx.state);
+    let mut taken = Taken::on_site(ctx.state);
     for rec in params.list("users") {
         check_new_user(ctx, rec, &taken)?;
         let user = insert_user(ctx, rec)?;
