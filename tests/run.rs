@@ -612,6 +612,64 @@ fn batches_stay_under_max_input_vars() {
 }
 
 #[test]
+fn a_proxy_that_refuses_large_bodies_gets_smaller_batches() {
+    // Batches of 100 users are ~15 kB: the proxy takes at most 4 kB.
+    let sim = Simulator::start(SiteConfig {
+        proxy_body_limit: Some(4_000),
+        ..SiteConfig::default()
+    });
+    let dir = scratch("http-413");
+    let mut data = users("p", 100);
+    // Record 101 alone is larger than the proxy allows.
+    data.push_str(&format!(
+        "{}\n",
+        json!({
+            "username": "huge", "firstname": "H", "lastname": "Uge",
+            "email": "huge@example.org", "password": "Passw0rd!",
+            "description": "x".repeat(5_000),
+        })
+    ));
+    std::fs::write(dir.join("users.ndjson"), data).unwrap();
+    let out = run(
+        &dir,
+        &[
+            "run",
+            "-t",
+            "create_users",
+            "users.ndjson",
+            "--url",
+            sim.url(),
+            "--results",
+            "r.ndjson",
+        ],
+    );
+    assert_eq!(out.code, Some(1), "{out:?}");
+    let mut results = results(&dir.join("r.ndjson"));
+    let huge = results.remove(&101).expect("a result for the huge record");
+    assert_eq!(huge["status"], "failed", "{huge}");
+    assert_eq!(huge["error"]["errorcode"], "too_large", "{huge}");
+    assert!(sim.state().user_by_username("huge").is_none());
+    assert_all_applied(&sim, &results, "p", 100);
+    let refused = sim
+        .calls()
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.outcome,
+                Outcome::Faulted {
+                    fault: Fault::Http413,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert!(
+        refused >= 2,
+        "the first batches were refused and split: {refused}"
+    );
+}
+
+#[test]
 fn a_wrong_token_stops_before_sending() {
     let sim = Simulator::start(SiteConfig::default());
     let dir = scratch("wrong-token");
@@ -828,6 +886,11 @@ fn test_mode_sends_one_record_and_shows_the_exchange() {
 
 /// A webhook receiver: collects request bodies, answers 200.
 fn webhook_receiver() -> (String, Arc<Mutex<Vec<String>>>) {
+    webhook_receiver_answering("200 OK")
+}
+
+/// A webhook receiver that collects request bodies and answers `status`.
+fn webhook_receiver_answering(status: &'static str) -> (String, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     let bodies = Arc::new(Mutex::new(Vec::new()));
@@ -859,12 +922,46 @@ fn webhook_receiver() -> (String, Arc<Mutex<Vec<String>>>) {
                         .unwrap()
                         .push(String::from_utf8_lossy(&body).into_owned());
                     let mut stream = &stream;
-                    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+                    let _ = write!(stream, "HTTP/1.1 {status}\r\ncontent-length: 0\r\n\r\n");
                 }
             });
         }
     });
     (url, bodies)
+}
+
+#[test]
+fn a_failing_webhook_is_reported_but_does_not_stop_the_run() {
+    let sim = Simulator::start(SiteConfig::default());
+    let (hook, bodies) = webhook_receiver_answering("500 Internal Server Error");
+    let dir = scratch("webhook-down");
+    std::fs::write(dir.join("users.ndjson"), users("w", 3)).unwrap();
+    let out = run(
+        &dir,
+        &[
+            "run",
+            "-t",
+            "create_users",
+            "users.ndjson",
+            "--url",
+            sim.url(),
+            "--results",
+            "r.ndjson",
+            "--webhook",
+            &hook,
+        ],
+    );
+    assert_eq!(out.code, Some(0), "the writes succeeded: {out:?}");
+    assert_all_applied(&sim, &results(&dir.join("r.ndjson")), "w", 3);
+    assert!(
+        out.stderr
+            .contains("webhook: could not post the answer for records 1-3: HTTP 500"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("webhook failures: 1"), "{}", out.stderr);
+    // Tried more than once before giving up.
+    assert!(bodies.lock().unwrap().len() > 1);
 }
 
 #[test]

@@ -221,6 +221,27 @@ fn with_web_services_off_the_body_is_empty() {
 }
 
 #[test]
+fn a_body_over_the_proxy_limit_gets_413_and_never_reaches_moodle() {
+    let sim = Simulator::start(SiteConfig {
+        proxy_body_limit: Some(100),
+        ..debug_site()
+    });
+    let pairs = user_pairs(0, "big", "big@example.org");
+    let response = call_with(&sim, TOKEN, "core_user_create_users", &pairs).expect("an answer");
+    assert_eq!(response.status, 413, "{}", response.body);
+    assert!(sim.state().user_by_username("big").is_none());
+    let calls = sim.calls();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(
+        calls[0].outcome,
+        Outcome::Faulted {
+            fault: Fault::Http413,
+            applied: false
+        }
+    );
+}
+
+#[test]
 fn a_body_over_post_max_size_is_discarded() {
     let sim = Simulator::start(SiteConfig {
         post_max_size: 100,

@@ -7,7 +7,8 @@
 //! certainty that it was not applied) has been turned into results.
 //!
 //! After a crash (even `kill -9`: a completed write is in the kernel's
-//! page cache, only a torn last line can be lost), a resumed run knows:
+//! page cache, only a torn last line can be lost; `start` lines are also
+//! synced to disk, so they survive a power cut), a resumed run knows:
 //! - records with a result line are done (`skipped` ones excepted: they
 //!   were never sent);
 //! - records of a started but unfinished request may or may not be in
@@ -197,6 +198,10 @@ impl Ledger {
         if let Some(files) = &mut self.files {
             writeln!(files.journal, "{}", json!({ "start": id, "records": records }))?;
             files.journal.flush()?;
+            // On disk, not only in the page cache, before the request leaves:
+            // after a power cut a lost `start` line would make the resume
+            // re-send records Moodle may already have.
+            files.journal.get_ref().sync_data()?;
         }
         Ok(id)
     }

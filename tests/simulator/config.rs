@@ -73,6 +73,10 @@ pub struct SiteConfig {
     /// PHP's `post_max_size` in bytes: a larger body is discarded whole and
     /// Moodle sees no body parameters (4.3).
     pub post_max_size: usize,
+    /// A reverse proxy in front of PHP that answers HTTP 413 to a larger
+    /// body (nginx `client_max_body_size`, 1 MB by default there); `None`:
+    /// no proxy limit.
+    pub proxy_body_limit: Option<usize>,
     /// Web services and REST enabled; when off, server.php answers HTTP 200
     /// with an empty body (1.1).
     pub rest_enabled: bool,
@@ -115,6 +119,7 @@ impl Default for SiteConfig {
             allow_accounts_same_email: false,
             max_input_vars: 1000,
             post_max_size: 8 * 1024 * 1024,
+            proxy_body_limit: None,
             rest_enabled: true,
             password_policy: Some(Policy::default()),
             langs: strings(&["en"]),

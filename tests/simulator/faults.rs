@@ -16,6 +16,9 @@ pub enum Fault {
     Http503,
     /// HTTP 429 with `Retry-After: 1`; nothing applied.
     Http429,
+    /// HTTP 413 from a proxy whose body limit (nginx `client_max_body_size`)
+    /// the request passed; Moodle never saw the call.
+    Http413,
     /// The connection closes without an answer; nothing applied.
     DropBeforeApply,
     /// The call is applied (committed), then the connection closes without

@@ -134,7 +134,14 @@ fn run_call(
         .as_deref()
         .and_then(functions::find)
         .is_some_and(|f| f.writes);
-    let (fault, latency) = site.faults.decide(seq, writes);
+    let (mut fault, latency) = site.faults.decide(seq, writes);
+    if site
+        .config
+        .proxy_body_limit
+        .is_some_and(|limit| body.len() > limit)
+    {
+        fault = Some(Fault::Http413);
+    }
     let (answer, outcome) = match fault {
         Some(f) if !f.reaches_moodle() => (
             fault_answer(f),
@@ -219,6 +226,7 @@ fn fault_answer(fault: Fault) -> Answer {
     match fault {
         Fault::Http502 => Answer::Reply(page(StatusCode::BAD_GATEWAY)),
         Fault::Http503 => Answer::Reply(page(StatusCode::SERVICE_UNAVAILABLE)),
+        Fault::Http413 => Answer::Reply(page(StatusCode::PAYLOAD_TOO_LARGE)),
         Fault::Http429 => {
             let mut response = page(StatusCode::TOO_MANY_REQUESTS);
             response
