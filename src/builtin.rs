@@ -27,6 +27,28 @@ pub const BUILTIN_FILES: &[(&str, &str)] = &[
         "create_courses.moodle",
         include_str!("../templates/create_courses.moodle"),
     ),
+    (
+        "users_by_field.moodle",
+        include_str!("../templates/users_by_field.moodle"),
+    ),
+    (
+        "enrolled_users.moodle",
+        include_str!("../templates/enrolled_users.moodle"),
+    ),
+    ("courses.moodle", include_str!("../templates/courses.moodle")),
+    (
+        "courses_by_field.moodle",
+        include_str!("../templates/courses_by_field.moodle"),
+    ),
+    (
+        "categories.moodle",
+        include_str!("../templates/categories.moodle"),
+    ),
+    (
+        "grade_items.moodle",
+        include_str!("../templates/grade_items.moodle"),
+    ),
+    ("site_info.moodle", include_str!("../templates/site_info.moodle")),
 ];
 
 static BUILTINS: LazyLock<Compiled> = LazyLock::new(|| compile(&sources(), &Catalog::default()));

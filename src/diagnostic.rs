@@ -104,6 +104,14 @@ pub enum Code {
     UnknownRole,
     /// `exists` with a function or field moodlec cannot look records up with.
     BadExists,
+    /// A read-template statement in a write template, or the reverse.
+    WrongTemplateKind,
+    /// `lookup` of an unknown kind or key, or for a field that is not an id.
+    BadLookup,
+    /// `join` of a template that is not a read template, or with bad inputs.
+    BadJoin,
+    /// `emits` or `select` naming what the response does not have.
+    BadOutput,
 }
 
 impl Code {
@@ -142,6 +150,10 @@ impl Code {
             Code::BadReturns => "check::bad_returns",
             Code::UnknownRole => "check::unknown_role",
             Code::BadExists => "check::bad_exists",
+            Code::WrongTemplateKind => "check::wrong_template_kind",
+            Code::BadLookup => "check::bad_lookup",
+            Code::BadJoin => "check::bad_join",
+            Code::BadOutput => "check::bad_output",
         }
     }
 }

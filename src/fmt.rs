@@ -39,8 +39,8 @@
 use crate::diagnostic::{Source, TemplateDiagnostic};
 use crate::span::Span;
 use crate::syntax::ast::{
-    BatchSetting, DefaultValue, FieldDecl, FieldOption, File, Item, LengthRange, Literal, LiteralValue,
-    PolicyDecl, PolicySetting, ReturnShape, ReturnsDecl, RuleDecl, TemplateDecl, TypeExpr,
+    BatchSetting, DefaultValue, EmitTarget, FieldDecl, FieldOption, File, Item, LengthRange, Literal,
+    LiteralValue, PolicyDecl, PolicySetting, ReturnShape, ReturnsDecl, RuleDecl, TemplateDecl, TypeExpr,
 };
 use crate::syntax::comments::{code_chars, comments, Comment};
 use crate::syntax::escape;
@@ -332,6 +332,7 @@ impl<'a> Printer<'a> {
             Entry::Template(t) => Some(t.span),
             Entry::Field(f) | Entry::Item(Item::Field(f)) => list_span(f),
             Entry::Item(Item::Returns(r)) => Some(r.span),
+            Entry::Item(Item::Options(o)) => Some(o.span),
             Entry::Item(Item::Policy(p)) => Some(self.trim(p.span)),
             Entry::Item(_) | Entry::Setting(_) => None,
         };
@@ -469,6 +470,41 @@ impl<'a> Printer<'a> {
             Item::Exclude(e) => format!("exclude {}", names(&e.keys)),
             Item::Exists(e) => format!("exists {} {}", e.function.name, e.field.name),
             Item::Idempotent(_) => "idempotent".to_owned(),
+            Item::Options(o) => format!(
+                "options {}({}, {}) {{{}",
+                o.list.name,
+                o.key.name,
+                o.value.name,
+                self.fields_block(&o.fields, o.span, depth + 1)
+            ),
+            Item::Emits(e) => match &e.target {
+                EmitTarget::List => "emits list".to_owned(),
+                EmitTarget::Object => "emits object".to_owned(),
+                EmitTarget::Path(path) => {
+                    let path: Vec<&str> = path.iter().map(|p| p.name.as_str()).collect();
+                    format!("emits {}", path.join("."))
+                }
+            },
+            Item::Annotate(list) => format!("annotate {}", names(&list.names)),
+            Item::Select(list) => format!("select {}", names(&list.names)),
+            Item::Keep(k) => format!("keep {}", quote(&k.expr.value)),
+            Item::Join(j) => {
+                let mut text = format!("join {} on {} = {}", j.template.name, j.local.name, j.remote.name);
+                for input in &j.with {
+                    text.push_str(&format!(" with {} = {}", input.name.name, literal(&input.value)));
+                }
+                if !j.take.is_empty() {
+                    text.push_str(&format!(" take {}", names(&j.take)));
+                }
+                text
+            }
+            Item::Lookup(l) => format!(
+                "lookup {} = {} by {} from {}",
+                l.field.name,
+                l.kind.name,
+                l.key.name,
+                quote(&l.from.value)
+            ),
         }
     }
 
@@ -644,6 +680,7 @@ fn batch(settings: &[BatchSetting]) -> String {
             BatchSetting::Size(n) => format!(" size {}", n.digits),
             BatchSetting::GroupBy(field) => format!(" group_by {}", field.name),
             BatchSetting::MaxInputVars(n) => format!(" max_input_vars {}", n.digits),
+            BatchSetting::Collect { field, into } => format!(" collect {} into {}", field.name, into.name),
         };
         text.push_str(&part);
     }

@@ -46,6 +46,10 @@ pub struct Template {
     pub base: Option<String>,
     /// How the runner tells that a record was applied after an unclear outcome.
     pub applied: AppliedCheck,
+    /// For read templates (`emits`): how a response becomes output records.
+    pub read: Option<ReadSpec>,
+    /// Fields whose value is a Moodle id found from a key in the source record.
+    pub lookups: Vec<Lookup>,
     /// Where the template was declared.
     #[serde(skip)]
     pub origin: Origin,
@@ -509,6 +513,17 @@ pub struct BatchRule {
     pub group_by: Option<String>,
     /// PHP's `max_input_vars` on the site: form fields per request.
     pub max_input_vars: usize,
+    /// `collect FIELD into LIST`: many records' FIELD values in one call's `LIST[i]`.
+    pub collect: Option<Collect>,
+}
+
+/// `collect FIELD into LIST`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Collect {
+    /// The record field whose values are collected.
+    pub field: String,
+    /// The list parameter that carries them.
+    pub into: String,
 }
 
 impl BatchRule {
@@ -525,6 +540,7 @@ impl Default for BatchRule {
             size: Self::DEFAULT_SIZE,
             group_by: None,
             max_input_vars: Self::DEFAULT_MAX_INPUT_VARS,
+            collect: None,
         }
     }
 }
@@ -578,5 +594,138 @@ impl fmt::Debug for Map {
             .field("field", &self.field)
             .field("template", &self.template)
             .finish_non_exhaustive()
+    }
+}
+
+/// What a read template does with Moodle's answer.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReadSpec {
+    /// Where the output records are in the response.
+    pub emits: Emits,
+    /// Inputs sent as a name/value list (`options[i][name]`, `options[i][value]`).
+    pub options: Option<OptionList>,
+    /// Inputs copied into every output record.
+    pub annotate: Vec<String>,
+    /// Only output records for which all of these are true.
+    pub keep: Vec<Rule>,
+    /// Fields added from other read templates' records.
+    pub joins: Vec<Join>,
+    /// Output fields computed from the output record (after joins).
+    pub maps: Vec<Map>,
+    /// Output fields set to a constant.
+    pub sets: Vec<(String, Value)>,
+    /// Output fields dropped.
+    pub excludes: Vec<String>,
+    /// The output fields, in order, when given.
+    pub select: Option<Vec<String>>,
+}
+
+/// Where a read template's output records are in the response.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Emits {
+    /// Each element of the response list.
+    #[default]
+    List,
+    /// The response object itself.
+    Object,
+    /// The elements of nested list fields, outermost first; each carries the
+    /// scalar fields of the objects that enclose it.
+    Path(Vec<String>),
+}
+
+/// Inputs sent as Moodle's name/value list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OptionList {
+    /// The list parameter (`options`, `criteria`).
+    pub list: String,
+    /// The member naming the option (`name`, `key`).
+    pub key: String,
+    /// The member carrying its value (`value`).
+    pub value: String,
+    /// The input fields that are options, in declaration order.
+    pub fields: Vec<String>,
+}
+
+/// `join TEMPLATE on LOCAL = REMOTE with ... take ...`
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Join {
+    /// The read template joined.
+    pub template: String,
+    /// This record's key field.
+    pub local: String,
+    /// The joined records' key field.
+    pub remote: String,
+    /// The joined template's inputs.
+    pub with: Vec<(String, JoinValue)>,
+    /// The fields added (all the joined record's fields this one lacks, when empty).
+    pub take: Vec<String>,
+}
+
+/// The value of a joined template's input.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JoinValue {
+    /// A constant.
+    Constant(Value),
+    /// A field of this output record.
+    Field(String),
+}
+
+/// `lookup FIELD = KIND by KEY from "EXPR"`
+#[derive(Debug, Clone, Serialize)]
+pub struct Lookup {
+    /// The field that receives the Moodle id.
+    pub field: String,
+    /// What is looked up.
+    pub kind: LookupKind,
+    /// The Moodle field matched.
+    pub key: String,
+    /// Computes the key value from the source record.
+    pub from: Map,
+}
+
+/// What a lookup finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LookupKind {
+    /// A user, via core_user_get_users_by_field.
+    User,
+    /// A course, via core_course_get_courses_by_field.
+    Course,
+}
+
+impl LookupKind {
+    /// The kind written `name`, e.g. `user`.
+    pub fn from_name(name: &str) -> Option<LookupKind> {
+        match name {
+            "user" => Some(LookupKind::User),
+            "course" => Some(LookupKind::Course),
+            _ => None,
+        }
+    }
+
+    /// The name written in templates.
+    pub fn name(self) -> &'static str {
+        match self {
+            LookupKind::User => "user",
+            LookupKind::Course => "course",
+        }
+    }
+
+    /// The Moodle function that finds records of this kind.
+    pub fn function(self) -> &'static str {
+        match self {
+            LookupKind::User => "core_user_get_users_by_field",
+            LookupKind::Course => "core_course_get_courses_by_field",
+        }
+    }
+
+    /// The Moodle fields a lookup of this kind can match.
+    pub fn keys(self) -> &'static [&'static str] {
+        LOOKUP_FUNCTIONS
+            .iter()
+            .find(|(function, _)| *function == self.function())
+            .map_or(&[], |(_, keys)| keys)
     }
 }

@@ -33,8 +33,20 @@ pub(super) fn check_batch(decl: &ast::TemplateDecl, template: &mut Template, dia
                         template.batch.max_input_vars = limit;
                     }
                 }
+                BatchSetting::Collect { field, into } => {
+                    if scalar_field(template, field, "collect", diags).is_some() {
+                        template.batch.collect = Some(crate::template::Collect {
+                            field: field.name.clone(),
+                            into: into.name.clone(),
+                        });
+                    }
+                }
             }
         }
+    }
+    // A read template without `collect` makes one call per input record.
+    if template.read.is_some() && template.batch.collect.is_none() && size_span.is_none() {
+        template.batch.size = 1;
     }
     check_budget(template, size_span.unwrap_or(decl.name.span), diags);
 }
@@ -95,7 +107,7 @@ pub fn min_form_fields(template: &Template) -> usize {
 /// PHP would silently drop fields of every full batch.
 fn check_budget(template: &Template, span: Span, diags: &mut Diagnostics) {
     let batch = &template.batch;
-    if template.wrap.is_none() && batch.size > 1 {
+    if template.wrap.is_none() && batch.collect.is_none() && batch.size > 1 {
         diags.push(
             diags
                 .error(

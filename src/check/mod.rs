@@ -10,6 +10,7 @@ mod expr;
 mod fields;
 mod literal;
 mod mapping;
+mod read;
 mod statements;
 mod suggest;
 

@@ -44,6 +44,8 @@ pub(super) fn check_template(
             mapping: None,
             base: None,
             applied: crate::template::AppliedCheck::Unknown,
+            read: None,
+            lookups: Vec::new(),
             origin: Origin::default(),
         },
     };
@@ -60,7 +62,11 @@ pub(super) fn check_template(
     check_policy(decl, &mut template, diags);
     check_returns(decl, &mut template, diags);
     check_applied(decl, &mut template, diags);
-    template.mapping = check_mapping(decl, &template, diags);
+    super::read::check_read(decl, &mut template, diags);
+    if template.read.is_none() {
+        template.mapping = check_mapping(decl, &template, diags);
+        super::read::check_lookups(decl, &mut template, diags);
+    }
     check_batch(decl, &mut template, diags);
     (diags.error_count() == errors_before).then_some(template)
 }

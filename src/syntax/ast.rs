@@ -101,6 +101,20 @@ pub enum Item {
     Exists(ExistsDecl),
     /// `idempotent`
     Idempotent(Span),
+    /// `options LIST(KEY, VALUE) { field ... }`
+    Options(OptionsDecl),
+    /// `emits list | object | PATH`
+    Emits(EmitsDecl),
+    /// `annotate a, b`
+    Annotate(NameList),
+    /// `keep "EXPR"`
+    Keep(KeepDecl),
+    /// `join TEMPLATE on LOCAL = REMOTE ...`
+    Join(JoinDecl),
+    /// `select a, b`
+    Select(NameList),
+    /// `lookup FIELD = KIND by KEY from "EXPR"`
+    Lookup(LookupDecl),
 }
 
 impl Item {
@@ -120,6 +134,12 @@ impl Item {
             Item::Exclude(decl) => decl.span,
             Item::Exists(decl) => decl.span,
             Item::Idempotent(span) => *span,
+            Item::Options(decl) => decl.span,
+            Item::Emits(decl) => decl.span,
+            Item::Annotate(list) | Item::Select(list) => list.span,
+            Item::Keep(decl) => decl.span,
+            Item::Join(decl) => decl.span,
+            Item::Lookup(decl) => decl.span,
         }
     }
 }
@@ -308,6 +328,13 @@ pub enum BatchSetting {
     GroupBy(Ident),
     /// `max_input_vars N`: the PHP limit on form fields per request.
     MaxInputVars(Number),
+    /// `collect FIELD into LIST`: records' FIELD values go into `LIST[i]`.
+    Collect {
+        /// The record field collected.
+        field: Ident,
+        /// The list parameter that carries the values.
+        into: Ident,
+    },
 }
 
 /// An unsigned integer as written.
@@ -377,6 +404,100 @@ pub struct ExistsDecl {
     pub function: Ident,
     /// The record field it looks up by.
     pub field: Ident,
+    /// The whole statement.
+    pub span: Span,
+}
+
+/// `options LIST(KEY, VALUE) { field ... }`
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OptionsDecl {
+    /// The list parameter, e.g. `options` or `criteria`.
+    pub list: Ident,
+    /// The name of the key member, e.g. `name`.
+    pub key: Ident,
+    /// The name of the value member, e.g. `value`.
+    pub value: Ident,
+    /// The options, each an input field.
+    pub fields: Vec<FieldDecl>,
+    /// The whole statement.
+    pub span: Span,
+}
+
+/// `emits list | object | PATH`
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EmitsDecl {
+    /// Where the output records are in the response.
+    pub target: EmitTarget,
+    /// The whole statement.
+    pub span: Span,
+}
+
+/// Where a read template's output records are in the response.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum EmitTarget {
+    /// The response is a list; each element is a record.
+    List,
+    /// The response is an object; it is the one record.
+    Object,
+    /// List fields to descend, outermost first.
+    Path(Vec<Ident>),
+}
+
+/// A comma-separated list of names (`annotate`, `select`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NameList {
+    /// The names in order.
+    pub names: Vec<Ident>,
+    /// The whole statement.
+    pub span: Span,
+}
+
+/// `keep "EXPR"`
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KeepDecl {
+    /// The minijinja expression over an output record.
+    pub expr: Str,
+    /// The whole statement.
+    pub span: Span,
+}
+
+/// `join TEMPLATE on LOCAL = REMOTE [with NAME = VALUE]... [take a, b]`
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JoinDecl {
+    /// The read template joined.
+    pub template: Ident,
+    /// This record's key field.
+    pub local: Ident,
+    /// The joined records' key field.
+    pub remote: Ident,
+    /// Inputs of the joined template.
+    pub with: Vec<JoinInput>,
+    /// The joined fields to add (all when empty).
+    pub take: Vec<Ident>,
+    /// The whole statement.
+    pub span: Span,
+}
+
+/// `with NAME = VALUE` in a join.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JoinInput {
+    /// The joined template's input.
+    pub name: Ident,
+    /// A constant, or (a bare word) a field of this record.
+    pub value: Literal,
+}
+
+/// `lookup FIELD = KIND by KEY from "EXPR"`
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LookupDecl {
+    /// The field that receives the Moodle id.
+    pub field: Ident,
+    /// What is looked up: `user` or `course`.
+    pub kind: Ident,
+    /// The Moodle field matched, e.g. `email`.
+    pub key: Ident,
+    /// The minijinja template over the source record giving the key value.
+    pub from: Str,
     /// The whole statement.
     pub span: Span,
 }

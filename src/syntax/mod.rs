@@ -383,6 +383,13 @@ fn describe_rule(rule: Rule) -> &'static str {
         | Rule::exclude
         | Rule::exists
         | Rule::idempotent
+        | Rule::options
+        | Rule::emits
+        | Rule::annotate
+        | Rule::keep
+        | Rule::join
+        | Rule::select
+        | Rule::lookup
         | Rule::statement => "a statement (field, param, rule, ...)",
         Rule::kw_function => "`function`",
         Rule::kw_wrap => "`wrap`",
@@ -431,6 +438,23 @@ fn describe_rule(rule: Rule) -> &'static str {
         Rule::kw_exclude => "`exclude`",
         Rule::kw_exists => "`exists`",
         Rule::kw_idempotent => "`idempotent`",
+        Rule::collect | Rule::kw_collect => "`collect`",
+        Rule::kw_into => "`into`",
+        Rule::kw_options => "`options`",
+        Rule::kw_emits => "`emits`",
+        Rule::emits_list => "`list`",
+        Rule::emits_object => "`object`",
+        Rule::path => "a response path like `courses` or `usergrades.gradeitems`",
+        Rule::kw_annotate => "`annotate`",
+        Rule::kw_keep => "`keep`",
+        Rule::kw_join => "`join`",
+        Rule::kw_on => "`on`",
+        Rule::join_with | Rule::kw_with => "`with`",
+        Rule::join_take | Rule::kw_take => "`take`",
+        Rule::kw_select => "`select`",
+        Rule::kw_lookup => "`lookup`",
+        Rule::kw_by => "`by`",
+        Rule::kw_from => "`from`",
         Rule::literal | Rule::word => "a value",
         Rule::boolean => "`true` or `false`",
         Rule::number => "a number",

@@ -8,9 +8,10 @@
 use pest::iterators::Pair;
 
 use super::ast::{
-    BatchDecl, BatchSetting, DefaultValue, ExcludeDecl, ExistsDecl, FieldDecl, FieldOption, File, Ident,
-    Item, LengthRange, Literal, LiteralValue, MapDecl, Number, ParamDecl, PolicyDecl, PolicySetting,
-    ReturnShape, ReturnsDecl, RuleDecl, SetDecl, Str, TemplateDecl, TypeExpr, UniqueDecl,
+    BatchDecl, BatchSetting, DefaultValue, EmitTarget, EmitsDecl, ExcludeDecl, ExistsDecl, FieldDecl,
+    FieldOption, File, Ident, Item, JoinDecl, JoinInput, KeepDecl, LengthRange, Literal, LiteralValue,
+    LookupDecl, MapDecl, NameList, Number, OptionsDecl, ParamDecl, PolicyDecl, PolicySetting, ReturnShape,
+    ReturnsDecl, RuleDecl, SetDecl, Str, TemplateDecl, TypeExpr, UniqueDecl,
 };
 use super::Rule;
 use crate::span::Span;
@@ -61,6 +62,16 @@ fn parse_statement(pair: Pair<'_, Rule>) -> Item {
         Rule::exclude => Item::Exclude(parse_exclude(pair)),
         Rule::exists => Item::Exists(parse_exists(pair)),
         Rule::idempotent => Item::Idempotent(span_of(&pair)),
+        Rule::options => Item::Options(parse_options(pair)),
+        Rule::emits => Item::Emits(parse_emits(pair)),
+        Rule::annotate => Item::Annotate(parse_name_list(pair)),
+        Rule::keep => Item::Keep(KeepDecl {
+            span: span_of(&pair),
+            expr: parse_string(first_child(pair)),
+        }),
+        Rule::join => Item::Join(parse_join(pair)),
+        Rule::select => Item::Select(parse_name_list(pair)),
+        Rule::lookup => Item::Lookup(parse_lookup(pair)),
         other => unreachable!("grammar yields no statement {other:?}"),
     }
 }
@@ -236,6 +247,12 @@ fn parse_batch(pair: Pair<'_, Rule>) -> BatchDecl {
             Rule::batch_size => BatchSetting::Size(parse_number(first_child(setting))),
             Rule::group_by => BatchSetting::GroupBy(parse_ident(first_child(setting))),
             Rule::max_input_vars => BatchSetting::MaxInputVars(parse_number(first_child(setting))),
+            Rule::collect => {
+                let mut inner = children(setting);
+                let field = parse_ident(inner.next().expect("collected field"));
+                let into = parse_ident(inner.next().expect("collect list"));
+                BatchSetting::Collect { field, into }
+            }
             other => unreachable!("grammar yields no batch setting {other:?}"),
         })
         .collect();
@@ -293,6 +310,91 @@ fn parse_exists(pair: Pair<'_, Rule>) -> ExistsDecl {
     ExistsDecl {
         function,
         field,
+        span,
+    }
+}
+
+/// `options = { kw_options ~ ident ~ "(" ~ ident ~ "," ~ ident ~ ")" ~ "{" ~ field* ~ "}" }`
+fn parse_options(pair: Pair<'_, Rule>) -> OptionsDecl {
+    let span = span_of(&pair);
+    let mut inner = children(pair);
+    let list = parse_ident(inner.next().expect("options list"));
+    let key = parse_ident(inner.next().expect("options key"));
+    let value = parse_ident(inner.next().expect("options value"));
+    let fields = parse_fields(inner);
+    OptionsDecl {
+        list,
+        key,
+        value,
+        fields,
+        span,
+    }
+}
+
+/// `emits = { kw_emits ~ (emits_list | emits_object | path) }`
+fn parse_emits(pair: Pair<'_, Rule>) -> EmitsDecl {
+    let span = span_of(&pair);
+    let target = first_child(pair);
+    let target = match target.as_rule() {
+        Rule::emits_list => EmitTarget::List,
+        Rule::emits_object => EmitTarget::Object,
+        Rule::path => EmitTarget::Path(target.into_inner().map(parse_ident).collect()),
+        other => unreachable!("grammar yields no emits target {other:?}"),
+    };
+    EmitsDecl { target, span }
+}
+
+/// `annotate` and `select`: a keyword and `ident ~ ("," ~ ident)*`.
+fn parse_name_list(pair: Pair<'_, Rule>) -> NameList {
+    let span = span_of(&pair);
+    let names = children(pair).map(parse_ident).collect();
+    NameList { names, span }
+}
+
+/// `join = { kw_join ~ ident ~ kw_on ~ ident ~ "=" ~ ident ~ join_with* ~ join_take? }`
+fn parse_join(pair: Pair<'_, Rule>) -> JoinDecl {
+    let span = span_of(&pair);
+    let mut inner = children(pair);
+    let template = parse_ident(inner.next().expect("joined template"));
+    let local = parse_ident(inner.next().expect("join local key"));
+    let remote = parse_ident(inner.next().expect("join remote key"));
+    let mut with = Vec::new();
+    let mut take = Vec::new();
+    for part in inner {
+        match part.as_rule() {
+            Rule::join_with => {
+                let mut kv = children(part);
+                let name = parse_ident(kv.next().expect("join input name"));
+                let value = parse_literal(kv.next().expect("join input value"));
+                with.push(JoinInput { name, value });
+            }
+            Rule::join_take => take = children(part).map(parse_ident).collect(),
+            other => unreachable!("grammar yields no join part {other:?}"),
+        }
+    }
+    JoinDecl {
+        template,
+        local,
+        remote,
+        with,
+        take,
+        span,
+    }
+}
+
+/// `lookup = { kw_lookup ~ ident ~ "=" ~ ident ~ kw_by ~ ident ~ kw_from ~ string }`
+fn parse_lookup(pair: Pair<'_, Rule>) -> LookupDecl {
+    let span = span_of(&pair);
+    let mut inner = children(pair);
+    let field = parse_ident(inner.next().expect("lookup field"));
+    let kind = parse_ident(inner.next().expect("lookup kind"));
+    let key = parse_ident(inner.next().expect("lookup key"));
+    let from = parse_string(inner.next().expect("lookup expression"));
+    LookupDecl {
+        field,
+        kind,
+        key,
+        from,
         span,
     }
 }
@@ -401,6 +503,20 @@ fn is_keyword(kind: Rule) -> bool {
             | Rule::kw_exclude
             | Rule::kw_exists
             | Rule::kw_idempotent
+            | Rule::kw_collect
+            | Rule::kw_into
+            | Rule::kw_options
+            | Rule::kw_emits
+            | Rule::kw_annotate
+            | Rule::kw_keep
+            | Rule::kw_join
+            | Rule::kw_on
+            | Rule::kw_with
+            | Rule::kw_take
+            | Rule::kw_select
+            | Rule::kw_lookup
+            | Rule::kw_by
+            | Rule::kw_from
     )
 }
 
