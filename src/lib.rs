@@ -13,6 +13,7 @@ pub mod fmt;
 pub mod moodle;
 pub mod params;
 pub mod plan;
+pub mod read;
 pub mod record;
 pub mod render;
 pub mod run;

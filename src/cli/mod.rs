@@ -2,6 +2,7 @@
 //! this module decides between terminal diagnostics, JSON and CI annotations.
 
 mod commands;
+mod connect;
 mod exit;
 mod input;
 mod load;

@@ -122,7 +122,7 @@ fn prepare(args: &Args) -> Result<Prepared, u8> {
         report::error(&error.to_string(), Some(error.help()));
         exit::USAGE_OR_TEMPLATE
     })?;
-    let token = read_token(args)?;
+    let token = crate::cli::connect::read_token(args.token_file.as_deref())?;
     check_results_path(args)?;
     let input = Input::new(&args.file)?;
     // Resumed first, so that the validation pass can count what is left to send.
@@ -289,37 +289,6 @@ fn create_ledger(args: &Args) -> Result<(Ledger, Resume), u8> {
         report::error(&format!("cannot use {}: {error}", path.display()), None);
         exit::USAGE_OR_TEMPLATE
     })
-}
-
-/// The token: --token-file, else MOODLE_TOKEN, else the file `moodlec login` wrote.
-fn read_token(args: &Args) -> Result<Token, u8> {
-    let help = "set MOODLE_TOKEN, pass --token-file PATH, or run `moodlec login`";
-    let from_file = |path: &Path| -> Result<Token, u8> {
-        let text = std::fs::read_to_string(path).map_err(|error| {
-            report::error(
-                &format!("cannot read the token file {}: {error}", path.display()),
-                Some(help),
-            );
-            exit::USAGE_OR_TEMPLATE
-        })?;
-        Token::new(&text).ok_or_else(|| {
-            report::error(&format!("the token file {} is empty", path.display()), Some(help));
-            exit::USAGE_OR_TEMPLATE
-        })
-    };
-    if let Some(path) = &args.token_file {
-        return from_file(path);
-    }
-    if let Some(token) = std::env::var("MOODLE_TOKEN").ok().as_deref().and_then(Token::new) {
-        return Ok(token);
-    }
-    match super::login::default_token_file().filter(|p| p.exists()) {
-        Some(path) => from_file(&path),
-        None => {
-            report::error("no web-service token", Some(help));
-            Err(exit::USAGE_OR_TEMPLATE)
-        }
-    }
 }
 
 /// The data, read twice: standard input is first copied to a temporary file.
