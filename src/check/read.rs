@@ -91,7 +91,7 @@ pub(super) fn check_read(decl: &ast::TemplateDecl, template: &mut Template, diag
 
 /// The output fields a response item carries before joins and maps: the
 /// emitted level's fields, then the scalars of the objects around it.
-pub(crate) fn emitted_fields(emits: &Emits, returns: &Returns) -> Vec<String> {
+pub fn emitted_fields(emits: &Emits, returns: &Returns) -> Vec<String> {
     let (mut fields, path): (&[Field], &[String]) = match (emits, returns) {
         (_, Returns::Nothing) => return Vec::new(),
         (Emits::Path(path), Returns::Object(fields)) => (fields, path),

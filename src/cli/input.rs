@@ -43,6 +43,17 @@ pub struct DataArgs {
 }
 
 impl DataArgs {
+    /// Data arguments for reading `fetch`'s input records with `template`.
+    pub fn for_input(template: &str, input_format: Option<FormatArg>) -> Self {
+        DataArgs {
+            template: template.to_owned(),
+            set: Vec::new(),
+            input_format,
+            allow_unknown: false,
+            max_record_bytes: 1 << 20,
+        }
+    }
+
     /// The template and its params, or the exit class after printing why not.
     pub fn template_and_params(&self) -> Result<(Arc<Template>, ParamValues), u8> {
         let template = load::template(&self.template)?;

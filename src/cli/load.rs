@@ -61,6 +61,14 @@ pub fn catalog_with(extra: &[PathBuf]) -> Result<Compiled, u8> {
 /// # Errors
 /// The exit class after printing what went wrong.
 pub fn template(spec: &str) -> Result<Arc<Template>, u8> {
+    template_with_catalog(spec).map(|(template, _)| template)
+}
+
+/// [`template`], with the catalog it was found in (for the templates it joins).
+///
+/// # Errors
+/// The exit class after printing what went wrong.
+pub fn template_with_catalog(spec: &str) -> Result<(Arc<Template>, moodlec::check::Catalog), u8> {
     let path = Path::new(spec);
     let is_path = spec.ends_with(".moodle") || spec.contains('/') || spec.contains('\\');
     let files = if is_path {
@@ -78,12 +86,13 @@ pub fn template(spec: &str) -> Result<Arc<Template>, u8> {
     } else {
         spec.to_owned()
     };
-    compiled.catalog.get(&name).cloned().ok_or_else(|| {
+    let template = compiled.catalog.get(&name).cloned().ok_or_else(|| {
         let names = compiled.catalog.names();
         let help = suggestion(&name, &names).unwrap_or_else(|| "`moodlec templates` lists them".to_owned());
         report::error(&format!("no template named `{name}`"), Some(&help));
         exit::USAGE_OR_TEMPLATE
-    })
+    })?;
+    Ok((template, compiled.catalog))
 }
 
 /// The template a file declares, when it declares exactly one.

@@ -22,7 +22,7 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "moodlec", version, propagate_version = true, max_term_width = 100)]
 #[command(
-    after_help = "Examples:\n  moodlec templates\n  moodlec explain enrol_users --set roleid=teacher\n  moodlec check templates/*.moodle\n  moodlec fmt --check templates/*.moodle\n  moodlec validate -t create_users staff.csv\n  moodlec render -t enrol_users enrolments.ndjson --format curl\n  moodlec login --url https://moodle.example.edu --username sync-bot --service moodlec\n  moodlec run -t create_users staff.csv --url https://moodle.example.edu --results r.ndjson\n\nExit codes: 0 ok, 1 records rejected, 2 usage or template error, 3 server unreachable or refused."
+    after_help = "Examples:\n  moodlec templates\n  moodlec explain enrol_users --set roleid=teacher\n  moodlec check templates/*.moodle\n  moodlec fmt --check templates/*.moodle\n  moodlec validate -t create_users staff.csv\n  moodlec render -t enrol_users enrolments.ndjson --format curl\n  moodlec login --url https://moodle.example.edu --username sync-bot --service moodlec\n  moodlec run -t create_users staff.csv --url https://moodle.example.edu --results r.ndjson\n  moodlec fetch -t enrolled_users --param courseid=2 --format csv --url https://moodle.example.edu\n\nExit codes: 0 ok, 1 records rejected, 2 usage or template error, 3 server unreachable or refused."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -45,6 +45,8 @@ enum Command {
     Render(commands::render::Args),
     /// Send records to Moodle: validate, batch, send, and report one result per record.
     Run(commands::run::Args),
+    /// Fetch data out of Moodle with a read template (NDJSON, JSON or CSV).
+    Fetch(commands::fetch::Args),
     /// Get a web-service token with a username and password (saved with mode 0600).
     Login(commands::login::Args),
 }
@@ -72,6 +74,7 @@ pub fn run() -> ExitCode {
         Command::Render(args) => commands::render::run(&args),
         Command::Run(args) => commands::run::run(&args),
         Command::Login(args) => commands::login::run(&args),
+        Command::Fetch(args) => commands::fetch::run(&args),
     };
     exit::code(class)
 }

@@ -88,6 +88,19 @@ pub struct SourceRecord {
     pub spans: Vec<Option<Range<usize>>>,
 }
 
+impl SourceRecord {
+    /// A record with no fields, e.g. to fill from command-line values.
+    pub fn empty(number: u64) -> Self {
+        SourceRecord {
+            number,
+            line: number,
+            fields: Vec::new(),
+            raw: String::new(),
+            spans: Vec::new(),
+        }
+    }
+}
+
 /// A record that could not be read.
 #[derive(Debug, Clone)]
 pub struct ReadError {

@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod explain;
+pub mod fetch;
 pub mod fmt;
 pub mod login;
 pub mod render;

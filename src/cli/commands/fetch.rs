@@ -1,0 +1,391 @@
+//! `moodlec fetch`: call a read template and write its output records.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use futures_util::stream::{self, StreamExt};
+use moodlec::check::Catalog;
+use moodlec::params::{self, ParamValues};
+use moodlec::read::output::{Format, Writer};
+use moodlec::read::request::{Call, Calls};
+use moodlec::read::shape::columns;
+use moodlec::read::{FetchError, Fetcher, Reader};
+use moodlec::record::{Cell, SourceRecord};
+use moodlec::run::preflight::preflight;
+use moodlec::run::retry::RetryPolicy;
+use moodlec::run::site::SiteUrl;
+use moodlec::template::Template;
+use moodlec::validate::{ValidateOptions, Validator};
+
+use crate::cli::connect::SiteArgs;
+use crate::cli::exit;
+use crate::cli::input::DataArgs;
+use crate::cli::load;
+use crate::cli::problems::{self, Problem};
+use crate::cli::report::{self, DiagnosticFormat};
+
+/// Fetch data out of Moodle with a read template, as NDJSON, JSON or CSV.
+///
+/// The template's inputs come from --param (one call), or from INPUT (one
+/// call per record; a template that collects values, such as
+/// users_by_field, puts many records' values in one call). --param values
+/// apply to every input record that lacks them. Output records stream to
+/// standard output or -o FILE as calls finish, in input order.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  moodlec fetch -t site_info --url https://moodle.example.edu\n  moodlec fetch -t enrolled_users --param courseid=2 --param onlyactive=1 --format csv -o students.csv\n  moodlec fetch -t users_by_field --param field=email emails.csv\n  moodlec fetch -t grade_items --param courseid=2 --format json\n\nExit codes: 0 all calls answered, 1 some inputs invalid or calls refused, 2 usage or template error, 3 server unreachable or refused."
+)]
+pub struct Args {
+    /// Read template: a built-in name, a template in ./templates/, or a path to a .moodle file.
+    #[arg(short = 't', long = "template", value_name = "TEMPLATE")]
+    template: String,
+    /// An input of the template, e.g. --param courseid=2 (repeatable).
+    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = params::parse_assignment)]
+    param: Vec<(String, String)>,
+    /// Input records (NDJSON, JSON array or CSV), one call each; `-` reads stdin.
+    #[arg(value_name = "INPUT")]
+    input: Option<PathBuf>,
+    /// Input format, when the file extension does not say.
+    #[arg(long, value_enum)]
+    input_format: Option<crate::cli::input::FormatArg>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Ndjson)]
+    format: OutputFormat,
+    /// Write the records to FILE instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Calls in flight at once.
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    concurrency: u16,
+    #[command(flatten)]
+    site: SiteArgs,
+    /// No progress output.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum OutputFormat {
+    Ndjson,
+    Json,
+    Csv,
+}
+
+pub fn run(args: &Args) -> u8 {
+    match fetch(args) {
+        Ok(code) | Err(code) => code,
+    }
+}
+
+fn fetch(args: &Args) -> Result<u8, u8> {
+    let (template, catalog) = load::template_with_catalog(&args.template)?;
+    if template.read.is_none() {
+        report::error(
+            &format!(
+                "`{}` is a write template: fetch needs a read template (one with `emits`)",
+                template.name
+            ),
+            Some("send records with `moodlec run`; `moodlec templates` lists the read templates"),
+        );
+        return Err(exit::USAGE_OR_TEMPLATE);
+    }
+    let joined = Fetcher::joined(&template, &catalog).map_err(|message| {
+        report::error(
+            &message,
+            Some("a join names a read template, built in or in ./templates/"),
+        );
+        exit::USAGE_OR_TEMPLATE
+    })?;
+    let Some(site) = args.site.site()? else {
+        report::error(
+            "fetch needs the site",
+            Some("pass --url https://moodle.example.edu or set MOODLE_URL"),
+        );
+        return Err(exit::USAGE_OR_TEMPLATE);
+    };
+    let (calls, invalid) = plan_calls(args, &template)?;
+    let reader = args.site.reader(&site)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| {
+            report::error(&format!("cannot start the runtime: {error}"), None);
+            exit::USAGE_OR_TEMPLATE
+        })?;
+    runtime.block_on(check_site(args, &reader, &site, &template, &joined))?;
+    let out = open_output(args)?;
+    let columns = columns(&template, &|name| joined_columns(&catalog, name));
+    let format = match args.format {
+        OutputFormat::Ndjson => Format::Ndjson,
+        OutputFormat::Json => Format::Json,
+        OutputFormat::Csv => Format::Csv,
+    };
+    let writer = Writer::new(out, format, columns);
+    let started = Instant::now();
+    let outcome = runtime.block_on(send(args, &template, &catalog, &reader, calls, writer))?;
+    if !args.quiet {
+        eprintln!(
+            "fetched {} records with {} requests ({} retries) in {:.1} s{}",
+            outcome.records,
+            reader.calls(),
+            reader.retries(),
+            started.elapsed().as_secs_f64(),
+            if outcome.failed > 0 {
+                format!("; {} calls failed", outcome.failed)
+            } else {
+                String::new()
+            }
+        );
+    }
+    if outcome.stopped {
+        return Ok(exit::SERVER);
+    }
+    Ok(if invalid > 0 || outcome.failed > 0 {
+        exit::RECORDS_REJECTED
+    } else {
+        exit::OK
+    })
+}
+
+/// The preflight: the token works and its service has every function used.
+async fn check_site(
+    args: &Args,
+    reader: &Reader,
+    site: &SiteUrl,
+    template: &Template,
+    joined: &[&Template],
+) -> Result<(), u8> {
+    let retry = RetryPolicy {
+        retries: args.site.retries,
+        ..RetryPolicy::default()
+    };
+    let cleared = preflight(reader.client(), site, template, &retry)
+        .await
+        .map_err(|refusal| {
+            report::error(&refusal.message, Some(&refusal.help));
+            exit::SERVER
+        })?;
+    for other in joined {
+        if !cleared.info.functions.iter().any(|f| *f == other.function) {
+            report::error(
+                &format!(
+                    "the token's external service does not include {}, which the join with `{}` calls",
+                    other.function, other.name
+                ),
+                Some(&format!(
+                    "in Moodle: Site administration > Server > Web services > External services > (the token's service) > Functions > Add functions: {}",
+                    other.function
+                )),
+            );
+            return Err(exit::SERVER);
+        }
+    }
+    if !args.quiet {
+        let release = cleared.info.release.as_deref().unwrap_or("unknown release");
+        eprintln!(
+            "{} ({release}) as {}: {} is available",
+            cleared.info.sitename, cleared.info.username, template.function
+        );
+    }
+    Ok(())
+}
+
+/// The columns a join adds when it takes every field: the joined template's own.
+fn joined_columns(catalog: &Catalog, name: &str) -> Vec<String> {
+    catalog
+        .get(name)
+        .map(|t| columns(t, &|_| Vec::new()))
+        .unwrap_or_default()
+}
+
+/// The calls, from --param and INPUT; invalid inputs are reported and counted.
+fn plan_calls(args: &Args, template: &Template) -> Result<(Vec<Call>, u64), u8> {
+    let mut validator = Validator::new(template, ParamValues::default(), ValidateOptions::default());
+    let mut calls = Calls::new(template);
+    let mut planned = Vec::new();
+    let mut invalid = 0;
+    let Some(path) = &args.input else {
+        let record = with_params(args, SourceRecord::empty(1));
+        match validator.validate(&record).outcome {
+            Ok(valid) => planned.extend(calls.push(valid)),
+            Err(violations) => {
+                for v in &violations {
+                    report::error(&format!("--param: {}", v.message), v.help.as_deref());
+                }
+                return Err(exit::USAGE_OR_TEMPLATE);
+            }
+        }
+        planned.extend(calls.flush());
+        return Ok((planned, 0));
+    };
+    let data = DataArgs::for_input(&args.template, args.input_format);
+    let mut records = data.open(path)?;
+    let file = path.display().to_string();
+    for item in records.by_ref() {
+        let record = match item {
+            Ok(record) => with_params(args, record),
+            Err(error) => {
+                invalid += 1;
+                problems::print(&Problem::from_read_error(&file, &error), DiagnosticFormat::Human);
+                continue;
+            }
+        };
+        match validator.validate(&record).outcome {
+            Ok(valid) => planned.extend(calls.push(valid)),
+            Err(violations) => {
+                invalid += 1;
+                for v in &violations {
+                    let problem =
+                        Problem::from_violation(&file, record.number, record.line, Some(&record.raw), v);
+                    problems::print(&problem, DiagnosticFormat::Human);
+                }
+            }
+        }
+    }
+    if let Some(error) = records.io_error() {
+        report::error(&format!("cannot read {file}: {error}"), None);
+        return Err(exit::USAGE_OR_TEMPLATE);
+    }
+    planned.extend(calls.flush());
+    Ok((planned, invalid))
+}
+
+/// `record` plus the --param values it does not carry itself.
+fn with_params(args: &Args, mut record: SourceRecord) -> SourceRecord {
+    for (name, value) in &args.param {
+        if record.fields.iter().all(|(key, _)| key != name) {
+            record.fields.push((name.clone(), Cell::Text(value.clone())));
+            record.spans.push(None);
+        }
+    }
+    record
+}
+
+fn open_output(args: &Args) -> Result<Box<dyn Write>, u8> {
+    match &args.output {
+        None => Ok(Box::new(std::io::BufWriter::new(std::io::stdout().lock()))),
+        Some(path) => std::fs::File::create(path)
+            .map(|f| Box::new(std::io::BufWriter::new(f)) as Box<dyn Write>)
+            .map_err(|error| {
+                report::error(&format!("cannot write {}: {error}", path.display()), None);
+                exit::USAGE_OR_TEMPLATE
+            }),
+    }
+}
+
+struct Outcome {
+    records: u64,
+    failed: u64,
+    stopped: bool,
+}
+
+/// Run the calls, `--concurrency` at a time, writing records in call order.
+async fn send(
+    args: &Args,
+    template: &Template,
+    catalog: &Catalog,
+    reader: &Reader,
+    calls: Vec<Call>,
+    mut writer: Writer<Box<dyn Write>>,
+) -> Result<Outcome, u8> {
+    let fetcher = Fetcher::new(template, catalog, reader);
+    let progress = Progress::new(args.quiet, calls.len() as u64);
+    let mut answers = stream::iter(calls.iter())
+        .map(|call| fetcher.call(call))
+        .buffered(usize::from(args.concurrency));
+    let mut outcome = Outcome {
+        records: 0,
+        failed: 0,
+        stopped: false,
+    };
+    let mut index = 0;
+    while let Some(answer) = answers.next().await {
+        let call = &calls[index];
+        index += 1;
+        progress.tick();
+        match answer {
+            Ok(records) => {
+                for record in &records {
+                    writer.write(record).map_err(|error| write_error(args, &error))?;
+                }
+                outcome.records += records.len() as u64;
+            }
+            Err(error) if error.is_transport() => {
+                progress.clear();
+                report::error(
+                    &format!("{}: {error}", describe_call(call)),
+                    Some("the site did not answer after the retries; check --url and try again later"),
+                );
+                outcome.stopped = true;
+                break;
+            }
+            Err(error) => {
+                progress.clear();
+                report::error(&format!("{}: {error}", describe_call(call)), help(&error));
+                outcome.failed += 1;
+            }
+        }
+    }
+    progress.clear();
+    writer.finish().map_err(|error| write_error(args, &error))?;
+    Ok(outcome)
+}
+
+fn describe_call(call: &Call) -> String {
+    match (call.inputs.first(), call.inputs.last()) {
+        (Some(first), Some(last)) if first.number != last.number => {
+            format!("input records {}-{}", first.number, last.number)
+        }
+        (Some(first), _) => format!("input record {}", first.number),
+        _ => "the call".to_owned(),
+    }
+}
+
+fn help(error: &FetchError) -> Option<&'static str> {
+    match error {
+        FetchError::Shape(_) => {
+            Some("the site runs a Moodle version whose answer differs; check the template's `returns`")
+        }
+        _ => None,
+    }
+}
+
+fn write_error(args: &Args, error: &std::io::Error) -> u8 {
+    let target = args
+        .output
+        .as_ref()
+        .map_or_else(|| "standard output".to_owned(), |p| p.display().to_string());
+    report::error(&format!("cannot write {target}: {error}"), None);
+    exit::USAGE_OR_TEMPLATE
+}
+
+/// A bar on a terminal; nothing otherwise (the summary line follows).
+struct Progress(Option<indicatif::ProgressBar>);
+
+impl Progress {
+    fn new(quiet: bool, calls: u64) -> Self {
+        let show = !quiet && std::io::stderr().is_terminal() && calls > 1;
+        Progress(show.then(|| {
+            let bar = indicatif::ProgressBar::new(calls);
+            if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} calls {elapsed}")
+            {
+                bar.set_style(style);
+            }
+            bar
+        }))
+    }
+
+    fn tick(&self) {
+        if let Some(bar) = &self.0 {
+            bar.inc(1);
+        }
+    }
+
+    fn clear(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
