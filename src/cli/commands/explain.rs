@@ -75,11 +75,80 @@ fn describe(template: &Template, values: &ParamValues) -> String {
     }
     let _ = writeln!(out, "  source    {}", template.origin.source.name);
     describe_params(&mut out, template, values);
-    let _ = writeln!(out, "\nFields:");
+    let heading = if template.read.is_some() {
+        "Inputs"
+    } else {
+        "Fields"
+    };
+    let _ = writeln!(out, "\n{heading}:");
     describe_fields(&mut out, &template.fields, template, values, 1);
+    if template.read.is_some() {
+        describe_read(&mut out, template);
+        return out;
+    }
     describe_mapping(&mut out, template);
+    describe_lookups(&mut out, template);
     describe_checks(&mut out, template);
     out
+}
+
+/// How a read template calls Moodle and what it outputs.
+fn describe_read(out: &mut String, template: &Template) {
+    let Some(read) = &template.read else { return };
+    if let Some(options) = &read.options {
+        let _ = writeln!(
+            out,
+            "\nOptions (sent as {0}[i][{1}], {0}[i][{2}]): {3}",
+            options.list,
+            options.key,
+            options.value,
+            options.fields.join(", ")
+        );
+    }
+    let calls = match &template.batch.collect {
+        Some(collect) => format!(
+            "up to {} input records per call, their `{}` values in {}[i]",
+            template.batch.size, collect.field, collect.into
+        ),
+        None => "one per input record (or one with --param only)".to_owned(),
+    };
+    let _ = writeln!(out, "\nCalls: {calls}");
+    for join in &read.joins {
+        let take = if join.take.is_empty() {
+            "every field".to_owned()
+        } else {
+            join.take.join(", ")
+        };
+        let _ = writeln!(
+            out,
+            "Joins {} on {} = {}: {take}",
+            join.template, join.local, join.remote
+        );
+    }
+    for keep in &read.keep {
+        let _ = writeln!(out, "Keeps records where: {}", keep.expr);
+    }
+    let columns = moodlec::read::shape::columns(template, &|_| Vec::new());
+    let _ = writeln!(out, "Output records: {}", columns.join(", "));
+}
+
+/// `lookup` fields of a write template.
+fn describe_lookups(out: &mut String, template: &Template) {
+    if template.lookups.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nLookups (need --url):");
+    for lookup in &template.lookups {
+        let _ = writeln!(
+            out,
+            "  {} = the {} whose {} is {} ({})",
+            lookup.field,
+            lookup.kind.name(),
+            lookup.key,
+            lookup.from.template,
+            lookup.kind.function()
+        );
+    }
 }
 
 fn describe_params(out: &mut String, template: &Template, values: &ParamValues) {
