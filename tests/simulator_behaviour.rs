@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 use simulator::php_input::{parse_body, parse_query, PhpArray, PhpValue};
 use simulator::raw::{self, RawResponse};
 use simulator::{
-    role, Course, Fault, Faults, Outcome, Service, Simulator, SiteConfig, Token, User, ADMIN_PASSWORD,
-    SERVICE, TOKEN,
+    role, Category, Course, Fault, Faults, GradeItem, Outcome, ProfileField, Service, Simulator, SiteConfig,
+    Token, User, ADMIN_PASSWORD, SERVICE, TOKEN,
 };
 
 const SERVER: &str = "/webservice/rest/server.php";
@@ -1105,4 +1105,450 @@ fn latency_delays_targeted_calls() {
         &user_pairs(0, "l", "l@example.org"),
     );
     assert!(started.elapsed() >= Duration::from_millis(200));
+}
+
+// ---- read functions: get_courses, get_categories, get_enrolled_users,
+// ---- get_grade_items, users_by_field shapes (2.4, 2.8, 2.11–2.13) ----
+
+/// `school` plus profile fields, a second course, a subcategory, roles,
+/// a group and grades.
+fn campus() -> Simulator {
+    let mut config = school(true);
+    config.profile_fields.push(ProfileField::new("team", "Team"));
+    config.users[2] = User::new(3, "s1", "s1@example.org")
+        .with_name("Ann", "Zed")
+        .with_idnumber("ID-3")
+        .with_field("phone1", "555-1")
+        .with_field("address", "1 Main St")
+        .with_field("city", "Graz")
+        .with_field("country", "AT")
+        .with_field("department", "Sales")
+        .with_field("institution", "Uni")
+        .with_customfield("team", "Red");
+    config
+        .categories
+        .push(Category::new(4, "Sub").with_parent(1).with_idnumber("SUB"));
+    config.categories.push(Category::new(5, "Other"));
+    config
+        .courses
+        .push(Course::new(6, "C2", 4).with_fullname("Course two"));
+    let sim = Simulator::start(config);
+    sim.with_state(|s| {
+        s.enrol(2, 3, role::STUDENT);
+        s.enrol(2, 4, role::STUDENT);
+        s.enrol(2, 5, role::EDITING_TEACHER);
+        s.enrol(6, 3, role::STUDENT);
+        s.enrolments.get_mut(&(2, 4)).unwrap().suspended = true;
+        let g = s.add_group(2, "Group A");
+        s.add_to_group(g, 3);
+        s.set_grade(2, 3, Some("Quiz"), 80.0);
+        s.add_grade_item(2, GradeItem::new(0, 2, "Essay").with_grademax(50.0));
+        s.set_grade(2, 3, Some("Essay"), 25.0);
+    });
+    sim
+}
+
+fn keys(v: &Value) -> Vec<&str> {
+    v.as_object().unwrap().keys().map(String::as_str).collect()
+}
+
+#[test]
+fn get_courses_includes_the_front_page_and_skips_unknown_ids() {
+    let sim = campus();
+    let all = call_json(&sim, "core_course_get_courses", &[("", ""); 0]);
+    let ids: Vec<i64> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [1, 2, 6]);
+    assert_eq!(all[0]["format"], "site");
+    assert_eq!(all[0]["categoryid"], 0);
+    assert_eq!(all[0]["fullname"], "Moodle simulator");
+    assert_eq!(
+        keys(&all[1]),
+        [
+            "id",
+            "shortname",
+            "categoryid",
+            "categorysortorder",
+            "fullname",
+            "displayname",
+            "idnumber",
+            "summary",
+            "summaryformat",
+            "format",
+            "showgrades",
+            "newsitems",
+            "startdate",
+            "enddate",
+            "numsections",
+            "maxbytes",
+            "showreports",
+            "visible",
+            "hiddensections",
+            "groupmode",
+            "groupmodeforce",
+            "defaultgroupingid",
+            "timecreated",
+            "timemodified",
+            "enablecompletion",
+            "completionnotify",
+            "lang",
+            "forcetheme",
+            "courseformatoptions",
+        ]
+    );
+    let some = call_json(
+        &sim,
+        "core_course_get_courses",
+        &[("options[ids][0]", "6"), ("options[ids][1]", "99")],
+    );
+    assert_eq!(some.as_array().unwrap().len(), 1);
+    assert_eq!(some[0]["fullname"], "Course two");
+    let bad = call_json(&sim, "core_course_get_courses", &[("options[ids][0]", "x")]);
+    assert_eq!(
+        bad,
+        invalid_parameter(
+            "options => Invalid parameter value detected: ids => Invalid parameter value detected: \
+             Invalid external api parameter: the value is \"x\", the server was expecting \"int\" type"
+        )
+    );
+}
+
+#[test]
+fn get_categories_filters_adds_subcategories_and_rejects_unknown_keys() {
+    let sim = campus();
+    let all = call_json(&sim, "core_course_get_categories", &[("", ""); 0]);
+    let ids: Vec<i64> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [1, 4, 5], "by sortorder: the subcategory follows its parent");
+    assert_eq!(
+        keys(&all[0]),
+        [
+            "id",
+            "name",
+            "idnumber",
+            "description",
+            "descriptionformat",
+            "parent",
+            "sortorder",
+            "coursecount",
+            "visible",
+            "visibleold",
+            "timemodified",
+            "depth",
+            "path",
+            "theme",
+        ]
+    );
+    assert_eq!(
+        (all[1]["path"].as_str(), all[1]["depth"].as_i64()),
+        (Some("/1/4"), Some(2))
+    );
+    assert_eq!(
+        (all[0]["coursecount"].as_i64(), all[1]["coursecount"].as_i64()),
+        (Some(1), Some(1))
+    );
+    let with_subs = call_json(
+        &sim,
+        "core_course_get_categories",
+        &[("criteria[0][key]", "id"), ("criteria[0][value]", "1")],
+    );
+    assert_eq!(with_subs.as_array().unwrap().len(), 2);
+    let only = call_json(
+        &sim,
+        "core_course_get_categories",
+        &[
+            ("criteria[0][key]", "id"),
+            ("criteria[0][value]", "1"),
+            ("addsubcategories", "0"),
+        ],
+    );
+    assert_eq!(only.as_array().unwrap().len(), 1);
+    let by_idnumber = call_json(
+        &sim,
+        "core_course_get_categories",
+        &[("criteria[0][key]", "idnumber"), ("criteria[0][value]", "SUB")],
+    );
+    assert_eq!(by_idnumber[0]["id"], 4);
+    let bad = call_json(
+        &sim,
+        "core_course_get_categories",
+        &[("criteria[0][key]", "colour"), ("criteria[0][value]", "x")],
+    );
+    assert_eq!(
+        bad,
+        json!({
+            "exception": "core\\exception\\moodle_exception",
+            "errorcode": "criteriaerror",
+            "message": "Missing permissions to search on a criterion.",
+            "debuginfo": "You can not search on this criteria: colour",
+        })
+    );
+}
+
+#[test]
+fn enrolled_users_have_course_fields_but_not_the_account_fields() {
+    let sim = campus();
+    let users = call_json(&sim, "core_enrol_get_enrolled_users", &[("courseid", "2")]);
+    let ids: Vec<i64> = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [3, 4, 5]);
+    let ann = &users[0];
+    assert_eq!(
+        keys(ann),
+        [
+            "id",
+            "username",
+            "firstname",
+            "lastname",
+            "fullname",
+            "email",
+            "address",
+            "phone1",
+            "department",
+            "institution",
+            "idnumber",
+            "firstaccess",
+            "lastaccess",
+            "city",
+            "country",
+            "profileimageurlsmall",
+            "profileimageurl",
+            "customfields",
+            "groups",
+            "roles",
+            "enrolledcourses",
+        ]
+    );
+    assert_eq!(
+        ann["roles"],
+        json!([{"roleid": 5, "name": "", "shortname": "student", "sortorder": 5}])
+    );
+    assert_eq!(ann["groups"][0]["name"], "Group A");
+    assert_eq!(
+        ann["customfields"],
+        json!([{"type": "text", "value": "Red", "name": "Team", "shortname": "team"}])
+    );
+    assert_eq!(ann["enrolledcourses"].as_array().unwrap().len(), 2);
+    let active = call_json(
+        &sim,
+        "core_enrol_get_enrolled_users",
+        &[
+            ("courseid", "2"),
+            ("options[0][name]", "onlyactive"),
+            ("options[0][value]", "1"),
+        ],
+    );
+    assert_eq!(active.as_array().unwrap().len(), 2);
+    let suspended = call_json(
+        &sim,
+        "core_enrol_get_enrolled_users",
+        &[
+            ("courseid", "2"),
+            ("options[0][name]", "onlysuspended"),
+            ("options[0][value]", "1"),
+        ],
+    );
+    assert_eq!(suspended[0]["id"], 4);
+    let paged = call_json(
+        &sim,
+        "core_enrol_get_enrolled_users",
+        &[
+            ("courseid", "2"),
+            ("options[0][name]", "sortby"),
+            ("options[0][value]", "id"),
+            ("options[1][name]", "sortdirection"),
+            ("options[1][value]", "desc"),
+            ("options[2][name]", "limitfrom"),
+            ("options[2][value]", "1"),
+            ("options[3][name]", "limitnumber"),
+            ("options[3][value]", "1"),
+            ("options[4][name]", "userfields"),
+            ("options[4][value]", "email"),
+        ],
+    );
+    assert_eq!(
+        paged,
+        json!([{"id": 4, "fullname": "First Last", "email": "s2@example.org"}])
+    );
+    let grouped = call_json(
+        &sim,
+        "core_enrol_get_enrolled_users",
+        &[
+            ("courseid", "2"),
+            ("options[0][name]", "groupid"),
+            ("options[0][value]", "1"),
+        ],
+    );
+    assert_eq!(grouped.as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn enrolled_users_errors() {
+    let sim = campus();
+    let unknown = call_json(&sim, "core_enrol_get_enrolled_users", &[("courseid", "99")]);
+    assert_eq!(unknown["exception"], "dml_missing_record_exception");
+    assert_eq!(unknown["errorcode"], "invalidcourseid");
+    let sortby = call_json(
+        &sim,
+        "core_enrol_get_enrolled_users",
+        &[
+            ("courseid", "2"),
+            ("options[0][name]", "sortby"),
+            ("options[0][value]", "email"),
+        ],
+    );
+    assert_eq!(
+        sortby,
+        invalid_parameter(
+            "Invalid value for sortby parameter (value: email),allowed values are: id,firstname,lastname,siteorder"
+        )
+    );
+    let field = call_json(
+        &sim,
+        "core_enrol_get_enrolled_users",
+        &[
+            ("courseid", "2"),
+            ("options[0][name]", "userfields"),
+            ("options[0][value]", "shoe"),
+        ],
+    );
+    assert_eq!(field["errorcode"], "invaliduserfield");
+    let missing = call_json(&sim, "core_enrol_get_enrolled_users", &[("", ""); 0]);
+    assert_eq!(
+        missing,
+        invalid_parameter("Missing required key in single structure: courseid")
+    );
+}
+
+#[test]
+fn users_by_field_answers_many_values_with_the_account_fields() {
+    let sim = campus();
+    let users = call_json(
+        &sim,
+        "core_user_get_users_by_field",
+        &[
+            ("field", "id"),
+            ("values[0]", "3"),
+            ("values[1]", "77"),
+            ("values[2]", "2"),
+        ],
+    );
+    let ids: Vec<i64> = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [2, 3]);
+    assert_eq!(
+        keys(&users[1]),
+        [
+            "id",
+            "username",
+            "firstname",
+            "lastname",
+            "fullname",
+            "email",
+            "address",
+            "phone1",
+            "department",
+            "institution",
+            "idnumber",
+            "firstaccess",
+            "lastaccess",
+            "auth",
+            "suspended",
+            "confirmed",
+            "lang",
+            "theme",
+            "timezone",
+            "mailformat",
+            "city",
+            "country",
+            "profileimageurlsmall",
+            "profileimageurl",
+            "customfields",
+        ]
+    );
+    assert_eq!(
+        users[1]["customfields"],
+        json!([{"type": "text", "value": "Red", "displayvalue": "Red", "name": "Team", "shortname": "team"}])
+    );
+    // Preferences only come back for the caller's own record.
+    assert!(users[0].get("preferences").is_some());
+    assert!(users[1].get("preferences").is_none());
+}
+
+#[test]
+fn grade_items_list_every_item_and_the_course_total_last() {
+    let sim = campus();
+    let answer = call_json(&sim, "gradereport_user_get_grade_items", &[("courseid", "2")]);
+    assert_eq!(answer["warnings"], json!([]));
+    let usergrades = answer["usergrades"].as_array().unwrap();
+    let users: Vec<i64> = usergrades.iter().map(|u| u["userid"].as_i64().unwrap()).collect();
+    assert_eq!(users, [3, 5], "active enrolments only");
+    let ann = &usergrades[0];
+    assert_eq!(
+        keys(ann),
+        [
+            "courseid",
+            "courseidnumber",
+            "userid",
+            "userfullname",
+            "useridnumber",
+            "maxdepth",
+            "gradeitems"
+        ]
+    );
+    assert_eq!(
+        (ann["userfullname"].as_str(), ann["useridnumber"].as_str()),
+        (Some("Ann Zed"), Some("ID-3"))
+    );
+    let items = ann["gradeitems"].as_array().unwrap();
+    let names: Vec<&Value> = items.iter().map(|i| &i["itemname"]).collect();
+    assert_eq!(names, [&json!("Quiz"), &json!("Essay"), &Value::Null]);
+    let total = &items[2];
+    assert_eq!(total["itemtype"], "course");
+    assert_eq!(
+        (total["graderaw"].as_f64(), total["grademax"].as_f64()),
+        (Some(105.0), Some(150.0))
+    );
+    assert_eq!(total["gradeformatted"], "105.00");
+    assert_eq!(items[1]["percentageformatted"], "50.00 %");
+    assert_eq!(items[1]["rangeformatted"], "0&ndash;50");
+    let none = &usergrades[1]["gradeitems"][0];
+    assert_eq!(
+        (none["graderaw"].clone(), none["gradeformatted"].as_str()),
+        (Value::Null, Some("-"))
+    );
+    let one = call_json(
+        &sim,
+        "gradereport_user_get_grade_items",
+        &[("courseid", "2"), ("userid", "4")],
+    );
+    assert_eq!(one["usergrades"].as_array().unwrap().len(), 1);
+    let empty = call_json(&sim, "gradereport_user_get_grade_items", &[("courseid", "6")]);
+    let items = empty["usergrades"][0]["gradeitems"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "a course without items still has its total");
+    assert_eq!(items[0]["itemtype"], "course");
+    let unknown = call_json(&sim, "gradereport_user_get_grade_items", &[("courseid", "99")]);
+    assert_eq!(unknown["errorcode"], "invalidcourseid");
+    let bad_user = call_json(
+        &sim,
+        "gradereport_user_get_grade_items",
+        &[("courseid", "2"), ("userid", "99")],
+    );
+    assert_eq!(bad_user["errorcode"], "invaliduser");
 }

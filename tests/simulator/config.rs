@@ -4,7 +4,7 @@ use moodlec::moodle::password::Policy;
 
 use super::faults::Faults;
 use super::functions;
-use super::state::{Category, User};
+use super::state::{Category, ProfileField, User};
 
 pub use super::state::Course;
 
@@ -63,7 +63,10 @@ impl Token {
 /// admin (2), category 1, no courses, the admin's [`TOKEN`].
 #[derive(Clone, Debug)]
 pub struct SiteConfig {
+    /// The front page's full name (course 1).
     pub sitename: String,
+    /// The front page's short name (course 1).
+    pub site_shortname: String,
     /// Debugging at NORMAL or above: error objects carry `debuginfo` (1.4).
     pub debug: bool,
     /// `$CFG->allowaccountssameemail` (2.1 step 7, 2.2).
@@ -94,6 +97,8 @@ pub struct SiteConfig {
     pub courses: Vec<Course>,
     /// Seed users; those with a password can log in through token.php.
     pub users: Vec<User>,
+    /// Custom user profile fields defined on the site, in display order.
+    pub profile_fields: Vec<ProfileField>,
     pub services: Vec<Service>,
     pub tokens: Vec<Token>,
     pub faults: Faults,
@@ -115,6 +120,7 @@ impl Default for SiteConfig {
         };
         SiteConfig {
             sitename: "Moodle simulator".to_string(),
+            site_shortname: "simulator".to_string(),
             debug: false,
             allow_accounts_same_email: false,
             max_input_vars: 1000,
@@ -142,6 +148,7 @@ impl Default for SiteConfig {
             categories: vec![Category::new(1, "Category 1")],
             courses: Vec::new(),
             users: vec![guest, admin],
+            profile_fields: Vec::new(),
             services: vec![Service::all(SERVICE)],
             tokens: vec![Token::new(TOKEN, 2, SERVICE)],
             faults: Faults::default(),

@@ -38,7 +38,9 @@ pub use config::{Service, SiteConfig, Token, ADMIN_PASSWORD, SERVICE, TOKEN};
 #[allow(unused_imports)]
 pub use faults::{Fault, Faults};
 #[allow(unused_imports)]
-pub use state::{role, Category, Course, Enrolment, ManualEnrol, SiteState, User};
+pub use state::{
+    role, Category, Course, Enrolment, Grade, GradeItem, Group, ManualEnrol, ProfileField, SiteState, User,
+};
 
 use faults::FaultState;
 use server::Shared;
@@ -90,8 +92,10 @@ impl Simulator {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         listener.set_nonblocking(true).expect("non-blocking listener");
         let url = format!("http://{}", listener.local_addr().expect("local address"));
+        let mut state = SiteState::new(&config.categories, &config.courses, &config.users);
+        state.profile_fields = config.profile_fields.clone();
         let shared = Shared::new(std::sync::Mutex::new(Site {
-            state: SiteState::new(&config.categories, &config.courses, &config.users),
+            state,
             tokens: config.tokens.clone(),
             faults: FaultState::new(config.faults.clone()),
             calls: Vec::new(),

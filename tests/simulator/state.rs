@@ -12,6 +12,25 @@ pub mod role {
     pub const TEACHER: i64 = 4;
     pub const STUDENT: i64 = 5;
     pub const GUEST: i64 = 6;
+
+    /// `(shortname, sortorder)` of a built-in role (`mdl_role`); `None` for
+    /// ids a fresh install does not have. Their `name` column is empty on a
+    /// fresh install (the UI localises the shortname), so web services
+    /// answer `"name": ""` for them.
+    pub fn info(roleid: i64) -> Option<(&'static str, i64)> {
+        let shortname = match roleid {
+            MANAGER => "manager",
+            COURSE_CREATOR => "coursecreator",
+            EDITING_TEACHER => "editingteacher",
+            TEACHER => "teacher",
+            STUDENT => "student",
+            GUEST => "guest",
+            7 => "user",
+            8 => "frontpage",
+            _ => return None,
+        };
+        Some((shortname, roleid))
+    }
 }
 
 /// A row of `mdl_user`, with the fields the simulated functions touch.
@@ -66,24 +85,110 @@ impl User {
     pub fn field(&self, name: &str) -> &str {
         self.fields.get(name).map_or("", String::as_str)
     }
+
+    /// The same user with these first and last names.
+    pub fn with_name(mut self, firstname: &str, lastname: &str) -> Self {
+        self.firstname = firstname.to_string();
+        self.lastname = lastname.to_string();
+        self
+    }
+
+    pub fn with_idnumber(mut self, idnumber: &str) -> Self {
+        self.idnumber = idnumber.to_string();
+        self
+    }
+
+    /// A profile field of `mdl_user` (phone1, phone2, address, city,
+    /// country, department, institution, description, lang, …).
+    pub fn with_field(mut self, name: &str, value: &str) -> Self {
+        self.fields.insert(name.to_string(), value.to_string());
+        self
+    }
+
+    /// A custom profile field value by the field's shortname (its name and
+    /// type come from [`SiteState::profile_fields`]).
+    pub fn with_customfield(mut self, shortname: &str, value: &str) -> Self {
+        self.customfields.insert(shortname.to_string(), value.to_string());
+        self
+    }
+
+    pub fn with_preference(mut self, name: &str, value: &str) -> Self {
+        self.preferences.insert(name.to_string(), value.to_string());
+        self
+    }
+}
+
+/// A custom user profile field definition (`mdl_user_info_field`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProfileField {
+    pub shortname: String,
+    pub name: String,
+    /// `text`, `textarea`, `menu`, `checkbox`, `datetime`…
+    pub datatype: String,
+}
+
+impl ProfileField {
+    /// A text field.
+    pub fn new(shortname: &str, name: &str) -> Self {
+        ProfileField {
+            shortname: shortname.to_string(),
+            name: name.to_string(),
+            datatype: "text".to_string(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Category {
     pub id: i64,
     pub name: String,
+    /// 0 for a top-level category.
     pub parent: i64,
     pub idnumber: String,
+    pub description: String,
+    pub descriptionformat: i64,
+    /// Position among its siblings; the sortorder a web service reports is
+    /// derived from the whole tree (see [`SiteState::category_sortorder`]).
+    pub sortorder: i64,
+    pub visible: bool,
+    pub visibleold: bool,
+    pub theme: String,
+    pub timemodified: i64,
 }
 
 impl Category {
+    /// A visible top-level category, ordered by id among its siblings.
     pub fn new(id: i64, name: &str) -> Self {
         Category {
             id,
             name: name.to_string(),
             parent: 0,
             idnumber: String::new(),
+            description: String::new(),
+            descriptionformat: 1,
+            sortorder: id,
+            visible: true,
+            visibleold: true,
+            theme: String::new(),
+            timemodified: 0,
         }
+    }
+
+    /// The same category under `parent`.
+    pub fn with_parent(mut self, parent: i64) -> Self {
+        self.parent = parent;
+        self
+    }
+
+    pub fn with_idnumber(mut self, idnumber: &str) -> Self {
+        self.idnumber = idnumber.to_string();
+        self
+    }
+
+    pub fn hidden(mut self) -> Self {
+        self.visible = false;
+        self.visibleold = false;
+        self
     }
 }
 
@@ -130,6 +235,144 @@ impl Course {
             manual_enrol: ManualEnrol::Enabled,
         }
     }
+
+    pub fn with_fullname(mut self, fullname: &str) -> Self {
+        self.fullname = fullname.to_string();
+        self
+    }
+
+    pub fn with_idnumber(mut self, idnumber: &str) -> Self {
+        self.idnumber = idnumber.to_string();
+        self
+    }
+
+    /// The front page, course 1 (format `site`, category 0): a course row
+    /// on every site, not kept in [`SiteState::courses`] so that the
+    /// functions which skip it need not filter it out.
+    pub fn front_page(fullname: &str, shortname: &str) -> Self {
+        Course {
+            id: 1,
+            shortname: shortname.to_string(),
+            fullname: fullname.to_string(),
+            categoryid: 0,
+            summaryformat: 1,
+            format: "site".to_string(),
+            manual_enrol: ManualEnrol::Missing,
+            ..Course::new(1, shortname, 0)
+        }
+    }
+}
+
+/// A course group (`mdl_groups`) with its members.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Group {
+    pub id: i64,
+    pub courseid: i64,
+    pub name: String,
+    pub description: String,
+    pub members: BTreeSet<i64>,
+}
+
+/// A grade item (`mdl_grade_items`). Each course has one of type `course`
+/// (the course total, `itemname` null), created with the course's first
+/// grade item or grade; manual items (`manual`) and activity items (`mod`)
+/// come after it in `sortorder`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GradeItem {
+    pub id: i64,
+    pub courseid: i64,
+    pub itemname: Option<String>,
+    /// `course`, `manual`, `mod` or `category`.
+    pub itemtype: String,
+    pub itemmodule: Option<String>,
+    pub iteminstance: Option<i64>,
+    pub itemnumber: Option<i64>,
+    pub idnumber: Option<String>,
+    /// Course module id of a `mod` item.
+    pub cmid: Option<i64>,
+    pub grademin: f64,
+    pub grademax: f64,
+    pub sortorder: i64,
+    pub hidden: bool,
+    pub locked: bool,
+}
+
+impl GradeItem {
+    /// A manual grade item graded 0–100.
+    pub fn new(id: i64, courseid: i64, itemname: &str) -> Self {
+        GradeItem {
+            id,
+            courseid,
+            itemname: Some(itemname.to_string()),
+            itemtype: "manual".to_string(),
+            itemmodule: None,
+            iteminstance: None,
+            itemnumber: Some(0),
+            idnumber: Some(String::new()),
+            cmid: None,
+            grademin: 0.0,
+            grademax: 100.0,
+            sortorder: id,
+            hidden: false,
+            locked: false,
+        }
+    }
+
+    /// An activity's grade item, e.g. `GradeItem::activity(7, 2, "Essay", "assign", 1, 15)`.
+    pub fn activity(id: i64, courseid: i64, itemname: &str, module: &str, instance: i64, cmid: i64) -> Self {
+        GradeItem {
+            itemtype: "mod".to_string(),
+            itemmodule: Some(module.to_string()),
+            iteminstance: Some(instance),
+            cmid: Some(cmid),
+            ..GradeItem::new(id, courseid, itemname)
+        }
+    }
+
+    /// The course total of a course.
+    pub fn course_total(id: i64, courseid: i64) -> Self {
+        GradeItem {
+            itemname: None,
+            itemtype: "course".to_string(),
+            itemnumber: None,
+            idnumber: None,
+            // The course's top grade category; this simulator gives it the
+            // course's id.
+            iteminstance: Some(courseid),
+            sortorder: 0,
+            ..GradeItem::new(id, courseid, "")
+        }
+    }
+
+    pub fn with_grademax(mut self, grademax: f64) -> Self {
+        self.grademax = grademax;
+        self
+    }
+
+    pub fn is_course_total(&self) -> bool {
+        self.itemtype == "course"
+    }
+}
+
+/// A user's grade for a grade item (`mdl_grade_grades`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Grade {
+    pub finalgrade: Option<f64>,
+    pub feedback: String,
+    /// Set on a course total given by hand (not computed).
+    pub overridden: bool,
+    pub timemodified: i64,
+}
+
+impl Grade {
+    pub fn new(finalgrade: f64) -> Self {
+        Grade {
+            finalgrade: Some(finalgrade),
+            feedback: String::new(),
+            overridden: false,
+            timemodified: 1_700_000_000,
+        }
+    }
 }
 
 /// A user's manual enrolment in a course with the roles assigned through it.
@@ -155,6 +398,15 @@ pub struct SiteState {
     /// back: users inserted by a call that then failed used up their ids.
     pub next_user_id: i64,
     pub next_course_id: i64,
+    /// Custom user profile field definitions, in display order.
+    pub profile_fields: Vec<ProfileField>,
+    pub groups: BTreeMap<i64, Group>,
+    pub grade_items: BTreeMap<i64, GradeItem>,
+    /// Keyed by (grade item id, userid).
+    pub grades: BTreeMap<(i64, i64), Grade>,
+    pub next_grade_item_id: i64,
+    /// Last access to a course, keyed by (courseid, userid).
+    pub lastcourseaccess: BTreeMap<(i64, i64), i64>,
 }
 
 impl SiteState {
@@ -168,6 +420,8 @@ impl SiteState {
             next_user_id: next(users.iter().map(|u| u.id).max(), 2),
             // Course 1 is the front page on every Moodle site.
             next_course_id: next(courses.iter().map(|c| c.id).max(), 1),
+            next_grade_item_id: 1,
+            ..SiteState::default()
         }
     }
 
@@ -193,5 +447,159 @@ impl SiteState {
         let id = self.next_course_id;
         self.next_course_id += 1;
         id
+    }
+
+    /// Enrols a user with a role through the course's manual instance (an
+    /// active enrolment without dates); enrolling again adds the role.
+    pub fn enrol(&mut self, courseid: i64, userid: i64, roleid: i64) {
+        self.enrolments
+            .entry((courseid, userid))
+            .or_insert_with(|| Enrolment {
+                courseid,
+                userid,
+                roles: BTreeSet::new(),
+                timestart: 0,
+                timeend: 0,
+                suspended: false,
+            })
+            .roles
+            .insert(roleid);
+    }
+
+    /// Adds a group to a course; returns its id.
+    pub fn add_group(&mut self, courseid: i64, name: &str) -> i64 {
+        let id = self.groups.keys().max().map_or(1, |m| m + 1);
+        self.groups.insert(
+            id,
+            Group {
+                id,
+                courseid,
+                name: name.to_string(),
+                description: String::new(),
+                members: BTreeSet::new(),
+            },
+        );
+        id
+    }
+
+    pub fn add_to_group(&mut self, groupid: i64, userid: i64) {
+        if let Some(group) = self.groups.get_mut(&groupid) {
+            group.members.insert(userid);
+        }
+    }
+
+    /// The id of the course's course-total grade item, created if the
+    /// course has none yet.
+    pub fn course_total_item(&mut self, courseid: i64) -> i64 {
+        if let Some(item) = self
+            .grade_items
+            .values()
+            .find(|i| i.courseid == courseid && i.is_course_total())
+        {
+            return item.id;
+        }
+        let id = self.take_grade_item_id();
+        self.grade_items.insert(id, GradeItem::course_total(id, courseid));
+        id
+    }
+
+    /// Adds a grade item (its id and course are overwritten: a fresh id,
+    /// after the course total); returns its id.
+    pub fn add_grade_item(&mut self, courseid: i64, item: GradeItem) -> i64 {
+        self.course_total_item(courseid);
+        let id = self.take_grade_item_id();
+        self.grade_items.insert(
+            id,
+            GradeItem {
+                id,
+                courseid,
+                sortorder: id,
+                ..item
+            },
+        );
+        id
+    }
+
+    /// Grades a user: `Some(name)` for the manual item of that name (made,
+    /// 0–100, if the course has none), `None` for the course total itself
+    /// (an overridden total). Returns the grade item's id.
+    pub fn set_grade(&mut self, courseid: i64, userid: i64, item: Option<&str>, value: f64) -> i64 {
+        let itemid = match item {
+            None => self.course_total_item(courseid),
+            Some(name) => match self
+                .grade_items
+                .values()
+                .find(|i| i.courseid == courseid && i.itemname.as_deref() == Some(name))
+            {
+                Some(found) => found.id,
+                None => self.add_grade_item(courseid, GradeItem::new(0, courseid, name)),
+            },
+        };
+        let grade = Grade {
+            overridden: item.is_none(),
+            ..Grade::new(value)
+        };
+        self.grades.insert((itemid, userid), grade);
+        itemid
+    }
+
+    fn take_grade_item_id(&mut self) -> i64 {
+        let id = self
+            .next_grade_item_id
+            .max(self.grade_items.keys().max().map_or(1, |m| m + 1));
+        self.next_grade_item_id = id + 1;
+        id
+    }
+
+    /// `/1/4` for category 4 under 1.
+    pub fn category_path(&self, id: i64) -> String {
+        let mut chain = vec![id];
+        let mut current = id;
+        while let Some(parent) = self
+            .categories
+            .get(&current)
+            .map(|c| c.parent)
+            .filter(|p| *p != 0)
+        {
+            if chain.contains(&parent) {
+                break;
+            }
+            chain.push(parent);
+            current = parent;
+        }
+        chain.iter().rev().map(|c| format!("/{c}")).collect()
+    }
+
+    pub fn category_depth(&self, id: i64) -> i64 {
+        self.category_path(id).matches('/').count() as i64
+    }
+
+    /// The sortorder Moodle keeps for a category: categories numbered in
+    /// tree order (siblings by `Category::sortorder`, then id), times
+    /// MAX_COURSES_IN_CATEGORY (10000).
+    pub fn category_sortorder(&self, id: i64) -> i64 {
+        fn walk(state: &SiteState, parent: i64, out: &mut Vec<i64>) {
+            let mut children: Vec<&Category> =
+                state.categories.values().filter(|c| c.parent == parent).collect();
+            children.sort_by_key(|c| (c.sortorder, c.id));
+            for child in children {
+                if !out.contains(&child.id) {
+                    out.push(child.id);
+                    walk(state, child.id, out);
+                }
+            }
+        }
+        let mut order = Vec::new();
+        walk(self, 0, &mut order);
+        order
+            .iter()
+            .position(|c| *c == id)
+            .map_or(0, |p| (p as i64 + 1) * 10000)
+    }
+
+    /// An enrolment that counts as active now: not suspended, started and
+    /// not ended (`get_enrolled_sql` with onlyactive).
+    pub fn enrolment_active(&self, e: &Enrolment, now: i64) -> bool {
+        !e.suspended && e.timestart <= now && (e.timeend == 0 || e.timeend > now)
     }
 }

@@ -2,12 +2,14 @@
 //! core_course_get_courses_by_field (2.9).
 
 use moodlec::moodle::params as moodle_params;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::super::config::SiteConfig;
-use super::super::params::{default, list, optional, required, single, value, Desc, ParamType as T, Rec};
-use super::super::response::WsError;
-use super::super::state::{Course, ManualEnrol};
+use super::super::params::{
+    default, list, optional, required, single, value, Desc, Field, ParamType as T, Presence, Rec,
+};
+use super::super::response::{class, WsError};
+use super::super::state::{Category, Course, ManualEnrol, SiteState};
 use super::{check_column, php_trim, Ctx};
 
 pub fn create_params(_: &SiteConfig) -> Desc {
@@ -213,7 +215,7 @@ fn cleaned(check: Result<(), moodlec::moodle::Rejection>, raw: &str) -> String {
 }
 
 /// `clean_param(PARAM_INT)` = PHP's `(int)` cast.
-fn php_int(s: &str) -> i64 {
+pub fn php_int(s: &str) -> i64 {
     match moodle_params::int(s) {
         Ok(n) => n,
         Err(r) => r.cleaned.and_then(|c| c.parse().ok()).unwrap_or(0),
@@ -274,4 +276,213 @@ fn course_details(ctx: &Ctx, course: &Course) -> Value {
         "filters": [],
         "courseformatoptions": [],
     })
+}
+
+// ---- core_course_get_courses (moodle-ws.md 2.8) ----
+
+pub fn get_courses_params(_: &SiteConfig) -> Desc {
+    single(vec![Field {
+        name: "options",
+        desc: single(vec![optional("ids", list(value(T::Int)))]),
+        presence: Presence::DefaultEmpty,
+    }])
+}
+
+/// `$DB->get_records('course')` (every course, the front page included)
+/// or `get_records_list('course', 'id', ids)` (unknown ids simply match
+/// nothing), each with the fields a caller with moodle/course:update gets,
+/// in the order of `get_courses_returns`.
+pub fn get_courses(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
+    let ids: Vec<i64> = params
+        .0
+        .get("options")
+        .and_then(|o| o.as_array())
+        .map(|o| {
+            Rec(o)
+                .strings("ids")
+                .iter()
+                .filter_map(|s| s.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let front = Course::front_page(&ctx.site.sitename, &ctx.site.site_shortname);
+    let all = std::iter::once(&front).chain(ctx.state.courses.values());
+    let courses: Vec<Value> = all
+        .filter(|c| ids.is_empty() || ids.contains(&c.id))
+        .map(course_info)
+        .collect();
+    Ok(Value::Array(courses))
+}
+
+/// One course of get_courses. Values Moodle keeps but the simulator does
+/// not model are the defaults of a course made by create_courses with
+/// the stock moodlecourse settings (numsections 4; the front page has
+/// section 1 only and no format options).
+fn course_info(course: &Course) -> Value {
+    let site = course.id == 1;
+    let mut options = Vec::new();
+    if !site {
+        options.push(json!({"name": "hiddensections", "value": 0}));
+        options.push(json!({"name": "coursedisplay", "value": 0}));
+    }
+    let mut info = Map::new();
+    let mut put = |k: &str, v: Value| {
+        info.insert(k.to_string(), v);
+    };
+    put("id", json!(course.id));
+    put("shortname", json!(course.shortname));
+    put("categoryid", json!(course.categoryid));
+    put(
+        "categorysortorder",
+        json!(if site { 1 } else { 10000 + course.id }),
+    );
+    put("fullname", json!(course.fullname));
+    put("displayname", json!(course.fullname));
+    put("idnumber", json!(course.idnumber));
+    put("summary", json!(course.summary));
+    put("summaryformat", json!(course.summaryformat));
+    put("format", json!(course.format));
+    put("showgrades", json!(1));
+    put("newsitems", json!(if site { 3 } else { 5 }));
+    put("startdate", json!(course.startdate));
+    put("enddate", json!(course.enddate));
+    put("numsections", json!(if site { 1 } else { 4 }));
+    put("maxbytes", json!(0));
+    put("showreports", json!(0));
+    put("visible", json!(i64::from(course.visible)));
+    if !site {
+        put("hiddensections", json!(0));
+    }
+    put("groupmode", json!(0));
+    put("groupmodeforce", json!(0));
+    put("defaultgroupingid", json!(0));
+    put("timecreated", json!(0));
+    put("timemodified", json!(0));
+    put("enablecompletion", json!(i64::from(!site)));
+    put("completionnotify", json!(0));
+    put("lang", json!(""));
+    put("forcetheme", json!(""));
+    put("courseformatoptions", Value::Array(options));
+    Value::Object(info)
+}
+
+// ---- core_course_get_categories (moodle-ws.md 2.11) ----
+
+pub fn get_categories_params(_: &SiteConfig) -> Desc {
+    single(vec![
+        Field {
+            name: "criteria",
+            desc: list(single(vec![
+                required("key", value(T::Alpha)),
+                required("value", value(T::Raw)),
+            ])),
+            presence: Presence::DefaultEmpty,
+        },
+        default("addsubcategories", value(T::Bool), "1"),
+    ])
+}
+
+/// Criteria are ANDed; each key is read once (a repeated key is ignored,
+/// as `isset($conditions[$key])` skips it). With addsubcategories every
+/// descendant of a match is added (still filtered by `visible`/`theme`
+/// criteria). Sorted by sortorder, with the fields an admin sees.
+pub fn get_categories(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
+    type Test = Box<dyn Fn(&Category, &SiteState) -> bool>;
+    let mut seen: Vec<String> = Vec::new();
+    let mut tests: Vec<Test> = Vec::new();
+    let mut inherited: Vec<Test> = Vec::new();
+    for crit in params.list("criteria") {
+        let key = php_trim(crit.text("key")).to_string();
+        if seen.contains(&key) {
+            continue;
+        }
+        seen.push(key.clone());
+        let raw = crit.text("value").to_string();
+        let test: Test = match key.as_str() {
+            "id" => {
+                let id = php_int(&raw);
+                Box::new(move |c, _| c.id == id)
+            }
+            "ids" => {
+                let ids: Vec<i64> = cleaned(moodle_params::sequence(&raw), &raw)
+                    .split(',')
+                    .filter_map(|s| s.parse().ok())
+                    .collect();
+                Box::new(move |c, _| ids.contains(&c.id))
+            }
+            "idnumber" => Box::new(move |c, _| c.idnumber == raw),
+            "name" => {
+                let name = cleaned(moodle_params::text(&raw), &raw);
+                Box::new(move |c, _| c.name == name)
+            }
+            "parent" => {
+                let parent = php_int(&raw);
+                Box::new(move |c, _| c.parent == parent)
+            }
+            "visible" => {
+                let visible = php_int(&raw) != 0;
+                inherited.push(Box::new(move |c, _| c.visible == visible));
+                Box::new(move |c, _| c.visible == visible)
+            }
+            "theme" => {
+                let theme = if ctx.site.themes.contains(&raw) {
+                    raw
+                } else {
+                    String::new()
+                };
+                let t2 = theme.clone();
+                inherited.push(Box::new(move |c, _| c.theme == t2));
+                Box::new(move |c, _| c.theme == theme)
+            }
+            _ => {
+                return Err(WsError::new(
+                    class::MOODLE,
+                    "criteriaerror",
+                    "Missing permissions to search on a criterion.",
+                    Some(format!("You can not search on this criteria: {key}")),
+                ))
+            }
+        };
+        tests.push(test);
+    }
+    let state = &*ctx.state;
+    let mut found: Vec<&Category> = state
+        .categories
+        .values()
+        .filter(|c| tests.iter().all(|t| t(c, state)))
+        .collect();
+    if !tests.is_empty() && params.flag("addsubcategories") {
+        let paths: Vec<String> = found.iter().map(|c| state.category_path(c.id)).collect();
+        for c in state.categories.values() {
+            let path = state.category_path(c.id);
+            let below = paths.iter().any(|p| path.starts_with(&format!("{p}/")));
+            if below && inherited.iter().all(|t| t(c, state)) && !found.iter().any(|f| f.id == c.id) {
+                found.push(c);
+            }
+        }
+    }
+    found.sort_by_key(|c| (state.category_sortorder(c.id), c.id));
+    let categories: Vec<Value> = found
+        .into_iter()
+        .map(|c| {
+            let coursecount = state.courses.values().filter(|k| k.categoryid == c.id).count();
+            json!({
+                "id": c.id,
+                "name": c.name,
+                "idnumber": c.idnumber,
+                "description": c.description,
+                "descriptionformat": c.descriptionformat,
+                "parent": c.parent,
+                "sortorder": state.category_sortorder(c.id),
+                "coursecount": coursecount,
+                "visible": i64::from(c.visible),
+                "visibleold": i64::from(c.visibleold),
+                "timemodified": c.timemodified,
+                "depth": state.category_depth(c.id),
+                "path": state.category_path(c.id),
+                "theme": c.theme,
+            })
+        })
+        .collect();
+    Ok(Value::Array(categories))
 }

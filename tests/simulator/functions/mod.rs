@@ -3,6 +3,7 @@
 
 mod courses;
 mod enrol;
+mod grades;
 mod site;
 mod users;
 
@@ -79,6 +80,30 @@ pub const FUNCTIONS: &[Function] = &[
         writes: false,
         params: courses::by_field_params,
         run: courses::get_courses_by_field,
+    },
+    Function {
+        name: "core_course_get_courses",
+        writes: false,
+        params: courses::get_courses_params,
+        run: courses::get_courses,
+    },
+    Function {
+        name: "core_course_get_categories",
+        writes: false,
+        params: courses::get_categories_params,
+        run: courses::get_categories,
+    },
+    Function {
+        name: "core_enrol_get_enrolled_users",
+        writes: false,
+        params: enrol::enrolled_params,
+        run: enrol::get_enrolled_users,
+    },
+    Function {
+        name: "gradereport_user_get_grade_items",
+        writes: false,
+        params: grades::grade_items_params,
+        run: grades::get_grade_items,
     },
     Function {
         name: "core_webservice_get_site_info",

@@ -438,7 +438,7 @@ pub fn get_users_by_field(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> 
         .users
         .values()
         .filter(|u| !u.deleted && wanted.iter().any(|w| user_field(u, field) == *w))
-        .map(|u| user_details(u, ctx.site_url))
+        .map(|u| user_details(ctx, u))
         .collect();
     Ok(Value::Array(found))
 }
@@ -494,43 +494,240 @@ fn user_field(user: &User, field: &str) -> String {
     }
 }
 
-/// The user object of `user_get_user_details` for a caller who may see
-/// everything.
-fn user_details(user: &User, site_url: &str) -> Value {
+/// The keys of `core_user_external::user_description()` (the return of
+/// get_users_by_field), in its order: clean_returnvalue keeps only these.
+pub const USER_DESCRIPTION: &[&str] = &[
+    "id",
+    "username",
+    "firstname",
+    "lastname",
+    "fullname",
+    "email",
+    "address",
+    "phone1",
+    "phone2",
+    "department",
+    "institution",
+    "idnumber",
+    "interests",
+    "firstaccess",
+    "lastaccess",
+    "auth",
+    "suspended",
+    "confirmed",
+    "lang",
+    "calendartype",
+    "theme",
+    "timezone",
+    "mailformat",
+    "trackforums",
+    "description",
+    "descriptionformat",
+    "city",
+    "country",
+    "profileimageurlsmall",
+    "profileimageurl",
+    "customfields",
+    "preferences",
+];
+
+/// `user_get_user_details_courses` (system profile) cut to
+/// `user_description`: what get_users_by_field answers for each user.
+fn user_details(ctx: &Ctx, user: &User) -> Value {
+    let details = user_get_user_details(ctx, user, None, &[]).unwrap_or_default();
+    Value::Object(keep(details, USER_DESCRIPTION, true))
+}
+
+/// The fields `user_get_default_fields()` lists (4.x, without the removed
+/// icq/skype/yahoo/aim/msn/url, which a 4.5 site no longer has).
+pub const DEFAULT_FIELDS: &[&str] = &[
+    "id",
+    "username",
+    "fullname",
+    "firstname",
+    "lastname",
+    "email",
+    "address",
+    "phone1",
+    "phone2",
+    "department",
+    "institution",
+    "interests",
+    "firstaccess",
+    "lastaccess",
+    "auth",
+    "confirmed",
+    "idnumber",
+    "lang",
+    "theme",
+    "timezone",
+    "mailformat",
+    "description",
+    "descriptionformat",
+    "city",
+    "country",
+    "profileimageurlsmall",
+    "profileimageurl",
+    "customfields",
+    "groups",
+    "roles",
+    "preferences",
+    "enrolledcourses",
+    "suspended",
+];
+
+/// The declared keys of `value`, in declared order (clean_returnvalue);
+/// `displayvalue` of custom fields survives only where declared.
+pub fn keep(mut details: Map<String, Value>, declared: &[&str], displayvalue: bool) -> Map<String, Value> {
+    if !displayvalue {
+        if let Some(Value::Array(fields)) = details.get_mut("customfields") {
+            for field in fields {
+                if let Value::Object(f) = field {
+                    f.remove("displayvalue");
+                }
+            }
+        }
+    }
+    let mut kept = Map::new();
+    for key in declared {
+        if let Some(v) = details.remove(*key) {
+            kept.insert((*key).to_string(), v);
+        }
+    }
+    kept
+}
+
+/// `user_get_user_details($user, $course, $userfields)` (user/lib.php) for
+/// a site-admin caller, who holds every capability: `Err(field)` for a
+/// requested field that is not a default field (`invaliduserfield`).
+/// Rules kept from the source: username/firstname/lastname/email always;
+/// address, phone1, phone2, city, country, institution, idnumber only
+/// when not empty; department always (`isset`, the column defaults to
+/// ''); description only when set (the column is NULL until written);
+/// auth, confirmed, lang, theme, timezone, mailformat, suspended always;
+/// roles and groups only with a course; enrolledcourses only when the user
+/// has active enrolments (front page excluded); preferences only for the
+/// caller's own record; customfields only when one is not empty.
+pub fn user_get_user_details(
+    ctx: &Ctx,
+    user: &User,
+    course: Option<i64>,
+    userfields: &[&str],
+) -> Result<Map<String, Value>, String> {
+    for f in userfields {
+        if !DEFAULT_FIELDS.contains(f) {
+            return Err((*f).to_string());
+        }
+    }
+    let wanted = |f: &str| userfields.is_empty() || userfields.contains(&f) || f == "id" || f == "fullname";
+    let site_url = ctx.site_url;
     let mut details = Map::new();
     let mut put = |k: &str, v: Value| {
-        details.insert(k.to_string(), v);
+        if wanted(k) {
+            details.insert(k.to_string(), v);
+        }
     };
     put("id", json!(user.id));
     put("username", json!(user.username));
     put("firstname", json!(user.firstname));
     put("lastname", json!(user.lastname));
     put("fullname", json!(user.fullname()));
-    put("email", json!(user.email));
-    for name in [
-        "address",
-        "phone1",
-        "phone2",
-        "department",
-        "institution",
-        "interests",
-        "city",
-        "country",
-    ] {
+    let customfields = custom_fields_of(ctx, user);
+    if !customfields.is_empty() {
+        put("customfields", Value::Array(customfields));
+    }
+    put(
+        "profileimageurl",
+        json!(format!("{site_url}/theme/image.php/boost/core/1/u/f1")),
+    );
+    put(
+        "profileimageurlsmall",
+        json!(format!("{site_url}/theme/image.php/boost/core/1/u/f2")),
+    );
+    for name in ["address", "phone1", "phone2"] {
         if !user.field(name).is_empty() {
             put(name, json!(user.field(name)));
         }
     }
+    if let Some(description) = user.fields.get("description") {
+        put("description", json!(description));
+        put("descriptionformat", json!(1));
+    }
+    for name in ["country", "city"] {
+        if !user.field(name).is_empty() {
+            put(name, json!(user.field(name)));
+        }
+    }
+    put("suspended", json!(user.suspended));
+    put("firstaccess", json!(0));
+    put("lastaccess", json!(0));
+    put("email", json!(user.email));
+    if !user.field("interests").is_empty() {
+        put("interests", json!(user.field("interests")));
+    }
     if !user.idnumber.is_empty() {
         put("idnumber", json!(user.idnumber));
     }
-    put("firstaccess", json!(0));
-    put("lastaccess", json!(0));
+    if !user.field("institution").is_empty() {
+        put("institution", json!(user.field("institution")));
+    }
+    put("department", json!(user.field("department")));
+    if let Some(courseid) = course {
+        let roles: Vec<Value> = ctx
+            .state
+            .enrolment(courseid, user.id)
+            .map(|e| e.roles.iter().copied().collect::<Vec<i64>>())
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|r| {
+                super::super::state::role::info(r)
+                    .map(|(shortname, sortorder)| json!({"roleid": r, "name": "", "shortname": shortname, "sortorder": sortorder}))
+            })
+            .collect();
+        put("roles", Value::Array(roles));
+        let groups: Vec<Value> = ctx
+            .state
+            .groups
+            .values()
+            .filter(|g| g.courseid == courseid && g.members.contains(&user.id))
+            .map(
+                |g| json!({"id": g.id, "name": g.name, "description": g.description, "descriptionformat": 1}),
+            )
+            .collect();
+        put("groups", Value::Array(groups));
+    }
+    let enrolled = enrolled_courses(ctx, user.id);
+    if !enrolled.is_empty() {
+        put("enrolledcourses", Value::Array(enrolled));
+    }
+    if user.id == ctx.caller {
+        let prefs: Vec<Value> = user
+            .preferences
+            .iter()
+            .map(|(k, v)| json!({"name": k, "value": v}))
+            .collect();
+        put("preferences", Value::Array(prefs));
+    }
     put("auth", json!(user.auth));
-    put("suspended", json!(user.suspended));
     put("confirmed", json!(true));
-    put("lang", json!(user.field("lang")));
-    put("theme", json!(user.field("theme")));
+    // clean_param(PARAM_LANG / PARAM_THEME): uninstalled values become ''.
+    let lang = match user.fields.get("lang") {
+        Some(l) => l.as_str(),
+        None => ctx.site.default_lang(),
+    };
+    let lang = if ctx.site.langs.iter().any(|l| l == lang) {
+        lang
+    } else {
+        ""
+    };
+    put("lang", json!(lang));
+    let theme = user.field("theme");
+    let theme = if ctx.site.themes.iter().any(|t| t == theme) {
+        theme
+    } else {
+        ""
+    };
+    put("theme", json!(theme));
     put(
         "timezone",
         json!(if user.field("timezone").is_empty() {
@@ -539,30 +736,50 @@ fn user_details(user: &User, site_url: &str) -> Value {
             user.field("timezone")
         }),
     );
-    put("mailformat", json!(1));
-    put("description", json!(user.field("description")));
-    put("descriptionformat", json!(1));
-    put(
-        "profileimageurlsmall",
-        json!(format!("{site_url}/theme/image.php/boost/core/1/u/f2")),
-    );
-    put(
-        "profileimageurl",
-        json!(format!("{site_url}/theme/image.php/boost/core/1/u/f1")),
-    );
-    if !user.customfields.is_empty() {
-        let fields: Vec<Value> = user
-            .customfields
-            .iter()
-            .map(|(k, v)| json!({"type": "text", "value": v, "displayvalue": v, "name": k, "shortname": k}))
-            .collect();
-        put("customfields", Value::Array(fields));
-    }
-    let prefs: Vec<Value> = user
-        .preferences
+    let mailformat: i64 = user.field("mailformat").parse().unwrap_or(1);
+    put("mailformat", json!(mailformat));
+    Ok(details)
+}
+
+/// Non-empty custom fields in the site's field order (then undefined
+/// shortnames, as text fields named by their shortname).
+fn custom_fields_of(ctx: &Ctx, user: &User) -> Vec<Value> {
+    let defined = &ctx.state.profile_fields;
+    let mut order: Vec<(String, String, String)> = defined
         .iter()
-        .map(|(k, v)| json!({"name": k, "value": v}))
+        .map(|f| (f.shortname.clone(), f.name.clone(), f.datatype.clone()))
         .collect();
-    put("preferences", Value::Array(prefs));
-    Value::Object(details)
+    for shortname in user.customfields.keys() {
+        if !defined.iter().any(|f| &f.shortname == shortname) {
+            order.push((shortname.clone(), shortname.clone(), "text".to_string()));
+        }
+    }
+    order
+        .into_iter()
+        .filter_map(|(shortname, name, datatype)| {
+            let value = user.customfields.get(&shortname).filter(|v| !v.is_empty())?;
+            Some(json!({"type": datatype, "value": value, "displayvalue": value, "name": name, "shortname": shortname}))
+        })
+        .collect()
+}
+
+/// `enrol_get_users_courses($userid, true)` minus the front page:
+/// active enrolments, ordered by course sortorder.
+fn enrolled_courses(ctx: &Ctx, userid: i64) -> Vec<Value> {
+    let now = now();
+    ctx.state
+        .enrolments
+        .values()
+        .filter(|e| e.userid == userid && ctx.state.enrolment_active(e, now))
+        .filter_map(|e| ctx.state.courses.get(&e.courseid))
+        .filter(|c| c.categoryid != 0)
+        .map(|c| json!({"id": c.id, "fullname": c.fullname, "shortname": c.shortname}))
+        .collect()
+}
+
+/// Seconds since the epoch.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
