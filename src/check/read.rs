@@ -160,7 +160,11 @@ fn check_emits(emits: &ast::EmitsDecl, template: &Template, diags: &mut Diagnost
         (ast::EmitTarget::Path(path), Returns::Object(fields)) => {
             let mut fields: &[Field] = fields;
             for step in path {
-                let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+                let names: Vec<&str> = fields
+                    .iter()
+                    .filter(|f| matches!(f.ty, FieldType::List(_)))
+                    .map(|f| f.name.as_str())
+                    .collect();
                 match fields.iter().find(|f| f.name == step.name).map(|f| &f.ty) {
                     Some(FieldType::List(inner)) => fields = inner,
                     _ => {
@@ -270,6 +274,7 @@ fn refuse_read_statements(decl: &ast::TemplateDecl, diags: &mut Diagnostics) {
             }
             _ => continue,
         };
+        let span = keyword_span(span, keyword);
         diags.push(
             diags
                 .error(
@@ -295,6 +300,12 @@ fn refuse_write_statements(decl: &ast::TemplateDecl, diags: &mut Diagnostics) {
             Item::Wrap(ident) => ("wrap", ident.span),
             _ => continue,
         };
+        // `wrap`'s span is its name already.
+        let span = if keyword == "wrap" {
+            span
+        } else {
+            keyword_span(span, keyword)
+        };
         diags.push(
             diags
                 .error(
@@ -306,6 +317,12 @@ fn refuse_write_statements(decl: &ast::TemplateDecl, diags: &mut Diagnostics) {
                 .help("read templates send their fields as the call's parameters and write nothing"),
         );
     }
+}
+
+/// The statement's first word: a whole statement can span many lines.
+fn keyword_span(statement: Span, keyword: &str) -> Span {
+    let word = keyword.split(' ').next().unwrap_or(keyword);
+    Span::new(statement.start, (statement.start + word.len()).min(statement.end))
 }
 
 /// `lookup FIELD = KIND by KEY from "EXPR"` in a write template.

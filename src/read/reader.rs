@@ -17,8 +17,11 @@ pub struct Reader {
     calls: AtomicU64,
     retries: AtomicU64,
     /// Told about each retry, e.g. to show it on the terminal.
-    on_retry: Box<dyn Fn(&CallError, u32, Duration) + Send + Sync>,
+    on_retry: RetryReport,
 }
+
+/// Told about a retry: the error, the attempt number and the wait.
+type RetryReport = Box<dyn Fn(&CallError, u32, Duration) + Send + Sync>;
 
 /// Why a read call gave no value.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -168,7 +168,7 @@ async fn check_site(
             exit::SERVER
         })?;
     for other in joined {
-        if !cleared.info.functions.iter().any(|f| *f == other.function) {
+        if !cleared.info.functions.contains(&other.function) {
             report::error(
                 &format!(
                     "the token's external service does not include {}, which the join with `{}` calls",
