@@ -386,15 +386,17 @@ fn the_commcare_example_writes_its_golden_case_file() {
 
 #[test]
 fn a_joined_function_missing_from_the_service_stops_before_fetching() {
-    let mut config = SiteConfig::default();
-    config.services = vec![simulator::Service::new(
-        simulator::SERVICE,
-        &[
-            "core_webservice_get_site_info",
-            "core_enrol_get_enrolled_users",
-            "gradereport_user_get_grade_items",
-        ],
-    )];
+    let config = SiteConfig {
+        services: vec![simulator::Service::new(
+            simulator::SERVICE,
+            &[
+                "core_webservice_get_site_info",
+                "core_enrol_get_enrolled_users",
+                "gradereport_user_get_grade_items",
+            ],
+        )],
+        ..SiteConfig::default()
+    };
     let sim = Simulator::start(config);
     let dir = scratch("join-missing");
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/moodle-to-commcare");
