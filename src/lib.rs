@@ -10,6 +10,7 @@ pub mod builtin;
 pub mod check;
 pub mod diagnostic;
 pub mod fmt;
+pub mod lookup;
 pub mod moodle;
 pub mod params;
 pub mod plan;

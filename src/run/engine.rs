@@ -41,6 +41,8 @@ pub struct Runner {
     pub webhook: Option<Webhook>,
     /// Progress and warnings.
     pub reporter: Arc<dyn Reporter>,
+    /// The ids of the template's lookups, resolved before the run.
+    pub lookups: Option<Arc<crate::lookup::Resolutions>>,
 }
 
 /// What the tasks share.
@@ -68,6 +70,7 @@ impl Runner {
         resume: Resume,
     ) -> Summary {
         let started = Instant::now();
+        let lookups = self.lookups;
         let ctx = Arc::new(Ctx {
             limiter: self.settings.rate.map(RateLimiter::new),
             ledger: Mutex::new(self.ledger),
@@ -91,7 +94,7 @@ impl Runner {
             tasks: JoinSet::new(),
         };
         let mut pass = Pass {
-            validator: Validator::new(&template, params, options),
+            validator: Validator::new(&template, params, options).with_lookups(lookups),
             batcher: Batcher::new(&template),
             held: Held::new(resume.unfinished),
             done: resume.done,

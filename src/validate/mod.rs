@@ -6,8 +6,9 @@
 
 mod coerce;
 pub(crate) mod hash;
+mod lookups;
 mod rules;
-mod source;
+pub(crate) mod source;
 mod unique;
 
 use std::ops::Range;
@@ -18,6 +19,7 @@ use crate::template::{Field, FieldType, ScalarType, Template, Value};
 use crate::value::check_scalar_text;
 
 pub use coerce::{coerce, coerce_text, CoerceError};
+pub use lookups::LOOKUP_FAILED;
 
 /// A field's typed value.
 #[derive(Debug, Clone, PartialEq)]
@@ -107,6 +109,7 @@ pub struct Validator<'t> {
     rules: rules::RuleSet,
     unique: unique::UniqueIndex,
     assembler: source::Assembler,
+    lookups: lookups::LookupStep,
     /// Positions of the required fields, in field order.
     required: Vec<usize>,
 }
@@ -119,12 +122,23 @@ impl<'t> Validator<'t> {
             rules: rules::RuleSet::new(template),
             unique: unique::UniqueIndex::new(template),
             assembler: source::Assembler::new(template, &params),
+            lookups: lookups::LookupStep::new(template),
             required: (0..template.fields.len())
                 .filter(|&p| template.fields[p].required)
                 .collect(),
             params,
             options,
         }
+    }
+
+    /// Give lookup fields the ids in `resolutions` (without them, lookup
+    /// fields are left unchecked: absent, but not missing).
+    #[must_use]
+    pub fn with_lookups(mut self, resolutions: Option<std::sync::Arc<crate::lookup::Resolutions>>) -> Self {
+        if let Some(resolutions) = resolutions {
+            self.lookups.resolve_with(resolutions);
+        }
+        self
     }
 
     /// The template records are checked against.
@@ -137,6 +151,8 @@ impl<'t> Validator<'t> {
         let mut violations = Vec::new();
         let mut warnings = Vec::new();
         let unknown_keys = self.assembler.assemble(self.template, record, &mut violations);
+        self.lookups
+            .apply(self.template, record, &mut self.assembler.values, &mut violations);
         for unknown in unknown_keys {
             if self.options.allow_unknown {
                 warnings.push(unknown);
@@ -232,7 +248,8 @@ impl<'t> Validator<'t> {
     /// that field already has a violation. `values` are sorted by position.
     fn check_required(&self, values: &[(usize, FieldValue)], violations: &mut Vec<Violation>) {
         for &position in &self.required {
-            if values.binary_search_by_key(&position, |(p, _)| *p).is_ok() {
+            let found = values.binary_search_by_key(&position, |(p, _)| *p).is_ok();
+            if found || self.lookups.unchecked(position) {
                 continue;
             }
             let field = &self.template.fields[position];

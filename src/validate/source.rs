@@ -205,7 +205,7 @@ fn unknown_key(template: &Template, key: &str, span: Option<Range<usize>>) -> Vi
 }
 
 /// The source record as a minijinja object: JSON values as they are, CSV cells as strings.
-fn source_context(record: &SourceRecord) -> Jinja {
+pub(crate) fn source_context(record: &SourceRecord) -> Jinja {
     record
         .fields
         .iter()
@@ -220,7 +220,7 @@ fn source_context(record: &SourceRecord) -> Jinja {
         .into()
 }
 
-fn render_map(map: &Map, context: &Jinja) -> Result<String, String> {
+pub(crate) fn render_map(map: &Map, context: &Jinja) -> Result<String, String> {
     let template = map
         .compiled
         .get_template(Map::TEMPLATE_NAME)
@@ -250,8 +250,8 @@ fn defaults(template: &Template, params: &ParamValues) -> Vec<(usize, Value)> {
 /// The role of every excluded key, field name and key read by a map.
 ///
 /// Precedence as in the rules: `exclude` wins, then a key that is no field
-/// is consumed if a map reads it, and a field computed by a `map` or `set`
-/// ignores its source column. Keys absent from the table are unknown.
+/// is consumed if a map (or a lookup's `from`) reads it, and a field
+/// computed by a `map`, `set` or `lookup` ignores its source column. Keys absent from the table are unknown.
 fn roles(template: &Template, mapping: &Mapping) -> HashMap<String, Role, FxBuildHasher> {
     let mut roles = HashMap::default();
     for excluded in &mapping.excludes {
@@ -259,7 +259,8 @@ fn roles(template: &Template, mapping: &Mapping) -> HashMap<String, Role, FxBuil
     }
     for (position, field) in template.fields.iter().enumerate() {
         let computed = mapping.maps.iter().any(|m| m.field == field.name)
-            || mapping.sets.iter().any(|(f, _)| *f == field.name);
+            || mapping.sets.iter().any(|(f, _)| *f == field.name)
+            || template.lookups.iter().any(|l| l.field == field.name);
         let role = if computed {
             Role::Overridden
         } else {
@@ -268,7 +269,8 @@ fn roles(template: &Template, mapping: &Mapping) -> HashMap<String, Role, FxBuil
         // The first field of a name wins, as a search from the start would find it.
         roles.entry(field.name.clone()).or_insert(role);
     }
-    for map in &mapping.maps {
+    let lookup_maps = template.lookups.iter().map(|l| &l.from);
+    for map in mapping.maps.iter().chain(lookup_maps) {
         for read in &map.reads {
             roles.entry(read.clone()).or_insert(Role::MapInput);
         }

@@ -54,6 +54,9 @@ pub fn run(args: &Args) -> u8 {
         Ok(found) => found,
         Err(class) => return class,
     };
+    if let Some(class) = refuse_lookups(&template) {
+        return class;
+    }
     let records = match args.data.open(&args.file) {
         Ok(records) => records,
         Err(class) => return class,
@@ -133,4 +136,26 @@ fn write_batches(out: &mut impl Write, template: &Template, batches: &[Batch], a
     for batch in batches {
         let _ = out.write_all(preview(template, batch, format, &args.url).as_bytes());
     }
+}
+
+/// A dry run asks no site, so it cannot give lookup fields their ids:
+/// rather than render requests without them, say where the ids come from.
+fn refuse_lookups(template: &Template) -> Option<u8> {
+    if template.lookups.is_empty() {
+        return None;
+    }
+    let fields: Vec<String> = template
+        .lookups
+        .iter()
+        .map(|l| format!("`{}` ({} by {})", l.field, l.kind.name(), l.key))
+        .collect();
+    crate::cli::report::error(
+        &format!(
+            "template `{}` looks up {} in Moodle: render makes no calls, so it cannot fill them",
+            template.name,
+            fields.join(" and ")
+        ),
+        Some("check the data and the lookups with `moodlec validate --url URL`; `moodlec run --test` sends one record and shows its request"),
+    );
+    Some(exit::USAGE_OR_TEMPLATE)
 }

@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use moodlec::lookup::{self, Resolutions, Wanted};
 use moodlec::params::ParamValues;
+use moodlec::read::Reader;
 use moodlec::run::client::{CallError, Client};
 use moodlec::run::ledger::{Ledger, RecordSet, Resume};
 use moodlec::run::outcome::{RecordResult, Status};
@@ -114,6 +116,10 @@ struct Prepared {
     counts: Counts,
     /// With --resume: the ledger of the run being continued, and what it left.
     resumed: Option<(Ledger, Resume)>,
+    /// For a template with lookups: the preflight, done before the lookups.
+    cleared: Option<Cleared>,
+    /// For a template with lookups: the ids of every key in the data.
+    lookups: Option<Arc<Resolutions>>,
 }
 
 fn prepare(args: &Args) -> Result<Prepared, u8> {
@@ -133,8 +139,16 @@ fn prepare(args: &Args) -> Result<Prepared, u8> {
         })?),
         _ => None,
     };
+    // Lookups are resolved before validation, so that a key that finds no
+    // Moodle record counts as an invalid record like any other.
+    let (cleared, lookups) = if template.lookups.is_empty() {
+        (None, None)
+    } else {
+        let (cleared, resolutions) = resolve_lookups(args, &template, &site, &token, &input)?;
+        (Some(cleared), Some(Arc::new(resolutions)))
+    };
     let done = resumed.as_ref().map(|(_, resume)| &resume.done);
-    let counts = validate_all(args, &template, &params, &input, done)?;
+    let counts = validate_all(args, &template, &params, &input, done, lookups.clone())?;
     Ok(Prepared {
         template,
         params,
@@ -143,7 +157,61 @@ fn prepare(args: &Args) -> Result<Prepared, u8> {
         input,
         counts,
         resumed,
+        cleared,
+        lookups,
     })
+}
+
+/// The preflight, which must also find the lookup functions in the token's
+/// service, then every distinct key of the data looked up (read calls only).
+fn resolve_lookups(
+    args: &Args,
+    template: &Template,
+    site: &SiteUrl,
+    token: &Token,
+    input: &Input,
+) -> Result<(Cleared, Resolutions), u8> {
+    let mut wanted = Wanted::default();
+    // Unreadable records are reported by the validation pass.
+    for record in input.open(&args.data)?.flatten() {
+        wanted.add(template, &record);
+    }
+    let timeout = Duration::from_secs_f64(args.timeout);
+    let client = Client::new(site, token.clone(), timeout).map_err(|message| {
+        report::error(&message, None);
+        exit::USAGE_OR_TEMPLATE
+    })?;
+    let retry = RetryPolicy {
+        retries: args.retries,
+        base: Duration::from_millis(args.retry_base_ms),
+        ..RetryPolicy::default()
+    };
+    let reader = Reader::new(client, retry, args.rate);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| {
+            report::error(&format!("cannot start the runtime: {error}"), None);
+            exit::USAGE_OR_TEMPLATE
+        })?;
+    let resolved = runtime.block_on(async {
+        let cleared = preflight(reader.client(), site, template, &retry).await?;
+        lookup::check_functions(template, &cleared.info.functions)?;
+        let resolutions = lookup::resolve(&reader, &wanted).await.map_err(|error| Refusal {
+            message: format!("the lookups on {site} failed: {error}"),
+            help: "the site is slow or unreachable: try again later, or give it more time with --timeout"
+                .to_owned(),
+        })?;
+        Ok::<_, Refusal>((cleared, resolutions))
+    });
+    let (cleared, resolutions) = resolved.map_err(|refusal| {
+        report::error(&refusal.message, Some(&refusal.help));
+        exit::SERVER
+    })?;
+    if !args.quiet {
+        eprintln!("{}", resolutions.summary());
+    }
+    Ok((cleared, resolutions))
 }
 
 /// A new run must not overwrite results; a resumed one needs them.
@@ -176,6 +244,8 @@ fn execute(args: &Args, prepared: Prepared) -> Result<u8, u8> {
         input,
         counts,
         resumed,
+        cleared,
+        lookups,
     } = prepared;
     let send = counts.invalid == 0 || args.skip_invalid;
     if !send {
@@ -211,11 +281,13 @@ fn execute(args: &Args, prepared: Prepared) -> Result<u8, u8> {
             report::error(&format!("cannot start the runtime: {error}"), None);
             exit::USAGE_OR_TEMPLATE
         })?;
-    let applied = if send {
-        let preflight = preflight(&client, &site, &template, &retry);
-        check_site(args, &template, runtime.block_on(preflight))?
-    } else {
-        template.applied.clone()
+    let applied = match cleared {
+        Some(cleared) => check_site(args, &template, Ok(cleared))?,
+        None if send => {
+            let preflight = preflight(&client, &site, &template, &retry);
+            check_site(args, &template, runtime.block_on(preflight))?
+        }
+        None => template.applied.clone(),
     };
     let (ledger, resume) = match resumed {
         Some(resumed) => resumed,
@@ -239,6 +311,7 @@ fn execute(args: &Args, prepared: Prepared) -> Result<u8, u8> {
         ledger: ledger.scrubbing(token),
         webhook,
         reporter: reporter.clone(),
+        lookups,
     };
     let records = input.open(&args.data)?;
     let options = ValidateOptions {
@@ -363,13 +436,14 @@ fn validate_all(
     params: &ParamValues,
     input: &Input,
     done: Option<&RecordSet>,
+    lookups: Option<Arc<Resolutions>>,
 ) -> Result<Counts, u8> {
     let records = input.open(&args.data)?;
     let file = input.name();
     let options = ValidateOptions {
         allow_unknown: args.data.allow_unknown,
     };
-    let mut validator = Validator::new(template, params.clone(), options);
+    let mut validator = Validator::new(template, params.clone(), options).with_lookups(lookups);
     let mut counts = Counts::default();
     let mut shown = 0;
     let mut show = |problem: &Problem<'_>| {

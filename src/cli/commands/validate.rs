@@ -1,10 +1,14 @@
 //! `moodlec validate`: check data against a template, record by record.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
+use moodlec::lookup::{self, Resolutions, Wanted};
+use moodlec::template::Template;
 use moodlec::validate::{ValidateOptions, Validator};
 use serde_json::json;
 
+use crate::cli::connect::SiteArgs;
 use crate::cli::exit;
 use crate::cli::input::{DataArgs, Tally};
 use crate::cli::problems::{self, Problem};
@@ -15,9 +19,14 @@ use crate::cli::report::DiagnosticFormat;
 /// Every record gets a verdict; problems point at the record's line and
 /// value. Exit 0 when every record is valid, 1 when any is not, 2 for usage
 /// or template errors.
+///
+/// Templates with lookups (`lookup userid = user by email from ...`) need
+/// --url to resolve them: then the data is read once to collect the keys,
+/// they are looked up with read functions only, and every record is checked
+/// with its ids. Without --url, lookup fields are reported as unchecked.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  moodlec validate -t create_users staff.csv\n  moodlec validate -t enrol_users --set roleid=teacher enrolments.ndjson --format github\n  cat feed.ndjson | moodlec validate -t enrol_users - --input-format ndjson --format json"
+    after_help = "Examples:\n  moodlec validate -t create_users staff.csv\n  moodlec validate -t hr_enrol.moodle enrolments.csv --url https://staging.moodle.example.edu\n  moodlec validate -t enrol_users --set roleid=teacher enrolments.ndjson --format github\n  cat feed.ndjson | moodlec validate -t enrol_users - --input-format ndjson --format json"
 )]
 pub struct Args {
     #[command(flatten)]
@@ -31,6 +40,9 @@ pub struct Args {
     /// Print at most N problems (all records are still checked and counted).
     #[arg(long, value_name = "N")]
     max_errors: Option<u64>,
+    /// With --url: resolve the template's lookups on that site (read calls only).
+    #[command(flatten)]
+    site: SiteArgs,
 }
 
 pub fn run(args: &Args) -> u8 {
@@ -41,7 +53,21 @@ pub fn run(args: &Args) -> u8 {
     let options = ValidateOptions {
         allow_unknown: args.data.allow_unknown,
     };
-    let mut validator = Validator::new(&template, params, options);
+    let resolutions = match resolve_lookups(args, &template) {
+        Ok(resolutions) => resolutions,
+        Err(class) => return class,
+    };
+    let unchecked = if resolutions.is_none() {
+        lookup::unchecked_notes(&template)
+    } else {
+        Vec::new()
+    };
+    if args.format != DiagnosticFormat::Json {
+        for note in &unchecked {
+            eprintln!("note: {note}");
+        }
+    }
+    let mut validator = Validator::new(&template, params, options).with_lookups(resolutions);
     let mut tally = Tally::default();
     for path in &args.files {
         let records = match args.data.open(path) {
@@ -76,7 +102,7 @@ pub fn run(args: &Args) -> u8 {
             }
         }
     }
-    finish(args, &tally)
+    finish(args, &tally, &unchecked)
 }
 
 fn report(args: &Args, tally: &mut Tally, problem: &Problem<'_>) {
@@ -91,13 +117,69 @@ fn report(args: &Args, tally: &mut Tally, problem: &Problem<'_>) {
     }
 }
 
-fn finish(args: &Args, tally: &Tally) -> u8 {
+/// With --url and a template with lookups: collect the keys (a first pass
+/// over the data), check the token's service, resolve them. `None` when
+/// there is nothing to resolve or no site to ask.
+fn resolve_lookups(args: &Args, template: &Template) -> Result<Option<Arc<Resolutions>>, u8> {
+    if template.lookups.is_empty() {
+        return Ok(None);
+    }
+    let Some(site) = args.site.site()? else {
+        return Ok(None);
+    };
+    if args.files.iter().any(|f| f.as_os_str() == "-") {
+        crate::cli::report::error(
+            "validate --url reads the data twice (keys first, then records) and cannot read standard input twice",
+            Some("save the data to a file and give its path"),
+        );
+        return Err(exit::USAGE_OR_TEMPLATE);
+    }
+    let reader = args.site.reader(&site)?;
+    let mut wanted = Wanted::default();
+    for path in &args.files {
+        // Unreadable records are reported by the validation pass.
+        for record in args.data.open(path)?.flatten() {
+            wanted.add(template, &record);
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| {
+            crate::cli::report::error(&format!("cannot start the runtime: {error}"), None);
+            exit::USAGE_OR_TEMPLATE
+        })?;
+    let resolved = runtime.block_on(async {
+        lookup::check_service(&reader, &site, template)
+            .await
+            .map_err(|refusal| (refusal.message, Some(refusal.help)))?;
+        lookup::resolve(&reader, &wanted)
+            .await
+            .map_err(|error| (format!("the lookups on {site} failed: {error}"), None))
+    });
+    match resolved {
+        Ok(resolutions) => {
+            if args.format != DiagnosticFormat::Json {
+                eprintln!("{}", resolutions.summary());
+            }
+            Ok(Some(Arc::new(resolutions)))
+        }
+        Err((message, help)) => {
+            crate::cli::report::error(&message, help.as_deref());
+            Err(exit::SERVER)
+        }
+    }
+}
+
+fn finish(args: &Args, tally: &Tally, unchecked: &[String]) -> u8 {
     match args.format {
         DiagnosticFormat::Json => {
-            println!(
-                "{}",
-                json!({ "summary": { "records": tally.read, "valid": tally.valid, "invalid": tally.invalid } })
-            );
+            let mut summary =
+                json!({ "records": tally.read, "valid": tally.valid, "invalid": tally.invalid });
+            if !unchecked.is_empty() {
+                summary["unchecked"] = json!(unchecked);
+            }
+            println!("{}", json!({ "summary": summary }));
         }
         _ => eprintln!("{}", tally.summary()),
     }
