@@ -307,3 +307,25 @@ fn color_is_off_with_no_color_even_when_asked_for() {
     out.code(2);
     assert!(!out.stderr.contains('\u{1b}'), "escape codes in {:?}", out.stderr);
 }
+
+#[test]
+fn write_commands_refuse_read_templates_and_fetch_refuses_write_ones() {
+    for command in ["run", "render"] {
+        let mut args = vec![command, "-t", "enrolled_users", "-", "--input-format", "ndjson"];
+        if command == "run" {
+            args.extend(["--url", "http://127.0.0.1:9"]);
+        }
+        moodlec(&args)
+            .env("MOODLE_TOKEN", "x")
+            .stdin(r#"{"courseid":2}"#)
+            .run()
+            .code(2)
+            .stderr_has("`enrolled_users` is a read template")
+            .stderr_has("moodlec fetch -t enrolled_users");
+    }
+    moodlec(&["fetch", "-t", "create_users", "--url", "http://127.0.0.1:9"])
+        .env("MOODLE_TOKEN", "x")
+        .run()
+        .code(2)
+        .stderr_has("is a write template");
+}

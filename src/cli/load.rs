@@ -118,3 +118,24 @@ fn only_template_name(compiled: &Compiled, path: &str) -> Result<String, u8> {
         }
     }
 }
+
+/// Stop `command` (a write command) on a read template, saying to use `fetch`.
+///
+/// # Errors
+/// The template has `emits` (exit 2, reported).
+pub fn refuse_read_template(template: &Template, command: &str) -> Result<(), u8> {
+    if template.read.is_none() {
+        return Ok(());
+    }
+    report::error(
+        &format!(
+            "`{}` is a read template: `{command}` sends records to a write function",
+            template.name
+        ),
+        Some(&format!(
+            "fetch its records with `moodlec fetch -t {}`",
+            template.name
+        )),
+    );
+    Err(exit::USAGE_OR_TEMPLATE)
+}

@@ -57,6 +57,9 @@ pub fn run(args: &Args) -> u8 {
     if let Some(class) = refuse_lookups(&template) {
         return class;
     }
+    if let Err(class) = crate::cli::load::refuse_read_template(&template, "render") {
+        return class;
+    }
     let records = match args.data.open(&args.file) {
         Ok(records) => records,
         Err(class) => return class,

@@ -124,6 +124,7 @@ struct Prepared {
 
 fn prepare(args: &Args) -> Result<Prepared, u8> {
     let (template, params) = args.data.template_and_params()?;
+    crate::cli::load::refuse_read_template(&template, "run")?;
     let site = SiteUrl::parse(&args.url, args.allow_http).map_err(|error| {
         report::error(&error.to_string(), Some(error.help()));
         exit::USAGE_OR_TEMPLATE
