@@ -77,6 +77,20 @@ impl SiteArgs {
     }
 }
 
+/// The one current-thread runtime a command runs its calls on.
+///
+/// # Errors
+/// The runtime cannot be built (exit 2, reported).
+pub fn runtime() -> Result<tokio::runtime::Runtime, u8> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| {
+            report::error(&format!("cannot start the runtime: {error}"), None);
+            exit::USAGE_OR_TEMPLATE
+        })
+}
+
 /// The token: `token_file`, else MOODLE_TOKEN, else the file `moodlec login` wrote.
 ///
 /// # Errors

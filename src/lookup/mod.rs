@@ -287,17 +287,10 @@ pub fn check_functions(
     if missing.is_empty() {
         return Ok(());
     }
-    Err(crate::run::preflight::Refusal {
-        message: format!(
-            "the token's external service does not include {}, which the lookups of template `{}` need",
-            missing.join(" and "),
-            template.name
-        ),
-        help: format!(
-            "in Moodle: Site administration > Server > Web services > External services > (the token's service) > Functions > Add functions: {}",
-            missing.join(", ")
-        ),
-    })
+    Err(crate::run::preflight::Refusal::service_lacks(
+        &missing,
+        &format!("which the lookups of template `{}` need", template.name),
+    ))
 }
 
 /// Before looking anything up: does the token work, and may it call the

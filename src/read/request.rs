@@ -45,12 +45,12 @@ impl<'t> Calls<'t> {
     /// Add a record; returns the calls it completes (at most two).
     pub fn push(&mut self, record: ValidRecord) -> Vec<Call> {
         let (shared, collected) = split_pairs(self.template, &record);
-        let Some(collect) = &self.template.batch.collect else {
+        if self.template.batch.collect.is_none() {
             return vec![Call {
                 params: shared,
                 inputs: vec![record],
             }];
-        };
+        }
         let mut done = Vec::new();
         if self.pending.as_ref().is_some_and(|p| p.shared != shared) {
             done.extend(self.flush());
@@ -69,7 +69,6 @@ impl<'t> Calls<'t> {
         if pending.values.len() >= self.template.batch.size {
             done.extend(self.flush());
         }
-        let _ = collect;
         done
     }
 

@@ -4,8 +4,8 @@ use serde_json::Value as Json;
 
 use super::extract::Output;
 use crate::check::emitted_fields;
-use crate::render::form::scalar_text;
 use crate::template::{Map, ReadSpec, Template, Value};
+use crate::validate::source::render_map;
 use crate::validate::{FieldValue, ValidRecord};
 
 /// Copy the `annotate` inputs of `input` into `record` (the answer's own
@@ -73,10 +73,7 @@ pub fn finish(read: &ReadSpec, mut record: Output) -> Result<Output, String> {
 }
 
 fn render(map: &Map, context: &minijinja::Value) -> Result<String, String> {
-    map.compiled
-        .get_template(Map::TEMPLATE_NAME)
-        .and_then(|t| t.render(context))
-        .map_err(|e| format!("map {} = \"{}\" failed: {e}", map.field, map.template))
+    render_map(map, context).map_err(|e| format!("map {} = \"{}\" failed: {e}", map.field, map.template))
 }
 
 /// A typed scalar as JSON.
@@ -128,9 +125,4 @@ pub fn cell_text(value: &Json) -> String {
         Json::String(s) => s.clone(),
         other => other.to_string(),
     }
-}
-
-/// `cell_text` for a typed scalar.
-pub fn scalar_cell(value: &Value) -> String {
-    scalar_text(value)
 }

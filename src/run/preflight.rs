@@ -57,6 +57,21 @@ impl Refusal {
             help: help.into(),
         }
     }
+
+    /// The token's service lacks `missing`; `why` says what needs them
+    /// (e.g. "the function of template `x`"), the help where to add them.
+    pub fn service_lacks(missing: &[&str], why: &str) -> Self {
+        Refusal::new(
+            format!(
+                "the token's external service does not include {}, {why}",
+                missing.join(" and ")
+            ),
+            format!(
+                "in Moodle: Site administration > Server > Web services > External services > (the token's service) > Functions > Add functions: {}",
+                missing.join(", ")
+            ),
+        )
+    }
 }
 
 /// Check the token and the service against `template`.
@@ -100,15 +115,9 @@ pub async fn preflight(
 fn clear(info: SiteInfo, template: &Template) -> Result<Cleared, Refusal> {
     let has = |name: &str| info.functions.iter().any(|f| f == name);
     if !has(&template.function) {
-        return Err(Refusal::new(
-            format!(
-                "the token's external service does not include {}, the function of template `{}`",
-                template.function, template.name
-            ),
-            format!(
-                "in Moodle: Site administration > Server > Web services > External services > (the token's service) > Functions > Add functions: {}",
-                template.function
-            ),
+        return Err(Refusal::service_lacks(
+            &[template.function.as_str()],
+            &format!("the function of template `{}`", template.name),
         ));
     }
     let mut warnings = Vec::new();

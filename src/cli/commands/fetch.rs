@@ -12,7 +12,7 @@ use moodlec::read::request::{Call, Calls};
 use moodlec::read::shape::columns;
 use moodlec::read::{FetchError, Fetcher, Reader};
 use moodlec::record::{Cell, SourceRecord};
-use moodlec::run::preflight::preflight;
+use moodlec::run::preflight::{preflight, Refusal};
 use moodlec::run::retry::RetryPolicy;
 use moodlec::run::site::SiteUrl;
 use moodlec::template::Template;
@@ -107,13 +107,7 @@ fn fetch(args: &Args) -> Result<u8, u8> {
     };
     let (calls, invalid) = plan_calls(args, &template)?;
     let reader = args.site.reader(&site)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|error| {
-            report::error(&format!("cannot start the runtime: {error}"), None);
-            exit::USAGE_OR_TEMPLATE
-        })?;
+    let runtime = crate::cli::connect::runtime()?;
     runtime.block_on(check_site(args, &reader, &site, &template, &joined))?;
     let out = open_output(args)?;
     let columns = columns(&template, &|name| joined_columns(&catalog, name));
@@ -169,16 +163,11 @@ async fn check_site(
         })?;
     for other in joined {
         if !cleared.info.functions.contains(&other.function) {
-            report::error(
-                &format!(
-                    "the token's external service does not include {}, which the join with `{}` calls",
-                    other.function, other.name
-                ),
-                Some(&format!(
-                    "in Moodle: Site administration > Server > Web services > External services > (the token's service) > Functions > Add functions: {}",
-                    other.function
-                )),
+            let refusal = Refusal::service_lacks(
+                &[other.function.as_str()],
+                &format!("which the join with `{}` calls", other.name),
             );
+            report::error(&refusal.message, Some(&refusal.help));
             return Err(exit::SERVER);
         }
     }

@@ -74,12 +74,9 @@ pub fn run(args: &Args) -> u8 {
             return exit::USAGE_OR_TEMPLATE;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match crate::cli::connect::runtime() {
         Ok(runtime) => runtime,
-        Err(error) => {
-            report::error(&format!("cannot start the runtime: {error}"), None);
-            return exit::USAGE_OR_TEMPLATE;
-        }
+        Err(class) => return class,
     };
     let timeout = Duration::from_secs_f64(args.timeout.max(0.001));
     let token = match runtime.block_on(login(&site, &args.username, &password, &args.service, timeout)) {

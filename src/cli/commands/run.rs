@@ -21,6 +21,7 @@ use moodlec::run::webhook::Webhook;
 use moodlec::run::{Reporter, Runner, Settings, StopKind, Summary};
 use moodlec::template::{AppliedCheck, Template};
 use moodlec::validate::{ValidateOptions, Validator};
+use tokio::runtime::Runtime;
 
 use crate::cli::exit;
 use crate::cli::input::DataArgs;
@@ -62,10 +63,10 @@ pub struct Args {
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     concurrency: u16,
     /// At most R requests per second.
-    #[arg(long, value_name = "R", value_parser = positive)]
+    #[arg(long, value_name = "R", value_parser = crate::cli::connect::positive)]
     rate: Option<f64>,
     /// Seconds to wait for each answer.
-    #[arg(long, default_value_t = 300.0, value_name = "S", value_parser = positive)]
+    #[arg(long, default_value_t = 300.0, value_name = "S", value_parser = crate::cli::connect::positive)]
     timeout: f64,
     /// Retries of a call that failed without reaching Moodle (and re-sends after an unclear outcome).
     #[arg(long, default_value_t = 5, value_name = "N")]
@@ -93,15 +94,10 @@ pub struct Args {
     allow_http: bool,
 }
 
-fn positive(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(value) if value > 0.0 && value.is_finite() => Ok(value),
-        _ => Err(format!("`{text}` is not a positive number")),
-    }
-}
-
 pub fn run(args: &Args) -> u8 {
-    match prepare(args).and_then(|prepared| execute(args, prepared)) {
+    let outcome = crate::cli::connect::runtime()
+        .and_then(|runtime| prepare(args, &runtime).and_then(|prepared| execute(args, &runtime, prepared)));
+    match outcome {
         Ok(code) | Err(code) => code,
     }
 }
@@ -122,7 +118,7 @@ struct Prepared {
     lookups: Option<Arc<Resolutions>>,
 }
 
-fn prepare(args: &Args) -> Result<Prepared, u8> {
+fn prepare(args: &Args, runtime: &Runtime) -> Result<Prepared, u8> {
     let (template, params) = args.data.template_and_params()?;
     crate::cli::load::refuse_read_template(&template, "run")?;
     let site = SiteUrl::parse(&args.url, args.allow_http).map_err(|error| {
@@ -145,7 +141,7 @@ fn prepare(args: &Args) -> Result<Prepared, u8> {
     let (cleared, lookups) = if template.lookups.is_empty() {
         (None, None)
     } else {
-        let (cleared, resolutions) = resolve_lookups(args, &template, &site, &token, &input)?;
+        let (cleared, resolutions) = resolve_lookups(args, runtime, &template, &site, &token, &input)?;
         (Some(cleared), Some(Arc::new(resolutions)))
     };
     let done = resumed.as_ref().map(|(_, resume)| &resume.done);
@@ -167,6 +163,7 @@ fn prepare(args: &Args) -> Result<Prepared, u8> {
 /// service, then every distinct key of the data looked up (read calls only).
 fn resolve_lookups(
     args: &Args,
+    runtime: &Runtime,
     template: &Template,
     site: &SiteUrl,
     token: &Token,
@@ -177,24 +174,8 @@ fn resolve_lookups(
     for record in input.open(&args.data)?.flatten() {
         wanted.add(template, &record);
     }
-    let timeout = Duration::from_secs_f64(args.timeout);
-    let client = Client::new(site, token.clone(), timeout).map_err(|message| {
-        report::error(&message, None);
-        exit::USAGE_OR_TEMPLATE
-    })?;
-    let retry = RetryPolicy {
-        retries: args.retries,
-        base: Duration::from_millis(args.retry_base_ms),
-        ..RetryPolicy::default()
-    };
-    let reader = Reader::new(client, retry, args.rate);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|error| {
-            report::error(&format!("cannot start the runtime: {error}"), None);
-            exit::USAGE_OR_TEMPLATE
-        })?;
+    let retry = retry_policy(args);
+    let reader = Reader::new(client(args, site, token)?, retry, args.rate);
     let resolved = runtime.block_on(async {
         let cleared = preflight(reader.client(), site, template, &retry).await?;
         lookup::check_functions(template, &cleared.info.functions)?;
@@ -236,7 +217,7 @@ fn check_results_path(args: &Args) -> Result<(), u8> {
     Ok(())
 }
 
-fn execute(args: &Args, prepared: Prepared) -> Result<u8, u8> {
+fn execute(args: &Args, runtime: &Runtime, prepared: Prepared) -> Result<u8, u8> {
     let Prepared {
         template,
         params,
@@ -259,15 +240,8 @@ fn execute(args: &Args, prepared: Prepared) -> Result<u8, u8> {
         );
     }
     let timeout = Duration::from_secs_f64(args.timeout);
-    let client = Client::new(&site, token.clone(), timeout).map_err(|message| {
-        report::error(&message, None);
-        exit::USAGE_OR_TEMPLATE
-    })?;
-    let retry = RetryPolicy {
-        retries: args.retries,
-        base: Duration::from_millis(args.retry_base_ms),
-        ..RetryPolicy::default()
-    };
+    let client = client(args, &site, &token)?;
+    let retry = retry_policy(args);
     let webhook = match &args.webhook {
         Some(url) => Some(Webhook::new(url, timeout).map_err(|message| {
             report::error(&message, None);
@@ -275,13 +249,6 @@ fn execute(args: &Args, prepared: Prepared) -> Result<u8, u8> {
         })?),
         None => None,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|error| {
-            report::error(&format!("cannot start the runtime: {error}"), None);
-            exit::USAGE_OR_TEMPLATE
-        })?;
     let applied = match cleared {
         Some(cleared) => check_site(args, &template, Ok(cleared))?,
         None if send => {
@@ -328,6 +295,23 @@ fn execute(args: &Args, prepared: Prepared) -> Result<u8, u8> {
     let summary = runtime.block_on(runner.run(records, params, options, resume));
     reporter.finish();
     Ok(finish(args, &summary, send))
+}
+
+/// The HTTP client for the site, giving up on a call after --timeout.
+fn client(args: &Args, site: &SiteUrl, token: &Token) -> Result<Client, u8> {
+    Client::new(site, token.clone(), Duration::from_secs_f64(args.timeout)).map_err(|message| {
+        report::error(&message, None);
+        exit::USAGE_OR_TEMPLATE
+    })
+}
+
+/// --retries and the (hidden) first retry delay.
+fn retry_policy(args: &Args) -> RetryPolicy {
+    RetryPolicy {
+        retries: args.retries,
+        base: Duration::from_millis(args.retry_base_ms),
+        ..RetryPolicy::default()
+    }
 }
 
 /// Report the preflight; the applied check the run may use.

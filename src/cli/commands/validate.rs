@@ -142,13 +142,7 @@ fn resolve_lookups(args: &Args, template: &Template) -> Result<Option<Arc<Resolu
             wanted.add(template, &record);
         }
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|error| {
-            crate::cli::report::error(&format!("cannot start the runtime: {error}"), None);
-            exit::USAGE_OR_TEMPLATE
-        })?;
+    let runtime = crate::cli::connect::runtime()?;
     let resolved = runtime.block_on(async {
         lookup::check_service(&reader, &site, template)
             .await
