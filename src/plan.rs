@@ -9,11 +9,11 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use crate::check::FIXED_FORM_FIELDS;
-use crate::render::form::record_field_count;
+use crate::form::FieldValue;
+use crate::moodle::ws::CONTROL_FIELDS;
 use crate::template::{BatchRule, Template, Value};
 use crate::validate::hash::FxBuildHasher;
-use crate::validate::{FieldValue, ValidRecord};
+use crate::validate::ValidRecord;
 
 /// Records sent in one call.
 #[derive(Debug, Clone, PartialEq)]
@@ -176,7 +176,7 @@ impl Batcher {
 
     /// Form fields a request may carry besides the control parameters.
     fn budget(&self) -> usize {
-        self.rule.max_input_vars.saturating_sub(FIXED_FORM_FIELDS)
+        self.rule.max_input_vars.saturating_sub(CONTROL_FIELDS)
     }
 
     /// Add a record; returns the batches it completed.
@@ -184,10 +184,10 @@ impl Batcher {
     /// # Errors
     /// The record alone carries more form fields than PHP would read.
     pub fn push(&mut self, record: ValidRecord) -> Result<Vec<Batch>, TooLarge> {
-        let fields = record_field_count(&record);
+        let fields = record.form_fields();
         if fields > self.budget() {
             return Err(TooLarge {
-                form_fields: fields + FIXED_FORM_FIELDS,
+                form_fields: fields + CONTROL_FIELDS,
                 limit: self.rule.max_input_vars,
             });
         }
@@ -238,7 +238,7 @@ impl Batcher {
         Batch {
             number: self.emitted,
             records,
-            form_fields: form_fields + FIXED_FORM_FIELDS,
+            form_fields: form_fields + CONTROL_FIELDS,
         }
     }
 

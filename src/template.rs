@@ -357,20 +357,6 @@ impl ParamType {
     }
 }
 
-/// Moodle's standard roles, as created at install (lib/db/install.php), by
-/// the shortnames that may be assigned in a course context.
-pub const STANDARD_ROLES: &[(&str, i64)] = &[
-    ("manager", 1),
-    ("editingteacher", 3),
-    ("teacher", 4),
-    ("student", 5),
-];
-
-/// The role id of a standard role's shortname.
-pub fn role_id(name: &str) -> Option<i64> {
-    STANDARD_ROLES.iter().find(|(n, _)| *n == name).map(|(_, id)| *id)
-}
-
 /// A cross-field rule.
 #[derive(Clone, Serialize)]
 pub struct Rule {
@@ -719,6 +705,13 @@ impl LookupKind {
             LookupKind::User => "core_user_get_users_by_field",
             LookupKind::Course => "core_course_get_courses_by_field",
         }
+    }
+
+    /// The kind whose finding function is `function`.
+    pub fn of_function(function: &str) -> Option<LookupKind> {
+        [LookupKind::User, LookupKind::Course]
+            .into_iter()
+            .find(|kind| kind.function() == function)
     }
 
     /// The Moodle fields a lookup of this kind can match.

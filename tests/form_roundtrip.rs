@@ -8,10 +8,11 @@
 use std::collections::BTreeMap;
 
 use moodlec::builtin;
+use moodlec::form::FieldValue;
 use moodlec::plan::Batch;
 use moodlec::render::{request_body, TokenSlot};
 use moodlec::template::{FieldType, Template, Value};
-use moodlec::validate::{FieldValue, ValidRecord};
+use moodlec::validate::ValidRecord;
 use proptest::prelude::*;
 
 /// A PHP array: an ordered map of keys to strings or nested arrays.

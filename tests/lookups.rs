@@ -245,7 +245,7 @@ fn ten_thousand_distinct_emails_take_one_call_per_hundred() {
     let out = validate_json(&dir, "hr_enrol", &data, sim.url());
     assert_eq!(out.code, Some(0), "{}", &out.stderr);
     assert!(out.stdout.contains(r#""valid":20000"#), "{}", out.stdout);
-    let per_call = moodlec::lookup::USER_VALUES_PER_CALL as i64;
+    let per_call = moodlec::site::find::USER_VALUES_PER_CALL as i64;
     let most = (USERS + per_call - 1) / per_call;
     assert!(count_calls(&sim, USERS_BY_FIELD) as i64 <= most);
     assert_eq!(count_calls(&sim, COURSES_BY_FIELD), 2);

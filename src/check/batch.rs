@@ -1,15 +1,12 @@
 //! `batch`: records per call, grouping, and PHP's `max_input_vars` budget.
 
-use super::statements::scalar_field;
+use super::names::scalar_field;
 use super::Diagnostics;
 use crate::diagnostic::Code;
+use crate::moodle::ws::CONTROL_FIELDS;
 use crate::span::Span;
 use crate::syntax::ast::{self, BatchSetting, Item};
 use crate::template::{FieldType, Template};
-
-/// Form fields every request carries besides the records: `wstoken`,
-/// `wsfunction` and `moodlewsrestformat`, all sent in the body.
-pub const FIXED_FORM_FIELDS: usize = 3;
 
 pub(super) fn check_batch(decl: &ast::TemplateDecl, template: &mut Template, diags: &mut Diagnostics) {
     let mut size_span = None;
@@ -121,7 +118,7 @@ fn check_budget(template: &Template, span: Span, diags: &mut Diagnostics) {
         return;
     }
     let per_record = min_form_fields(template).max(1);
-    let budget = batch.max_input_vars.saturating_sub(FIXED_FORM_FIELDS);
+    let budget = batch.max_input_vars.saturating_sub(CONTROL_FIELDS);
     if batch.size.saturating_mul(per_record) > budget {
         let fits = budget / per_record;
         diags.push(

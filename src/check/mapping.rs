@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use super::expr::check_map;
 use super::fields::bad_literal;
 use super::literal::literal_value;
-use super::statements::unknown_field;
+use super::names::unknown_field;
 use super::Diagnostics;
 use crate::diagnostic::Code;
 use crate::span::Span;

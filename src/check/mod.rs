@@ -10,6 +10,7 @@ mod expr;
 mod fields;
 mod literal;
 mod mapping;
+mod names;
 mod read;
 mod statements;
 mod suggest;
@@ -22,7 +23,7 @@ use crate::span::Span;
 use crate::syntax::{self, ast};
 use crate::template::Template;
 
-pub use batch::{min_form_fields, FIXED_FORM_FIELDS};
+pub use batch::min_form_fields;
 pub use read::emitted_fields;
 pub(crate) use statements::resolve_param_value;
 pub use suggest::suggestion;

@@ -9,7 +9,7 @@
 
 use super::expr::{check_map, check_rule};
 use super::fields::check_fields;
-use super::statements::unknown_field;
+use super::names::unknown_field;
 use super::suggest::suggestion;
 use super::Diagnostics;
 use crate::diagnostic::Code;

@@ -9,14 +9,16 @@ use super::expr::check_rule;
 use super::fields::{check_fields, with_keyword};
 use super::literal::scalar_value;
 use super::mapping::check_mapping;
+use super::names::scalar_field;
 use super::suggest::{did_you_mean, suggestion};
 use super::Diagnostics;
 use crate::diagnostic::Code;
+use crate::moodle::ws::{role_id, STANDARD_ROLES};
 use crate::span::Span;
 use crate::syntax::ast::{self, Item, LiteralValue};
 use crate::template::{
-    role_id, AppliedCheck, Field, FieldType, Origin, Param, ParamType, PasswordPolicy, Returns, ScalarType,
-    Template, Unique, Value, LOOKUP_FUNCTIONS, STANDARD_ROLES,
+    AppliedCheck, FieldType, Origin, Param, ParamType, PasswordPolicy, Returns, ScalarType, Template, Unique,
+    Value, LOOKUP_FUNCTIONS,
 };
 
 /// Check one template; `None` if it has errors (all reported to `diags`).
@@ -362,59 +364,6 @@ fn check_unique(decl: &ast::TemplateDecl, template: &mut Template, diags: &mut D
             });
         }
     }
-}
-
-/// The scalar field `ident` names, or a diagnostic saying why not.
-pub(super) fn scalar_field<'t>(
-    template: &'t Template,
-    ident: &ast::Ident,
-    what: &str,
-    diags: &mut Diagnostics,
-) -> Option<&'t Field> {
-    match template.field(&ident.name) {
-        Some(field) if matches!(field.ty, FieldType::List(_)) => {
-            diags.push(
-                diags
-                    .error(
-                        Code::NotScalar,
-                        ident.span,
-                        format!("`{what}` cannot use the list field `{}`", ident.name),
-                    )
-                    .label("a list field")
-                    .help(format!("`{what}` compares single values; name a scalar field")),
-            );
-            None
-        }
-        Some(field) => Some(field),
-        None => {
-            diags.push(unknown_field(template, ident, what, diags));
-            None
-        }
-    }
-}
-
-/// A diagnostic for a statement naming a field the template does not have.
-pub(super) fn unknown_field(
-    template: &Template,
-    ident: &ast::Ident,
-    what: &str,
-    diags: &Diagnostics,
-) -> crate::diagnostic::TemplateDiagnostic {
-    let names: Vec<&str> = template.fields.iter().map(|f| f.name.as_str()).collect();
-    let mut diag = diags
-        .error(
-            Code::UnknownField,
-            ident.span,
-            format!(
-                "`{what}` names `{}`, which is not a field of `{}`",
-                ident.name, template.name
-            ),
-        )
-        .label("unknown field");
-    if let Some(help) = suggestion(&ident.name, &names) {
-        diag = diag.help(help);
-    }
-    diag
 }
 
 fn check_policy(decl: &ast::TemplateDecl, template: &mut Template, diags: &mut Diagnostics) {

@@ -4,11 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use moodlec::read::Reader;
-use moodlec::run::client::Client;
-use moodlec::run::retry::RetryPolicy;
-use moodlec::run::site::SiteUrl;
-use moodlec::run::token::Token;
+use moodlec::site::retry::RetryPolicy;
+use moodlec::site::token::Token;
+use moodlec::site::{Session, Settings, SiteUrl};
 
 use crate::cli::exit;
 use crate::cli::report;
@@ -59,22 +57,30 @@ impl SiteArgs {
         })
     }
 
-    /// A reader for `site`, with this token and these settings.
+    /// A session with `site`, with this token and these settings.
     ///
     /// # Errors
     /// No token, or the HTTP client cannot be built (exit 2, reported).
-    pub fn reader(&self, site: &SiteUrl) -> Result<Reader, u8> {
+    pub fn session(&self, site: &SiteUrl) -> Result<Session, u8> {
         let token = read_token(self.token_file.as_deref())?;
-        let client = Client::new(site, token, Duration::from_secs_f64(self.timeout)).map_err(|message| {
-            report::error(&message, None);
-            exit::USAGE_OR_TEMPLATE
-        })?;
-        let retry = RetryPolicy {
-            retries: self.retries,
-            ..RetryPolicy::default()
+        let settings = Settings {
+            timeout: Duration::from_secs_f64(self.timeout),
+            retry: RetryPolicy {
+                retries: self.retries,
+                ..RetryPolicy::default()
+            },
+            rate: self.rate,
         };
-        Ok(Reader::new(client, retry, self.rate))
+        open_session(site, token, settings)
     }
+}
+
+/// A session with `site` (exit 2, reported, if the HTTP client cannot be built).
+pub fn open_session(site: &SiteUrl, token: Token, settings: Settings) -> Result<Session, u8> {
+    Session::open(site.clone(), token, settings).map_err(|message| {
+        report::error(&message, None);
+        exit::USAGE_OR_TEMPLATE
+    })
 }
 
 /// The one current-thread runtime a command runs its calls on.
@@ -89,6 +95,15 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, u8> {
             report::error(&format!("cannot start the runtime: {error}"), None);
             exit::USAGE_OR_TEMPLATE
         })
+}
+
+/// `$XDG_CONFIG_HOME/moodlec/token`, else `~/.config/moodlec/token`.
+pub fn default_token_file() -> Option<PathBuf> {
+    let config = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".config")))?;
+    Some(config.join("moodlec").join("token"))
 }
 
 /// The token: `token_file`, else MOODLE_TOKEN, else the file `moodlec login` wrote.
@@ -116,7 +131,7 @@ pub fn read_token(token_file: Option<&Path>) -> Result<Token, u8> {
     if let Some(token) = std::env::var("MOODLE_TOKEN").ok().as_deref().and_then(Token::new) {
         return Ok(token);
     }
-    match super::commands::login::default_token_file().filter(|p| p.exists()) {
+    match default_token_file().filter(|p| p.exists()) {
         Some(path) => from_file(&path),
         None => {
             report::error("no web-service token", Some(help));

@@ -20,6 +20,7 @@ pub mod email;
 pub mod params;
 pub mod password;
 mod php;
+pub mod ws;
 
 use std::fmt;
 

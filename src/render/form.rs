@@ -6,23 +6,9 @@
 //! keys, and those are identifiers, so keys need no escaping beyond brackets
 //! (sent raw; PHP reads raw and percent-encoded brackets alike).
 
-use std::fmt::Write as _;
-
+use crate::form::{scalar_text, FieldValue, Pair};
 use crate::template::{Field, FieldType, Template, Value};
-use crate::validate::{FieldValue, ValidRecord};
-
-/// One `name=value` form pair, unencoded.
-pub type Pair = (String, String);
-
-/// The wire text of a scalar.
-pub fn scalar_text(value: &Value) -> String {
-    match value {
-        Value::Int(i) => i.to_string(),
-        Value::Float(f) => f.to_string(),
-        Value::Bool(b) => if *b { "1" } else { "0" }.to_owned(),
-        Value::Str(s) => s.clone(),
-    }
-}
+use crate::validate::ValidRecord;
 
 /// The pairs of record `record` placed at index `index` of the template's list parameter.
 pub fn record_pairs(template: &Template, record: &ValidRecord, index: usize, out: &mut Vec<Pair>) {
@@ -186,41 +172,5 @@ fn write_scalar(value: &Value, body: &mut String) {
         Value::Bool(b) => body.push(if *b { '1' } else { '0' }),
         Value::Float(f) => body.extend(form_urlencoded::byte_serialize(f.to_string().as_bytes())),
         Value::Str(s) => body.extend(form_urlencoded::byte_serialize(s.as_bytes())),
-    }
-}
-
-/// How many form fields a record adds to a request (for `max_input_vars`).
-pub fn record_field_count(record: &ValidRecord) -> usize {
-    crate::validate::form_field_count(&record.values)
-}
-
-/// `application/x-www-form-urlencoded` text of `pairs`.
-pub fn encode(pairs: &[Pair]) -> String {
-    let mut body = String::with_capacity(pairs.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
-    for (key, value) in pairs {
-        push_pair(key, value, &mut body);
-    }
-    body
-}
-
-/// Append one encoded `key=value` pair to `body`, after a `&` unless it is the first.
-pub(crate) fn push_pair(key: &str, value: &str, body: &mut String) {
-    if !body.is_empty() {
-        body.push('&');
-    }
-    encode_key(key, body);
-    body.push('=');
-    body.extend(form_urlencoded::byte_serialize(value.as_bytes()));
-}
-
-/// Keys keep their brackets readable; everything else is form-encoded.
-fn encode_key(key: &str, out: &mut String) {
-    for part in key.split_inclusive(['[', ']']) {
-        let (text, bracket) = match part.as_bytes().last() {
-            Some(b'[' | b']') => part.split_at(part.len() - 1),
-            _ => (part, ""),
-        };
-        out.extend(form_urlencoded::byte_serialize(text.as_bytes()));
-        let _ = out.write_str(bracket);
     }
 }

@@ -6,7 +6,8 @@ pub mod preview;
 use crate::plan::Batch;
 use crate::template::Template;
 
-use form::Pair;
+use crate::form::{start_body, Pair};
+use crate::moodle::ws::{REDACTED_TOKEN, REST_FORMAT, WSFUNCTION, WSTOKEN};
 
 /// Where the token goes in a rendered body.
 #[derive(Debug, Clone, Copy)]
@@ -17,12 +18,6 @@ pub enum TokenSlot<'a> {
     Redacted,
 }
 
-/// The text that stands for the token in every dry-run output.
-pub const REDACTED_TOKEN: &str = "REDACTED";
-
-/// The REST endpoint path under a site URL.
-pub const REST_PATH: &str = "/webservice/rest/server.php";
-
 /// The form pairs of one request: control parameters, then every record.
 /// The token is in the body, never in the URL (URLs end up in logs).
 pub fn request_pairs(template: &Template, batch: &Batch, token: TokenSlot<'_>) -> Vec<Pair> {
@@ -31,9 +26,9 @@ pub fn request_pairs(template: &Template, batch: &Batch, token: TokenSlot<'_>) -
         TokenSlot::Redacted => REDACTED_TOKEN,
     };
     let mut pairs = vec![
-        ("wstoken".to_owned(), token.to_owned()),
-        ("wsfunction".to_owned(), template.function.clone()),
-        ("moodlewsrestformat".to_owned(), "json".to_owned()),
+        (WSTOKEN.to_owned(), token.to_owned()),
+        (WSFUNCTION.to_owned(), template.function.clone()),
+        (REST_FORMAT.to_owned(), "json".to_owned()),
     ];
     for (index, record) in batch.records.iter().enumerate() {
         form::record_pairs(template, record, index, &mut pairs);
@@ -47,19 +42,22 @@ pub fn request_body(template: &Template, batch: &Batch, token: TokenSlot<'_>) ->
         TokenSlot::Real(token) => token,
         TokenSlot::Redacted => REDACTED_TOKEN,
     };
-    let control = [
-        ("wstoken", token),
-        ("wsfunction", template.function.as_str()),
-        ("moodlewsrestformat", "json"),
-    ];
-    let control_len: usize = control.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
-    let mut body = String::with_capacity(control_len + batch.form_fields * 32);
-    for (key, value) in control {
-        form::push_pair(key, value, &mut body);
-    }
+    let mut body = start_body(token, &template.function, batch.form_fields * 32);
+    write_records(template, batch, &mut body);
+    body
+}
+
+/// The form-encoded fields of a batch's records, without the control
+/// parameters: what the site layer sends after its own `wstoken` and `wsfunction`.
+pub fn records_body(template: &Template, batch: &Batch) -> String {
+    let mut body = String::with_capacity(batch.form_fields * 32);
+    write_records(template, batch, &mut body);
+    body
+}
+
+fn write_records(template: &Template, batch: &Batch, body: &mut String) {
     let writer = form::RecordWriter::new(template);
     for (index, record) in batch.records.iter().enumerate() {
-        writer.write(record, index, &mut body);
+        writer.write(record, index, body);
     }
-    body
 }

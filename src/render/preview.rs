@@ -3,11 +3,11 @@
 
 use serde_json::{json, Map, Value as Json};
 
-use super::form::scalar_text;
-use super::{request_body, TokenSlot, REST_PATH};
+use super::{request_body, TokenSlot};
+use crate::form::{scalar_text, FieldValue};
+use crate::moodle::ws::REST_PATH;
 use crate::plan::Batch;
 use crate::template::{Field, FieldType, Template};
-use crate::validate::FieldValue;
 
 /// Dry-run output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,38 +4,19 @@
 //! batch (and the re-sends after an unclear outcome) are plain items rather
 //! than recursive futures. Each item is one request.
 
-use super::client::{CallError, MoodleError, Reply};
-use super::engine::{span, Ctx};
-use super::lookup::{self, LookupError};
+use super::applied::{self, LookupError};
+use super::ctx::{span, Ctx};
 use super::outcome::{results_of_success, RecordResult, Status};
-use super::preflight;
-use super::webhook::Answer;
 use super::{Stop, StopKind};
-use crate::check::FIXED_FORM_FIELDS;
+use crate::moodle::ws::{CONTROL_FIELDS, REFUSAL_CODES, ROLLBACK_FUNCTIONS};
 use crate::plan::Batch;
-use crate::render::form::record_field_count;
 use crate::render::preview::{preview, PreviewFormat};
-use crate::render::{request_body, TokenSlot};
+use crate::render::records_body;
+use crate::site::preflight;
+use crate::site::webhook::Answer;
+use crate::site::{CallError, MoodleError, Reply};
 use crate::template::AppliedCheck;
 use crate::validate::ValidRecord;
-
-/// Functions that apply a whole call in one transaction, so that an error
-/// means nothing of the call was applied (moodle-ws.md 4.1).
-pub const ROLLBACK_FUNCTIONS: &[&str] = &[
-    "core_user_create_users",
-    "core_user_delete_users",
-    "enrol_manual_enrol_users",
-    "enrol_manual_unenrol_users",
-    "core_course_create_courses",
-];
-
-/// Error codes that refuse the token or the service, not a record: the run stops.
-const REFUSALS: &[&str] = &[
-    "invalidtoken",
-    "accessexception",
-    "sitemaintenance",
-    "wsaccessuserunconfirmed",
-];
 
 /// What a task is given.
 pub(super) enum Work {
@@ -128,18 +109,14 @@ async fn send(ctx: &Ctx, records: Vec<ValidRecord>, resends: u32, stack: &mut Ve
         let error = stop.unwrap_or_else(|| MoodleError::local("not_sent", "not sent"));
         return settle_all(ctx, &records, Status::Skipped, &error);
     };
-    let form_fields = records.iter().map(record_field_count).sum::<usize>() + FIXED_FORM_FIELDS;
+    let form_fields = records.iter().map(ValidRecord::form_fields).sum::<usize>() + CONTROL_FIELDS;
     let batch = Batch {
         number: 0,
         records,
         form_fields,
     };
-    let body = request_body(
-        &ctx.template,
-        &batch,
-        TokenSlot::Real(ctx.client.token().expose()),
-    );
-    let answer = ctx.exchange(body).await;
+    let fields = records_body(&ctx.template, &batch);
+    let answer = ctx.session.send(&ctx.template.function, &fields).await;
     if ctx.settings.test {
         show_exchange(ctx, &batch, &answer);
     }
@@ -153,14 +130,14 @@ async fn send(ctx: &Ctx, records: Vec<ValidRecord>, resends: u32, stack: &mut Ve
                 ctx.reporter.warning(&format!(
                     "Moodle's answer for records {} has a warning that names none of them: {}",
                     span(&numbers),
-                    ctx.client.token().scrub(&warning.warning.to_string())
+                    warning.warning
                 ));
             }
             ctx.notify(&numbers, Answer::Value(&value)).await;
         }
         Ok(Reply::Error(error)) => {
             ctx.notify(&numbers, Answer::Error(&error)).await;
-            if REFUSALS.contains(&error.code()) {
+            if REFUSAL_CODES.contains(&error.code()) {
                 let refusal = preflight::refused(&error, &ctx.template.function);
                 ctx.stop(Stop {
                     kind: StopKind::Server,
@@ -200,7 +177,7 @@ async fn send(ctx: &Ctx, records: Vec<ValidRecord>, resends: u32, stack: &mut Ve
         }
         Err(error) => {
             // Certainly not applied, and retrying did not help: the site is down or refusing.
-            let refusal = preflight::unreachable(&error, &ctx.settings.site);
+            let refusal = preflight::unreachable(&error, ctx.session.site());
             ctx.stop(Stop {
                 kind: StopKind::Server,
                 message: refusal.message,
@@ -227,7 +204,7 @@ async fn settle_refused_resend(ctx: &Ctx, records: Vec<ValidRecord>, error: &Moo
     let AppliedCheck::Lookup { function, field } = ctx.applied.clone() else {
         return settle_all(ctx, &records, Status::Failed, error);
     };
-    let found = lookup::find(ctx, &function, &field, &records)
+    let found = applied::find(ctx, &function, &field, &records)
         .await
         .unwrap_or_default();
     let results = records
@@ -246,15 +223,14 @@ fn show_exchange(ctx: &Ctx, batch: &Batch, answer: &Result<Reply, CallError>) {
         &ctx.template,
         batch,
         PreviewFormat::Http,
-        ctx.settings.site.as_str(),
+        ctx.session.site().as_str(),
     );
     let response = match answer {
         Ok(Reply::Value(value)) => serde_json::to_string_pretty(value).unwrap_or_default(),
         Ok(Reply::Error(error)) => serde_json::to_string_pretty(error).unwrap_or_default(),
         Err(error) => format!("(no answer) {error}"),
     };
-    ctx.reporter
-        .exchange(&request, &ctx.client.token().scrub(&response));
+    ctx.reporter.exchange(&request, &response);
 }
 
 /// The error of a record whose outcome stays unknown.
@@ -280,7 +256,7 @@ async fn resolve(
         // Left unfinished in the journal: a resumed run resolves these records.
         return settle_all(ctx, &records, Status::Skipped, &stop.as_error());
     }
-    let retries = ctx.settings.retry.retries;
+    let retries = ctx.retries();
     match ctx.applied.clone() {
         AppliedCheck::Unknown => {
             let why = "the template cannot tell whether it was applied (it needs `exists FUNCTION FIELD` or `idempotent`)";
@@ -301,7 +277,7 @@ async fn resolve(
             });
         }
         AppliedCheck::Lookup { function, field } => {
-            let found = lookup::find(ctx, &function, &field, &records).await;
+            let found = applied::find(ctx, &function, &field, &records).await;
             settle_lookup(ctx, request, records, resends, reason, found, stack);
         }
     }
@@ -320,13 +296,13 @@ fn settle_lookup(
     records: Vec<ValidRecord>,
     resends: u32,
     reason: &str,
-    found: Result<lookup::Found, LookupError>,
+    found: Result<applied::Found, LookupError>,
     stack: &mut Vec<Item>,
 ) {
     let found = match found {
         Ok(found) => found,
         Err(LookupError::Unreachable(error)) => {
-            let refusal = preflight::unreachable(&error, &ctx.settings.site);
+            let refusal = preflight::unreachable(&error, ctx.session.site());
             ctx.stop(Stop {
                 kind: StopKind::Server,
                 message: refusal.message,
@@ -364,7 +340,7 @@ fn settle_lookup(
         let why = "it has no value to look it up by";
         settle_all(ctx, &unknown, Status::Failed, &unknown_outcome(reason, why));
     }
-    if !again.is_empty() && resends >= ctx.settings.retry.retries {
+    if !again.is_empty() && resends >= ctx.retries() {
         let why = format!("still no clear answer after {} attempts", resends + 1);
         settle_all(ctx, &again, Status::Failed, &unknown_outcome(reason, &why));
         again.clear();

@@ -1,35 +1,33 @@
 //! The run loop: read, validate, batch, hand batches to tasks, a few at a time.
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::apply::{self, Work};
-use super::client::{CallError, Client, MoodleError, Reply};
+use super::ctx::{Ctx, Parts};
 use super::ledger::{Ledger, Resume, Unfinished};
 use super::outcome::{RecordResult, Status};
-use super::retry::RateLimiter;
-use super::webhook::{Answer, Webhook};
-use super::{Reporter, Settings, Stats, Stop, StopKind, Summary};
-use crate::check::FIXED_FORM_FIELDS;
+use super::{Reporter, Settings, Stop, StopKind, Summary};
+use crate::moodle::ws::CONTROL_FIELDS;
 use crate::params::ParamValues;
 use crate::plan::Batcher;
 use crate::record::{ReadError, Records};
-use crate::render::form::record_field_count;
+use crate::site::webhook::Webhook;
+use crate::site::{MoodleError, Session};
 use crate::template::{AppliedCheck, Template};
+use crate::validate::keys::Resolutions;
 use crate::validate::{ValidRecord, ValidateOptions, Validator, Violation};
 
 /// Everything a run needs besides its input.
 pub struct Runner {
     /// The template.
     pub template: Arc<Template>,
-    /// The site's client (it holds the token).
-    pub client: Client,
+    /// The session with the site.
+    pub session: Arc<Session>,
     /// How to tell whether a record was applied after an unclear outcome, as
     /// the preflight found it usable.
     pub applied: AppliedCheck,
@@ -42,21 +40,7 @@ pub struct Runner {
     /// Progress and warnings.
     pub reporter: Arc<dyn Reporter>,
     /// The ids of the template's lookups, resolved before the run.
-    pub lookups: Option<Arc<crate::lookup::Resolutions>>,
-}
-
-/// What the tasks share.
-pub(super) struct Ctx {
-    pub template: Arc<Template>,
-    pub client: Client,
-    pub applied: AppliedCheck,
-    pub settings: Settings,
-    pub reporter: Arc<dyn Reporter>,
-    ledger: Mutex<Ledger>,
-    stats: Stats,
-    stop: Mutex<Option<Stop>>,
-    limiter: Option<RateLimiter>,
-    webhook: Option<Webhook>,
+    pub lookups: Option<Arc<Resolutions>>,
 }
 
 impl Runner {
@@ -71,18 +55,15 @@ impl Runner {
     ) -> Summary {
         let started = Instant::now();
         let lookups = self.lookups;
-        let ctx = Arc::new(Ctx {
-            limiter: self.settings.rate.map(RateLimiter::new),
-            ledger: Mutex::new(self.ledger),
-            stats: Stats::default(),
-            stop: Mutex::new(None),
-            webhook: self.webhook,
+        let ctx = Arc::new(Ctx::new(Parts {
             template: self.template,
-            client: self.client,
+            session: self.session,
             applied: self.applied,
             settings: self.settings,
             reporter: self.reporter,
-        });
+            ledger: self.ledger,
+            webhook: self.webhook,
+        }));
         let interrupts = ctx
             .settings
             .handle_interrupt
@@ -190,7 +171,7 @@ impl Pass<'_> {
                 return;
             }
         };
-        let fields = record_field_count(&valid) + FIXED_FORM_FIELDS;
+        let fields = valid.form_fields() + CONTROL_FIELDS;
         if fields > ctx.template.batch.max_input_vars {
             if !self.done.contains(valid.number) {
                 ctx.settle(vec![too_large(
@@ -364,158 +345,4 @@ async fn watch_interrupts(ctx: Arc<Ctx>) {
     ctx.reporter.warning(
         "interrupted: finishing the requests in flight (Ctrl-C again to quit at once; --resume continues)",
     );
-}
-
-impl Ctx {
-    /// Record results: results file, counters, progress.
-    pub fn settle(&self, results: Vec<RecordResult>) {
-        if results.is_empty() {
-            return;
-        }
-        let written = self.ledger().record(&results);
-        if let Err(error) = written {
-            self.stop_unwritable(&error);
-        }
-        self.stats.count(&results);
-        self.reporter.settled(&results);
-    }
-
-    /// Journal a request before sending it; `None` (and the run stops) if the journal cannot be written.
-    pub fn journal_start(&self, records: &[u64]) -> Option<u64> {
-        let started = self.ledger().start(records);
-        match started {
-            Ok(id) => Some(id),
-            Err(error) => {
-                self.stop_unwritable(&error);
-                None
-            }
-        }
-    }
-
-    /// Journal that a request is settled.
-    pub fn journal_finish(&self, request: u64) {
-        let finished = self.ledger().finish(request);
-        if let Err(error) = finished {
-            self.stop_unwritable(&error);
-        }
-    }
-
-    fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
-        self.ledger.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn stop_unwritable(&self, error: &std::io::Error) {
-        self.stop(Stop {
-            kind: StopKind::Local,
-            message: format!("cannot write the results file or its journal: {error}"),
-            help: "free some disk space or fix the file's permissions, then continue with --resume"
-                .to_owned(),
-        });
-    }
-
-    /// Stop the run: the first reason wins.
-    pub fn stop(&self, stop: Stop) {
-        let mut current = self.stop.lock().unwrap_or_else(PoisonError::into_inner);
-        if current.is_none() {
-            *current = Some(stop);
-        }
-    }
-
-    /// Why the run stopped, if it did.
-    pub fn stopped(&self) -> Option<Stop> {
-        self.stop.lock().unwrap_or_else(PoisonError::into_inner).clone()
-    }
-
-    /// Send a form body, retrying while the request certainly did not reach Moodle.
-    pub async fn exchange(&self, body: String) -> Result<Reply, CallError> {
-        self.with_retries(|error| error.not_applied(), || self.client.post(body.clone()))
-            .await
-    }
-
-    /// Call a read function, retrying on any transient error (reads apply nothing).
-    pub async fn read(&self, function: &str, params: &[(String, String)]) -> Result<Reply, CallError> {
-        self.with_retries(CallError::is_transient, || self.client.call(function, params))
-            .await
-    }
-
-    async fn with_retries<F, Fut>(
-        &self,
-        retryable: impl Fn(&CallError) -> bool,
-        call: F,
-    ) -> Result<Reply, CallError>
-    where
-        F: Fn() -> Fut,
-        Fut: std::future::Future<Output = Result<Reply, CallError>>,
-    {
-        let policy = self.settings.retry;
-        let mut attempt = 0;
-        loop {
-            if let Some(limiter) = &self.limiter {
-                limiter.wait().await;
-            }
-            self.stats.requests.fetch_add(1, Ordering::Relaxed);
-            let answer = call().await;
-            let error = match &answer {
-                Err(error) if retryable(error) && attempt < policy.retries && self.stopped().is_none() => {
-                    error
-                }
-                _ => return answer,
-            };
-            let retry_after = match error {
-                CallError::Status { retry_after, .. } => *retry_after,
-                _ => None,
-            };
-            let wait = policy.delay(attempt, retry_after);
-            self.stats.retries.fetch_add(1, Ordering::Relaxed);
-            self.reporter.retrying(error, attempt + 1, wait);
-            tokio::time::sleep(wait).await;
-            attempt += 1;
-        }
-    }
-
-    /// Wait before re-sending after an unclear outcome.
-    pub async fn pause(&self, resends: u32) {
-        tokio::time::sleep(self.settings.retry.delay(resends, None)).await;
-    }
-
-    /// Post an answer to the webhook, if there is one.
-    pub async fn notify(&self, records: &[u64], answer: Answer<'_>) {
-        let Some(webhook) = &self.webhook else {
-            return;
-        };
-        let payload = Webhook::payload(&self.template.function, records, answer, self.client.token());
-        if let Err(error) = webhook.post(payload).await {
-            self.stats.webhook_failures.fetch_add(1, Ordering::Relaxed);
-            self.reporter.warning(&format!(
-                "webhook: could not post the answer for records {}: {error}",
-                span(records)
-            ));
-        }
-    }
-
-    fn summary(&self, elapsed: Duration, already_done: u64) -> Summary {
-        let get = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
-        Summary {
-            applied: get(&self.stats.applied),
-            failed: get(&self.stats.failed),
-            invalid: get(&self.stats.invalid),
-            skipped: get(&self.stats.skipped),
-            already_done,
-            requests: get(&self.stats.requests),
-            retries: get(&self.stats.retries),
-            webhook_failures: get(&self.stats.webhook_failures),
-            elapsed,
-            stopped: self.stopped(),
-        }
-    }
-}
-
-/// `3-7` or `3,9` style, for messages about a call's records.
-pub(super) fn span(records: &[u64]) -> String {
-    match records {
-        [] => String::new(),
-        [one] => one.to_string(),
-        [first, .., last] if (last - first) as usize + 1 == records.len() => format!("{first}-{last}"),
-        many => many.iter().map(u64::to_string).collect::<Vec<_>>().join(","),
-    }
 }

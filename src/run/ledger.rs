@@ -24,7 +24,6 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::outcome::{RecordResult, Status};
-use super::token::Token;
 
 /// A set of record numbers, one bit each.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -91,7 +90,6 @@ pub struct Resume {
 pub struct Ledger {
     files: Option<Files>,
     next_request: u64,
-    token: Option<Token>,
 }
 
 #[derive(Debug)]
@@ -113,7 +111,6 @@ impl Ledger {
         Ledger {
             files: None,
             next_request: 1,
-            token: None,
         }
     }
 
@@ -130,7 +127,6 @@ impl Ledger {
                 journal: BufWriter::new(journal),
             }),
             next_request: 1,
-            token: None,
         })
     }
 
@@ -152,15 +148,8 @@ impl Ledger {
                 journal: BufWriter::new(journal_file),
             }),
             next_request: last_request + 1,
-            token: None,
         };
         Ok((ledger, Resume { done, unfinished }))
-    }
-
-    /// Scrub this token from everything written (errors echo what they were sent).
-    pub fn scrubbing(mut self, token: Token) -> Ledger {
-        self.token = Some(token);
-        self
     }
 
     /// Whether results are being kept.
@@ -178,10 +167,6 @@ impl Ledger {
         };
         for result in results {
             let line = serde_json::to_string(result).map_err(io::Error::other)?;
-            let line = match &self.token {
-                Some(token) => token.scrub(&line),
-                None => line,
-            };
             files.results.write_all(line.as_bytes())?;
             files.results.write_all(b"\n")?;
         }
@@ -314,7 +299,7 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::client::MoodleError;
+    use crate::site::MoodleError;
 
     fn scratch(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("moodlec-ledger-{}-{name}", std::process::id()));

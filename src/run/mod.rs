@@ -18,43 +18,30 @@
 //!   retried with backoff, then the run stops.
 //!
 //! The [`ledger`] (results file plus journal) makes a run resumable after a
-//! crash with the same guarantees. The [`token::Token`] never leaves a
-//! request body.
+//! crash with the same guarantees. Everything goes to Moodle through a
+//! [`crate::site::Session`]: the runner never sees the token.
 
+mod applied;
 mod apply;
-pub mod client;
+mod ctx;
 mod engine;
 pub mod ledger;
-pub mod login;
-mod lookup;
 pub mod outcome;
-pub mod preflight;
-pub mod retry;
-pub mod site;
-pub mod token;
-pub mod webhook;
+pub mod prepare;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 pub use engine::Runner;
 
-use client::{CallError, MoodleError};
+use crate::site::MoodleError;
 use outcome::{RecordResult, Status};
-use retry::RetryPolicy;
-use site::SiteUrl;
 
 /// How a run behaves.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// The site, for `--test`'s request view.
-    pub site: SiteUrl,
     /// Requests in flight at once.
     pub concurrency: usize,
-    /// Most requests per second, if limited.
-    pub rate: Option<f64>,
-    /// Retries and backoff.
-    pub retry: RetryPolicy,
     /// Send valid records (false: the input had invalid records, so valid
     /// ones are reported `skipped`).
     pub send: bool,
@@ -69,8 +56,6 @@ pub struct Settings {
 pub trait Reporter: Send + Sync {
     /// Records got their results.
     fn settled(&self, _results: &[RecordResult]) {}
-    /// A call is tried again after `wait`.
-    fn retrying(&self, _error: &CallError, _attempt: u32, _wait: Duration) {}
     /// Something worth knowing that does not stop the run.
     fn warning(&self, _message: &str) {}
     /// `--test`: the request (token redacted) and Moodle's full answer.
@@ -124,8 +109,6 @@ struct Stats {
     failed: AtomicU64,
     invalid: AtomicU64,
     skipped: AtomicU64,
-    requests: AtomicU64,
-    retries: AtomicU64,
     webhook_failures: AtomicU64,
 }
 

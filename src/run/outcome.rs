@@ -3,9 +3,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use super::client::MoodleError;
+use crate::form::FieldValue;
+use crate::site::MoodleError;
 use crate::template::{FieldType, Returns, Template, Value};
-use crate::validate::{FieldValue, ValidRecord};
+use crate::validate::ValidRecord;
 
 /// What became of one input record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,7 +7,7 @@
 
 use serde_json::Value as Json;
 
-use super::FieldValue;
+use crate::form::FieldValue;
 use crate::record::Cell;
 use crate::template::{Field, FieldType, ScalarType, Value};
 

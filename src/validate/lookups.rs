@@ -5,8 +5,9 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use super::{FieldValue, Violation};
-use crate::lookup::{key_value, source_span, Key, Resolution, Resolutions};
+use super::keys::{key_value, source_span, Key, Resolution, Resolutions};
+use super::Violation;
+use crate::form::FieldValue;
 use crate::record::SourceRecord;
 use crate::template::{Template, Value};
 

@@ -6,6 +6,7 @@
 
 mod coerce;
 pub(crate) mod hash;
+pub mod keys;
 mod lookups;
 mod rules;
 pub(crate) mod source;
@@ -13,6 +14,9 @@ mod unique;
 
 use std::ops::Range;
 
+use crate::form::field_count;
+use crate::form::FieldValue;
+use crate::moodle::ws::CONTROL_FIELDS;
 use crate::params::ParamValues;
 use crate::record::SourceRecord;
 use crate::template::{Field, FieldType, ScalarType, Template, Value};
@@ -20,15 +24,6 @@ use crate::value::check_scalar_text;
 
 pub use coerce::{coerce, coerce_text, CoerceError};
 pub use lookups::LOOKUP_FAILED;
-
-/// A field's typed value.
-#[derive(Debug, Clone, PartialEq)]
-pub enum FieldValue {
-    /// A scalar.
-    Scalar(Value),
-    /// A list of elements, each a set of (field position in the list's fields, value).
-    List(Vec<Vec<(usize, FieldValue)>>),
-}
 
 /// A record that Moodle will accept: values by position in `Template::fields`, in that order.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,6 +34,13 @@ pub struct ValidRecord {
     pub line: u64,
     /// (field position, value), sorted by position; absent optional fields are left out.
     pub values: Vec<(usize, FieldValue)>,
+}
+
+impl ValidRecord {
+    /// How many form fields the record adds to a request (for `max_input_vars`).
+    pub fn form_fields(&self) -> usize {
+        field_count(&self.values)
+    }
 }
 
 /// One problem with one record.
@@ -134,7 +136,7 @@ impl<'t> Validator<'t> {
     /// Give lookup fields the ids in `resolutions` (without them, lookup
     /// fields are left unchecked: absent, but not missing).
     #[must_use]
-    pub fn with_lookups(mut self, resolutions: Option<std::sync::Arc<crate::lookup::Resolutions>>) -> Self {
+    pub fn with_lookups(mut self, resolutions: Option<std::sync::Arc<keys::Resolutions>>) -> Self {
         if let Some(resolutions) = resolutions {
             self.lookups.resolve_with(resolutions);
         }
@@ -231,7 +233,7 @@ impl<'t> Validator<'t> {
     /// allows would arrive truncated, whatever the batching (moodle-ws.md 4.3).
     fn check_form_budget(&self, values: &[(usize, FieldValue)]) -> Option<Violation> {
         let limit = self.template.batch.max_input_vars;
-        let needed = form_field_count(values) + crate::check::FIXED_FORM_FIELDS;
+        let needed = field_count(values) + CONTROL_FIELDS;
         (needed > limit).then(|| {
             Violation::new(
                 "too_large",
@@ -378,15 +380,4 @@ fn check_password(
             "Moodle refuses to store a password that breaks the site's policy".to_owned(),
         ))
     })
-}
-
-/// Form fields a record adds to a request (each scalar leaf is one `name=value` pair).
-pub fn form_field_count(values: &[(usize, FieldValue)]) -> usize {
-    values
-        .iter()
-        .map(|(_, v)| match v {
-            FieldValue::Scalar(_) => 1,
-            FieldValue::List(elements) => elements.iter().map(|e| form_field_count(e)).sum(),
-        })
-        .sum()
 }

@@ -15,7 +15,8 @@ use std::hash::Hasher as _;
 use minijinja::Value as Jinja;
 
 use super::hash::{FxHasher, PrehashedBuildHasher};
-use super::{FieldValue, Violation};
+use super::Violation;
+use crate::form::FieldValue;
 use crate::params::ParamValues;
 use crate::template::{Template, Value};
 

@@ -11,8 +11,9 @@ use minijinja::Value as Jinja;
 
 use super::coerce::{coerce, coerce_text};
 use super::hash::FxBuildHasher;
-use super::{FieldValue, Violation};
+use super::Violation;
 use crate::check::suggestion;
+use crate::form::FieldValue;
 use crate::params::ParamValues;
 use crate::record::{Cell, SourceRecord};
 use crate::template::{DefaultValue, Map, Mapping, Template, Value};

@@ -5,7 +5,8 @@
 
 use std::collections::HashMap;
 
-use super::{FieldValue, Violation};
+use super::Violation;
+use crate::form::FieldValue;
 use crate::template::{Template, Value};
 
 /// For each `unique` of the template, the first record holding each key.

@@ -2,11 +2,11 @@
 
 use std::fmt::Write as _;
 
+use moodlec::moodle::ws::STANDARD_ROLES;
 use moodlec::params::{self, ParamValues};
 use moodlec::schema::record_schema;
 use moodlec::template::{
     Constraints, DefaultValue, Field, FieldType, ParamType, PasswordPolicy, Returns, Template, Value,
-    STANDARD_ROLES,
 };
 
 use crate::cli::exit;
@@ -128,7 +128,7 @@ fn describe_read(out: &mut String, template: &Template) {
     for keep in &read.keep {
         let _ = writeln!(out, "Keeps records where: {}", keep.expr);
     }
-    let columns = moodlec::read::shape::columns(template, &|_| Vec::new());
+    let columns = moodlec::fetch::shape::columns(template, &|_| Vec::new());
     let _ = writeln!(out, "Output records: {}", columns.join(", "));
 }
 

@@ -6,15 +6,14 @@ use std::time::Instant;
 
 use futures_util::stream::{self, StreamExt};
 use moodlec::check::Catalog;
+use moodlec::fetch::output::{Format, Writer};
+use moodlec::fetch::request::{Call, Calls};
+use moodlec::fetch::shape::columns;
+use moodlec::fetch::{FetchError, Fetcher};
 use moodlec::params::{self, ParamValues};
-use moodlec::read::output::{Format, Writer};
-use moodlec::read::request::{Call, Calls};
-use moodlec::read::shape::columns;
-use moodlec::read::{FetchError, Fetcher, Reader};
 use moodlec::record::{Cell, SourceRecord};
-use moodlec::run::preflight::{preflight, Refusal};
-use moodlec::run::retry::RetryPolicy;
-use moodlec::run::site::SiteUrl;
+use moodlec::site::preflight::site_info;
+use moodlec::site::Session;
 use moodlec::template::Template;
 use moodlec::validate::{ValidateOptions, Validator};
 
@@ -106,9 +105,11 @@ fn fetch(args: &Args) -> Result<u8, u8> {
         return Err(exit::USAGE_OR_TEMPLATE);
     };
     let (calls, invalid) = plan_calls(args, &template)?;
-    let reader = args.site.reader(&site)?;
+    let session = args.site.session(&site)?;
     let runtime = crate::cli::connect::runtime()?;
-    runtime.block_on(check_site(args, &reader, &site, &template, &joined))?;
+    runtime.block_on(check_site(args, &session, &template, &joined))?;
+    // The preflight is not one of the fetch's own requests.
+    let before = session.counts();
     let out = open_output(args)?;
     let columns = columns(&template, &|name| joined_columns(&catalog, name));
     let format = match args.format {
@@ -118,13 +119,14 @@ fn fetch(args: &Args) -> Result<u8, u8> {
     };
     let writer = Writer::new(out, format, columns);
     let started = Instant::now();
-    let outcome = runtime.block_on(send(args, &template, &catalog, &reader, calls, writer))?;
+    let outcome = runtime.block_on(send(args, &template, &catalog, &session, calls, writer))?;
+    let counts = session.counts() - before;
     if !args.quiet {
         eprintln!(
             "fetched {} records with {} requests ({} retries) in {:.1} s{}",
             outcome.records,
-            reader.calls(),
-            reader.retries(),
+            counts.requests,
+            counts.retries,
             started.elapsed().as_secs_f64(),
             if outcome.failed > 0 {
                 format!("; {} calls failed", outcome.failed)
@@ -146,36 +148,32 @@ fn fetch(args: &Args) -> Result<u8, u8> {
 /// The preflight: the token works and its service has every function used.
 async fn check_site(
     args: &Args,
-    reader: &Reader,
-    site: &SiteUrl,
+    session: &Session,
     template: &Template,
     joined: &[&Template],
 ) -> Result<(), u8> {
-    let retry = RetryPolicy {
-        retries: args.site.retries,
-        ..RetryPolicy::default()
+    let refused = |refusal: moodlec::site::preflight::Refusal| {
+        report::error(&refusal.message, Some(&refusal.help));
+        exit::SERVER
     };
-    let cleared = preflight(reader.client(), site, template, &retry)
-        .await
-        .map_err(|refusal| {
-            report::error(&refusal.message, Some(&refusal.help));
-            exit::SERVER
-        })?;
+    let info = site_info(session, &template.function).await.map_err(refused)?;
+    info.require(
+        &[template.function.as_str()],
+        &format!("the function of template `{}`", template.name),
+    )
+    .map_err(refused)?;
     for other in joined {
-        if !cleared.info.functions.contains(&other.function) {
-            let refusal = Refusal::service_lacks(
-                &[other.function.as_str()],
-                &format!("which the join with `{}` calls", other.name),
-            );
-            report::error(&refusal.message, Some(&refusal.help));
-            return Err(exit::SERVER);
-        }
+        info.require(
+            &[other.function.as_str()],
+            &format!("which the join with `{}` calls", other.name),
+        )
+        .map_err(refused)?;
     }
     if !args.quiet {
-        let release = cleared.info.release.as_deref().unwrap_or("unknown release");
+        let release = info.release.as_deref().unwrap_or("unknown release");
         eprintln!(
             "{} ({release}) as {}: {} is available",
-            cleared.info.sitename, cleared.info.username, template.function
+            info.sitename, info.username, template.function
         );
     }
     Ok(())
@@ -275,11 +273,11 @@ async fn send(
     args: &Args,
     template: &Template,
     catalog: &Catalog,
-    reader: &Reader,
+    session: &Session,
     calls: Vec<Call>,
     mut writer: Writer<Box<dyn Write>>,
 ) -> Result<Outcome, u8> {
-    let fetcher = Fetcher::new(template, catalog, reader);
+    let fetcher = Fetcher::new(template, catalog, session);
     let progress = Progress::new(args.quiet, calls.len() as u64);
     let mut answers = stream::iter(calls.iter())
         .map(|call| fetcher.call(call))

@@ -4,10 +4,11 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use moodlec::run::login::{login, MOBILE_SERVICE};
-use moodlec::run::site::SiteUrl;
-use moodlec::run::token::Token;
+use moodlec::site::login::{login, MOBILE_SERVICE};
+use moodlec::site::token::Token;
+use moodlec::site::SiteUrl;
 
+use crate::cli::connect::default_token_file;
 use crate::cli::exit;
 use crate::cli::report;
 
@@ -41,15 +42,6 @@ pub struct Args {
     /// Seconds to wait for the site.
     #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
     timeout: f64,
-}
-
-/// `$XDG_CONFIG_HOME/moodlec/token`, else `~/.config/moodlec/token`.
-pub fn default_token_file() -> Option<PathBuf> {
-    let config = std::env::var_os("XDG_CONFIG_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".config")))?;
-    Some(config.join("moodlec").join("token"))
 }
 
 pub fn run(args: &Args) -> u8 {

@@ -7,19 +7,18 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use moodlec::lookup::{self, Resolutions, Wanted};
 use moodlec::params::ParamValues;
-use moodlec::read::Reader;
-use moodlec::run::client::{CallError, Client};
 use moodlec::run::ledger::{Ledger, RecordSet, Resume};
 use moodlec::run::outcome::{RecordResult, Status};
-use moodlec::run::preflight::{preflight, Cleared, Refusal};
-use moodlec::run::retry::RetryPolicy;
-use moodlec::run::site::SiteUrl;
-use moodlec::run::token::Token;
-use moodlec::run::webhook::Webhook;
+use moodlec::run::prepare::{preflight, Cleared};
 use moodlec::run::{Reporter, Runner, Settings, StopKind, Summary};
+use moodlec::site::find;
+use moodlec::site::preflight::Refusal;
+use moodlec::site::retry::RetryPolicy;
+use moodlec::site::webhook::Webhook;
+use moodlec::site::{CallError, Session, SiteUrl};
 use moodlec::template::{AppliedCheck, Template};
+use moodlec::validate::keys::{Resolutions, Wanted};
 use moodlec::validate::{ValidateOptions, Validator};
 use tokio::runtime::Runtime;
 
@@ -106,8 +105,7 @@ pub fn run(args: &Args) -> u8 {
 struct Prepared {
     template: Arc<Template>,
     params: ParamValues,
-    site: SiteUrl,
-    token: Token,
+    session: Session,
     input: Input,
     counts: Counts,
     /// With --resume: the ledger of the run being continued, and what it left.
@@ -126,6 +124,12 @@ fn prepare(args: &Args, runtime: &Runtime) -> Result<Prepared, u8> {
         exit::USAGE_OR_TEMPLATE
     })?;
     let token = crate::cli::connect::read_token(args.token_file.as_deref())?;
+    let settings = moodlec::site::Settings {
+        timeout: Duration::from_secs_f64(args.timeout),
+        retry: retry_policy(args),
+        rate: args.rate,
+    };
+    let session = crate::cli::connect::open_session(&site, token, settings)?;
     check_results_path(args)?;
     let input = Input::new(&args.file)?;
     // Resumed first, so that the validation pass can count what is left to send.
@@ -141,7 +145,7 @@ fn prepare(args: &Args, runtime: &Runtime) -> Result<Prepared, u8> {
     let (cleared, lookups) = if template.lookups.is_empty() {
         (None, None)
     } else {
-        let (cleared, resolutions) = resolve_lookups(args, runtime, &template, &site, &token, &input)?;
+        let (cleared, resolutions) = resolve_lookups(args, runtime, &template, &session, &input)?;
         (Some(cleared), Some(Arc::new(resolutions)))
     };
     let done = resumed.as_ref().map(|(_, resume)| &resume.done);
@@ -149,8 +153,7 @@ fn prepare(args: &Args, runtime: &Runtime) -> Result<Prepared, u8> {
     Ok(Prepared {
         template,
         params,
-        site,
-        token,
+        session,
         input,
         counts,
         resumed,
@@ -165,8 +168,7 @@ fn resolve_lookups(
     args: &Args,
     runtime: &Runtime,
     template: &Template,
-    site: &SiteUrl,
-    token: &Token,
+    session: &Session,
     input: &Input,
 ) -> Result<(Cleared, Resolutions), u8> {
     let mut wanted = Wanted::default();
@@ -174,12 +176,10 @@ fn resolve_lookups(
     for record in input.open(&args.data)?.flatten() {
         wanted.add(template, &record);
     }
-    let retry = retry_policy(args);
-    let reader = Reader::new(client(args, site, token)?, retry, args.rate);
+    let site = session.site();
     let resolved = runtime.block_on(async {
-        let cleared = preflight(reader.client(), site, template, &retry).await?;
-        lookup::check_functions(template, &cleared.info.functions)?;
-        let resolutions = lookup::resolve(&reader, &wanted).await.map_err(|error| Refusal {
+        let cleared = preflight(session, template).await?;
+        let resolutions = find::resolve(session, &wanted).await.map_err(|error| Refusal {
             message: format!("the lookups on {site} failed: {error}"),
             help: "the site is slow or unreachable: try again later, or give it more time with --timeout"
                 .to_owned(),
@@ -221,8 +221,7 @@ fn execute(args: &Args, runtime: &Runtime, prepared: Prepared) -> Result<u8, u8>
     let Prepared {
         template,
         params,
-        site,
-        token,
+        session,
         input,
         counts,
         resumed,
@@ -240,8 +239,6 @@ fn execute(args: &Args, runtime: &Runtime, prepared: Prepared) -> Result<u8, u8>
         );
     }
     let timeout = Duration::from_secs_f64(args.timeout);
-    let client = client(args, &site, &token)?;
-    let retry = retry_policy(args);
     let webhook = match &args.webhook {
         Some(url) => Some(Webhook::new(url, timeout).map_err(|message| {
             report::error(&message, None);
@@ -252,7 +249,7 @@ fn execute(args: &Args, runtime: &Runtime, prepared: Prepared) -> Result<u8, u8>
     let applied = match cleared {
         Some(cleared) => check_site(args, &template, Ok(cleared))?,
         None if send => {
-            let preflight = preflight(&client, &site, &template, &retry);
+            let preflight = preflight(&session, &template);
             check_site(args, &template, runtime.block_on(preflight))?
         }
         None => template.applied.clone(),
@@ -263,20 +260,21 @@ fn execute(args: &Args, runtime: &Runtime, prepared: Prepared) -> Result<u8, u8>
     };
     let to_send = if send { counts.to_send } else { counts.valid };
     let reporter = Arc::new(Progress::new(args.quiet, if args.test { 1 } else { to_send }));
+    let progress = reporter.clone();
+    let session = Arc::new(session.on_retry(move |error, attempt, wait| {
+        progress.retrying(error, attempt, wait);
+    }));
     let runner = Runner {
         template: template.clone(),
-        client,
+        session,
         applied,
         settings: Settings {
-            site,
             concurrency: usize::from(args.concurrency),
-            rate: args.rate,
-            retry,
             send,
             test: args.test,
             handle_interrupt: true,
         },
-        ledger: ledger.scrubbing(token),
+        ledger,
         webhook,
         reporter: reporter.clone(),
         lookups,
@@ -295,14 +293,6 @@ fn execute(args: &Args, runtime: &Runtime, prepared: Prepared) -> Result<u8, u8>
     let summary = runtime.block_on(runner.run(records, params, options, resume));
     reporter.finish();
     Ok(finish(args, &summary, send))
-}
-
-/// The HTTP client for the site, giving up on a call after --timeout.
-fn client(args: &Args, site: &SiteUrl, token: &Token) -> Result<Client, u8> {
-    Client::new(site, token.clone(), Duration::from_secs_f64(args.timeout)).map_err(|message| {
-        report::error(&message, None);
-        exit::USAGE_OR_TEMPLATE
-    })
 }
 
 /// --retries and the (hidden) first retry delay.
@@ -573,6 +563,14 @@ impl Progress {
     }
 }
 
+impl Progress {
+    fn retrying(&self, error: &CallError, attempt: u32, wait: Duration) {
+        if !self.quiet {
+            self.say(&format!("retry {attempt} in {:.1}s: {error}", wait.as_secs_f64()));
+        }
+    }
+}
+
 impl Reporter for Progress {
     fn settled(&self, results: &[RecordResult]) {
         // Progress counts records sent: applied or failed (invalid and skipped ones were not).
@@ -598,12 +596,6 @@ impl Reporter for Progress {
         if due {
             *last = Some(Instant::now());
             eprintln!("{done}/{} records done, {failed} failed", self.total);
-        }
-    }
-
-    fn retrying(&self, error: &CallError, attempt: u32, wait: Duration) {
-        if !self.quiet {
-            self.say(&format!("retry {attempt} in {:.1}s: {error}", wait.as_secs_f64()));
         }
     }
 

@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use moodlec::lookup::{self, Resolutions, Wanted};
+use moodlec::site::find;
 use moodlec::template::Template;
+use moodlec::validate::keys::{self, Resolutions, Wanted};
 use moodlec::validate::{ValidateOptions, Validator};
 use serde_json::json;
 
@@ -58,7 +59,7 @@ pub fn run(args: &Args) -> u8 {
         Err(class) => return class,
     };
     let unchecked = if resolutions.is_none() {
-        lookup::unchecked_notes(&template)
+        keys::unchecked_notes(&template)
     } else {
         Vec::new()
     };
@@ -134,7 +135,7 @@ fn resolve_lookups(args: &Args, template: &Template) -> Result<Option<Arc<Resolu
         );
         return Err(exit::USAGE_OR_TEMPLATE);
     }
-    let reader = args.site.reader(&site)?;
+    let session = args.site.session(&site)?;
     let mut wanted = Wanted::default();
     for path in &args.files {
         // Unreadable records are reported by the validation pass.
@@ -144,10 +145,10 @@ fn resolve_lookups(args: &Args, template: &Template) -> Result<Option<Arc<Resolu
     }
     let runtime = crate::cli::connect::runtime()?;
     let resolved = runtime.block_on(async {
-        lookup::check_service(&reader, &site, template)
+        find::check_service(&session, template)
             .await
             .map_err(|refusal| (refusal.message, Some(refusal.help)))?;
-        lookup::resolve(&reader, &wanted)
+        find::resolve(&session, &wanted)
             .await
             .map_err(|error| (format!("the lookups on {site} failed: {error}"), None))
     });

@@ -4,9 +4,10 @@ use std::time::Duration;
 
 use serde_json::Value as Json;
 
-use super::client::{excerpt, http_client, post_form, CallError};
-use super::site::SiteUrl;
+use super::client::{Body, Http};
+use super::reply::{excerpt, CallError};
 use super::token::Token;
+use super::url::SiteUrl;
 
 /// The official mobile app service, which most sites enable.
 pub const MOBILE_SERVICE: &str = "moodle_mobile_app";
@@ -36,7 +37,7 @@ pub async fn login(
     service: &str,
     timeout: Duration,
 ) -> Result<Token, LoginError> {
-    let http = http_client(timeout).map_err(|message| LoginError {
+    let http = Http::new(timeout).map_err(|message| LoginError {
         message,
         errorcode: None,
         help: String::new(),
@@ -48,7 +49,8 @@ pub async fn login(
         .append_pair("service", service)
         .finish();
     let endpoint = site.login_endpoint();
-    let bytes = post_form(&http, &endpoint, body)
+    let bytes = http
+        .post(&endpoint, Body::Form, body)
         .await
         .map_err(|e| transport(&e, site))?;
     let answer: Json = serde_json::from_slice(bytes.trim_ascii()).map_err(|_| LoginError {

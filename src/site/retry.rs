@@ -1,10 +1,84 @@
-//! Pacing: exponential backoff with jitter between attempts, and a request rate limit.
+//! Trying again: the one retry loop of moodlec, the policies that decide which
+//! failures it may retry, exponential backoff with jitter between attempts,
+//! and a request rate limit.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::time::Instant;
+
+use super::reply::CallError;
+
+/// Which failures a call may be tried again after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// A read applies nothing, so any transient failure may be retried.
+    Read,
+    /// A write may be retried only when the failure proves the request never
+    /// reached Moodle: sending it again cannot apply anything twice.
+    Write,
+}
+
+impl Retry {
+    fn allows(self, error: &CallError) -> bool {
+        match self {
+            Retry::Read => error.is_transient(),
+            Retry::Write => error.not_applied(),
+        }
+    }
+}
+
+/// What the loop tells and asks its caller around each attempt.
+pub(super) trait Attempts {
+    /// The rate limit every attempt waits for, if any.
+    fn limiter(&self) -> Option<&RateLimiter> {
+        None
+    }
+    /// Told about each attempt as it starts (e.g. to count requests).
+    fn starting(&self) {}
+    /// Whether to give up retrying (e.g. the run was stopped).
+    fn halted(&self) -> bool {
+        false
+    }
+    /// Told about a retry: the error, the attempt number (from 1), the wait.
+    fn retrying(&self, _error: &CallError, _attempt: u32, _wait: Duration) {}
+}
+
+/// Call `call` until it succeeds, fails in a way `retry` does not allow
+/// retrying, `policy` runs out of attempts, or `attempts` says halt. A
+/// `Retry-After` of the site is honoured (up to a bound).
+pub(super) async fn with_retries<T, F, Fut>(
+    policy: &RetryPolicy,
+    retry: Retry,
+    attempts: &impl Attempts,
+    mut call: F,
+) -> Result<T, CallError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, CallError>>,
+{
+    let mut attempt = 0;
+    loop {
+        if let Some(limiter) = attempts.limiter() {
+            limiter.wait().await;
+        }
+        attempts.starting();
+        let error = match call().await {
+            Err(error) if retry.allows(&error) && attempt < policy.retries && !attempts.halted() => error,
+            answer => return answer,
+        };
+        let retry_after = match &error {
+            CallError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        };
+        let wait = policy.delay(attempt, retry_after);
+        attempts.retrying(&error, attempt + 1, wait);
+        tokio::time::sleep(wait).await;
+        attempt += 1;
+    }
+}
 
 /// How often and how patiently a call is tried again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

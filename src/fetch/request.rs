@@ -5,9 +5,10 @@
 //! `options[0][value]=1`), and the collected field, whose values from
 //! several records share one call (`values[0]=a&values[1]=b`).
 
-use crate::render::form::{record_pairs, scalar_text, Pair};
+use crate::form::{scalar_text, FieldValue, Pair};
+use crate::render::form::record_pairs;
 use crate::template::Template;
-use crate::validate::{FieldValue, ValidRecord};
+use crate::validate::ValidRecord;
 
 /// One call: its form parameters and the input records it answers.
 #[derive(Debug, Clone, PartialEq)]

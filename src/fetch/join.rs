@@ -13,12 +13,12 @@ use serde_json::{Map, Value as Json};
 use tokio::sync::Mutex;
 
 use super::extract::{self, Output};
-use super::reader::Reader;
 use super::request::Calls;
 use super::shape::{self, cell_text, scalar_json};
 use super::FetchError;
 use crate::params::ParamValues;
 use crate::record::{Cell, SourceRecord};
+use crate::site::Session;
 use crate::template::{Join, JoinValue, Template};
 use crate::validate::{ValidateOptions, Validator};
 
@@ -36,7 +36,7 @@ pub async fn enrich(
     join: &Join,
     joined: &Template,
     records: &mut [Output],
-    reader: &Reader,
+    session: &Session,
     cache: &JoinCache,
 ) -> Result<(), FetchError> {
     let inputs: Vec<Option<Map<String, Json>>> =
@@ -56,7 +56,7 @@ pub async fn enrich(
             })
             .collect()
     };
-    fetch_missing(joined, &missing, reader, cache).await?;
+    fetch_missing(joined, &missing, session, cache).await?;
     let answers = cache.answers.lock().await;
     for (record, key) in records.iter_mut().zip(&keys) {
         let Some(key) = key else { continue };
@@ -97,7 +97,7 @@ fn joined_input(join: &Join, joined: &Template, record: &Output) -> Option<Map<S
 async fn fetch_missing(
     joined: &Template,
     missing: &[(String, Map<String, Json>)],
-    reader: &Reader,
+    session: &Session,
     cache: &JoinCache,
 ) -> Result<(), FetchError> {
     if missing.is_empty() {
@@ -121,7 +121,7 @@ async fn fetch_missing(
     }
     pending.extend(calls.flush());
     for call in pending {
-        let answer = reader.call(&joined.function, &call.params).await?;
+        let answer = session.read(&joined.function, &call.params).await?;
         let mut found = extract::records(joined, &answer)?;
         if let (Some(read), Some(first)) = (&joined.read, call.inputs.first()) {
             for record in &mut found {

@@ -3,38 +3,20 @@
 //!
 //! A run (or `validate --url`) first reads the data once to collect the
 //! DISTINCT keys of every lookup ([`Wanted`]), resolves them with Moodle's
-//! read functions in as few calls as Moodle allows ([`resolve`]), and keeps
+//! read functions in as few calls as Moodle allows (`site::find::resolve`), and keeps
 //! the answers for the whole run ([`Resolutions`]). The validator then gives
 //! each record its ids, or a clear error for a key that found no Moodle
 //! record, several, or one Moodle would refuse to search for.
 //!
-//! How Moodle matches (moodle/moodle `user/externallib.php`
-//! `get_users_by_field`, `course/externallib.php` `get_courses_by_field`):
-//! - users: each value is cleaned with the user field's PARAM type
-//!   (`core_user::get_property_type`: id INT, idnumber RAW, username
-//!   USERNAME, email RAW_TRIMMED) and the whole call fails if cleaning
-//!   changes any value; then `get_records_list('user', FIELD, values)`, an
-//!   SQL `IN (...)`: exact, except that the database collation decides case
-//!   (and on MySQL's default `_ci` collations, accents): "A@B.org" finds
-//!   "a@b.org" on MySQL, not on PostgreSQL. Users whose searched field the
-//!   token's user may not see are left out, so they look missing.
-//! - courses: one `value` per call, cleaned silently (shortname TEXT,
-//!   idnumber RAW), then `get_records('course', [FIELD => value])`: an SQL
-//!   `=`, with the same collation caveat. Hidden courses are left out
-//!   without `moodle/course:viewhiddencourses` or `moodle/course:update`.
-
-mod clean;
-mod resolve;
+//! How Moodle matches keys, and so what "found" means: `site::find`.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::ops::Range;
 
+use super::source::{render_map, source_context};
 use crate::record::SourceRecord;
 use crate::template::{Lookup, LookupKind, Template};
-use crate::validate::source::{render_map, source_context};
-
-pub use resolve::{resolve, USER_VALUES_PER_CALL};
 
 /// One thing to find: a user or course by one of its fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -269,59 +251,34 @@ pub fn functions(template: &Template) -> Vec<&'static str> {
 }
 
 #[cfg(test)]
-mod tests;
+mod tests {
+    use super::*;
+    use crate::template::LookupKind;
 
-/// Whether the token's service lists every function the template's lookups
-/// call (`functions` as core_webservice_get_site_info lists them).
-///
-/// # Errors
-/// What to add to the service.
-pub fn check_functions(
-    template: &Template,
-    service: &[String],
-) -> Result<(), crate::run::preflight::Refusal> {
-    let missing: Vec<&str> = functions(template)
-        .into_iter()
-        .filter(|f| !service.iter().any(|s| s == f))
-        .collect();
-    if missing.is_empty() {
-        return Ok(());
+    fn key(kind: LookupKind, field: &str, value: &str) -> Key {
+        Key {
+            kind,
+            field: field.to_owned(),
+            value: value.to_owned(),
+        }
     }
-    Err(crate::run::preflight::Refusal::service_lacks(
-        &missing,
-        &format!("which the lookups of template `{}` need", template.name),
-    ))
-}
 
-/// Before looking anything up: does the token work, and may it call the
-/// lookup functions? One read call (core_webservice_get_site_info).
-///
-/// # Errors
-/// Why the lookups cannot be done, with what to fix.
-pub async fn check_service(
-    reader: &crate::read::Reader,
-    site: &crate::run::site::SiteUrl,
-    template: &Template,
-) -> Result<(), crate::run::preflight::Refusal> {
-    use crate::read::ReadError;
-    use crate::run::preflight::{refused, unreachable, SITE_INFO};
-    let wanted = functions(template).join(", ");
-    let info = match reader.call(SITE_INFO, &[]).await {
-        Ok(info) => info,
-        Err(ReadError::Moodle(error)) => return Err(refused(&error, &wanted)),
-        Err(ReadError::Transport(error)) => return Err(unreachable(&error, site)),
-    };
-    let service: Vec<String> = info
-        .get("functions")
-        .and_then(serde_json::Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|f| {
-            f.get("name")
-                .and_then(serde_json::Value::as_str)
-                .map(str::to_owned)
-        })
-        .collect();
-    check_functions(template, &service)
+    #[test]
+    fn problems_name_the_key_and_the_ids() {
+        let k = key(LookupKind::User, "email", "a@b.org");
+        assert_eq!(Resolution::Found(3).problem(&k), None);
+        assert_eq!(
+            Resolution::Missing.problem(&k).as_deref(),
+            Some("no Moodle user with email a@b.org")
+        );
+        assert_eq!(
+            Resolution::Ambiguous(vec![5, 9]).problem(&k).as_deref(),
+            Some("2 Moodle users have email a@b.org (ids 5, 9)")
+        );
+        let c = key(LookupKind::Course, "shortname", "X");
+        assert_eq!(
+            Resolution::Missing.problem(&c).as_deref(),
+            Some("no Moodle course with shortname X")
+        );
+    }
 }

@@ -4,9 +4,10 @@ use serde_json::Value as Json;
 
 use super::extract::Output;
 use crate::check::emitted_fields;
+use crate::form::FieldValue;
 use crate::template::{Map, ReadSpec, Template, Value};
 use crate::validate::source::render_map;
-use crate::validate::{FieldValue, ValidRecord};
+use crate::validate::ValidRecord;
 
 /// Copy the `annotate` inputs of `input` into `record` (the answer's own
 /// fields win, so an input never hides what Moodle said).

@@ -1,23 +1,17 @@
-//! Talking to the REST endpoint: one form-encoded POST, one decoded answer.
+//! Moodle's answers as moodlec reads them: a value, Moodle's error object, or
+//! no answer at all, told apart by what each means for a caller (moodle-ws.md
+//! 1.1, 1.4): an answer, a call that certainly did not reach Moodle (safe to
+//! retry), and a call that may or may not have been applied.
 //!
 //! Moodle answers errors with HTTP 200 and an exception object, so the HTTP
-//! status says little; what matters here is telling apart the outcomes the
-//! runner must treat differently (moodle-ws.md 1.1, 1.4): an answer (a value
-//! or Moodle's error), a call that certainly did not reach Moodle (safe to
-//! retry), and a call that may or may not have been applied.
+//! status says little.
 
 use std::time::Duration;
 
-use reqwest::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER};
-use reqwest::{StatusCode, Url};
 use serde::Serialize;
 use serde_json::Value as Json;
 
-use super::site::SiteUrl;
 use super::token::Token;
-
-/// How long to wait for a connection before calling the site unreachable.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// A Moodle error object (`{exception, errorcode, message, debuginfo}`), or
 /// one of moodlec's own errors in the same shape (`exception` = `moodlec`).
@@ -93,15 +87,6 @@ impl MoodleError {
         }
         text
     }
-
-    /// The same error with every occurrence of the token replaced.
-    pub fn scrubbed(mut self, token: &Token) -> Self {
-        self.exception = token.scrub(&self.exception);
-        self.errorcode = self.errorcode.map(|c| token.scrub(&c));
-        self.message = token.scrub(&self.message);
-        self.debuginfo = self.debuginfo.map(|d| token.scrub(&d));
-        self
-    }
 }
 
 /// What Moodle answered with HTTP 200.
@@ -162,153 +147,21 @@ impl CallError {
         }
     }
 
+    /// The same error with every occurrence of the token replaced (transport
+    /// errors quote URLs and server text).
+    pub(super) fn scrubbed(self, token: &Token) -> Self {
+        match self {
+            CallError::NotSent(s) => CallError::NotSent(token.scrub(&s)),
+            CallError::Ambiguous(s) => CallError::Ambiguous(token.scrub(&s)),
+            CallError::NotJson(s) => CallError::NotJson(token.scrub(&s)),
+            other => other,
+        }
+    }
+
     /// For transient errors whose outcome is unknown (timeouts, 500, 504).
     pub fn is_ambiguous(&self) -> bool {
         self.is_transient() && !self.not_applied()
     }
-}
-
-/// An HTTP client for one site and token.
-#[derive(Clone)]
-pub struct Client {
-    http: reqwest::Client,
-    endpoint: Url,
-    token: Token,
-}
-
-impl Client {
-    /// A client for `site`, giving up on a call after `timeout`.
-    ///
-    /// # Errors
-    /// The TLS backend could not be set up.
-    pub fn new(site: &SiteUrl, token: Token, timeout: Duration) -> Result<Client, String> {
-        let http = http_client(timeout)?;
-        Ok(Client {
-            http,
-            endpoint: site.rest_endpoint(),
-            token,
-        })
-    }
-
-    /// The token, for rendering request bodies and scrubbing answers.
-    pub fn token(&self) -> &Token {
-        &self.token
-    }
-
-    /// Call `function` with `params` (form pairs without the control parameters).
-    ///
-    /// # Errors
-    /// No answer from Moodle (see [`CallError`]).
-    pub async fn call(&self, function: &str, params: &[(String, String)]) -> Result<Reply, CallError> {
-        // Built in a block: the serializer is not Send and must not live across the await.
-        let body = {
-            let mut body = form_urlencoded::Serializer::new(String::new());
-            body.append_pair("wstoken", self.token.expose());
-            body.append_pair("wsfunction", function);
-            body.append_pair("moodlewsrestformat", "json");
-            for (key, value) in params {
-                body.append_pair(key, value);
-            }
-            body.finish()
-        };
-        self.post(body).await
-    }
-
-    /// POST a complete form body (control parameters included) to server.php.
-    ///
-    /// # Errors
-    /// No answer from Moodle (see [`CallError`]).
-    pub async fn post(&self, body: String) -> Result<Reply, CallError> {
-        let bytes = post_form(&self.http, &self.endpoint, body)
-            .await
-            .map_err(|e| self.scrub(e))?;
-        match decode(&bytes) {
-            Ok(Reply::Error(error)) => Ok(Reply::Error(error.scrubbed(&self.token))),
-            Ok(value) => Ok(value),
-            Err(error) => Err(self.scrub(error)),
-        }
-    }
-
-    fn scrub(&self, error: CallError) -> CallError {
-        match error {
-            CallError::NotSent(s) => CallError::NotSent(self.token.scrub(&s)),
-            CallError::Ambiguous(s) => CallError::Ambiguous(self.token.scrub(&s)),
-            CallError::NotJson(s) => CallError::NotJson(self.token.scrub(&s)),
-            other => other,
-        }
-    }
-}
-
-/// A reqwest client with moodlec's settings.
-pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
-        .user_agent(concat!("moodlec/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(CONNECT_TIMEOUT.min(timeout))
-        .timeout(timeout)
-        .build()
-        .map_err(|e| format!("cannot set up the HTTP client: {e}"))
-}
-
-/// POST a form body; the answer's bytes on HTTP 200.
-pub(crate) async fn post_form(http: &reqwest::Client, url: &Url, body: String) -> Result<Vec<u8>, CallError> {
-    let response = http
-        .post(url.clone())
-        .header(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/x-www-form-urlencoded"),
-        )
-        .header(
-            reqwest::header::ACCEPT,
-            HeaderValue::from_static("application/json"),
-        )
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| transport_error(&e))?;
-    let status = response.status();
-    if status != StatusCode::OK {
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        return Err(CallError::Status {
-            status: status.as_u16(),
-            retry_after,
-        });
-    }
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| CallError::Ambiguous(error_chain(&e)))?;
-    Ok(bytes.to_vec())
-}
-
-/// A reqwest error as a [`CallError`]: only a failed connection is known not to have been sent.
-fn transport_error(error: &reqwest::Error) -> CallError {
-    if error.is_connect() {
-        CallError::NotSent(error_chain(error))
-    } else if error.is_builder() {
-        CallError::NotSent(error.to_string())
-    } else {
-        CallError::Ambiguous(error_chain(error))
-    }
-}
-
-/// An error and its sources, on one line.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 /// Decode the body of an HTTP 200 answer from server.php.
@@ -330,7 +183,7 @@ pub fn decode(body: &[u8]) -> Result<Reply, CallError> {
 }
 
 /// The start of a body, for messages.
-pub(crate) fn excerpt(body: &[u8]) -> String {
+pub(super) fn excerpt(body: &[u8]) -> String {
     const MAX: usize = 200;
     let text = String::from_utf8_lossy(&body[..body.len().min(MAX)]);
     let flat: String = text

@@ -4,10 +4,7 @@ use std::fmt;
 
 use reqwest::Url;
 
-use crate::render::REST_PATH;
-
-/// The path of the token endpoint under a site URL.
-pub const LOGIN_PATH: &str = "/login/token.php";
+use crate::moodle::ws::{LOGIN_PATH, REST_PATH};
 
 /// A Moodle site's wwwroot, checked.
 #[derive(Clone, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::render::REDACTED_TOKEN;
+use crate::moodle::ws::REDACTED_TOKEN;
 
 /// A Moodle web-service token. It prints as `REDACTED` however it is
 /// formatted, so no error, log line or result can carry it by accident;
@@ -30,6 +30,24 @@ impl Token {
         } else {
             text.to_owned()
         }
+    }
+
+    /// `bytes` with every occurrence of the token replaced by `REDACTED`: for
+    /// a server's answer before it is decoded.
+    pub fn scrub_bytes(&self, bytes: Vec<u8>) -> Vec<u8> {
+        let secret = self.0.as_bytes();
+        if !bytes.windows(secret.len()).any(|w| w == secret) {
+            return bytes;
+        }
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut rest = bytes.as_slice();
+        while let Some(at) = rest.windows(secret.len()).position(|w| w == secret) {
+            out.extend_from_slice(&rest[..at]);
+            out.extend_from_slice(REDACTED_TOKEN.as_bytes());
+            rest = &rest[at + secret.len()..];
+        }
+        out.extend_from_slice(rest);
+        out
     }
 }
 
@@ -60,5 +78,9 @@ mod tests {
         assert_eq!(format!("{:?}", Some(&token)), "Some(REDACTED)");
         assert_eq!(token.scrub("bad token 0123abcd!"), "bad token REDACTED!");
         assert!(Token::new("  \n").is_none());
+        assert_eq!(
+            token.scrub_bytes(b"{\"x\":\"0123abcd0123abcd\"}".to_vec()),
+            b"{\"x\":\"REDACTEDREDACTED\"}".to_vec()
+        );
     }
 }

@@ -3,10 +3,10 @@
 
 use super::extract::{self, Output, ShapeError};
 use super::join::{enrich, JoinCache};
-use super::reader::{ReadError, Reader};
 use super::request::Call;
 use super::shape;
 use crate::check::Catalog;
+use crate::site::{ReadError, Session};
 use crate::template::Template;
 
 /// Why a call produced no records.
@@ -34,17 +34,17 @@ impl FetchError {
 pub struct Fetcher<'a> {
     template: &'a Template,
     catalog: &'a Catalog,
-    reader: &'a Reader,
+    session: &'a Session,
     cache: JoinCache,
 }
 
 impl<'a> Fetcher<'a> {
     /// A fetcher for `template`; joined templates are found in `catalog`.
-    pub fn new(template: &'a Template, catalog: &'a Catalog, reader: &'a Reader) -> Self {
+    pub fn new(template: &'a Template, catalog: &'a Catalog, session: &'a Session) -> Self {
         Fetcher {
             template,
             catalog,
-            reader,
+            session,
             cache: JoinCache::default(),
         }
     }
@@ -78,7 +78,7 @@ impl<'a> Fetcher<'a> {
     /// # Errors
     /// See [`FetchError`].
     pub async fn call(&self, call: &Call) -> Result<Vec<Output>, FetchError> {
-        let answer = self.reader.call(&self.template.function, &call.params).await?;
+        let answer = self.session.read(&self.template.function, &call.params).await?;
         let mut records = extract::records(self.template, &answer)?;
         let Some(read) = &self.template.read else {
             return Ok(records);
@@ -99,7 +99,7 @@ impl<'a> Fetcher<'a> {
                 .catalog
                 .get(&join.template)
                 .ok_or_else(|| FetchError::Record(format!("no template `{}` to join", join.template)))?;
-            enrich(join, joined, &mut kept, self.reader, &self.cache).await?;
+            enrich(join, joined, &mut kept, self.session, &self.cache).await?;
         }
         kept.into_iter()
             .map(|record| shape::finish(read, record).map_err(FetchError::Record))

@@ -1,4 +1,5 @@
-//! Before sending anything: does the token work, and may it call the template's function?
+//! Before anything else: does the token work, and may it call the functions
+//! a command needs?
 //!
 //! `core_webservice_get_site_info` answers for any valid token and lists
 //! exactly the functions of the token's service (moodle-ws.md 2.14), so one
@@ -7,13 +8,11 @@
 
 use serde_json::Value as Json;
 
-use super::client::{CallError, Client, MoodleError, Reply};
-use super::retry::RetryPolicy;
-use super::site::SiteUrl;
-use crate::template::{AppliedCheck, Template};
-
-/// The preflight function.
-pub const SITE_INFO: &str = "core_webservice_get_site_info";
+use super::reply::{CallError, MoodleError, Reply};
+use super::retry::Retry;
+use super::session::Session;
+use super::url::SiteUrl;
+use crate::moodle::ws::SITE_INFO;
 
 /// What the site said about itself and the token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,18 +27,6 @@ pub struct SiteInfo {
     pub functions: Vec<String>,
 }
 
-/// The checks passed: what the run may rely on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cleared {
-    /// The site.
-    pub info: SiteInfo,
-    /// The template's applied check, as the service allows it: a lookup
-    /// function missing from the service makes it `Unknown`.
-    pub applied: AppliedCheck,
-    /// Things to tell the user that do not stop the run.
-    pub warnings: Vec<String>,
-}
-
 /// The site refused or could not be reached: what happened and what to fix.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
@@ -51,7 +38,8 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    fn new(message: impl Into<String>, help: impl Into<String>) -> Self {
+    /// A refusal saying what happened and what to change.
+    pub fn new(message: impl Into<String>, help: impl Into<String>) -> Self {
         Refusal {
             message: message.into(),
             help: help.into(),
@@ -74,70 +62,49 @@ impl Refusal {
     }
 }
 
-/// Check the token and the service against `template`.
+impl SiteInfo {
+    /// Whether the token's service includes `function`.
+    pub fn has(&self, function: &str) -> bool {
+        self.functions.iter().any(|f| f == function)
+    }
+
+    /// Every one of `functions` must be in the token's service; `why` says
+    /// what needs them (e.g. "the function of template `x`").
+    ///
+    /// # Errors
+    /// What to add to the service.
+    pub fn require(&self, functions: &[&str], why: &str) -> Result<(), Refusal> {
+        let mut missing: Vec<&str> = functions.iter().copied().filter(|f| !self.has(f)).collect();
+        missing.dedup();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(Refusal::service_lacks(&missing, why))
+        }
+    }
+}
+
+/// Ask the site about itself and the token (retried like any read).
+/// `purpose` names the functions the caller means to use, for the help of
+/// an access refusal.
 ///
 /// # Errors
-/// Why the run cannot start.
-pub async fn preflight(
-    client: &Client,
-    site: &SiteUrl,
-    template: &Template,
-    policy: &RetryPolicy,
-) -> Result<Cleared, Refusal> {
-    let mut attempt = 0;
-    let reply = loop {
-        match client.call(SITE_INFO, &[]).await {
-            Err(error) if error.is_transient() && attempt < policy.retries => {
-                let wait = match &error {
-                    CallError::Status { retry_after, .. } => policy.delay(attempt, *retry_after),
-                    _ => policy.delay(attempt, None),
-                };
-                tokio::time::sleep(wait).await;
-                attempt += 1;
-            }
-            other => break other,
-        }
-    };
-    let info = match reply {
-        Ok(Reply::Value(value)) => site_info(&value).ok_or_else(|| {
+/// Why the site cannot be used, with what to fix.
+pub async fn site_info(session: &Session, purpose: &str) -> Result<SiteInfo, Refusal> {
+    let site = session.site();
+    match session.call(Retry::Read, SITE_INFO, &[]).await {
+        Ok(Reply::Value(value)) => parse(&value).ok_or_else(|| {
             Refusal::new(
                 format!("{site} answered {SITE_INFO} with something that is not site information"),
                 "check --url: it should be the address of the Moodle site (its wwwroot)",
             )
-        })?,
-        Ok(Reply::Error(error)) => return Err(refused(&error, &template.function)),
-        Err(error) => return Err(unreachable(&error, site)),
-    };
-    clear(info, template)
-}
-
-/// The checks on a site's answer.
-fn clear(info: SiteInfo, template: &Template) -> Result<Cleared, Refusal> {
-    let has = |name: &str| info.functions.iter().any(|f| f == name);
-    if !has(&template.function) {
-        return Err(Refusal::service_lacks(
-            &[template.function.as_str()],
-            &format!("the function of template `{}`", template.name),
-        ));
+        }),
+        Ok(Reply::Error(error)) => Err(refused(&error, purpose)),
+        Err(error) => Err(unreachable(&error, site)),
     }
-    let mut warnings = Vec::new();
-    let applied = match &template.applied {
-        AppliedCheck::Lookup { function, .. } if !has(function) => {
-            warnings.push(format!(
-                "the token's service does not include {function}: after a timeout, moodlec cannot check whether records were applied and reports them as failed with an unknown outcome (add {function} to the service to fix this)"
-            ));
-            AppliedCheck::Unknown
-        }
-        other => other.clone(),
-    };
-    Ok(Cleared {
-        info,
-        applied,
-        warnings,
-    })
 }
 
-fn site_info(value: &Json) -> Option<SiteInfo> {
+fn parse(value: &Json) -> Option<SiteInfo> {
     let object = value.as_object()?;
     let text = |key: &str| object.get(key).and_then(Json::as_str).map(str::to_owned);
     let functions = object
@@ -221,7 +188,6 @@ pub fn unreachable(error: &CallError, site: &SiteUrl) -> Refusal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::builtin;
     use serde_json::json;
 
     fn info(functions: &[&str]) -> SiteInfo {
@@ -229,25 +195,22 @@ mod tests {
             "sitename": "S", "username": "admin", "release": "4.5",
             "functions": functions.iter().map(|f| json!({"name": f, "version": "1"})).collect::<Vec<_>>(),
         });
-        site_info(&value).unwrap()
+        parse(&value).unwrap()
     }
 
     #[test]
-    fn the_function_must_be_in_the_service() {
-        let template = builtin::catalog().get("create_users").unwrap();
-        let refusal = clear(info(&[SITE_INFO]), template).unwrap_err();
-        assert!(refusal.message.contains("core_user_create_users"));
+    fn required_functions_must_be_in_the_service() {
+        let info = info(&[SITE_INFO, "core_user_create_users"]);
+        assert!(info.require(&["core_user_create_users"], "x").is_ok());
+        let refusal = info
+            .require(
+                &["core_user_create_users", "core_user_get_users_by_field"],
+                "for y",
+            )
+            .unwrap_err();
+        assert!(refusal.message.contains("core_user_get_users_by_field, for y"));
+        assert!(!refusal.message.contains("core_user_create_users"));
         assert!(refusal.help.contains("Add functions"));
-        let cleared = clear(info(&["core_user_create_users"]), template).unwrap();
-        assert_eq!(cleared.applied, AppliedCheck::Unknown);
-        assert_eq!(cleared.warnings.len(), 1);
-        let cleared = clear(
-            info(&["core_user_create_users", "core_user_get_users_by_field"]),
-            template,
-        )
-        .unwrap();
-        assert_eq!(cleared.applied, template.applied);
-        assert!(cleared.warnings.is_empty());
     }
 
     #[test]

@@ -1,0 +1,168 @@
+//! What the tasks of a run share: the template, the session with the site,
+//! the ledger, the counters and the reason the run stopped, if it did.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use super::ledger::Ledger;
+use super::outcome::RecordResult;
+use super::{Reporter, Settings, Stats, Stop, StopKind, Summary};
+use crate::site::webhook::{Answer, Webhook};
+use crate::site::{Counts, Session};
+use crate::template::{AppliedCheck, Template};
+
+/// What the tasks share.
+pub(super) struct Ctx {
+    pub template: Arc<Template>,
+    pub session: Arc<Session>,
+    pub applied: AppliedCheck,
+    pub settings: Settings,
+    pub reporter: Arc<dyn Reporter>,
+    ledger: Mutex<Ledger>,
+    stats: Stats,
+    stop: Mutex<Option<Stop>>,
+    webhook: Option<Webhook>,
+    /// The session's counts when the run started (the preflight and lookups came before).
+    counts_before: Counts,
+}
+
+/// What a [`Ctx`] is made of.
+pub(super) struct Parts {
+    pub template: Arc<Template>,
+    pub session: Arc<Session>,
+    pub applied: AppliedCheck,
+    pub settings: Settings,
+    pub reporter: Arc<dyn Reporter>,
+    pub ledger: Ledger,
+    pub webhook: Option<Webhook>,
+}
+
+impl Ctx {
+    pub fn new(parts: Parts) -> Ctx {
+        Ctx {
+            counts_before: parts.session.counts(),
+            template: parts.template,
+            session: parts.session,
+            applied: parts.applied,
+            settings: parts.settings,
+            reporter: parts.reporter,
+            ledger: Mutex::new(parts.ledger),
+            stats: Stats::default(),
+            stop: Mutex::new(None),
+            webhook: parts.webhook,
+        }
+    }
+
+    /// Record results: results file, counters, progress.
+    pub fn settle(&self, results: Vec<RecordResult>) {
+        if results.is_empty() {
+            return;
+        }
+        let written = self.ledger().record(&results);
+        if let Err(error) = written {
+            self.stop_unwritable(&error);
+        }
+        self.stats.count(&results);
+        self.reporter.settled(&results);
+    }
+
+    /// Journal a request before sending it; `None` (and the run stops) if the journal cannot be written.
+    pub fn journal_start(&self, records: &[u64]) -> Option<u64> {
+        let started = self.ledger().start(records);
+        match started {
+            Ok(id) => Some(id),
+            Err(error) => {
+                self.stop_unwritable(&error);
+                None
+            }
+        }
+    }
+
+    /// Journal that a request is settled.
+    pub fn journal_finish(&self, request: u64) {
+        let finished = self.ledger().finish(request);
+        if let Err(error) = finished {
+            self.stop_unwritable(&error);
+        }
+    }
+
+    fn ledger(&self) -> MutexGuard<'_, Ledger> {
+        self.ledger.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn stop_unwritable(&self, error: &std::io::Error) {
+        self.stop(Stop {
+            kind: StopKind::Local,
+            message: format!("cannot write the results file or its journal: {error}"),
+            help: "free some disk space or fix the file's permissions, then continue with --resume"
+                .to_owned(),
+        });
+    }
+
+    /// Stop the run: the first reason wins. Calls in flight are no longer retried.
+    pub fn stop(&self, stop: Stop) {
+        let mut current = self.stop.lock().unwrap_or_else(PoisonError::into_inner);
+        if current.is_none() {
+            *current = Some(stop);
+        }
+        self.session.halt();
+    }
+
+    /// Why the run stopped, if it did.
+    pub fn stopped(&self) -> Option<Stop> {
+        self.stop.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Wait before re-sending after an unclear outcome.
+    pub async fn pause(&self, resends: u32) {
+        tokio::time::sleep(self.session.retry_policy().delay(resends, None)).await;
+    }
+
+    /// The retries a call gets (and so the re-sends after unclear outcomes).
+    pub fn retries(&self) -> u32 {
+        self.session.retry_policy().retries
+    }
+
+    /// Post an answer to the webhook, if there is one.
+    pub async fn notify(&self, records: &[u64], answer: Answer<'_>) {
+        let Some(webhook) = &self.webhook else {
+            return;
+        };
+        let payload = Webhook::payload(&self.template.function, records, answer);
+        if let Err(error) = webhook.post(payload).await {
+            self.stats.webhook_failures.fetch_add(1, Ordering::Relaxed);
+            self.reporter.warning(&format!(
+                "webhook: could not post the answer for records {}: {error}",
+                span(records)
+            ));
+        }
+    }
+
+    pub fn summary(&self, elapsed: Duration, already_done: u64) -> Summary {
+        let get = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
+        let counts = self.session.counts() - self.counts_before;
+        Summary {
+            applied: get(&self.stats.applied),
+            failed: get(&self.stats.failed),
+            invalid: get(&self.stats.invalid),
+            skipped: get(&self.stats.skipped),
+            already_done,
+            requests: counts.requests,
+            retries: counts.retries,
+            webhook_failures: get(&self.stats.webhook_failures),
+            elapsed,
+            stopped: self.stopped(),
+        }
+    }
+}
+
+/// `3-7` or `3,9` style, for messages about a call's records.
+pub(super) fn span(records: &[u64]) -> String {
+    match records {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [first, .., last] if (last - first) as usize + 1 == records.len() => format!("{first}-{last}"),
+        many => many.iter().map(u64::to_string).collect::<Vec<_>>().join(","),
+    }
+}
