@@ -46,8 +46,10 @@ pub struct Template {
     pub base: Option<String>,
     /// How the runner tells that a record was applied after an unclear outcome.
     pub applied: AppliedCheck,
-    /// For read templates (`emits`): how a response becomes output records.
-    pub read: Option<ReadSpec>,
+    /// Write or read, and for a read template (`emits`) how a response
+    /// becomes output records. (Shown as `read` in `explain --json`.)
+    #[serde(rename = "read")]
+    pub kind: Kind,
     /// Fields whose value is a Moodle id found from a key in the source record.
     pub lookups: Vec<Lookup>,
     /// Where the template was declared.
@@ -73,7 +75,97 @@ impl Default for Origin {
     }
 }
 
+/// What a template does with Moodle.
+#[derive(Debug, Clone, Default)]
+pub enum Kind {
+    /// Records in, one write call per batch (`run`, `render`).
+    #[default]
+    Write,
+    /// Inputs in, output records out (`fetch`, joins).
+    Read(Box<ReadSpec>),
+}
+
+// As `explain --json` has always shown it: `null` for a write template.
+impl Serialize for Kind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Kind::Write => serializer.serialize_none(),
+            Kind::Read(spec) => serializer.serialize_some(spec),
+        }
+    }
+}
+
+/// A template known to be a write template: what `run` and `render` take.
+#[derive(Debug, Clone)]
+pub struct WriteTemplate(Arc<Template>);
+
+/// A template known to be a read template: what `fetch` and joins take.
+#[derive(Debug, Clone)]
+pub struct ReadTemplate(Arc<Template>);
+
+impl WriteTemplate {
+    /// `template`, if it is a write template; else `template` back.
+    ///
+    /// # Errors
+    /// The template is a read template.
+    pub fn new(template: Arc<Template>) -> Result<WriteTemplate, Arc<Template>> {
+        match template.kind {
+            Kind::Write => Ok(WriteTemplate(template)),
+            Kind::Read(_) => Err(template),
+        }
+    }
+}
+
+impl ReadTemplate {
+    /// `template`, if it is a read template; else `template` back.
+    ///
+    /// # Errors
+    /// The template is a write template.
+    pub fn new(template: Arc<Template>) -> Result<ReadTemplate, Arc<Template>> {
+        match template.kind {
+            Kind::Read(_) => Ok(ReadTemplate(template)),
+            Kind::Write => Err(template),
+        }
+    }
+
+    /// How a response becomes output records.
+    pub fn spec(&self) -> &ReadSpec {
+        match &self.0.kind {
+            Kind::Read(spec) => spec,
+            // `new` admits read templates only, and templates are immutable.
+            Kind::Write => unreachable!("a ReadTemplate holds a read template"),
+        }
+    }
+}
+
+impl std::ops::Deref for WriteTemplate {
+    type Target = Template;
+    fn deref(&self) -> &Template {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for ReadTemplate {
+    type Target = Template;
+    fn deref(&self) -> &Template {
+        &self.0
+    }
+}
+
 impl Template {
+    /// For a read template: how a response becomes output records.
+    pub fn read_spec(&self) -> Option<&ReadSpec> {
+        match &self.kind {
+            Kind::Read(spec) => Some(spec),
+            Kind::Write => None,
+        }
+    }
+
+    /// Whether this is a read template.
+    pub fn is_read(&self) -> bool {
+        matches!(self.kind, Kind::Read(_))
+    }
+
     /// The field called `name`.
     pub fn field(&self, name: &str) -> Option<&Field> {
         self.fields.iter().find(|f| f.name == name)
@@ -720,5 +812,24 @@ impl LookupKind {
             .iter()
             .find(|(function, _)| *function == self.function())
             .map_or(&[], |(_, keys)| keys)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::builtin;
+
+    #[test]
+    fn each_kind_admits_only_its_own_templates() {
+        let catalog = builtin::catalog();
+        let write = catalog.get("create_users").unwrap().clone();
+        let read = catalog.get("enrolled_users").unwrap().clone();
+        assert!(!write.is_read() && read.is_read());
+        assert!(WriteTemplate::new(write.clone()).is_ok());
+        assert!(ReadTemplate::new(write).is_err());
+        let as_read = ReadTemplate::new(read.clone()).unwrap();
+        assert_eq!(as_read.spec().emits, read.read_spec().unwrap().emits);
+        assert!(WriteTemplate::new(read).is_err());
     }
 }

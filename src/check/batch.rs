@@ -42,7 +42,7 @@ pub(super) fn check_batch(decl: &ast::TemplateDecl, template: &mut Template, dia
         }
     }
     // A read template without `collect` makes one call per input record.
-    if template.read.is_some() && template.batch.collect.is_none() && size_span.is_none() {
+    if template.is_read() && template.batch.collect.is_none() && size_span.is_none() {
         template.batch.size = 1;
     }
     check_budget(template, size_span.unwrap_or(decl.name.span), diags);

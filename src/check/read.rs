@@ -16,22 +16,22 @@ use crate::diagnostic::Code;
 use crate::span::Span;
 use crate::syntax::ast::{self, Item, LiteralValue};
 use crate::template::{
-    Emits, Field, FieldType, Join, JoinValue, Lookup, LookupKind, OptionList, ReadSpec, Returns, ScalarType,
-    Template, Value,
+    Emits, Field, FieldType, Join, JoinValue, Kind, Lookup, LookupKind, OptionList, ReadSpec, Returns,
+    ScalarType, Template, Value,
 };
 
-/// Check the read-template statements; sets `template.read` for a read template.
+/// Check the read-template statements; makes a template with `emits` a read template.
 pub(super) fn check_read(decl: &ast::TemplateDecl, template: &mut Template, diags: &mut Diagnostics) {
     let emits = decl.items.iter().find_map(|item| match item {
         Item::Emits(emits) => Some(emits),
         _ => None,
     });
-    if template.read.is_none() && emits.is_none() {
+    if !template.is_read() && emits.is_none() {
         refuse_read_statements(decl, diags);
         return;
     }
     refuse_write_statements(decl, diags);
-    let mut spec = template.read.clone().unwrap_or_default();
+    let mut spec = template.read_spec().cloned().unwrap_or_default();
     if let Some(emits) = emits {
         if let Some(target) = check_emits(emits, template, diags) {
             spec.emits = target;
@@ -86,7 +86,7 @@ pub(super) fn check_read(decl: &ast::TemplateDecl, template: &mut Template, diag
             _ => {}
         }
     }
-    template.read = Some(spec);
+    template.kind = Kind::Read(Box::new(spec));
 }
 
 /// The output fields a response item carries before joins and maps: the

@@ -17,8 +17,8 @@ use crate::moodle::ws::{role_id, STANDARD_ROLES};
 use crate::span::Span;
 use crate::syntax::ast::{self, Item, LiteralValue};
 use crate::template::{
-    AppliedCheck, FieldType, Origin, Param, ParamType, PasswordPolicy, Returns, ScalarType, Template, Unique,
-    Value, LOOKUP_FUNCTIONS,
+    AppliedCheck, FieldType, Kind, Origin, Param, ParamType, PasswordPolicy, Returns, ScalarType, Template,
+    Unique, Value, LOOKUP_FUNCTIONS,
 };
 
 /// Check one template; `None` if it has errors (all reported to `diags`).
@@ -46,7 +46,7 @@ pub(super) fn check_template(
             mapping: None,
             base: None,
             applied: crate::template::AppliedCheck::Unknown,
-            read: None,
+            kind: Kind::Write,
             lookups: Vec::new(),
             origin: Origin::default(),
         },
@@ -65,7 +65,7 @@ pub(super) fn check_template(
     check_returns(decl, &mut template, diags);
     check_applied(decl, &mut template, diags);
     super::read::check_read(decl, &mut template, diags);
-    if template.read.is_none() {
+    if !template.is_read() {
         template.mapping = check_mapping(decl, &template, diags);
         super::read::check_lookups(decl, &mut template, diags);
     }

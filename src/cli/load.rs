@@ -6,7 +6,7 @@ use std::sync::Arc;
 use moodlec::builtin;
 use moodlec::check::{compile, suggestion, Compiled};
 use moodlec::diagnostic::Source;
-use moodlec::template::Template;
+use moodlec::template::{ReadTemplate, Template, WriteTemplate};
 
 use super::exit;
 use super::report::{self, DiagnosticFormat};
@@ -119,14 +119,16 @@ fn only_template_name(compiled: &Compiled, path: &str) -> Result<String, u8> {
     }
 }
 
-/// Stop `command` (a write command) on a read template, saying to use `fetch`.
+/// The template as a write template, for `command` (a write command); a
+/// read template is refused, saying to use `fetch`.
 ///
 /// # Errors
 /// The template has `emits` (exit 2, reported).
-pub fn refuse_read_template(template: &Template, command: &str) -> Result<(), u8> {
-    if template.read.is_none() {
-        return Ok(());
-    }
+pub fn write_template(template: Arc<Template>, command: &str) -> Result<WriteTemplate, u8> {
+    let template = match WriteTemplate::new(template) {
+        Ok(write) => return Ok(write),
+        Err(template) => template,
+    };
     report::error(
         &format!(
             "`{}` is a read template: `{command}` sends records to a write function",
@@ -138,4 +140,21 @@ pub fn refuse_read_template(template: &Template, command: &str) -> Result<(), u8
         )),
     );
     Err(exit::USAGE_OR_TEMPLATE)
+}
+
+/// The template as a read template, for `fetch`; a write template is refused.
+///
+/// # Errors
+/// The template has no `emits` (exit 2, reported).
+pub fn read_template(template: Arc<Template>) -> Result<ReadTemplate, u8> {
+    ReadTemplate::new(template).map_err(|template| {
+        report::error(
+            &format!(
+                "`{}` is a write template: fetch needs a read template (one with `emits`)",
+                template.name
+            ),
+            Some("send records with `moodlec run`; `moodlec templates` lists the read templates"),
+        );
+        exit::USAGE_OR_TEMPLATE
+    })
 }

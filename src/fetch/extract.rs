@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value as Json};
 
-use crate::template::{Emits, Field, FieldType, Returns, Template};
+use crate::template::{Emits, Field, FieldType, ReadTemplate, Returns};
 
 /// An output record: field names to JSON values, in output order.
 pub type Output = Map<String, Json>;
@@ -25,18 +25,13 @@ pub struct ShapeError {
 ///
 /// # Errors
 /// The answer is not the list or object the template declares.
-pub fn records(template: &Template, answer: &Json) -> Result<Vec<Output>, ShapeError> {
+pub fn records(template: &ReadTemplate, answer: &Json) -> Result<Vec<Output>, ShapeError> {
     let fail = |problem: String| ShapeError {
         function: template.function.clone(),
         template: template.name.clone(),
         problem,
     };
-    let emits = template
-        .read
-        .as_ref()
-        .map(|r| r.emits.clone())
-        .unwrap_or_default();
-    match (&template.returns, &emits) {
+    match (&template.returns, &template.spec().emits) {
         (Returns::List(fields), _) => {
             let items = answer
                 .as_array()

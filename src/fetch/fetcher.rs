@@ -7,7 +7,7 @@ use super::request::Call;
 use super::shape;
 use crate::check::Catalog;
 use crate::site::{ReadError, Session};
-use crate::template::Template;
+use crate::template::ReadTemplate;
 
 /// Why a call produced no records.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -32,7 +32,7 @@ impl FetchError {
 
 /// Runs calls of one read template, sharing a join cache.
 pub struct Fetcher<'a> {
-    template: &'a Template,
+    template: &'a ReadTemplate,
     catalog: &'a Catalog,
     session: &'a Session,
     cache: JoinCache,
@@ -40,7 +40,7 @@ pub struct Fetcher<'a> {
 
 impl<'a> Fetcher<'a> {
     /// A fetcher for `template`; joined templates are found in `catalog`.
-    pub fn new(template: &'a Template, catalog: &'a Catalog, session: &'a Session) -> Self {
+    pub fn new(template: &'a ReadTemplate, catalog: &'a Catalog, session: &'a Session) -> Self {
         Fetcher {
             template,
             catalog,
@@ -53,23 +53,24 @@ impl<'a> Fetcher<'a> {
     ///
     /// # Errors
     /// A joined template is unknown or writes.
-    pub fn joined(template: &'a Template, catalog: &'a Catalog) -> Result<Vec<&'a Template>, String> {
-        let Some(read) = &template.read else {
-            return Ok(Vec::new());
-        };
-        read.joins
+    pub fn joined(template: &ReadTemplate, catalog: &Catalog) -> Result<Vec<ReadTemplate>, String> {
+        template
+            .spec()
+            .joins
             .iter()
-            .map(|join| match catalog.get(&join.template) {
-                Some(t) if t.read.is_some() => Ok(t.as_ref()),
-                Some(_) => Err(format!(
-                    "`{}` joins `{}`, which is not a read template (it has no `emits`)",
-                    template.name, join.template
-                )),
-                None => Err(format!(
-                    "`{}` joins `{}`, which is not a known template",
-                    template.name, join.template
-                )),
-            })
+            .map(
+                |join| match catalog.get(&join.template).cloned().map(ReadTemplate::new) {
+                    Some(Ok(joined)) => Ok(joined),
+                    Some(Err(_)) => Err(format!(
+                        "`{}` joins `{}`, which is not a read template (it has no `emits`)",
+                        template.name, join.template
+                    )),
+                    None => Err(format!(
+                        "`{}` joins `{}`, which is not a known template",
+                        template.name, join.template
+                    )),
+                },
+            )
             .collect()
     }
 
@@ -80,9 +81,7 @@ impl<'a> Fetcher<'a> {
     pub async fn call(&self, call: &Call) -> Result<Vec<Output>, FetchError> {
         let answer = self.session.read(&self.template.function, &call.params).await?;
         let mut records = extract::records(self.template, &answer)?;
-        let Some(read) = &self.template.read else {
-            return Ok(records);
-        };
+        let read = self.template.spec();
         if let Some(first) = call.inputs.first() {
             for record in &mut records {
                 shape::annotate(self.template, first, record);
@@ -98,8 +97,9 @@ impl<'a> Fetcher<'a> {
             let joined = self
                 .catalog
                 .get(&join.template)
-                .ok_or_else(|| FetchError::Record(format!("no template `{}` to join", join.template)))?;
-            enrich(join, joined, &mut kept, self.session, &self.cache).await?;
+                .and_then(|t| ReadTemplate::new(t.clone()).ok())
+                .ok_or_else(|| FetchError::Record(format!("no read template `{}` to join", join.template)))?;
+            enrich(join, &joined, &mut kept, self.session, &self.cache).await?;
         }
         kept.into_iter()
             .map(|record| shape::finish(read, record).map_err(FetchError::Record))

@@ -19,7 +19,7 @@ use super::FetchError;
 use crate::params::ParamValues;
 use crate::record::{Cell, SourceRecord};
 use crate::site::Session;
-use crate::template::{Join, JoinValue, Template};
+use crate::template::{Join, JoinValue, ReadTemplate};
 use crate::validate::{ValidateOptions, Validator};
 
 /// Answers of joined templates, by template and canonical input.
@@ -34,7 +34,7 @@ pub struct JoinCache {
 /// A call of the joined template failed, or its inputs are invalid.
 pub async fn enrich(
     join: &Join,
-    joined: &Template,
+    joined: &ReadTemplate,
     records: &mut [Output],
     session: &Session,
     cache: &JoinCache,
@@ -78,7 +78,7 @@ pub async fn enrich(
 }
 
 /// The joined template's inputs for `record`; `None` when a field it needs is absent.
-fn joined_input(join: &Join, joined: &Template, record: &Output) -> Option<Map<String, Json>> {
+fn joined_input(join: &Join, joined: &ReadTemplate, record: &Output) -> Option<Map<String, Json>> {
     let mut input = Map::new();
     for (name, value) in &join.with {
         let value = match value {
@@ -95,7 +95,7 @@ fn joined_input(join: &Join, joined: &Template, record: &Output) -> Option<Map<S
 
 /// Call the joined template for the inputs not in the cache yet.
 async fn fetch_missing(
-    joined: &Template,
+    joined: &ReadTemplate,
     missing: &[(String, Map<String, Json>)],
     session: &Session,
     cache: &JoinCache,
@@ -123,7 +123,8 @@ async fn fetch_missing(
     for call in pending {
         let answer = session.read(&joined.function, &call.params).await?;
         let mut found = extract::records(joined, &answer)?;
-        if let (Some(read), Some(first)) = (&joined.read, call.inputs.first()) {
+        if let Some(first) = call.inputs.first() {
+            let read = joined.spec();
             for record in &mut found {
                 shape::annotate(joined, first, record);
             }

@@ -97,7 +97,7 @@ impl<'t> Calls<'t> {
 /// The record's pairs, except the collected field, whose value is returned
 /// apart. Options become `LIST[k][KEY]=name`, `LIST[k][VALUE]=value`.
 fn split_pairs(template: &Template, record: &ValidRecord) -> (Vec<Pair>, Option<String>) {
-    let read = template.read.as_ref();
+    let read = template.read_spec();
     let options = read.and_then(|r| r.options.as_ref());
     let collect = template.batch.collect.as_ref().map(|c| c.field.as_str());
     let mut plain = ValidRecord {

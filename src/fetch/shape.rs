@@ -5,15 +5,14 @@ use serde_json::Value as Json;
 use super::extract::Output;
 use crate::check::emitted_fields;
 use crate::form::FieldValue;
-use crate::template::{Map, ReadSpec, Template, Value};
+use crate::template::{Map, ReadSpec, ReadTemplate, Template, Value};
 use crate::validate::source::render_map;
 use crate::validate::ValidRecord;
 
 /// Copy the `annotate` inputs of `input` into `record` (the answer's own
 /// fields win, so an input never hides what Moodle said).
-pub fn annotate(template: &Template, input: &ValidRecord, record: &mut Output) {
-    let Some(read) = &template.read else { return };
-    for name in &read.annotate {
+pub fn annotate(template: &ReadTemplate, input: &ValidRecord, record: &mut Output) {
+    for name in &template.spec().annotate {
         let Some(position) = template.fields.iter().position(|f| f.name == *name) else {
             continue;
         };
@@ -91,7 +90,7 @@ pub fn scalar_json(value: &Value) -> Json {
 /// fields, annotations, joined fields (`joined` gives each joined template's
 /// columns when a join takes them all), maps and sets, less the excludes.
 pub fn columns(template: &Template, joined: &dyn Fn(&str) -> Vec<String>) -> Vec<String> {
-    let Some(read) = &template.read else {
+    let Some(read) = template.read_spec() else {
         return Vec::new();
     };
     if let Some(select) = &read.select {

@@ -10,11 +10,11 @@ use super::outcome::RecordResult;
 use super::{Reporter, Settings, Stats, Stop, StopKind, Summary};
 use crate::site::webhook::{Answer, Webhook};
 use crate::site::{Counts, Session};
-use crate::template::{AppliedCheck, Template};
+use crate::template::{AppliedCheck, WriteTemplate};
 
 /// What the tasks share.
 pub(super) struct Ctx {
-    pub template: Arc<Template>,
+    pub template: WriteTemplate,
     pub session: Arc<Session>,
     pub applied: AppliedCheck,
     pub settings: Settings,
@@ -29,7 +29,7 @@ pub(super) struct Ctx {
 
 /// What a [`Ctx`] is made of.
 pub(super) struct Parts {
-    pub template: Arc<Template>,
+    pub template: WriteTemplate,
     pub session: Arc<Session>,
     pub applied: AppliedCheck,
     pub settings: Settings,

@@ -18,14 +18,14 @@ use crate::plan::Batcher;
 use crate::record::{ReadError, Records};
 use crate::site::webhook::Webhook;
 use crate::site::{MoodleError, Session};
-use crate::template::{AppliedCheck, Template};
+use crate::template::{AppliedCheck, WriteTemplate};
 use crate::validate::keys::Resolutions;
 use crate::validate::{ValidRecord, ValidateOptions, Validator, Violation};
 
 /// Everything a run needs besides its input.
 pub struct Runner {
-    /// The template.
-    pub template: Arc<Template>,
+    /// The template (a write template: only those are run).
+    pub template: WriteTemplate,
     /// The session with the site.
     pub session: Arc<Session>,
     /// How to tell whether a record was applied after an unclear outcome, as

@@ -75,14 +75,10 @@ fn describe(template: &Template, values: &ParamValues) -> String {
     }
     let _ = writeln!(out, "  source    {}", template.origin.source.name);
     describe_params(&mut out, template, values);
-    let heading = if template.read.is_some() {
-        "Inputs"
-    } else {
-        "Fields"
-    };
+    let heading = if template.is_read() { "Inputs" } else { "Fields" };
     let _ = writeln!(out, "\n{heading}:");
     describe_fields(&mut out, &template.fields, template, values, 1);
-    if template.read.is_some() {
+    if template.is_read() {
         describe_read(&mut out, template);
         return out;
     }
@@ -94,7 +90,7 @@ fn describe(template: &Template, values: &ParamValues) -> String {
 
 /// How a read template calls Moodle and what it outputs.
 fn describe_read(out: &mut String, template: &Template) {
-    let Some(read) = &template.read else { return };
+    let Some(read) = template.read_spec() else { return };
     if let Some(options) = &read.options {
         let _ = writeln!(
             out,

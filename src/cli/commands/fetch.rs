@@ -14,7 +14,7 @@ use moodlec::params::{self, ParamValues};
 use moodlec::record::{Cell, SourceRecord};
 use moodlec::site::preflight::site_info;
 use moodlec::site::Session;
-use moodlec::template::Template;
+use moodlec::template::{ReadTemplate, Template};
 use moodlec::validate::{ValidateOptions, Validator};
 
 use crate::cli::connect::SiteArgs;
@@ -80,16 +80,7 @@ pub fn run(args: &Args) -> u8 {
 
 fn fetch(args: &Args) -> Result<u8, u8> {
     let (template, catalog) = load::template_with_catalog(&args.template)?;
-    if template.read.is_none() {
-        report::error(
-            &format!(
-                "`{}` is a write template: fetch needs a read template (one with `emits`)",
-                template.name
-            ),
-            Some("send records with `moodlec run`; `moodlec templates` lists the read templates"),
-        );
-        return Err(exit::USAGE_OR_TEMPLATE);
-    }
+    let template = load::read_template(template)?;
     let joined = Fetcher::joined(&template, &catalog).map_err(|message| {
         report::error(
             &message,
@@ -150,7 +141,7 @@ async fn check_site(
     args: &Args,
     session: &Session,
     template: &Template,
-    joined: &[&Template],
+    joined: &[ReadTemplate],
 ) -> Result<(), u8> {
     let refused = |refusal: moodlec::site::preflight::Refusal| {
         report::error(&refusal.message, Some(&refusal.help));
@@ -271,7 +262,7 @@ struct Outcome {
 /// Run the calls, `--concurrency` at a time, writing records in call order.
 async fn send(
     args: &Args,
-    template: &Template,
+    template: &ReadTemplate,
     catalog: &Catalog,
     session: &Session,
     calls: Vec<Call>,

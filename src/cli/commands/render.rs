@@ -57,9 +57,10 @@ pub fn run(args: &Args) -> u8 {
     if let Some(class) = refuse_lookups(&template) {
         return class;
     }
-    if let Err(class) = crate::cli::load::refuse_read_template(&template, "render") {
-        return class;
-    }
+    let template = match crate::cli::load::write_template(template, "render") {
+        Ok(template) => template,
+        Err(class) => return class,
+    };
     let records = match args.data.open(&args.file) {
         Ok(records) => records,
         Err(class) => return class,

@@ -17,7 +17,7 @@ use moodlec::site::preflight::Refusal;
 use moodlec::site::retry::RetryPolicy;
 use moodlec::site::webhook::Webhook;
 use moodlec::site::{CallError, Session, SiteUrl};
-use moodlec::template::{AppliedCheck, Template};
+use moodlec::template::{AppliedCheck, Template, WriteTemplate};
 use moodlec::validate::keys::{Resolutions, Wanted};
 use moodlec::validate::{ValidateOptions, Validator};
 use tokio::runtime::Runtime;
@@ -103,7 +103,7 @@ pub fn run(args: &Args) -> u8 {
 
 /// What is settled before anything is sent.
 struct Prepared {
-    template: Arc<Template>,
+    template: WriteTemplate,
     params: ParamValues,
     session: Session,
     input: Input,
@@ -118,7 +118,7 @@ struct Prepared {
 
 fn prepare(args: &Args, runtime: &Runtime) -> Result<Prepared, u8> {
     let (template, params) = args.data.template_and_params()?;
-    crate::cli::load::refuse_read_template(&template, "run")?;
+    let template = crate::cli::load::write_template(template, "run")?;
     let site = SiteUrl::parse(&args.url, args.allow_http).map_err(|error| {
         report::error(&error.to_string(), Some(error.help()));
         exit::USAGE_OR_TEMPLATE
