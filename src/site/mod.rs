@@ -2,7 +2,7 @@
 //!
 //! A [`Session`] holds what a conversation with one site needs: the site's
 //! URL ([`url`]), the token ([`token`], scrubbed here from every answer and
-//! error before it leaves), the HTTP client ([`client`]), and the one retry
+//! error before it leaves), the HTTP client (`client`, private: nothing above sees reqwest), and the one retry
 //! loop with a policy for reads and one for writes ([`retry`]). On top of it:
 //! the preflight that asks the site about the token and its service
 //! ([`preflight`]), login for a token ([`login`]), the one find-by-field
