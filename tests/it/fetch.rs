@@ -1,13 +1,12 @@
 //! `moodlec fetch` end to end: the real binary and the built-in read
-//! templates against the Moodle simulator of tests/simulator.
-
-mod simulator;
+//! templates against the Moodle simulator of tests/it/simulator.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
-use simulator::{Simulator, SiteConfig, User, TOKEN};
+
+use crate::simulator::{Simulator, SiteConfig, User, TOKEN};
 
 /// A fresh folder for one test.
 fn scratch(name: &str) -> PathBuf {
@@ -180,7 +179,7 @@ fn a_write_template_or_a_bad_param_is_a_usage_error() {
     );
 }
 
-use simulator::Course;
+use crate::simulator::Course;
 
 /// Two courses (2 BIO101, 3 CHEM101); students ana (both), ben (2), cleo
 /// (3); teacher tom in both; grades in a quiz and a lab.
@@ -387,8 +386,8 @@ fn the_commcare_example_writes_its_golden_case_file() {
 #[test]
 fn a_joined_function_missing_from_the_service_stops_before_fetching() {
     let config = SiteConfig {
-        services: vec![simulator::Service::new(
-            simulator::SERVICE,
+        services: vec![crate::simulator::Service::new(
+            crate::simulator::SERVICE,
             &[
                 "core_webservice_get_site_info",
                 "core_enrol_get_enrolled_users",

@@ -1,7 +1,5 @@
 //! `moodlec run` and `moodlec login` end to end: the real binary against the
-//! Moodle simulator of tests/simulator, with faults, crashes and resumes.
-
-mod simulator;
+//! Moodle simulator of tests/it/simulator, with faults, crashes and resumes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -12,7 +10,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use simulator::{role, Course, Fault, Faults, Outcome, Service, Simulator, SiteConfig, Token, User, TOKEN};
+
+use crate::simulator::{
+    role, Course, Fault, Faults, Outcome, Service, Simulator, SiteConfig, Token, User, TOKEN,
+};
 
 /// Custom templates the tests use, put in each test's ./templates/.
 const TEMPLATES: &str = r#"
@@ -1066,7 +1067,7 @@ fn login_saves_a_private_token_file_that_run_uses() {
         ],
     );
     command
-        .env("MOODLE_PASSWORD", simulator::ADMIN_PASSWORD)
+        .env("MOODLE_PASSWORD", crate::simulator::ADMIN_PASSWORD)
         .env_remove("MOODLE_TOKEN");
     let out = output(command);
     assert_eq!(out.code, Some(0), "{out:?}");

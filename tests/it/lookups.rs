@@ -2,13 +2,12 @@
 //! binary against the Moodle simulator, for `validate --url`, `run`, the
 //! offline paths, and the hr-enrolments example with golden outputs.
 
-mod simulator;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
-use simulator::{Course, Service, Simulator, SiteConfig, Token, User, TOKEN};
+
+use crate::simulator::{Course, Service, Simulator, SiteConfig, Token, User, TOKEN};
 
 /// Templates the tests use, put in each test's ./templates/.
 const TEMPLATES: &str = r#"
