@@ -2,46 +2,27 @@
 //! templates against the Moodle simulator of tests/it/simulator.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use crate::simulator::{Simulator, SiteConfig, User, TOKEN};
+use crate::harness::{self, Moodlec, Output};
+use crate::simulator::{Course, Service, Simulator, SiteConfig, User, SERVICE, TOKEN};
 
-/// A fresh folder for one test.
+/// A fresh folder for one test, with an empty ./templates/.
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("fetch-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("templates")).expect("scratch folder");
+    let dir = harness::scratch(&format!("fetch-{name}"));
+    std::fs::create_dir_all(dir.join("templates")).expect("templates folder");
     dir
 }
 
-#[derive(Debug)]
-struct Output {
-    stdout: String,
-    stderr: String,
-    code: Option<i32>,
-}
-
-/// `moodlec fetch ARGS --url SIM` in `dir`.
+/// `moodlec fetch ARGS --url SIM` in `dir`, with the simulator's token.
 fn fetch(dir: &Path, sim: &Simulator, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_moodlec"))
-        .arg("fetch")
+    Moodlec::new(["fetch"])
         .args(args)
         .args(["--url", sim.url()])
         .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env("MOODLE_TOKEN", TOKEN)
-        .env_remove("MOODLE_URL")
-        .env("XDG_CONFIG_HOME", dir.join("config"))
-        .stdin(Stdio::null())
+        .token(TOKEN)
         .output()
-        .expect("run moodlec");
-    Output {
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        code: out.status.code(),
-    }
 }
 
 fn ndjson(text: &str) -> Vec<Value> {
@@ -178,8 +159,6 @@ fn a_write_template_or_a_bad_param_is_a_usage_error() {
         "nothing was called"
     );
 }
-
-use crate::simulator::Course;
 
 /// Two courses (2 BIO101, 3 CHEM101); students ana (both), ben (2), cleo
 /// (3); teacher tom in both; grades in a quiz and a lab.
@@ -340,7 +319,7 @@ fn grade_items_are_flattened_with_their_user() {
 fn the_commcare_example_writes_its_golden_case_file() {
     let sim = school();
     let dir = scratch("commcare");
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/moodle-to-commcare");
+    let example = harness::repo_root().join("examples/moodle-to-commcare");
     std::fs::copy(
         example.join("templates/commcare.moodle"),
         dir.join("templates/commcare.moodle"),
@@ -386,8 +365,8 @@ fn the_commcare_example_writes_its_golden_case_file() {
 #[test]
 fn a_joined_function_missing_from_the_service_stops_before_fetching() {
     let config = SiteConfig {
-        services: vec![crate::simulator::Service::new(
-            crate::simulator::SERVICE,
+        services: vec![Service::new(
+            SERVICE,
             &[
                 "core_webservice_get_site_info",
                 "core_enrol_get_enrolled_users",
@@ -398,7 +377,7 @@ fn a_joined_function_missing_from_the_service_stops_before_fetching() {
     };
     let sim = Simulator::start(config);
     let dir = scratch("join-missing");
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/moodle-to-commcare");
+    let example = harness::repo_root().join("examples/moodle-to-commcare");
     std::fs::copy(
         example.join("templates/commcare.moodle"),
         dir.join("templates/commcare.moodle"),

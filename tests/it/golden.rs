@@ -8,21 +8,16 @@
 //! two are regenerated with `BLESS=1 cargo test --test golden`; the spans never are.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use crate::harness::{self, Moodlec};
 
 /// Run `moodlec check template.moodle [extra]` in `dir`: (stderr, exit code).
 fn check(dir: &Path, extra: &[&str]) -> (String, Option<i32>) {
-    let output = Command::new(env!("CARGO_BIN_EXE_moodlec"))
-        .args(["check", "template.moodle"])
+    let output = Moodlec::new(["check", "template.moodle"])
         .args(extra)
         .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run moodlec");
-    (
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-        output.status.code(),
-    )
+        .output();
+    (output.stderr, output.code)
 }
 
 /// Compare the JSON diagnostics with the hand-written `expected.span` lines.
@@ -98,7 +93,7 @@ fn run_case(dir: &Path, bless: bool) -> Result<(), String> {
 
 #[test]
 fn broken_templates_report_the_expected_diagnostics() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/check");
+    let root = harness::repo_root().join("tests/golden/check");
     let mut cases: Vec<PathBuf> = std::fs::read_dir(&root)
         .expect("tests/golden/check")
         .map(|entry| entry.expect("dir entry").path())

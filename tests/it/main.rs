@@ -5,6 +5,7 @@
 //! `cargo test --test it run::` runs one module's tests; any substring of
 //! `module::test_name` filters.
 
+mod harness;
 mod simulator;
 
 mod cli;
@@ -27,7 +28,7 @@ mod simulator_behaviour;
 /// neither would a file here that main.rs does not declare.
 #[test]
 fn every_test_file_is_a_module_of_this_binary() {
-    let tests = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let tests = harness::repo_root().join("tests");
     let names = |dir: &std::path::Path| -> Vec<(String, bool)> {
         let mut names: Vec<(String, bool)> = std::fs::read_dir(dir)
             .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))

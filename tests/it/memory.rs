@@ -4,15 +4,17 @@
 
 use std::io::{BufWriter, Read, Write};
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ExitStatus, Stdio};
 use std::time::Instant;
+
+use crate::harness::{self, Moodlec};
 
 const RECORDS: u64 = 1_000_000;
 const LIMIT_KIB: libc::c_long = 64 * 1024;
 
 #[test]
 fn a_million_enrolments_validate_in_under_64_mib() {
-    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("memory-enrolments.ndjson");
+    let path = harness::scratch("memory").join("enrolments.ndjson");
     {
         let file = std::fs::File::create(&path).expect("create the data file");
         let mut out = BufWriter::new(file);
@@ -23,15 +25,9 @@ fn a_million_enrolments_validate_in_under_64_mib() {
     }
 
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_moodlec"))
-        .args(["validate", "-t", "enrol_users"])
-        .arg(&path)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start moodlec");
+    let mut child = Moodlec::new(["validate", "-t", "enrol_users"])
+        .args([&path])
+        .spawn_with(Stdio::null(), Stdio::piped());
     let mut stderr = String::new();
     child
         .stderr
