@@ -4,7 +4,7 @@
 //! whose leading `moodlec` is replaced by the built binary, run from the
 //! repository root. Its stdout, stderr and exit code must equal
 //! `examples/expected/<n>-<slug>.{out,err,code}` (`BLESS=1 cargo test --test
-//! examples` rewrites them; review the diff). Each example section lists its
+//! it examples::` rewrites them; review the diff). Each example section lists its
 //! bad rows ("Bad rows: ... (row 5) ..."): validate and render must report
 //! exactly those records, and render must send exactly the others.
 
@@ -227,7 +227,7 @@ fn examples_in_the_readme_give_the_expected_output() {
         examples.len()
     );
     let expected_dir = root.join("examples/expected");
-    let bless = std::env::var_os("BLESS").is_some();
+    let bless = harness::bless();
     if bless {
         std::fs::create_dir_all(&expected_dir).expect("create examples/expected");
     }

@@ -314,7 +314,8 @@ fn grade_items_are_flattened_with_their_user() {
     assert!(ana.iter().any(|i| i["itemname"] == "Quiz 1"));
 }
 
-/// The moodle-to-commcare example, run as its README says, against its golden output.
+/// The moodle-to-commcare example, run as its README says, against its golden
+/// output (`BLESS=1 cargo test --test it commcare` rewrites it).
 #[test]
 fn the_commcare_example_writes_its_golden_case_file() {
     let sim = school();
@@ -345,7 +346,7 @@ fn the_commcare_example_writes_its_golden_case_file() {
         assert!(!text.contains(TOKEN), "the token leaked: {text}");
     }
     let golden = example.join("expected/cases.csv");
-    if std::env::var_os("BLESS").is_some() {
+    if harness::bless() {
         std::fs::write(&golden, &cases).unwrap();
     }
     assert_eq!(

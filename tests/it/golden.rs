@@ -5,7 +5,8 @@
 //! `expected.stderr` (human output), `expected.json` (`--format json`) and
 //! `expected.span`, written by hand: one `CODE LINE:COL TEXT` line per
 //! diagnostic, TEXT being the exact source the primary span covers. The first
-//! two are regenerated with `BLESS=1 cargo test --test golden`; the spans never are.
+//! two are regenerated with `BLESS=1 cargo test --test it golden::`; the spans
+//! never are.
 
 use std::path::{Path, PathBuf};
 
@@ -101,7 +102,7 @@ fn broken_templates_report_the_expected_diagnostics() {
         .collect();
     cases.sort();
     assert!(cases.len() >= 30, "only {} golden cases", cases.len());
-    let bless = std::env::var_os("BLESS").is_some_and(|v| v == "1");
+    let bless = harness::bless();
     let failures: Vec<String> = cases
         .iter()
         .filter_map(|dir| {

@@ -5,8 +5,9 @@
 //! expectations: `expected.validate.json` (stdout of `validate ARGS --format
 //! json`), `expected.render.form` (stdout of `render ARGS --format form`) and
 //! `expected.exit` (the exit code of validate). The binary runs in the case
-//! folder. `BLESS=1 cargo test --test golden_records` rewrites the
-//! expectations; review every verdict against tests/golden/records/README.md.
+//! folder. `BLESS=1 cargo test --test it golden_records` rewrites the
+//! expectations (BLESS must be exactly `1`); review every verdict against
+//! tests/golden/records/README.md.
 
 use std::path::{Path, PathBuf};
 
@@ -92,7 +93,7 @@ fn records_match_their_golden_verdicts_and_requests() {
         "expected a case per built-in template, found {}",
         cases.len()
     );
-    let bless = std::env::var_os("BLESS").is_some();
+    let bless = harness::bless();
     let failures: Vec<String> = cases
         .iter()
         .flat_map(|dir| {

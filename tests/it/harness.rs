@@ -1,5 +1,5 @@
 //! What the test modules share: the `moodlec` command builder and its
-//! [`Output`], and scratch folders.
+//! [`Output`], scratch folders, and the BLESS switch for golden files.
 
 use std::ffi::OsStr;
 use std::io::{ErrorKind, Write};
@@ -11,6 +11,12 @@ use std::sync::OnceLock;
 /// The repository root (CARGO_MANIFEST_DIR).
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// True when golden files are to be rewritten instead of compared: only
+/// when BLESS is exactly `1` (any other value, or none, compares).
+pub fn bless() -> bool {
+    std::env::var_os("BLESS").is_some_and(|value| value == "1")
 }
 
 /// A fresh, empty folder under CARGO_TARGET_TMPDIR. `name` must be unique in

@@ -1,6 +1,8 @@
 //! Lookups (`lookup userid = user by email from "..."`) end to end: the real
 //! binary against the Moodle simulator, for `validate --url`, `run`, the
-//! offline paths, and the hr-enrolments example with golden outputs.
+//! offline paths, and the hr-enrolments example with golden outputs
+//! (examples/hr-enrolments/expected/; `BLESS=1 cargo test --test it
+//! lookups::the_hr_enrolments_example` rewrites them).
 
 use std::path::{Path, PathBuf};
 
@@ -377,7 +379,7 @@ fn the_hr_enrolments_example_runs_as_documented() {
         std::fs::copy(example.join(file), copy.join(file)).expect("copy example");
     }
     let sim = Simulator::start(site());
-    let bless = std::env::var_os("BLESS").is_some();
+    let bless = harness::bless();
     let expected = example.join("expected");
     for (n, command) in commands.iter().enumerate() {
         let line = command.replace("https://moodle.example.edu", sim.url());
