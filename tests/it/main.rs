@@ -3,7 +3,12 @@
 //! once for all of them.
 //!
 //! `cargo test --test it run::` runs one module's tests; any substring of
-//! `module::test_name` filters.
+//! `module::test_name` filters. Two environment variables:
+//!
+//! - `BLESS=1` rewrites golden files instead of comparing them (see
+//!   `harness::bless`); review the diff.
+//! - `MOODLEC_TEST_SEED=N` replays the kill -9 test of `run` with the seed a
+//!   failure printed; it takes one from the clock otherwise.
 
 mod harness;
 mod simulator;

@@ -1113,14 +1113,26 @@ fn spawn_run(dir: &Path, url: &str, resume: bool) -> Child {
     moodlec(dir, &args).spawn_with(Stdio::null(), Stdio::null())
 }
 
+/// The kill test's seed: MOODLEC_TEST_SEED when set (a failure prints the
+/// seed, so the same kill moments can be drawn again), else the clock.
+fn kill_test_seed() -> u64 {
+    match std::env::var("MOODLEC_TEST_SEED") {
+        Ok(text) => text.parse().unwrap_or_else(|e| {
+            panic!("MOODLEC_TEST_SEED={text:?} is not a seed (an integer 0 to 2^64-1): {e}")
+        }),
+        Err(std::env::VarError::NotPresent) => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64,
+        Err(e) => panic!("MOODLEC_TEST_SEED: {e}"),
+    }
+}
+
 #[test]
 fn kill_9_at_random_moments_then_resume_loses_and_duplicates_nothing() {
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64;
+    let seed = kill_test_seed();
     let mut rng = Rng(seed);
-    eprintln!("kill test seed: {seed}");
+    eprintln!("kill test seed: {seed} (MOODLEC_TEST_SEED={seed} draws the same kill moments)");
     let (mut killed_midway, mut killed_in_flight) = (0, 0);
     for trial in 0..20 {
         let sim = Simulator::start(SiteConfig::default());
@@ -1163,7 +1175,7 @@ fn kill_9_at_random_moments_then_resume_loses_and_duplicates_nothing() {
             assert_eq!(
                 status.code(),
                 Some(0),
-                "trial {trial} (seed {seed}, killed {moment:?})"
+                "trial {trial} (MOODLEC_TEST_SEED={seed}, killed {moment:?})"
             );
             break;
         }
@@ -1176,17 +1188,17 @@ fn kill_9_at_random_moments_then_resume_loses_and_duplicates_nothing() {
             .count();
         assert_eq!(
             refused, 0,
-            "trial {trial} (seed {seed}): a record was sent again after it was applied"
+            "trial {trial} (MOODLEC_TEST_SEED={seed}): a record was sent again after it was applied"
         );
     }
     // The kills did land in the middle of runs, with requests in flight.
     assert!(
         killed_midway >= 5,
-        "{killed_midway} of 20 kills hit a run midway (seed {seed})"
+        "{killed_midway} of 20 kills hit a run midway (MOODLEC_TEST_SEED={seed})"
     );
     assert!(
         killed_in_flight >= 3,
-        "{killed_in_flight} of 20 kills hit requests in flight (seed {seed})"
+        "{killed_in_flight} of 20 kills hit requests in flight (MOODLEC_TEST_SEED={seed})"
     );
 }
 
