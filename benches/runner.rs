@@ -8,7 +8,7 @@
 //! 10,000 calls at 20 ms each would take over 200 s; its rate is per record
 //! either way.
 
-#[path = "../tests/simulator/mod.rs"]
+#[path = "../tests/it/simulator/mod.rs"]
 mod simulator;
 
 use std::path::{Path, PathBuf};

@@ -1,15 +1,14 @@
-//! Pins the Moodle simulator (tests/simulator) to shared/moodle-ws.md with
+//! Pins the Moodle simulator (tests/it/simulator) to shared/moodle-ws.md with
 //! raw HTTP requests: what a real Moodle 4.5 answers, the simulator answers.
-
-mod simulator;
 
 use std::io;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use simulator::php_input::{parse_body, parse_query, PhpArray, PhpValue};
-use simulator::raw::{self, RawResponse};
-use simulator::{
+
+use crate::simulator::php_input::{parse_body, parse_query, PhpArray, PhpValue};
+use crate::simulator::raw::{self, RawResponse};
+use crate::simulator::{
     role, Category, Course, Fault, Faults, GradeItem, Outcome, ProfileField, Service, Simulator, SiteConfig,
     Token, User, ADMIN_PASSWORD, SERVICE, TOKEN,
 };

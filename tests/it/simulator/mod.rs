@@ -3,8 +3,7 @@
 //! a real site does per shared/moodle-ws.md, plus fault injection.
 //!
 //! ```ignore
-//! mod simulator;
-//! use simulator::{Simulator, SiteConfig, TOKEN};
+//! use crate::simulator::{Simulator, SiteConfig, TOKEN};
 //!
 //! let sim = Simulator::start(SiteConfig::default());
 //! // POST form pairs with wstoken=TOKEN to
@@ -13,8 +12,9 @@
 //! assert_eq!(sim.calls().len(), 1);
 //! ```
 //!
-//! Each test binary that says `mod simulator;` gets its own copy, and uses
-//! only part of it.
+//! The integration test binary (tests/it/main.rs) compiles it once for all
+//! its modules; benches/runner.rs includes it too (`#[path]`) and uses only
+//! part of it.
 #![allow(dead_code)]
 
 pub mod config;
@@ -32,7 +32,7 @@ pub mod ws;
 use std::net::TcpListener;
 use std::thread::JoinHandle;
 
-// Re-exported for the tests that include this module; each uses a part.
+// Re-exported for the tests and the runner bench; the bench uses a part.
 #[allow(unused_imports)]
 pub use config::{Service, SiteConfig, Token, ADMIN_PASSWORD, SERVICE, TOKEN};
 #[allow(unused_imports)]

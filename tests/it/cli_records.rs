@@ -3,69 +3,22 @@
 //! formats, batching by course, and the token never being shown.
 
 use std::collections::BTreeSet;
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
 
-/// What one run of the binary produced.
-#[derive(Debug)]
-struct Outcome {
-    stdout: String,
-    stderr: String,
-    code: Option<i32>,
-}
-
-impl Outcome {
-    fn all(&self) -> String {
-        format!("{}{}", self.stdout, self.stderr)
-    }
-}
+use crate::harness::{self, Moodlec, Output};
 
 /// A fresh folder for one test, holding `files` (name, content).
 fn folder(test: &str, files: &[(&str, &str)]) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-records-{test}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create the test folder");
+    let dir = harness::scratch(&format!("cli-records-{test}"));
     for (name, content) in files {
         std::fs::write(dir.join(name), content).expect("write a test file");
     }
     dir
 }
 
-/// `moodlec ARGS` in `dir`, with `stdin` and extra environment.
-fn moodlec_with(dir: &PathBuf, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Outcome {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_moodlec"));
-    command
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("MOODLE_URL")
-        .env_remove("MOODLE_TOKEN")
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    let mut child = command.spawn().expect("start moodlec");
-    if let Some(text) = stdin {
-        let mut pipe = child.stdin.take().expect("piped stdin");
-        pipe.write_all(text.as_bytes()).expect("write stdin");
-    }
-    let output = child.wait_with_output().expect("run moodlec");
-    Outcome {
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        code: output.status.code(),
-    }
-}
-
-fn moodlec(dir: &PathBuf, args: &[&str]) -> Outcome {
-    moodlec_with(dir, args, None, &[])
+/// `moodlec ARGS` in `dir`.
+fn moodlec(dir: &Path, args: &[&str]) -> Output {
+    Moodlec::new(args).current_dir(dir).output()
 }
 
 /// Enrolments: records 1, 2 and 4 are valid; 3 has courseid 0, 5 an unknown key.
@@ -300,33 +253,29 @@ fn max_errors_limits_what_is_printed_but_not_what_is_counted() {
 #[test]
 fn stdin_is_read_with_a_dash_and_an_input_format() {
     let dir = folder("stdin", &[]);
-    let out = moodlec_with(
-        &dir,
-        &[
-            "validate",
-            "-t",
-            "enrol_users",
-            "-",
-            "--input-format",
-            "ndjson",
-            "--format",
-            "json",
-        ],
-        Some(ENROLMENTS),
-        &[],
-    );
+    let out = Moodlec::new([
+        "validate",
+        "-t",
+        "enrol_users",
+        "-",
+        "--input-format",
+        "ndjson",
+        "--format",
+        "json",
+    ])
+    .current_dir(&dir)
+    .stdin(ENROLMENTS)
+    .output();
     assert_eq!(out.code, Some(1), "{out:?}");
     assert!(
         out.stdout
             .ends_with("{\"summary\":{\"records\":5,\"valid\":3,\"invalid\":2}}\n"),
         "{out:?}"
     );
-    let render = moodlec_with(
-        &dir,
-        &["render", "-t", "enrol_users", "-", "--input-format", "ndjson"],
-        Some(GOOD_ENROLMENTS),
-        &[],
-    );
+    let render = Moodlec::new(["render", "-t", "enrol_users", "-", "--input-format", "ndjson"])
+        .current_dir(&dir)
+        .stdin(GOOD_ENROLMENTS)
+        .output();
     assert_eq!(render.code, Some(0), "{render:?}");
     assert_eq!(
         render.stdout.lines().count(),
@@ -335,12 +284,10 @@ fn stdin_is_read_with_a_dash_and_an_input_format() {
     );
     // CSV from stdin too.
     let csv = "userid,courseid\n101,7\n102,x\n";
-    let out = moodlec_with(
-        &dir,
-        &["validate", "-t", "enrol_users", "-", "--input-format", "csv"],
-        Some(csv),
-        &[],
-    );
+    let out = Moodlec::new(["validate", "-t", "enrol_users", "-", "--input-format", "csv"])
+        .current_dir(&dir)
+        .stdin(csv)
+        .output();
     assert_eq!(out.code, Some(1), "{out:?}");
     assert!(
         out.stderr.contains("records read: 2, valid: 1, invalid: 1"),
@@ -551,10 +498,6 @@ fn enrolments_are_batched_per_course_and_split_at_100_records() {
 fn a_token_in_the_environment_never_appears_in_any_output() {
     let token = "s3cr3t";
     let dir = folder("token", &[("data.ndjson", ENROLMENTS)]);
-    let env = [
-        ("MOODLE_TOKEN", token),
-        ("MOODLE_URL", "https://moodle.example.edu"),
-    ];
     let mut runs = Vec::new();
     for format in ["human", "json", "github"] {
         runs.push(vec![
@@ -577,7 +520,11 @@ fn a_token_in_the_environment_never_appears_in_any_output() {
         ]);
     }
     for args in runs {
-        let out = moodlec_with(&dir, &args, None, &env);
+        let out = Moodlec::new(&args)
+            .current_dir(&dir)
+            .token(token)
+            .env("MOODLE_URL", "https://moodle.example.edu")
+            .output();
         assert!(matches!(out.code, Some(0 | 1)), "{args:?}: {out:?}");
         assert!(
             !out.all().contains(token),

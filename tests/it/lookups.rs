@@ -1,14 +1,15 @@
 //! Lookups (`lookup userid = user by email from "..."`) end to end: the real
 //! binary against the Moodle simulator, for `validate --url`, `run`, the
-//! offline paths, and the hr-enrolments example with golden outputs.
-
-mod simulator;
+//! offline paths, and the hr-enrolments example with golden outputs
+//! (examples/hr-enrolments/expected/; `BLESS=1 cargo test --test it
+//! lookups::the_hr_enrolments_example` rewrites them).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use serde_json::Value;
-use simulator::{Course, Service, Simulator, SiteConfig, Token, User, TOKEN};
+
+use crate::harness::{self, Moodlec, Output};
+use crate::simulator::{Course, Service, Simulator, SiteConfig, Token, User, TOKEN};
 
 /// Templates the tests use, put in each test's ./templates/.
 const TEMPLATES: &str = r#"
@@ -26,42 +27,17 @@ template by_username extends enrol_users "Enrolments by username and course idnu
 const USERS_BY_FIELD: &str = "core_user_get_users_by_field";
 const COURSES_BY_FIELD: &str = "core_course_get_courses_by_field";
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 /// A fresh folder for one test, holding the templates.
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("lookups-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("templates")).expect("scratch folder");
+    let dir = harness::scratch(&format!("lookups-{name}"));
+    std::fs::create_dir_all(dir.join("templates")).expect("templates folder");
     std::fs::write(dir.join("templates/test.moodle"), TEMPLATES).expect("templates");
     dir
 }
 
-#[derive(Debug)]
-struct Output {
-    stdout: String,
-    stderr: String,
-    code: Option<i32>,
-}
-
+/// `moodlec ARGS` in `dir`, with the simulator's token.
 fn moodlec(dir: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_moodlec"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env("MOODLE_TOKEN", TOKEN)
-        .env_remove("MOODLE_URL")
-        .env("XDG_CONFIG_HOME", dir.join("config"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("run moodlec");
-    Output {
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        code: out.status.code(),
-    }
+    Moodlec::new(args).current_dir(dir).token(TOKEN).output()
 }
 
 /// A site with users ana (3), ben (4), two accounts sharing sam's email (5,
@@ -392,7 +368,7 @@ fn normalize(text: &str, url: &str) -> String {
 
 #[test]
 fn the_hr_enrolments_example_runs_as_documented() {
-    let example = repo_root().join("examples/hr-enrolments");
+    let example = harness::repo_root().join("examples/hr-enrolments");
     let readme = std::fs::read_to_string(example.join("README.md")).expect("README");
     let commands = example_commands(&readme);
     assert_eq!(commands.len(), 4, "{commands:?}");
@@ -403,7 +379,7 @@ fn the_hr_enrolments_example_runs_as_documented() {
         std::fs::copy(example.join(file), copy.join(file)).expect("copy example");
     }
     let sim = Simulator::start(site());
-    let bless = std::env::var_os("BLESS").is_some();
+    let bless = harness::bless();
     let expected = example.join("expected");
     for (n, command) in commands.iter().enumerate() {
         let line = command.replace("https://moodle.example.edu", sim.url());

@@ -2,8 +2,6 @@
 //! input, and `fmt` is faithful (same tree, spans aside), idempotent and
 //! keeps every comment.
 
-use std::path::Path;
-
 use moodlec::check::{compile, Catalog};
 use moodlec::diagnostic::Source;
 use moodlec::fmt::format_source;
@@ -13,6 +11,8 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use serde_json::Value;
 
+use crate::harness;
+
 // ---- helpers --------------------------------------------------------------------
 
 fn source(text: &str) -> Source {
@@ -21,7 +21,7 @@ fn source(text: &str) -> Source {
 
 /// The built-in templates, read from `templates/` so new ones are covered too.
 fn builtins() -> Vec<(String, String)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+    let dir = harness::repo_root().join("templates");
     let mut texts: Vec<(String, String)> = std::fs::read_dir(dir)
         .expect("templates directory")
         .map(|entry| entry.expect("directory entry").path())

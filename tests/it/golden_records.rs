@@ -5,34 +5,25 @@
 //! expectations: `expected.validate.json` (stdout of `validate ARGS --format
 //! json`), `expected.render.form` (stdout of `render ARGS --format form`) and
 //! `expected.exit` (the exit code of validate). The binary runs in the case
-//! folder. `BLESS=1 cargo test --test golden_records` rewrites the
-//! expectations; review every verdict against tests/golden/records/README.md.
+//! folder. `BLESS=1 cargo test --test it golden_records` rewrites the
+//! expectations (BLESS must be exactly `1`); review every verdict against
+//! tests/golden/records/README.md.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use crate::harness::{self, Moodlec};
 
 const EXPECTED: [&str; 3] = ["expected.validate.json", "expected.render.form", "expected.exit"];
 
 /// `moodlec SUBCOMMAND ARGS EXTRA` in `dir`: (stdout, exit code).
 fn moodlec(dir: &Path, subcommand: &str, args: &[String], extra: &[&str]) -> (String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_moodlec"))
-        .arg(subcommand)
+    let output = Moodlec::new([subcommand])
         .args(args)
         .args(extra)
         .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("MOODLE_URL")
-        .env_remove("MOODLE_TOKEN")
-        .output()
-        .expect("run moodlec");
-    let code = output
-        .status
-        .code()
-        .map_or("signal".to_owned(), |c| c.to_string());
-    (
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        format!("{code}\n"),
-    )
+        .output();
+    let code = output.code.map_or("signal".to_owned(), |c| c.to_string());
+    (output.stdout, format!("{code}\n"))
 }
 
 /// The first line where `expected` and `actual` differ, for the failure message.
@@ -90,7 +81,7 @@ fn check_case(dir: &Path, bless: bool) -> Vec<String> {
 
 #[test]
 fn records_match_their_golden_verdicts_and_requests() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/records");
+    let root = harness::repo_root().join("tests/golden/records");
     let mut cases: Vec<PathBuf> = std::fs::read_dir(&root)
         .expect("tests/golden/records exists")
         .map(|entry| entry.expect("folder entry").path())
@@ -102,7 +93,7 @@ fn records_match_their_golden_verdicts_and_requests() {
         "expected a case per built-in template, found {}",
         cases.len()
     );
-    let bless = std::env::var_os("BLESS").is_some();
+    let bless = harness::bless();
     let failures: Vec<String> = cases
         .iter()
         .flat_map(|dir| {

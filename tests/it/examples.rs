@@ -4,13 +4,14 @@
 //! whose leading `moodlec` is replaced by the built binary, run from the
 //! repository root. Its stdout, stderr and exit code must equal
 //! `examples/expected/<n>-<slug>.{out,err,code}` (`BLESS=1 cargo test --test
-//! examples` rewrites them; review the diff). Each example section lists its
+//! it examples::` rewrites them; review the diff). Each example section lists its
 //! bad rows ("Bad rows: ... (row 5) ..."): validate and render must report
 //! exactly those records, and render must send exactly the others.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
+
+use crate::harness::{self, Moodlec};
 
 /// One command of the README, in its section.
 struct Example {
@@ -26,10 +27,6 @@ struct Example {
 struct Section {
     name: String,
     bad_rows: BTreeSet<u64>,
-}
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// Split a command line like a POSIX shell does for simple quoting.
@@ -136,24 +133,13 @@ impl Example {
 
 /// stdout, stderr and the exit code of one example.
 fn run(example: &Example) -> [String; 3] {
-    let output = Command::new(env!("CARGO_BIN_EXE_moodlec"))
-        .args(&example.args)
-        .current_dir(repo_root())
-        .env("NO_COLOR", "1")
-        .env_remove("MOODLE_URL")
-        .env_remove("MOODLE_TOKEN")
-        .output()
-        .expect("run moodlec");
+    let output = Moodlec::new(&example.args)
+        .current_dir(harness::repo_root())
+        .output();
     [
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-        format!(
-            "{}\n",
-            output
-                .status
-                .code()
-                .map_or("signal".to_owned(), |c| c.to_string())
-        ),
+        output.stdout,
+        output.stderr,
+        format!("{}\n", output.code.map_or("signal".to_owned(), |c| c.to_string())),
     ]
 }
 
@@ -232,7 +218,7 @@ fn verdicts(args: &[String], [out, err, _]: &[String; 3]) -> (BTreeSet<u64>, Opt
 
 #[test]
 fn examples_in_the_readme_give_the_expected_output() {
-    let root = repo_root();
+    let root = harness::repo_root();
     let readme = std::fs::read_to_string(root.join("examples/README.md")).expect("examples/README.md");
     let (examples, sections) = parse_readme(&readme);
     assert!(
@@ -241,7 +227,7 @@ fn examples_in_the_readme_give_the_expected_output() {
         examples.len()
     );
     let expected_dir = root.join("examples/expected");
-    let bless = std::env::var_os("BLESS").is_some();
+    let bless = harness::bless();
     if bless {
         std::fs::create_dir_all(&expected_dir).expect("create examples/expected");
     }

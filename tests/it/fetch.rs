@@ -1,48 +1,28 @@
 //! `moodlec fetch` end to end: the real binary and the built-in read
-//! templates against the Moodle simulator of tests/simulator.
-
-mod simulator;
+//! templates against the Moodle simulator of tests/it/simulator.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use serde_json::Value;
-use simulator::{Simulator, SiteConfig, User, TOKEN};
 
-/// A fresh folder for one test.
+use crate::harness::{self, Moodlec, Output};
+use crate::simulator::{Course, Service, Simulator, SiteConfig, User, SERVICE, TOKEN};
+
+/// A fresh folder for one test, with an empty ./templates/.
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("fetch-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("templates")).expect("scratch folder");
+    let dir = harness::scratch(&format!("fetch-{name}"));
+    std::fs::create_dir_all(dir.join("templates")).expect("templates folder");
     dir
 }
 
-#[derive(Debug)]
-struct Output {
-    stdout: String,
-    stderr: String,
-    code: Option<i32>,
-}
-
-/// `moodlec fetch ARGS --url SIM` in `dir`.
+/// `moodlec fetch ARGS --url SIM` in `dir`, with the simulator's token.
 fn fetch(dir: &Path, sim: &Simulator, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_moodlec"))
-        .arg("fetch")
+    Moodlec::new(["fetch"])
         .args(args)
         .args(["--url", sim.url()])
         .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env("MOODLE_TOKEN", TOKEN)
-        .env_remove("MOODLE_URL")
-        .env("XDG_CONFIG_HOME", dir.join("config"))
-        .stdin(Stdio::null())
+        .token(TOKEN)
         .output()
-        .expect("run moodlec");
-    Output {
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        code: out.status.code(),
-    }
 }
 
 fn ndjson(text: &str) -> Vec<Value> {
@@ -179,8 +159,6 @@ fn a_write_template_or_a_bad_param_is_a_usage_error() {
         "nothing was called"
     );
 }
-
-use simulator::Course;
 
 /// Two courses (2 BIO101, 3 CHEM101); students ana (both), ben (2), cleo
 /// (3); teacher tom in both; grades in a quiz and a lab.
@@ -336,12 +314,13 @@ fn grade_items_are_flattened_with_their_user() {
     assert!(ana.iter().any(|i| i["itemname"] == "Quiz 1"));
 }
 
-/// The moodle-to-commcare example, run as its README says, against its golden output.
+/// The moodle-to-commcare example, run as its README says, against its golden
+/// output (`BLESS=1 cargo test --test it commcare` rewrites it).
 #[test]
 fn the_commcare_example_writes_its_golden_case_file() {
     let sim = school();
     let dir = scratch("commcare");
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/moodle-to-commcare");
+    let example = harness::repo_root().join("examples/moodle-to-commcare");
     std::fs::copy(
         example.join("templates/commcare.moodle"),
         dir.join("templates/commcare.moodle"),
@@ -367,7 +346,7 @@ fn the_commcare_example_writes_its_golden_case_file() {
         assert!(!text.contains(TOKEN), "the token leaked: {text}");
     }
     let golden = example.join("expected/cases.csv");
-    if std::env::var_os("BLESS").is_some() {
+    if harness::bless() {
         std::fs::write(&golden, &cases).unwrap();
     }
     assert_eq!(
@@ -387,8 +366,8 @@ fn the_commcare_example_writes_its_golden_case_file() {
 #[test]
 fn a_joined_function_missing_from_the_service_stops_before_fetching() {
     let config = SiteConfig {
-        services: vec![simulator::Service::new(
-            simulator::SERVICE,
+        services: vec![Service::new(
+            SERVICE,
             &[
                 "core_webservice_get_site_info",
                 "core_enrol_get_enrolled_users",
@@ -399,7 +378,7 @@ fn a_joined_function_missing_from_the_service_stops_before_fetching() {
     };
     let sim = Simulator::start(config);
     let dir = scratch("join-missing");
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/moodle-to-commcare");
+    let example = harness::repo_root().join("examples/moodle-to-commcare");
     std::fs::copy(
         example.join("templates/commcare.moodle"),
         dir.join("templates/commcare.moodle"),

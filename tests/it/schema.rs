@@ -1,12 +1,12 @@
 //! The JSON Schema `moodlec explain --schema` prints, checked with an
 //! independent validator: good records pass, each kind of bad record fails.
 
-use std::process::Command;
-
 use jsonschema::Validator;
 use moodlec::builtin;
 use moodlec::schema::record_schema;
 use serde_json::{json, Value};
+
+use crate::harness::Moodlec;
 
 /// The create_users schema, as the library builds it.
 fn create_users_schema() -> Value {
@@ -54,13 +54,9 @@ fn the_schema_is_valid_draft_2020_12() {
 
 #[test]
 fn the_cli_prints_the_library_schema() {
-    let output = Command::new(env!("CARGO_BIN_EXE_moodlec"))
-        .args(["explain", "create_users", "--schema"])
-        .current_dir(env!("CARGO_TARGET_TMPDIR"))
-        .output()
-        .expect("run moodlec");
-    assert_eq!(output.status.code(), Some(0));
-    let printed: Value = serde_json::from_slice(&output.stdout).expect("JSON on stdout");
+    let output = Moodlec::new(["explain", "create_users", "--schema"]).output();
+    assert_eq!(output.code, Some(0));
+    let printed: Value = serde_json::from_str(&output.stdout).expect("JSON on stdout");
     assert_eq!(printed, create_users_schema());
 }
 

@@ -1,18 +1,20 @@
 //! `moodlec run` and `moodlec login` end to end: the real binary against the
-//! Moodle simulator of tests/simulator, with faults, crashes and resumes.
-
-mod simulator;
+//! Moodle simulator of tests/it/simulator, with faults, crashes and resumes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use simulator::{role, Course, Fault, Faults, Outcome, Service, Simulator, SiteConfig, Token, User, TOKEN};
+
+use crate::harness::{self, Moodlec, Output};
+use crate::simulator::{
+    role, Course, Fault, Faults, Outcome, Service, Simulator, SiteConfig, Token, User, ADMIN_PASSWORD, TOKEN,
+};
 
 /// Custom templates the tests use, put in each test's ./templates/.
 const TEMPLATES: &str = r#"
@@ -42,49 +44,23 @@ template bare_users "create_users without a way to check a record after a timeou
 
 /// A fresh folder for one test, holding the custom templates.
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("run-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("templates")).expect("scratch folder");
+    let dir = harness::scratch(&format!("run-{name}"));
+    std::fs::create_dir_all(dir.join("templates")).expect("templates folder");
     std::fs::write(dir.join("templates/test.moodle"), TEMPLATES).expect("templates");
     dir
 }
 
-/// What an invocation produced.
-#[derive(Debug)]
-struct Output {
-    stdout: String,
-    stderr: String,
-    code: Option<i32>,
-}
-
-/// `moodlec ARGS` in `dir`, with the simulator's token in MOODLE_TOKEN.
-fn moodlec(dir: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_moodlec"));
-    command
-        .args(args)
+/// `moodlec ARGS` in `dir`, with the simulator's token in MOODLE_TOKEN and
+/// `dir/config` as XDG_CONFIG_HOME.
+fn moodlec(dir: &Path, args: &[&str]) -> Moodlec {
+    Moodlec::new(args)
         .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env("MOODLE_TOKEN", TOKEN)
-        .env_remove("MOODLE_URL")
-        .env_remove("MOODLE_PASSWORD")
-        .env("XDG_CONFIG_HOME", dir.join("config"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    command
-}
-
-fn output(mut command: Command) -> Output {
-    let out = command.output().expect("run moodlec");
-    Output {
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        code: out.status.code(),
-    }
+        .token(TOKEN)
+        .config_home(dir.join("config"))
 }
 
 fn run(dir: &Path, args: &[&str]) -> Output {
-    output(moodlec(dir, args))
+    moodlec(dir, args).output()
 }
 
 /// NDJSON users `{prefix}{i}` for i in 1..=n, valid for create_users.
@@ -348,7 +324,7 @@ fn ctrl_c_stops_cleanly_and_resume_finishes() {
         "--results",
         "r.ndjson",
     ];
-    let mut child = moodlec(&dir, &args).spawn().unwrap();
+    let mut child = moodlec(&dir, &args).spawn();
     let started = std::time::Instant::now();
     while started.elapsed() < Duration::from_secs(20) {
         let journal = std::fs::read_to_string(dir.join("r.ndjson.journal")).unwrap_or_default();
@@ -674,12 +650,12 @@ fn a_wrong_token_stops_before_sending() {
     let sim = Simulator::start(SiteConfig::default());
     let dir = scratch("wrong-token");
     std::fs::write(dir.join("users.ndjson"), users("w", 3)).unwrap();
-    let mut command = moodlec(
+    let out = moodlec(
         &dir,
         &["run", "-t", "create_users", "users.ndjson", "--url", sim.url()],
-    );
-    command.env("MOODLE_TOKEN", "ffffffffffffffffffffffffffffffff");
-    let out = output(command);
+    )
+    .token("ffffffffffffffffffffffffffffffff")
+    .output();
     assert_eq!(out.code, Some(3), "{out:?}");
     assert!(out.stderr.contains("Moodle refused the token"), "{}", out.stderr);
     assert!(out.stderr.contains("Manage tokens"), "{}", out.stderr);
@@ -798,7 +774,7 @@ fn invalid_records_stop_the_run_unless_skipped() {
     );
 
     // Standard input is read twice (validation, then sending): it is spooled first.
-    let mut command = moodlec(
+    let out = moodlec(
         &dir,
         &[
             "run",
@@ -811,17 +787,10 @@ fn invalid_records_stop_the_run_unless_skipped() {
             "b.ndjson",
             "--skip-invalid",
         ],
-    );
-    command.stdin(Stdio::piped());
-    let mut child = command.spawn().unwrap();
-    child.stdin.take().unwrap().write_all(data.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    )
+    .stdin(&data)
+    .output();
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
     let second = results(&dir.join("b.ndjson"));
     assert_eq!(
         status_counts(&second),
@@ -1015,12 +984,13 @@ fn the_token_appears_in_no_output() {
         ],
     );
     outputs.push(test);
-    let mut wrong = moodlec(
+    let wrong = moodlec(
         &dir,
         &["run", "-t", "small_users", "users.ndjson", "--url", sim.url()],
-    );
-    wrong.env("MOODLE_TOKEN", "0000aaaa0000aaaa0000aaaa0000aaaa");
-    outputs.push(output(wrong));
+    )
+    .token("0000aaaa0000aaaa0000aaaa0000aaaa")
+    .output();
+    outputs.push(wrong);
     let render = run(
         &dir,
         &["render", "-t", "small_users", "users.ndjson", "--format", "http"],
@@ -1053,7 +1023,7 @@ fn the_token_appears_in_no_output() {
 fn login_saves_a_private_token_file_that_run_uses() {
     let sim = Simulator::start(SiteConfig::default());
     let dir = scratch("login");
-    let mut command = moodlec(
+    let out = moodlec(
         &dir,
         &[
             "login",
@@ -1064,11 +1034,10 @@ fn login_saves_a_private_token_file_that_run_uses() {
             "--service",
             "moodlec",
         ],
-    );
-    command
-        .env("MOODLE_PASSWORD", simulator::ADMIN_PASSWORD)
-        .env_remove("MOODLE_TOKEN");
-    let out = output(command);
+    )
+    .env("MOODLE_PASSWORD", ADMIN_PASSWORD)
+    .env_remove("MOODLE_TOKEN")
+    .output();
     assert_eq!(out.code, Some(0), "{out:?}");
     assert!(!out.stderr.contains(TOKEN) && !out.stdout.contains(TOKEN));
     let file = dir.join("config/moodlec/token");
@@ -1082,15 +1051,16 @@ fn login_saves_a_private_token_file_that_run_uses() {
         );
     }
     std::fs::write(dir.join("users.ndjson"), users("l", 2)).unwrap();
-    let mut command = moodlec(
+    let out = moodlec(
         &dir,
         &["run", "-t", "create_users", "users.ndjson", "--url", sim.url()],
-    );
-    command.env_remove("MOODLE_TOKEN");
-    assert_eq!(output(command).code, Some(0));
+    )
+    .env_remove("MOODLE_TOKEN")
+    .output();
+    assert_eq!(out.code, Some(0));
     assert!(sim.state().user_by_username("l002").is_some());
 
-    let mut wrong = moodlec(
+    let out = moodlec(
         &dir,
         &[
             "login",
@@ -1101,18 +1071,11 @@ fn login_saves_a_private_token_file_that_run_uses() {
             "--token-file",
             "t2",
         ],
-    );
-    wrong.stdin(Stdio::piped());
-    let mut child = wrong.spawn().unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"not-the-password\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    )
+    .stdin("not-the-password\n")
+    .output();
+    let stderr = &out.stderr;
+    assert_eq!(out.code, Some(3), "{stderr}");
     assert!(stderr.contains("invalidlogin"), "{stderr}");
     assert!(!dir.join("t2").exists());
 }
@@ -1147,21 +1110,29 @@ fn spawn_run(dir: &Path, url: &str, resume: bool) -> Child {
     if resume {
         args.push("--resume");
     }
-    moodlec(dir, &args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn moodlec")
+    moodlec(dir, &args).spawn_with(Stdio::null(), Stdio::null())
+}
+
+/// The kill test's seed: MOODLEC_TEST_SEED when set (a failure prints the
+/// seed, so the same kill moments can be drawn again), else the clock.
+fn kill_test_seed() -> u64 {
+    match std::env::var("MOODLEC_TEST_SEED") {
+        Ok(text) => text.parse().unwrap_or_else(|e| {
+            panic!("MOODLEC_TEST_SEED={text:?} is not a seed (an integer 0 to 2^64-1): {e}")
+        }),
+        Err(std::env::VarError::NotPresent) => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64,
+        Err(e) => panic!("MOODLEC_TEST_SEED: {e}"),
+    }
 }
 
 #[test]
 fn kill_9_at_random_moments_then_resume_loses_and_duplicates_nothing() {
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64;
+    let seed = kill_test_seed();
     let mut rng = Rng(seed);
-    eprintln!("kill test seed: {seed}");
+    eprintln!("kill test seed: {seed} (MOODLEC_TEST_SEED={seed} draws the same kill moments)");
     let (mut killed_midway, mut killed_in_flight) = (0, 0);
     for trial in 0..20 {
         let sim = Simulator::start(SiteConfig::default());
@@ -1204,7 +1175,7 @@ fn kill_9_at_random_moments_then_resume_loses_and_duplicates_nothing() {
             assert_eq!(
                 status.code(),
                 Some(0),
-                "trial {trial} (seed {seed}, killed {moment:?})"
+                "trial {trial} (MOODLEC_TEST_SEED={seed}, killed {moment:?})"
             );
             break;
         }
@@ -1217,17 +1188,17 @@ fn kill_9_at_random_moments_then_resume_loses_and_duplicates_nothing() {
             .count();
         assert_eq!(
             refused, 0,
-            "trial {trial} (seed {seed}): a record was sent again after it was applied"
+            "trial {trial} (MOODLEC_TEST_SEED={seed}): a record was sent again after it was applied"
         );
     }
     // The kills did land in the middle of runs, with requests in flight.
     assert!(
         killed_midway >= 5,
-        "{killed_midway} of 20 kills hit a run midway (seed {seed})"
+        "{killed_midway} of 20 kills hit a run midway (MOODLEC_TEST_SEED={seed})"
     );
     assert!(
         killed_in_flight >= 3,
-        "{killed_in_flight} of 20 kills hit requests in flight (seed {seed})"
+        "{killed_in_flight} of 20 kills hit requests in flight (MOODLEC_TEST_SEED={seed})"
     );
 }
 

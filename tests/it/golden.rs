@@ -5,24 +5,20 @@
 //! `expected.stderr` (human output), `expected.json` (`--format json`) and
 //! `expected.span`, written by hand: one `CODE LINE:COL TEXT` line per
 //! diagnostic, TEXT being the exact source the primary span covers. The first
-//! two are regenerated with `BLESS=1 cargo test --test golden`; the spans never are.
+//! two are regenerated with `BLESS=1 cargo test --test it golden::`; the spans
+//! never are.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use crate::harness::{self, Moodlec};
 
 /// Run `moodlec check template.moodle [extra]` in `dir`: (stderr, exit code).
 fn check(dir: &Path, extra: &[&str]) -> (String, Option<i32>) {
-    let output = Command::new(env!("CARGO_BIN_EXE_moodlec"))
-        .args(["check", "template.moodle"])
+    let output = Moodlec::new(["check", "template.moodle"])
         .args(extra)
         .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run moodlec");
-    (
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-        output.status.code(),
-    )
+        .output();
+    (output.stderr, output.code)
 }
 
 /// Compare the JSON diagnostics with the hand-written `expected.span` lines.
@@ -98,7 +94,7 @@ fn run_case(dir: &Path, bless: bool) -> Result<(), String> {
 
 #[test]
 fn broken_templates_report_the_expected_diagnostics() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/check");
+    let root = harness::repo_root().join("tests/golden/check");
     let mut cases: Vec<PathBuf> = std::fs::read_dir(&root)
         .expect("tests/golden/check")
         .map(|entry| entry.expect("dir entry").path())
@@ -106,7 +102,7 @@ fn broken_templates_report_the_expected_diagnostics() {
         .collect();
     cases.sort();
     assert!(cases.len() >= 30, "only {} golden cases", cases.len());
-    let bless = std::env::var_os("BLESS").is_some_and(|v| v == "1");
+    let bless = harness::bless();
     let failures: Vec<String> = cases
         .iter()
         .filter_map(|dir| {

@@ -1,14 +1,14 @@
 //! The README's examples are executable: its templates compile, and the
 //! diagnostic it shows is what `moodlec check` prints.
 
-use std::process::Command;
-
 use moodlec::builtin;
 use moodlec::check::compile;
 use moodlec::diagnostic::Source;
 
+use crate::harness::{self, Moodlec};
+
 fn readme() -> String {
-    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md")
+    std::fs::read_to_string(harness::repo_root().join("README.md")).expect("README.md")
 }
 
 /// The bodies of the README's ```text blocks.
@@ -50,22 +50,17 @@ fn readme_diagnostic_is_what_check_prints() {
         .into_iter()
         .find(|b| b.contains("unknown type `integr`"))
         .expect("README shows an unknown-type diagnostic");
-    let dir = std::env::temp_dir().join(format!("moodlec-readme-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = harness::scratch("readme-diagnostic");
     std::fs::write(
         dir.join("template.moodle"),
         "template people {\n  function core_user_create_users\n  wrap users\n  field age:   integr\n}\n",
     )
     .expect("write template");
-    let output = Command::new(env!("CARGO_BIN_EXE_moodlec"))
-        .args(["check", "template.moodle"])
+    let output = Moodlec::new(["check", "template.moodle"])
         .current_dir(&dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run moodlec");
-    let _ = std::fs::remove_dir_all(&dir);
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+        .output();
+    assert_eq!(output.code, Some(2));
+    let stderr = &output.stderr;
     assert!(
         stderr.contains(shown.trim_end()),
         "README block:\n{shown}\nactual:\n{stderr}"
