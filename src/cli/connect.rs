@@ -10,8 +10,7 @@ use moodlec::run::retry::RetryPolicy;
 use moodlec::run::site::SiteUrl;
 use moodlec::run::token::Token;
 
-use crate::cli::exit;
-use crate::cli::report;
+use crate::cli::error::Error;
 
 /// How to reach the site: `--url`, the token and the client's patience.
 #[derive(Debug, Clone, clap::Args)]
@@ -48,66 +47,67 @@ impl SiteArgs {
     /// The site, when `--url` (or MOODLE_URL) is given.
     ///
     /// # Errors
-    /// The URL is not acceptable (exit 2, reported).
-    pub fn site(&self) -> Result<Option<SiteUrl>, u8> {
+    /// The URL is not acceptable (exit 2).
+    pub fn site(&self) -> Result<Option<SiteUrl>, Error> {
         let Some(url) = &self.url else {
             return Ok(None);
         };
-        SiteUrl::parse(url, self.allow_http).map(Some).map_err(|error| {
-            report::error(&error.to_string(), Some(error.help()));
-            exit::USAGE_OR_TEMPLATE
+        Ok(Some(SiteUrl::parse(url, self.allow_http)?))
+    }
+
+    /// The site, which `command` cannot do without.
+    ///
+    /// # Errors
+    /// No `--url` nor MOODLE_URL, or not an acceptable one (exit 2).
+    pub fn required_site(&self, command: &str) -> Result<SiteUrl, Error> {
+        self.site()?.ok_or_else(|| {
+            Error::usage(format!("{command} needs the site"))
+                .with_help("pass --url https://moodle.example.edu or set MOODLE_URL")
         })
     }
 
     /// A reader for `site`, with this token and these settings.
     ///
     /// # Errors
-    /// No token, or the HTTP client cannot be built (exit 2, reported).
-    pub fn reader(&self, site: &SiteUrl) -> Result<Reader, u8> {
+    /// No token, or the HTTP client cannot be built (exit 2).
+    pub fn reader(&self, site: &SiteUrl) -> Result<Reader, Error> {
         let token = read_token(self.token_file.as_deref())?;
-        let client = Client::new(site, token, Duration::from_secs_f64(self.timeout)).map_err(|message| {
-            report::error(&message, None);
-            exit::USAGE_OR_TEMPLATE
-        })?;
-        let retry = RetryPolicy {
+        let client = Client::new(site, token, Duration::from_secs_f64(self.timeout)).map_err(Error::usage)?;
+        Ok(Reader::new(client, self.retry_policy(), self.rate))
+    }
+
+    /// --retries, for read calls.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy {
             retries: self.retries,
             ..RetryPolicy::default()
-        };
-        Ok(Reader::new(client, retry, self.rate))
+        }
     }
 }
 
 /// The one current-thread runtime a command runs its calls on.
 ///
 /// # Errors
-/// The runtime cannot be built (exit 2, reported).
-pub fn runtime() -> Result<tokio::runtime::Runtime, u8> {
+/// The runtime cannot be built (exit 2).
+pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|error| {
-            report::error(&format!("cannot start the runtime: {error}"), None);
-            exit::USAGE_OR_TEMPLATE
-        })
+        .map_err(|error| Error::usage(format!("cannot start the runtime: {error}")))
 }
 
 /// The token: `token_file`, else MOODLE_TOKEN, else the file `moodlec login` wrote.
 ///
 /// # Errors
-/// None found, or the file is unreadable or empty (exit 2, reported).
-pub fn read_token(token_file: Option<&Path>) -> Result<Token, u8> {
+/// None found, or the file is unreadable or empty (exit 2).
+pub fn read_token(token_file: Option<&Path>) -> Result<Token, Error> {
     let help = "set MOODLE_TOKEN, pass --token-file PATH, or run `moodlec login`";
-    let from_file = |path: &Path| -> Result<Token, u8> {
+    let from_file = |path: &Path| -> Result<Token, Error> {
         let text = std::fs::read_to_string(path).map_err(|error| {
-            report::error(
-                &format!("cannot read the token file {}: {error}", path.display()),
-                Some(help),
-            );
-            exit::USAGE_OR_TEMPLATE
+            Error::usage(format!("cannot read the token file {}: {error}", path.display())).with_help(help)
         })?;
         Token::new(&text).ok_or_else(|| {
-            report::error(&format!("the token file {} is empty", path.display()), Some(help));
-            exit::USAGE_OR_TEMPLATE
+            Error::usage(format!("the token file {} is empty", path.display())).with_help(help)
         })
     };
     if let Some(path) = token_file {
@@ -118,9 +118,6 @@ pub fn read_token(token_file: Option<&Path>) -> Result<Token, u8> {
     }
     match super::commands::login::default_token_file().filter(|p| p.exists()) {
         Some(path) => from_file(&path),
-        None => {
-            report::error("no web-service token", Some(help));
-            Err(exit::USAGE_OR_TEMPLATE)
-        }
+        None => Err(Error::usage("no web-service token").with_help(help)),
     }
 }

@@ -3,6 +3,7 @@
 
 mod commands;
 mod connect;
+mod error;
 mod exit;
 mod input;
 mod load;
@@ -12,6 +13,10 @@ mod report;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+use error::Error;
+use exit::{ExitClass, Outcome};
+use report::DiagnosticFormat;
 
 /// Compile, validate and run declarative Moodle web-service templates.
 ///
@@ -51,30 +56,55 @@ enum Command {
     Login(commands::login::Args),
 }
 
-/// Parse the command line and run the command.
+/// Parse the command line, run the command, print the error that ended it
+/// (if one did) in the command's format, and exit with its class.
 pub fn run() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
             return match error.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
-                    exit::code(exit::OK)
-                }
-                _ => exit::code(exit::USAGE_OR_TEMPLATE),
-            };
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => ExitClass::Ok,
+                _ => ExitClass::UsageOrTemplate,
+            }
+            .into();
         }
     };
-    let class = match cli.command {
-        Command::Templates(args) => commands::templates::run(&args),
-        Command::Check(args) => commands::check::run(&args),
-        Command::Explain(args) => commands::explain::run(&args),
-        Command::Fmt(args) => commands::fmt::run(&args),
-        Command::Validate(args) => commands::validate::run(&args),
-        Command::Render(args) => commands::render::run(&args),
-        Command::Run(args) => commands::run::run(&args),
-        Command::Login(args) => commands::login::run(&args),
-        Command::Fetch(args) => commands::fetch::run(&args),
-    };
-    exit::code(class)
+    let format = cli.command.error_format();
+    match cli.command.run() {
+        Ok(outcome) => outcome.exit_class().into(),
+        Err(error) => {
+            report::print_error(&error, format);
+            error.kind().exit_class().into()
+        }
+    }
+}
+
+impl Command {
+    fn run(self) -> Result<Outcome, Error> {
+        match self {
+            Command::Templates(args) => commands::templates::run(&args),
+            Command::Check(args) => commands::check::run(&args),
+            Command::Explain(args) => commands::explain::run(&args),
+            Command::Fmt(args) => commands::fmt::run(&args),
+            Command::Validate(args) => commands::validate::run(&args),
+            Command::Render(args) => commands::render::run(&args),
+            Command::Run(args) => commands::run::run(&args),
+            Command::Login(args) => commands::login::run(&args),
+            Command::Fetch(args) => commands::fetch::run(&args),
+        }
+    }
+
+    /// How the command prints the error that ends it: as its output is printed.
+    fn error_format(&self) -> DiagnosticFormat {
+        match self {
+            Command::Check(args) => args.error_format(),
+            Command::Explain(args) => args.error_format(),
+            Command::Templates(args) => args.error_format(),
+            Command::Validate(args) => args.error_format(),
+            Command::Render(args) => args.error_format(),
+            Command::Fetch(args) => args.error_format(),
+            Command::Fmt(_) | Command::Run(_) | Command::Login(_) => DiagnosticFormat::Human,
+        }
+    }
 }

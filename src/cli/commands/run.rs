@@ -23,7 +23,8 @@ use moodlec::template::{AppliedCheck, Template};
 use moodlec::validate::{ValidateOptions, Validator};
 use tokio::runtime::Runtime;
 
-use crate::cli::exit;
+use crate::cli::error::{Error, ErrorKind};
+use crate::cli::exit::Outcome;
 use crate::cli::input::DataArgs;
 use crate::cli::problems::{self, Problem};
 use crate::cli::report::{self, DiagnosticFormat};
@@ -94,12 +95,10 @@ pub struct Args {
     allow_http: bool,
 }
 
-pub fn run(args: &Args) -> u8 {
-    let outcome = crate::cli::connect::runtime()
-        .and_then(|runtime| prepare(args, &runtime).and_then(|prepared| execute(args, &runtime, prepared)));
-    match outcome {
-        Ok(code) | Err(code) => code,
-    }
+pub fn run(args: &Args) -> Result<Outcome, Error> {
+    let runtime = crate::cli::connect::runtime()?;
+    let prepared = prepare(args, &runtime)?;
+    execute(args, &runtime, prepared)
 }
 
 /// What is settled before anything is sent.
@@ -118,22 +117,19 @@ struct Prepared {
     lookups: Option<Arc<Resolutions>>,
 }
 
-fn prepare(args: &Args, runtime: &Runtime) -> Result<Prepared, u8> {
+fn prepare(args: &Args, runtime: &Runtime) -> Result<Prepared, Error> {
     let (template, params) = args.data.template_and_params()?;
     crate::cli::load::refuse_read_template(&template, "run")?;
-    let site = SiteUrl::parse(&args.url, args.allow_http).map_err(|error| {
-        report::error(&error.to_string(), Some(error.help()));
-        exit::USAGE_OR_TEMPLATE
-    })?;
+    let site = SiteUrl::parse(&args.url, args.allow_http)?;
     let token = crate::cli::connect::read_token(args.token_file.as_deref())?;
     check_results_path(args)?;
     let input = Input::new(&args.file)?;
     // Resumed first, so that the validation pass can count what is left to send.
     let resumed = match &args.results {
-        Some(path) if args.resume => Some(Ledger::resume(path).map_err(|error| {
-            report::error(&format!("cannot resume from {}: {error}", path.display()), None);
-            exit::USAGE_OR_TEMPLATE
-        })?),
+        Some(path) if args.resume => Some(
+            Ledger::resume(path)
+                .map_err(|error| Error::usage(format!("cannot resume from {}: {error}", path.display())))?,
+        ),
         _ => None,
     };
     // Lookups are resolved before validation, so that a key that finds no
@@ -168,7 +164,7 @@ fn resolve_lookups(
     site: &SiteUrl,
     token: &Token,
     input: &Input,
-) -> Result<(Cleared, Resolutions), u8> {
+) -> Result<(Cleared, Resolutions), Error> {
     let mut wanted = Wanted::default();
     // Unreadable records are reported by the validation pass.
     for record in input.open(&args.data)?.flatten() {
@@ -186,38 +182,32 @@ fn resolve_lookups(
         })?;
         Ok::<_, Refusal>((cleared, resolutions))
     });
-    let (cleared, resolutions) = resolved.map_err(|refusal| {
-        report::error(&refusal.message, Some(&refusal.help));
-        exit::SERVER
-    })?;
+    let (cleared, resolutions) = resolved?;
     if !args.quiet {
-        eprintln!("{}", resolutions.summary());
+        report::note(&resolutions.summary());
     }
     Ok((cleared, resolutions))
 }
 
 /// A new run must not overwrite results; a resumed one needs them.
-fn check_results_path(args: &Args) -> Result<(), u8> {
+fn check_results_path(args: &Args) -> Result<(), Error> {
     let Some(results) = &args.results else {
         return Ok(());
     };
     if results.exists() && !args.resume {
-        let message = format!("{} exists already", results.display());
-        report::error(
-            &message,
-            Some("continue that run with --resume, or choose another --results file"),
-        );
-        return Err(exit::USAGE_OR_TEMPLATE);
+        return Err(Error::usage(format!("{} exists already", results.display()))
+            .with_help("continue that run with --resume, or choose another --results file"));
     }
     if !results.exists() && args.resume {
-        let message = format!("{} does not exist: nothing to resume", results.display());
-        report::error(&message, None);
-        return Err(exit::USAGE_OR_TEMPLATE);
+        return Err(Error::usage(format!(
+            "{} does not exist: nothing to resume",
+            results.display()
+        )));
     }
     Ok(())
 }
 
-fn execute(args: &Args, runtime: &Runtime, prepared: Prepared) -> Result<u8, u8> {
+fn execute(args: &Args, runtime: &Runtime, prepared: Prepared) -> Result<Outcome, Error> {
     let Prepared {
         template,
         params,
@@ -231,6 +221,7 @@ fn execute(args: &Args, runtime: &Runtime, prepared: Prepared) -> Result<u8, u8>
     } = prepared;
     let send = counts.invalid == 0 || args.skip_invalid;
     if !send {
+        // Not the end: the invalid records still get their results below.
         report::error(
             &format!(
                 "{} of {} records are invalid: nothing was sent",
@@ -239,14 +230,13 @@ fn execute(args: &Args, runtime: &Runtime, prepared: Prepared) -> Result<u8, u8>
             Some("fix them, or pass --skip-invalid to send the valid records and report the invalid ones"),
         );
     }
-    let timeout = Duration::from_secs_f64(args.timeout);
     let client = client(args, &site, &token)?;
     let retry = retry_policy(args);
     let webhook = match &args.webhook {
-        Some(url) => Some(Webhook::new(url, timeout).map_err(|message| {
-            report::error(&message, None);
-            exit::USAGE_OR_TEMPLATE
-        })?),
+        Some(url) => {
+            let timeout = Duration::from_secs_f64(args.timeout);
+            Some(Webhook::new(url, timeout).map_err(Error::usage)?)
+        }
         None => None,
     };
     let applied = match cleared {
@@ -294,15 +284,12 @@ fn execute(args: &Args, runtime: &Runtime, prepared: Prepared) -> Result<u8, u8>
     });
     let summary = runtime.block_on(runner.run(records, params, options, resume));
     reporter.finish();
-    Ok(finish(args, &summary, send))
+    finish(args, &summary, send)
 }
 
 /// The HTTP client for the site, giving up on a call after --timeout.
-fn client(args: &Args, site: &SiteUrl, token: &Token) -> Result<Client, u8> {
-    Client::new(site, token.clone(), Duration::from_secs_f64(args.timeout)).map_err(|message| {
-        report::error(&message, None);
-        exit::USAGE_OR_TEMPLATE
-    })
+fn client(args: &Args, site: &SiteUrl, token: &Token) -> Result<Client, Error> {
+    Client::new(site, token.clone(), Duration::from_secs_f64(args.timeout)).map_err(Error::usage)
 }
 
 /// --retries and the (hidden) first retry delay.
@@ -319,34 +306,28 @@ fn check_site(
     args: &Args,
     template: &Template,
     cleared: Result<Cleared, Refusal>,
-) -> Result<AppliedCheck, u8> {
-    let cleared = cleared.map_err(|refusal| {
-        report::error(&refusal.message, Some(&refusal.help));
-        exit::SERVER
-    })?;
+) -> Result<AppliedCheck, Error> {
+    let cleared = cleared?;
     if !args.quiet {
         let release = cleared.info.release.as_deref().unwrap_or("unknown release");
-        eprintln!(
+        report::note(&format!(
             "{} ({release}) as {}: {} is available",
             cleared.info.sitename, cleared.info.username, template.function
-        );
+        ));
     }
     for warning in &cleared.warnings {
-        eprintln!("warning: {warning}");
+        report::note(&format!("warning: {warning}"));
     }
     Ok(cleared.applied)
 }
 
 /// A new results file and journal (--results without --resume), or none.
-fn create_ledger(args: &Args) -> Result<(Ledger, Resume), u8> {
+fn create_ledger(args: &Args) -> Result<(Ledger, Resume), Error> {
     let Some(path) = &args.results else {
         return Ok((Ledger::none(), Resume::default()));
     };
     let created = Ledger::create(path).map(|ledger| (ledger, Resume::default()));
-    created.map_err(|error| {
-        report::error(&format!("cannot use {}: {error}", path.display()), None);
-        exit::USAGE_OR_TEMPLATE
-    })
+    created.map_err(|error| Error::usage(format!("cannot use {}: {error}", path.display())))
 }
 
 /// The data, read twice: standard input is first copied to a temporary file.
@@ -356,7 +337,7 @@ struct Input {
 }
 
 impl Input {
-    fn new(path: &Path) -> Result<Input, u8> {
+    fn new(path: &Path) -> Result<Input, Error> {
         if path.as_os_str() != "-" {
             return Ok(Input {
                 path: path.to_path_buf(),
@@ -374,16 +355,12 @@ impl Input {
             spooled: true,
         };
         copied.map_err(|error| {
-            report::error(
-                &format!("cannot copy standard input to a temporary file: {error}"),
-                None,
-            );
-            exit::USAGE_OR_TEMPLATE
+            Error::usage(format!("cannot copy standard input to a temporary file: {error}"))
         })?;
         Ok(input)
     }
 
-    fn open(&self, data: &DataArgs) -> Result<moodlec::record::Records, u8> {
+    fn open(&self, data: &DataArgs) -> Result<moodlec::record::Records, Error> {
         data.open(&self.path)
     }
 
@@ -422,7 +399,7 @@ fn validate_all(
     input: &Input,
     done: Option<&RecordSet>,
     lookups: Option<Arc<Resolutions>>,
-) -> Result<Counts, u8> {
+) -> Result<Counts, Error> {
     let records = input.open(&args.data)?;
     let file = input.name();
     let options = ValidateOptions {
@@ -477,17 +454,16 @@ fn validate_all(
         }
     }
     if let Some(error) = records.io_error() {
-        report::error(&format!("cannot read {file}: {error}"), None);
-        return Err(exit::USAGE_OR_TEMPLATE);
+        return Err(Error::usage(format!("cannot read {file}: {error}")));
     }
     if shown > MAX_PROBLEMS_SHOWN {
-        eprintln!("… and {} more problems", shown - MAX_PROBLEMS_SHOWN);
+        report::note(&format!("… and {} more problems", shown - MAX_PROBLEMS_SHOWN));
     }
     Ok(counts)
 }
 
-/// Print the summary; the exit code.
-fn finish(args: &Args, summary: &Summary, sent: bool) -> u8 {
+/// Print the summary; how the run ended.
+fn finish(args: &Args, summary: &Summary, sent: bool) -> Result<Outcome, Error> {
     let secs = summary.elapsed.as_secs_f64();
     #[allow(clippy::cast_precision_loss)] // record counts are far below 2^53
     let rate = (summary.applied + summary.failed) as f64 / secs.max(1e-9);
@@ -505,7 +481,7 @@ fn finish(args: &Args, summary: &Summary, sent: bool) -> u8 {
     if summary.webhook_failures > 0 {
         line.push_str(&format!(", webhook failures: {}", summary.webhook_failures));
     }
-    eprintln!("{line}");
+    report::note(&line);
     if let Some(stop) = &summary.stopped {
         let mut help = stop.help.clone();
         if let Some(results) = &args.results {
@@ -514,19 +490,16 @@ fn finish(args: &Args, summary: &Summary, sent: bool) -> u8 {
                 results.display()
             ));
         }
-        report::error(&format!("the run stopped: {}", stop.message), Some(&help));
-        return match stop.kind {
-            StopKind::Server => exit::SERVER,
-            StopKind::Local => exit::USAGE_OR_TEMPLATE,
-            StopKind::Interrupted => exit::RECORDS_REJECTED,
+        let kind = match stop.kind {
+            StopKind::Server => ErrorKind::Server,
+            StopKind::Local => ErrorKind::Usage,
+            StopKind::Interrupted => ErrorKind::Interrupted,
         };
+        return Err(Error::new(kind, format!("the run stopped: {}", stop.message)).with_help(help));
     }
     let test_passed = args.test && summary.applied == 1 && summary.failed == 0 && summary.invalid == 0;
-    if !sent || (summary.failed + summary.invalid + summary.skipped > 0 && !test_passed) {
-        exit::RECORDS_REJECTED
-    } else {
-        exit::OK
-    }
+    let rejected = summary.failed + summary.invalid + summary.skipped > 0 && !test_passed;
+    Ok(Outcome::rejected_if(!sent || rejected))
 }
 
 /// Progress on stderr: a bar on a terminal, a line a second otherwise, nothing with --quiet.
@@ -562,7 +535,7 @@ impl Progress {
     fn say(&self, text: &str) {
         match &self.bar {
             Some(bar) => bar.println(text),
-            None => eprintln!("{text}"),
+            None => report::note(text),
         }
     }
 
@@ -597,7 +570,7 @@ impl Reporter for Progress {
         let due = last.map_or(true, |at| at.elapsed() >= Duration::from_secs(1)) || done >= self.total;
         if due {
             *last = Some(Instant::now());
-            eprintln!("{done}/{} records done, {failed} failed", self.total);
+            report::note(&format!("{done}/{} records done, {failed} failed", self.total));
         }
     }
 
