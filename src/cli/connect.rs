@@ -1,8 +1,8 @@
-//! The site, the token and the client settings shared by every command that
-//! talks to Moodle (`run`, `fetch`, `validate --url`).
+//! The site, the token and the clients built from the flags of `cli::args`,
+//! shared by every command that talks to Moodle (`run`, `fetch`,
+//! `validate --url`, `login`).
 
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::Path;
 
 use moodlec::read::Reader;
 use moodlec::run::client::Client;
@@ -10,38 +10,8 @@ use moodlec::run::retry::RetryPolicy;
 use moodlec::run::site::SiteUrl;
 use moodlec::run::token::Token;
 
+use crate::cli::args::{SiteArgs, TokenArgs};
 use crate::cli::error::Error;
-
-/// How to reach the site: `--url`, the token and the client's patience.
-#[derive(Debug, Clone, clap::Args)]
-pub struct SiteArgs {
-    /// The Moodle site (its wwwroot), e.g. https://moodle.example.edu.
-    #[arg(long, env = "MOODLE_URL")]
-    pub url: Option<String>,
-    /// Read the token from this file (else MOODLE_TOKEN, else the file `moodlec login` wrote).
-    #[arg(long, value_name = "PATH")]
-    pub token_file: Option<PathBuf>,
-    /// Allow plain http:// to a host other than this machine.
-    #[arg(long)]
-    pub allow_http: bool,
-    /// Seconds to wait for each answer.
-    #[arg(long, default_value_t = 300.0, value_name = "S", value_parser = positive)]
-    pub timeout: f64,
-    /// Retries of a read call that got no answer, a 5xx or a 429.
-    #[arg(long, default_value_t = 5, value_name = "N")]
-    pub retries: u32,
-    /// At most R requests per second.
-    #[arg(long, value_name = "R", value_parser = positive)]
-    pub rate: Option<f64>,
-}
-
-/// A positive, finite number of seconds or requests.
-pub fn positive(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(value) if value > 0.0 && value.is_finite() => Ok(value),
-        _ => Err(format!("`{text}` is not a positive number")),
-    }
-}
 
 impl SiteArgs {
     /// The site, when `--url` (or MOODLE_URL) is given.
@@ -66,20 +36,30 @@ impl SiteArgs {
         })
     }
 
-    /// A reader for `site`, with this token and these settings.
+    /// A reader for `site`, with the token and retries of `token`.
     ///
     /// # Errors
     /// No token, or the HTTP client cannot be built (exit 2).
-    pub fn reader(&self, site: &SiteUrl) -> Result<Reader, Error> {
-        let token = read_token(self.token_file.as_deref())?;
-        let client = Client::new(site, token, Duration::from_secs_f64(self.timeout)).map_err(Error::usage)?;
-        Ok(Reader::new(client, self.retry_policy(), self.rate))
+    pub fn reader(&self, token: &TokenArgs, site: &SiteUrl) -> Result<Reader, Error> {
+        let client = self.client(site, read_token(token.token_file.as_deref())?)?;
+        Ok(Reader::new(client, token.retry_policy(), token.rate))
     }
 
-    /// --retries, for read calls.
+    /// The HTTP client for `site`, giving up on a call after --timeout.
+    ///
+    /// # Errors
+    /// The HTTP client cannot be built (exit 2).
+    pub fn client(&self, site: &SiteUrl, token: Token) -> Result<Client, Error> {
+        Client::new(site, token, std::time::Duration::from_secs_f64(self.timeout)).map_err(Error::usage)
+    }
+}
+
+impl TokenArgs {
+    /// --retries and the (hidden) first retry delay.
     pub fn retry_policy(&self) -> RetryPolicy {
         RetryPolicy {
             retries: self.retries,
+            base: std::time::Duration::from_millis(self.retry_base_ms),
             ..RetryPolicy::default()
         }
     }

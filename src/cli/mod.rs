@@ -1,6 +1,7 @@
 //! Presentation: command-line parsing and output. The library never prints;
 //! this module decides between terminal diagnostics, JSON and CI annotations.
 
+mod args;
 mod commands;
 mod connect;
 mod error;

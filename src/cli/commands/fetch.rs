@@ -17,7 +17,7 @@ use moodlec::run::site::SiteUrl;
 use moodlec::template::Template;
 use moodlec::validate::{ValidateOptions, Validator, Violation};
 
-use crate::cli::connect::SiteArgs;
+use crate::cli::args::{SiteArgs, TokenArgs};
 use crate::cli::error::Error;
 use crate::cli::exit::Outcome;
 use crate::cli::input::DataArgs;
@@ -60,6 +60,8 @@ pub struct Args {
     concurrency: u16,
     #[command(flatten)]
     site: SiteArgs,
+    #[command(flatten)]
+    token: TokenArgs,
     /// No progress output.
     #[arg(long, short)]
     quiet: bool,
@@ -99,7 +101,7 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
     })?;
     let site = args.site.required_site("fetch")?;
     let (calls, invalid) = plan_calls(args, &template)?;
-    let reader = args.site.reader(&site)?;
+    let reader = args.site.reader(&args.token, &site)?;
     let runtime = crate::cli::connect::runtime()?;
     runtime.block_on(check_site(args, &reader, &site, &template, &joined))?;
     let out = open_output(args)?;
@@ -140,7 +142,7 @@ async fn check_site(
     template: &Template,
     joined: &[&Template],
 ) -> Result<(), Error> {
-    let cleared = preflight(reader.client(), site, template, &args.site.retry_policy()).await?;
+    let cleared = preflight(reader.client(), site, template, &args.token.retry_policy()).await?;
     for other in joined {
         if !cleared.info.functions.contains(&other.function) {
             let refusal = Refusal::service_lacks(

@@ -4,9 +4,9 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use moodlec::run::login::{login, LoginError, MOBILE_SERVICE};
-use moodlec::run::site::SiteUrl;
 use moodlec::run::token::Token;
 
+use crate::cli::args::SiteArgs;
 use crate::cli::error::Error;
 use crate::cli::exit::Outcome;
 use crate::cli::report;
@@ -22,10 +22,15 @@ use crate::cli::report;
 #[command(
     after_help = "Examples:\n  moodlec login --url https://moodle.example.edu --username sync-bot --service moodlec\n  MOODLE_PASSWORD=... moodlec login --url https://moodle.example.edu --username sync-bot --token-file ./token"
 )]
+// The site flags are shared; login needs the site, and gives up on it sooner.
+#[command(mut_arg("url", |url| url.required(true).help("The Moodle site (its wwwroot)")))]
+#[command(mut_arg("timeout", |timeout| timeout
+    .default_value("60")
+    .value_name("SECONDS")
+    .help("Seconds to wait for the site")))]
 pub struct Args {
-    /// The Moodle site (its wwwroot).
-    #[arg(long, env = "MOODLE_URL")]
-    url: String,
+    #[command(flatten)]
+    site: SiteArgs,
     /// The Moodle username.
     #[arg(long)]
     username: String,
@@ -35,12 +40,6 @@ pub struct Args {
     /// Where to write the token (mode 0600).
     #[arg(long, value_name = "PATH")]
     token_file: Option<PathBuf>,
-    /// Allow plain http:// to a host other than this machine.
-    #[arg(long)]
-    allow_http: bool,
-    /// Seconds to wait for the site.
-    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
-    timeout: f64,
 }
 
 /// `$XDG_CONFIG_HOME/moodlec/token`, else `~/.config/moodlec/token`.
@@ -53,7 +52,7 @@ pub fn default_token_file() -> Option<PathBuf> {
 }
 
 pub fn run(args: &Args) -> Result<Outcome, Error> {
-    let site = SiteUrl::parse(&args.url, args.allow_http)?;
+    let site = args.site.required_site("login")?;
     let path = args
         .token_file
         .clone()
@@ -63,7 +62,7 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
         Error::usage(message).with_help("set MOODLE_PASSWORD or pipe the password on standard input")
     })?;
     let runtime = crate::cli::connect::runtime()?;
-    let timeout = std::time::Duration::from_secs_f64(args.timeout.max(0.001));
+    let timeout = std::time::Duration::from_secs_f64(args.site.timeout);
     let asked = login(&site, &args.username, &password, &args.service, timeout);
     let token = runtime.block_on(asked).map_err(refused)?;
     save(&path, &token).map_err(|error| Error::usage(format!("cannot write {}: {error}", path.display())))?;

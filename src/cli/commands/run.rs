@@ -10,11 +10,10 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use moodlec::lookup::{self, Resolutions, Wanted};
 use moodlec::params::ParamValues;
 use moodlec::read::Reader;
-use moodlec::run::client::{CallError, Client};
+use moodlec::run::client::CallError;
 use moodlec::run::ledger::{Ledger, RecordSet, Resume};
 use moodlec::run::outcome::{RecordResult, Status};
 use moodlec::run::preflight::{preflight, Cleared, Refusal};
-use moodlec::run::retry::RetryPolicy;
 use moodlec::run::site::SiteUrl;
 use moodlec::run::token::Token;
 use moodlec::run::webhook::Webhook;
@@ -23,6 +22,7 @@ use moodlec::template::{AppliedCheck, Template};
 use moodlec::validate::{ValidateOptions, Validator};
 use tokio::runtime::Runtime;
 
+use crate::cli::args::{SiteArgs, TokenArgs};
 use crate::cli::error::{Error, ErrorKind};
 use crate::cli::exit::Outcome;
 use crate::cli::input::DataArgs;
@@ -42,6 +42,10 @@ const MAX_PROBLEMS_SHOWN: u64 = 50;
 /// continued after a crash with --resume. The token (MOODLE_TOKEN,
 /// --token-file, or the file `moodlec login` wrote) is never shown.
 #[derive(Debug, clap::Args)]
+// The site flags are shared; a run needs the site, and retries writes too.
+#[command(mut_arg("url", |url| url.required(true)))]
+#[command(mut_arg("retries", |retries| retries
+    .help("Retries of a call that failed without reaching Moodle (and re-sends after an unclear outcome)")))]
 #[command(
     after_help = "Examples:\n  moodlec run -t create_users staff.csv --url https://moodle.example.edu --test\n  moodlec run -t create_users staff.csv --url https://moodle.example.edu --results staff.results.ndjson\n  moodlec run -t create_users staff.csv --url https://moodle.example.edu --results staff.results.ndjson --resume\n\nExit codes: 0 all applied, 1 some invalid, failed or not sent, 2 usage or template error, 3 server unreachable or refused."
 )]
@@ -51,30 +55,16 @@ pub struct Args {
     /// Data file (NDJSON, JSON array or CSV); `-` reads stdin.
     #[arg(value_name = "DATA")]
     file: PathBuf,
-    /// The Moodle site (its wwwroot), e.g. https://moodle.example.edu.
-    #[arg(long, env = "MOODLE_URL")]
-    url: String,
-    /// Read the token from this file (else MOODLE_TOKEN, else the file `moodlec login` wrote).
-    #[arg(long, value_name = "PATH")]
-    token_file: Option<PathBuf>,
+    #[command(flatten)]
+    site: SiteArgs,
+    #[command(flatten)]
+    token: TokenArgs,
     /// Send the valid records even when some are invalid (those are reported as results).
     #[arg(long)]
     skip_invalid: bool,
     /// Requests in flight at once.
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     concurrency: u16,
-    /// At most R requests per second.
-    #[arg(long, value_name = "R", value_parser = crate::cli::connect::positive)]
-    rate: Option<f64>,
-    /// Seconds to wait for each answer.
-    #[arg(long, default_value_t = 300.0, value_name = "S", value_parser = crate::cli::connect::positive)]
-    timeout: f64,
-    /// Retries of a call that failed without reaching Moodle (and re-sends after an unclear outcome).
-    #[arg(long, default_value_t = 5, value_name = "N")]
-    retries: u32,
-    /// First retry delay in milliseconds; it doubles each time.
-    #[arg(long, default_value_t = 250, value_name = "MS", hide = true)]
-    retry_base_ms: u64,
     /// Write one NDJSON result per input record to FILE (and a journal to FILE.journal).
     #[arg(long, value_name = "FILE")]
     results: Option<PathBuf>,
@@ -90,9 +80,6 @@ pub struct Args {
     /// No progress output.
     #[arg(long, short)]
     quiet: bool,
-    /// Allow plain http:// to a host other than this machine.
-    #[arg(long)]
-    allow_http: bool,
 }
 
 pub fn run(args: &Args) -> Result<Outcome, Error> {
@@ -120,8 +107,8 @@ struct Prepared {
 fn prepare(args: &Args, runtime: &Runtime) -> Result<Prepared, Error> {
     let (template, params) = args.data.template_and_params()?;
     crate::cli::load::refuse_read_template(&template, "run")?;
-    let site = SiteUrl::parse(&args.url, args.allow_http)?;
-    let token = crate::cli::connect::read_token(args.token_file.as_deref())?;
+    let site = args.site.required_site("run")?;
+    let token = crate::cli::connect::read_token(args.token.token_file.as_deref())?;
     check_results_path(args)?;
     let input = Input::new(&args.file)?;
     // Resumed first, so that the validation pass can count what is left to send.
@@ -170,8 +157,8 @@ fn resolve_lookups(
     for record in input.open(&args.data)?.flatten() {
         wanted.add(template, &record);
     }
-    let retry = retry_policy(args);
-    let reader = Reader::new(client(args, site, token)?, retry, args.rate);
+    let retry = args.token.retry_policy();
+    let reader = Reader::new(args.site.client(site, token.clone())?, retry, args.token.rate);
     let resolved = runtime.block_on(async {
         let cleared = preflight(reader.client(), site, template, &retry).await?;
         lookup::check_functions(template, &cleared.info.functions)?;
@@ -230,11 +217,11 @@ fn execute(args: &Args, runtime: &Runtime, prepared: Prepared) -> Result<Outcome
             Some("fix them, or pass --skip-invalid to send the valid records and report the invalid ones"),
         );
     }
-    let client = client(args, &site, &token)?;
-    let retry = retry_policy(args);
+    let client = args.site.client(&site, token.clone())?;
+    let retry = args.token.retry_policy();
     let webhook = match &args.webhook {
         Some(url) => {
-            let timeout = Duration::from_secs_f64(args.timeout);
+            let timeout = Duration::from_secs_f64(args.site.timeout);
             Some(Webhook::new(url, timeout).map_err(Error::usage)?)
         }
         None => None,
@@ -260,7 +247,7 @@ fn execute(args: &Args, runtime: &Runtime, prepared: Prepared) -> Result<Outcome
         settings: Settings {
             site,
             concurrency: usize::from(args.concurrency),
-            rate: args.rate,
+            rate: args.token.rate,
             retry,
             send,
             test: args.test,
@@ -285,20 +272,6 @@ fn execute(args: &Args, runtime: &Runtime, prepared: Prepared) -> Result<Outcome
     let summary = runtime.block_on(runner.run(records, params, options, resume));
     reporter.finish();
     finish(args, &summary, send)
-}
-
-/// The HTTP client for the site, giving up on a call after --timeout.
-fn client(args: &Args, site: &SiteUrl, token: &Token) -> Result<Client, Error> {
-    Client::new(site, token.clone(), Duration::from_secs_f64(args.timeout)).map_err(Error::usage)
-}
-
-/// --retries and the (hidden) first retry delay.
-fn retry_policy(args: &Args) -> RetryPolicy {
-    RetryPolicy {
-        retries: args.retries,
-        base: Duration::from_millis(args.retry_base_ms),
-        ..RetryPolicy::default()
-    }
 }
 
 /// Report the preflight; the applied check the run may use.

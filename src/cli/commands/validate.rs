@@ -8,7 +8,7 @@ use moodlec::template::Template;
 use moodlec::validate::{ValidateOptions, Validator};
 use serde_json::json;
 
-use crate::cli::connect::SiteArgs;
+use crate::cli::args::{SiteArgs, TokenArgs};
 use crate::cli::error::Error;
 use crate::cli::exit::Outcome;
 use crate::cli::input::{DataArgs, Tally};
@@ -44,6 +44,8 @@ pub struct Args {
     /// With --url: resolve the template's lookups on that site (read calls only).
     #[command(flatten)]
     site: SiteArgs,
+    #[command(flatten)]
+    token: TokenArgs,
 }
 
 impl Args {
@@ -144,7 +146,7 @@ fn resolve_lookups(args: &Args, template: &Template) -> Result<Option<Arc<Resolu
         )
         .with_help("save the data to a file and give its path"));
     }
-    let reader = args.site.reader(&site)?;
+    let reader = args.site.reader(&args.token, &site)?;
     let mut wanted = Wanted::default();
     for path in &args.files {
         // Unreadable records are reported by the validation pass.
