@@ -1,6 +1,8 @@
-//! Flags that several commands share, declared once.
+//! Flags that several commands share, declared once, and the parsers of
+//! numeric values that must never reach a panic further on.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// How to reach the site: `--url`, `--allow-http`, `--timeout` (fetch,
 /// validate, run, login). A command that needs the site makes `--url`
@@ -14,8 +16,8 @@ pub struct SiteArgs {
     #[arg(long)]
     pub allow_http: bool,
     /// Seconds to wait for each answer.
-    #[arg(long, default_value_t = 300.0, value_name = "S", value_parser = positive)]
-    pub timeout: f64,
+    #[arg(long, default_value = "300", value_name = "S", value_parser = seconds)]
+    pub timeout: Duration,
 }
 
 /// The token and how hard to try: `--token-file`, `--retries`, `--rate`
@@ -44,9 +46,63 @@ pub fn positive(text: &str) -> Result<f64, String> {
     }
 }
 
+/// A number of seconds, as the `Duration` it stands for.
+///
+/// Refused here, with a message, rather than panicking where the duration is
+/// made: what is not a number, not more than zero, infinite, longer than a
+/// `Duration` holds (about 584 billion years), or shorter than a nanosecond.
+pub fn seconds(text: &str) -> Result<Duration, String> {
+    let value = match text.parse::<f64>() {
+        Ok(value) if !value.is_nan() => value,
+        _ => return Err(format!("`{text}` is not a number of seconds")),
+    };
+    if value <= 0.0 {
+        return Err(format!("`{text}` is not a positive number of seconds"));
+    }
+    if value.is_infinite() {
+        return Err(format!("`{text}` is not a finite number of seconds"));
+    }
+    match Duration::try_from_secs_f64(value) {
+        Ok(duration) if duration.is_zero() => Err(format!("`{text}` seconds is less than a nanosecond")),
+        Ok(duration) => Ok(duration),
+        Err(_) => Err(format!(
+            "`{text}` seconds is longer than any wait can be (at most {} seconds)",
+            Duration::MAX.as_secs()
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seconds_take_fractions_and_exponents() {
+        assert_eq!(seconds("300"), Ok(Duration::from_secs(300)));
+        assert_eq!(seconds("0.5"), Ok(Duration::from_millis(500)));
+        assert_eq!(seconds("1e3"), Ok(Duration::from_secs(1000)));
+    }
+
+    #[test]
+    fn seconds_refuse_what_no_duration_holds() {
+        for text in [
+            "",
+            "x",
+            "NaN",
+            "-1",
+            "0",
+            "-0",
+            "inf",
+            "-inf",
+            "1e30",
+            "18446744073709551616",
+            "1e-10",
+        ] {
+            let refused = seconds(text);
+            assert!(refused.is_err(), "{text:?} gave {refused:?}");
+            assert!(refused.unwrap_err().contains(&format!("`{text}`")), "{text:?}");
+        }
+    }
 
     #[test]
     fn positive_refuses_zero_negative_and_non_finite() {

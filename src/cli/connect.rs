@@ -50,7 +50,7 @@ impl SiteArgs {
     /// # Errors
     /// The HTTP client cannot be built (exit 2).
     pub fn client(&self, site: &SiteUrl, token: Token) -> Result<Client, Error> {
-        Client::new(site, token, std::time::Duration::from_secs_f64(self.timeout)).map_err(Error::usage)
+        Client::new(site, token, self.timeout).map_err(Error::usage)
     }
 }
 

@@ -62,8 +62,7 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
         Error::usage(message).with_help("set MOODLE_PASSWORD or pipe the password on standard input")
     })?;
     let runtime = crate::cli::connect::runtime()?;
-    let timeout = std::time::Duration::from_secs_f64(args.site.timeout);
-    let asked = login(&site, &args.username, &password, &args.service, timeout);
+    let asked = login(&site, &args.username, &password, &args.service, args.site.timeout);
     let token = runtime.block_on(asked).map_err(refused)?;
     save(&path, &token).map_err(|error| Error::usage(format!("cannot write {}: {error}", path.display())))?;
     report::note(&format!(

@@ -220,10 +220,7 @@ fn execute(args: &Args, runtime: &Runtime, prepared: Prepared) -> Result<Outcome
     let client = args.site.client(&site, token.clone())?;
     let retry = args.token.retry_policy();
     let webhook = match &args.webhook {
-        Some(url) => {
-            let timeout = Duration::from_secs_f64(args.site.timeout);
-            Some(Webhook::new(url, timeout).map_err(Error::usage)?)
-        }
+        Some(url) => Some(Webhook::new(url, args.site.timeout).map_err(Error::usage)?),
         None => None,
     };
     let applied = match cleared {
