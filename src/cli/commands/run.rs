@@ -20,6 +20,7 @@ use moodlec::run::webhook::Webhook;
 use moodlec::run::{Reporter, Runner, Settings, StopKind, Summary};
 use moodlec::template::{AppliedCheck, Template};
 use moodlec::validate::{ValidateOptions, Validator};
+use tempfile::TempPath;
 use tokio::runtime::Runtime;
 
 use crate::cli::args::{SiteArgs, TokenArgs};
@@ -260,9 +261,14 @@ fn execute(args: &Args, runtime: &Runtime, prepared: Prepared) -> Result<Outcome
         allow_unknown: args.data.allow_unknown,
     };
     // The runner stops cleanly on the first Ctrl-C; a second one quits at
-    // once, leaving the journal to --resume.
-    runtime.spawn(async {
+    // once, leaving the journal to --resume. `process::exit` runs no
+    // destructor: the copy of standard input is removed here.
+    let spool = input.spool_path();
+    runtime.spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() && tokio::signal::ctrl_c().await.is_ok() {
+            if let Some(spool) = spool {
+                let _ = std::fs::remove_file(spool);
+            }
             std::process::exit(130);
         }
     });
@@ -300,10 +306,11 @@ fn create_ledger(args: &Args) -> Result<(Ledger, Resume), Error> {
     created.map_err(|error| Error::usage(format!("cannot use {}: {error}", path.display())))
 }
 
-/// The data, read twice: standard input is first copied to a temporary file.
+/// The data, read twice: standard input is first copied to a private file.
 struct Input {
     path: PathBuf,
-    spooled: bool,
+    /// The copy of standard input, removed when the run ends.
+    spool: Option<TempPath>,
 }
 
 impl Input {
@@ -311,23 +318,16 @@ impl Input {
         if path.as_os_str() != "-" {
             return Ok(Input {
                 path: path.to_path_buf(),
-                spooled: false,
+                spool: None,
             });
         }
-        // `.json`: the reader tells NDJSON from a JSON array by the first byte, as for stdin.
-        let spool = std::env::temp_dir().join(format!("moodlec-stdin-{}.json", std::process::id()));
-        let copied = std::fs::File::create(&spool).and_then(|mut file| {
-            std::io::copy(&mut std::io::stdin().lock(), &mut file)?;
-            file.flush()
-        });
-        let input = Input {
-            path: spool,
-            spooled: true,
-        };
-        copied.map_err(|error| {
-            Error::usage(format!("cannot copy standard input to a temporary file: {error}"))
-        })?;
-        Ok(input)
+        let spool = crate::cli::spool::spool(&mut std::io::stdin().lock(), &std::env::temp_dir()).map_err(
+            |error| Error::usage(format!("cannot copy standard input to a temporary file: {error}")),
+        )?;
+        Ok(Input {
+            path: spool.to_path_buf(),
+            spool: Some(spool),
+        })
     }
 
     fn open(&self, data: &DataArgs) -> Result<moodlec::record::Records, Error> {
@@ -335,19 +335,16 @@ impl Input {
     }
 
     fn name(&self) -> String {
-        if self.spooled {
+        if self.spool.is_some() {
             "standard input".to_owned()
         } else {
             self.path.display().to_string()
         }
     }
-}
 
-impl Drop for Input {
-    fn drop(&mut self) {
-        if self.spooled {
-            let _ = std::fs::remove_file(&self.path);
-        }
+    /// The copy of standard input, for a way out that runs no destructor.
+    fn spool_path(&self) -> Option<PathBuf> {
+        self.spool.as_ref().map(|spool| spool.to_path_buf())
     }
 }
 
