@@ -72,6 +72,9 @@ pub fn run() -> ExitCode {
             .into();
         }
     };
+    if cli.command.ends_on_closed_output() {
+        end_quietly_on_closed_output();
+    }
     let format = cli.command.error_format();
     match cli.command.run() {
         Ok(outcome) => outcome.exit_class().into(),
@@ -108,5 +111,28 @@ impl Command {
             Command::Fetch(args) => args.error_format(),
             Command::Fmt(_) | Command::Run(_) | Command::Login(_) => DiagnosticFormat::Human,
         }
+    }
+
+    /// Whether the command may simply end when its reader goes away, as
+    /// `cat` does: all but `run`, which finishes the batch it started
+    /// (its writes to a closed stdout or stderr fail and are ignored), so
+    /// that every record sent gets its result written.
+    fn ends_on_closed_output(&self) -> bool {
+        !matches!(self, Command::Run(_))
+    }
+}
+
+/// Die of SIGPIPE, like `cat` and `grep`, when stdout or stderr is a pipe
+/// whose reader is gone (`moodlec validate --format json data.csv | head -1`):
+/// the shell sees status 141 and nothing is printed. Rust ignores SIGPIPE by
+/// default, which makes the write fail with EPIPE instead: an error message
+/// for a reader that left on purpose, and an exit code that says "failed".
+/// Sockets are not concerned: their writes ask for no signal (MSG_NOSIGNAL
+/// on Linux, SO_NOSIGPIPE on macOS, both set by std and mio).
+fn end_quietly_on_closed_output() {
+    #[cfg(unix)]
+    // SAFETY: called before any other thread exists; SIG_DFL is a valid disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
