@@ -164,7 +164,7 @@ fn error_annotation(kind: ErrorKind, message: &str, help: Option<&str>) -> Strin
 
 /// Print an error for people, with an optional help line: the terminal form
 /// of [`print_error`], and the form of errors a command reports and goes on
-/// after (a failed fetch call, an unformattable file among several).
+/// after (a call fetch's site refused; run's "nothing was sent").
 pub fn error(message: &str, help: Option<&str>) {
     let mut text = format!("error: {message}\n");
     if let Some(help) = help {
