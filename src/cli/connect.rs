@@ -1,100 +1,86 @@
-//! The site, the token and the client settings shared by every command that
-//! talks to Moodle (`run`, `fetch`, `validate --url`).
+//! The site, the token and the clients built from the flags of `cli::args`,
+//! shared by every command that talks to Moodle (`run`, `fetch`,
+//! `validate --url`, `login`).
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use moodlec::site::retry::RetryPolicy;
 use moodlec::site::token::Token;
 use moodlec::site::{Session, Settings, SiteUrl};
 
-use crate::cli::exit;
-use crate::cli::report;
-
-/// How to reach the site: `--url`, the token and the client's patience.
-#[derive(Debug, Clone, clap::Args)]
-pub struct SiteArgs {
-    /// The Moodle site (its wwwroot), e.g. https://moodle.example.edu.
-    #[arg(long, env = "MOODLE_URL")]
-    pub url: Option<String>,
-    /// Read the token from this file (else MOODLE_TOKEN, else the file `moodlec login` wrote).
-    #[arg(long, value_name = "PATH")]
-    pub token_file: Option<PathBuf>,
-    /// Allow plain http:// to a host other than this machine.
-    #[arg(long)]
-    pub allow_http: bool,
-    /// Seconds to wait for each answer.
-    #[arg(long, default_value_t = 300.0, value_name = "S", value_parser = positive)]
-    pub timeout: f64,
-    /// Retries of a read call that got no answer, a 5xx or a 429.
-    #[arg(long, default_value_t = 5, value_name = "N")]
-    pub retries: u32,
-    /// At most R requests per second.
-    #[arg(long, value_name = "R", value_parser = positive)]
-    pub rate: Option<f64>,
-}
-
-/// A positive, finite number of seconds or requests.
-pub fn positive(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(value) if value > 0.0 && value.is_finite() => Ok(value),
-        _ => Err(format!("`{text}` is not a positive number")),
-    }
-}
+use crate::cli::args::{SiteArgs, TokenArgs};
+use crate::cli::error::Error;
 
 impl SiteArgs {
     /// The site, when `--url` (or MOODLE_URL) is given.
     ///
     /// # Errors
-    /// The URL is not acceptable (exit 2, reported).
-    pub fn site(&self) -> Result<Option<SiteUrl>, u8> {
+    /// The URL is not acceptable (exit 2).
+    pub fn site(&self) -> Result<Option<SiteUrl>, Error> {
         let Some(url) = &self.url else {
             return Ok(None);
         };
-        SiteUrl::parse(url, self.allow_http).map(Some).map_err(|error| {
-            report::error(&error.to_string(), Some(error.help()));
-            exit::USAGE_OR_TEMPLATE
+        Ok(Some(SiteUrl::parse(url, self.allow_http)?))
+    }
+
+    /// The site, which `command` cannot do without.
+    ///
+    /// # Errors
+    /// No `--url` nor MOODLE_URL, or not an acceptable one (exit 2).
+    pub fn required_site(&self, command: &str) -> Result<SiteUrl, Error> {
+        self.site()?.ok_or_else(|| {
+            Error::usage(format!("{command} needs the site"))
+                .with_help("pass --url https://moodle.example.edu or set MOODLE_URL")
         })
     }
 
-    /// A session with `site`, with this token and these settings.
+    /// A session with `site`, with the token and retries of `token`.
     ///
     /// # Errors
-    /// No token, or the HTTP client cannot be built (exit 2, reported).
-    pub fn session(&self, site: &SiteUrl) -> Result<Session, u8> {
-        let token = read_token(self.token_file.as_deref())?;
-        let settings = Settings {
-            timeout: Duration::from_secs_f64(self.timeout),
-            retry: RetryPolicy {
-                retries: self.retries,
-                ..RetryPolicy::default()
-            },
-            rate: self.rate,
-        };
-        open_session(site, token, settings)
+    /// No token, or the HTTP client cannot be built (exit 2).
+    pub fn session(&self, token: &TokenArgs, site: &SiteUrl) -> Result<Session, Error> {
+        let secret = read_token(token.token_file.as_deref())?;
+        open_session(site, secret, self.settings(token))
+    }
+
+    /// How a session with the site behaves: --timeout, --retries, --rate.
+    pub fn settings(&self, token: &TokenArgs) -> Settings {
+        Settings {
+            timeout: self.timeout,
+            retry: token.retry_policy(),
+            rate: token.rate,
+        }
     }
 }
 
-/// A session with `site` (exit 2, reported, if the HTTP client cannot be built).
-pub fn open_session(site: &SiteUrl, token: Token, settings: Settings) -> Result<Session, u8> {
-    Session::open(site.clone(), token, settings).map_err(|message| {
-        report::error(&message, None);
-        exit::USAGE_OR_TEMPLATE
-    })
+impl TokenArgs {
+    /// --retries and the (hidden) first retry delay.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            retries: self.retries,
+            base: std::time::Duration::from_millis(self.retry_base_ms),
+            ..RetryPolicy::default()
+        }
+    }
+}
+
+/// A session with `site`.
+///
+/// # Errors
+/// The HTTP client cannot be built (exit 2).
+pub fn open_session(site: &SiteUrl, token: Token, settings: Settings) -> Result<Session, Error> {
+    Session::open(site.clone(), token, settings).map_err(Error::usage)
 }
 
 /// The one current-thread runtime a command runs its calls on.
 ///
 /// # Errors
-/// The runtime cannot be built (exit 2, reported).
-pub fn runtime() -> Result<tokio::runtime::Runtime, u8> {
+/// The runtime cannot be built (exit 2).
+pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|error| {
-            report::error(&format!("cannot start the runtime: {error}"), None);
-            exit::USAGE_OR_TEMPLATE
-        })
+        .map_err(|error| Error::usage(format!("cannot start the runtime: {error}")))
 }
 
 /// `$XDG_CONFIG_HOME/moodlec/token`, else `~/.config/moodlec/token`.
@@ -109,20 +95,15 @@ pub fn default_token_file() -> Option<PathBuf> {
 /// The token: `token_file`, else MOODLE_TOKEN, else the file `moodlec login` wrote.
 ///
 /// # Errors
-/// None found, or the file is unreadable or empty (exit 2, reported).
-pub fn read_token(token_file: Option<&Path>) -> Result<Token, u8> {
+/// None found, or the file is unreadable or empty (exit 2).
+pub fn read_token(token_file: Option<&Path>) -> Result<Token, Error> {
     let help = "set MOODLE_TOKEN, pass --token-file PATH, or run `moodlec login`";
-    let from_file = |path: &Path| -> Result<Token, u8> {
+    let from_file = |path: &Path| -> Result<Token, Error> {
         let text = std::fs::read_to_string(path).map_err(|error| {
-            report::error(
-                &format!("cannot read the token file {}: {error}", path.display()),
-                Some(help),
-            );
-            exit::USAGE_OR_TEMPLATE
+            Error::usage(format!("cannot read the token file {}: {error}", path.display())).with_help(help)
         })?;
         Token::new(&text).ok_or_else(|| {
-            report::error(&format!("the token file {} is empty", path.display()), Some(help));
-            exit::USAGE_OR_TEMPLATE
+            Error::usage(format!("the token file {} is empty", path.display())).with_help(help)
         })
     };
     if let Some(path) = token_file {
@@ -133,9 +114,6 @@ pub fn read_token(token_file: Option<&Path>) -> Result<Token, u8> {
     }
     match default_token_file().filter(|p| p.exists()) {
         Some(path) => from_file(&path),
-        None => {
-            report::error("no web-service token", Some(help));
-            Err(exit::USAGE_OR_TEMPLATE)
-        }
+        None => Err(Error::usage("no web-service token").with_help(help)),
     }
 }

@@ -7,9 +7,8 @@ use moodlec::params::{self, ParamValues};
 use moodlec::record::{self, InputFormat, ReadOptions, Records};
 use moodlec::template::Template;
 
-use super::exit;
+use super::error::Error;
 use super::load;
-use super::report;
 
 /// Data input formats on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -54,18 +53,21 @@ impl DataArgs {
         }
     }
 
-    /// The template and its params, or the exit class after printing why not.
-    pub fn template_and_params(&self) -> Result<(Arc<Template>, ParamValues), u8> {
+    /// The template and its params.
+    ///
+    /// # Errors
+    /// No such template, it does not compile, or a `--set` does not apply (exit 2).
+    pub fn template_and_params(&self) -> Result<(Arc<Template>, ParamValues), Error> {
         let template = load::template(&self.template)?;
-        let values = params::resolve(&template, &self.set).map_err(|error| {
-            report::error(&error.message, error.help.as_deref());
-            exit::USAGE_OR_TEMPLATE
-        })?;
+        let values = params::resolve(&template, &self.set)?;
         Ok((template, values))
     }
 
     /// Open one data file (`-` = stdin).
-    pub fn open(&self, path: &Path) -> Result<Records, u8> {
+    ///
+    /// # Errors
+    /// The file cannot be opened, or its format cannot be told (exit 2).
+    pub fn open(&self, path: &Path) -> Result<Records, Error> {
         let options = ReadOptions {
             format: self.input_format.map(|f| match f {
                 FormatArg::Ndjson => InputFormat::Ndjson,
@@ -75,11 +77,8 @@ impl DataArgs {
             max_record_bytes: self.max_record_bytes,
         };
         record::open(path, &options).map_err(|e| {
-            report::error(
-                &format!("cannot read {}: {e}", path.display()),
-                Some("give a .ndjson, .jsonl, .json or .csv file, or --input-format for other names"),
-            );
-            exit::USAGE_OR_TEMPLATE
+            Error::usage(format!("cannot read {}: {e}", path.display()))
+                .with_help("give a .ndjson, .jsonl, .json or .csv file, or --input-format for other names")
         })
     }
 }

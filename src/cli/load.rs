@@ -8,8 +8,7 @@ use moodlec::check::{compile, suggestion, Compiled};
 use moodlec::diagnostic::Source;
 use moodlec::template::{ReadTemplate, Template, WriteTemplate};
 
-use super::exit;
-use super::report::{self, DiagnosticFormat};
+use super::error::Error;
 
 /// The folder searched for the user's own templates.
 pub const LOCAL_DIR: &str = "templates";
@@ -46,12 +45,9 @@ pub fn local_template_files() -> Vec<PathBuf> {
 /// Compile the built-ins plus `extra` files on top of them.
 ///
 /// # Errors
-/// The exit class after printing what went wrong.
-pub fn catalog_with(extra: &[PathBuf]) -> Result<Compiled, u8> {
-    let sources = read_sources(extra).map_err(|message| {
-        report::error(&message, None);
-        exit::USAGE_OR_TEMPLATE
-    })?;
+/// A file cannot be read (exit 2).
+pub fn catalog_with(extra: &[PathBuf]) -> Result<Compiled, Error> {
+    let sources = read_sources(extra).map_err(Error::usage)?;
     Ok(compile(&sources, builtin::catalog()))
 }
 
@@ -59,16 +55,16 @@ pub fn catalog_with(extra: &[PathBuf]) -> Result<Compiled, u8> {
 /// template), else a template of `./templates/`, else a built-in.
 ///
 /// # Errors
-/// The exit class after printing what went wrong.
-pub fn template(spec: &str) -> Result<Arc<Template>, u8> {
+/// No such template, or it does not compile (exit 2).
+pub fn template(spec: &str) -> Result<Arc<Template>, Error> {
     template_with_catalog(spec).map(|(template, _)| template)
 }
 
 /// [`template`], with the catalog it was found in (for the templates it joins).
 ///
 /// # Errors
-/// The exit class after printing what went wrong.
-pub fn template_with_catalog(spec: &str) -> Result<(Arc<Template>, moodlec::check::Catalog), u8> {
+/// No such template, or it does not compile (exit 2).
+pub fn template_with_catalog(spec: &str) -> Result<(Arc<Template>, moodlec::check::Catalog), Error> {
     let path = Path::new(spec);
     let is_path = spec.ends_with(".moodle") || spec.contains('/') || spec.contains('\\');
     let files = if is_path {
@@ -78,8 +74,7 @@ pub fn template_with_catalog(spec: &str) -> Result<(Arc<Template>, moodlec::chec
     };
     let compiled = catalog_with(&files)?;
     if compiled.has_errors() {
-        report::print_diagnostics(&compiled.diagnostics, DiagnosticFormat::Human);
-        return Err(exit::USAGE_OR_TEMPLATE);
+        return Err(Error::template(compiled.diagnostics));
     }
     let name = if is_path {
         only_template_name(&compiled, spec)?
@@ -89,14 +84,13 @@ pub fn template_with_catalog(spec: &str) -> Result<(Arc<Template>, moodlec::chec
     let template = compiled.catalog.get(&name).cloned().ok_or_else(|| {
         let names = compiled.catalog.names();
         let help = suggestion(&name, &names).unwrap_or_else(|| "`moodlec templates` lists them".to_owned());
-        report::error(&format!("no template named `{name}`"), Some(&help));
-        exit::USAGE_OR_TEMPLATE
+        Error::usage(format!("no template named `{name}`")).with_help(help)
     })?;
     Ok((template, compiled.catalog))
 }
 
 /// The template a file declares, when it declares exactly one.
-fn only_template_name(compiled: &Compiled, path: &str) -> Result<String, u8> {
+fn only_template_name(compiled: &Compiled, path: &str) -> Result<String, Error> {
     let declared: Vec<&Arc<Template>> = compiled
         .catalog
         .iter()
@@ -104,17 +98,13 @@ fn only_template_name(compiled: &Compiled, path: &str) -> Result<String, u8> {
         .collect();
     match declared.as_slice() {
         [one] => Ok(one.name.clone()),
-        [] => {
-            report::error(&format!("{path} declares no template"), None);
-            Err(exit::USAGE_OR_TEMPLATE)
-        }
+        [] => Err(Error::usage(format!("{path} declares no template"))),
         many => {
             let names: Vec<&str> = many.iter().map(|t| t.name.as_str()).collect();
-            report::error(
-                &format!("{path} declares several templates: {}", names.join(", ")),
-                Some("put the file in ./templates/ and name the template with -t NAME"),
-            );
-            Err(exit::USAGE_OR_TEMPLATE)
+            Err(
+                Error::usage(format!("{path} declares several templates: {}", names.join(", ")))
+                    .with_help("put the file in ./templates/ and name the template with -t NAME"),
+            )
         }
     }
 }
@@ -123,38 +113,30 @@ fn only_template_name(compiled: &Compiled, path: &str) -> Result<String, u8> {
 /// read template is refused, saying to use `fetch`.
 ///
 /// # Errors
-/// The template has `emits` (exit 2, reported).
-pub fn write_template(template: Arc<Template>, command: &str) -> Result<WriteTemplate, u8> {
-    let template = match WriteTemplate::new(template) {
-        Ok(write) => return Ok(write),
-        Err(template) => template,
-    };
-    report::error(
-        &format!(
+/// The template has `emits` (exit 2).
+pub fn write_template(template: Arc<Template>, command: &str) -> Result<WriteTemplate, Error> {
+    WriteTemplate::new(template).map_err(|template| {
+        Error::usage(format!(
             "`{}` is a read template: `{command}` sends records to a write function",
             template.name
-        ),
-        Some(&format!(
+        ))
+        .with_help(format!(
             "fetch its records with `moodlec fetch -t {}`",
             template.name
-        )),
-    );
-    Err(exit::USAGE_OR_TEMPLATE)
+        ))
+    })
 }
 
 /// The template as a read template, for `fetch`; a write template is refused.
 ///
 /// # Errors
-/// The template has no `emits` (exit 2, reported).
-pub fn read_template(template: Arc<Template>) -> Result<ReadTemplate, u8> {
+/// The template has no `emits` (exit 2).
+pub fn read_template(template: Arc<Template>) -> Result<ReadTemplate, Error> {
     ReadTemplate::new(template).map_err(|template| {
-        report::error(
-            &format!(
-                "`{}` is a write template: fetch needs a read template (one with `emits`)",
-                template.name
-            ),
-            Some("send records with `moodlec run`; `moodlec templates` lists the read templates"),
-        );
-        exit::USAGE_OR_TEMPLATE
+        Error::usage(format!(
+            "`{}` is a write template: fetch needs a read template (one with `emits`)",
+            template.name
+        ))
+        .with_help("send records with `moodlec run`; `moodlec templates` lists the read templates")
     })
 }

@@ -1,17 +1,24 @@
 //! Presentation: command-line parsing and output. The library never prints;
 //! this module decides between terminal diagnostics, JSON and CI annotations.
 
+mod args;
 mod commands;
 mod connect;
+mod error;
 mod exit;
 mod input;
 mod load;
 mod problems;
 mod report;
+mod spool;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+use error::Error;
+use exit::{ExitClass, Outcome};
+use report::DiagnosticFormat;
 
 /// Compile, validate and run declarative Moodle web-service templates.
 ///
@@ -51,30 +58,81 @@ enum Command {
     Login(commands::login::Args),
 }
 
-/// Parse the command line and run the command.
+/// Parse the command line, run the command, print the error that ended it
+/// (if one did) in the command's format, and exit with its class.
 pub fn run() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
             return match error.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
-                    exit::code(exit::OK)
-                }
-                _ => exit::code(exit::USAGE_OR_TEMPLATE),
-            };
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => ExitClass::Ok,
+                _ => ExitClass::UsageOrTemplate,
+            }
+            .into();
         }
     };
-    let class = match cli.command {
-        Command::Templates(args) => commands::templates::run(&args),
-        Command::Check(args) => commands::check::run(&args),
-        Command::Explain(args) => commands::explain::run(&args),
-        Command::Fmt(args) => commands::fmt::run(&args),
-        Command::Validate(args) => commands::validate::run(&args),
-        Command::Render(args) => commands::render::run(&args),
-        Command::Run(args) => commands::run::run(&args),
-        Command::Login(args) => commands::login::run(&args),
-        Command::Fetch(args) => commands::fetch::run(&args),
-    };
-    exit::code(class)
+    if cli.command.ends_on_closed_output() {
+        end_quietly_on_closed_output();
+    }
+    let format = cli.command.error_format();
+    match cli.command.run() {
+        Ok(outcome) => outcome.exit_class().into(),
+        Err(error) => {
+            report::print_error(&error, format);
+            error.kind().exit_class().into()
+        }
+    }
+}
+
+impl Command {
+    fn run(self) -> Result<Outcome, Error> {
+        match self {
+            Command::Templates(args) => commands::templates::run(&args),
+            Command::Check(args) => commands::check::run(&args),
+            Command::Explain(args) => commands::explain::run(&args),
+            Command::Fmt(args) => commands::fmt::run(&args),
+            Command::Validate(args) => commands::validate::run(&args),
+            Command::Render(args) => commands::render::run(&args),
+            Command::Run(args) => commands::run::run(&args),
+            Command::Login(args) => commands::login::run(&args),
+            Command::Fetch(args) => commands::fetch::run(&args),
+        }
+    }
+
+    /// How the command prints the error that ends it: as its output is printed.
+    fn error_format(&self) -> DiagnosticFormat {
+        match self {
+            Command::Check(args) => args.error_format(),
+            Command::Explain(args) => args.error_format(),
+            Command::Templates(args) => args.error_format(),
+            Command::Validate(args) => args.error_format(),
+            Command::Render(args) => args.error_format(),
+            Command::Fetch(args) => args.error_format(),
+            Command::Fmt(_) | Command::Run(_) | Command::Login(_) => DiagnosticFormat::Human,
+        }
+    }
+
+    /// Whether the command may simply end when its reader goes away, as
+    /// `cat` does: all but `run`, which finishes the batch it started
+    /// (its writes to a closed stdout or stderr fail and are ignored), so
+    /// that every record sent gets its result written.
+    fn ends_on_closed_output(&self) -> bool {
+        !matches!(self, Command::Run(_))
+    }
+}
+
+/// Die of SIGPIPE, like `cat` and `grep`, when stdout or stderr is a pipe
+/// whose reader is gone (`moodlec validate --format json data.csv | head -1`):
+/// the shell sees status 141 and nothing is printed. Rust ignores SIGPIPE by
+/// default, which makes the write fail with EPIPE instead: an error message
+/// for a reader that left on purpose, and an exit code that says "failed".
+/// Sockets are not concerned: their writes ask for no signal (MSG_NOSIGNAL
+/// on Linux, SO_NOSIGPIPE on macOS, both set by std and mio).
+fn end_quietly_on_closed_output() {
+    #[cfg(unix)]
+    // SAFETY: called before any other thread exists; SIG_DFL is a valid disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }

@@ -6,6 +6,8 @@ use miette::{GraphicalReportHandler, GraphicalTheme};
 use moodlec::diagnostic::TemplateDiagnostic;
 use serde_json::json;
 
+use super::error::{Error, ErrorKind, Message, Report};
+
 /// How diagnostics are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum DiagnosticFormat {
@@ -48,7 +50,7 @@ pub fn print_diagnostics(diagnostics: &[TemplateDiagnostic], format: DiagnosticF
             DiagnosticFormat::Json => format!("{}\n", diagnostic_json(diagnostic)),
             DiagnosticFormat::Github => github_annotation(diagnostic),
         };
-        let _ = stderr.write_all(text.as_bytes());
+        write_ignoring_errors(&mut stderr, &text);
     }
 }
 
@@ -95,11 +97,106 @@ pub fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
-/// Print a one-off error (usage, I/O) with an optional help line.
-pub fn error(message: &str, help: Option<&str>) {
-    let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "error: {message}");
-    if let Some(help) = help {
-        let _ = writeln!(stderr, "  help: {help}");
+/// Print the error that ended a command in the command's `format`: for
+/// people on stderr; as one JSON object per line on stdout, where programs
+/// read the rest of a machine format; as GitHub annotations on stderr.
+pub fn print_error(error: &Error, format: DiagnosticFormat) {
+    match error.report() {
+        Report::Messages(messages) => {
+            for Message { message, help } in messages {
+                print_message(error.kind(), message, help.as_deref(), format);
+            }
+        }
+        Report::Template(diagnostics) if format == DiagnosticFormat::Json => {
+            let mut stdout = std::io::stdout().lock();
+            for diagnostic in diagnostics {
+                write_ignoring_errors(&mut stdout, &format!("{}\n", diagnostic_json(diagnostic)));
+            }
+        }
+        Report::Template(diagnostics) => print_diagnostics(diagnostics, format),
+        Report::AlreadyShown => {}
     }
+}
+
+fn print_message(kind: ErrorKind, message: &str, help: Option<&str>, format: DiagnosticFormat) {
+    match format {
+        DiagnosticFormat::Human => self::error(message, help),
+        DiagnosticFormat::Json => {
+            let line = error_json(kind, message, help);
+            let mut stdout = std::io::stdout().lock();
+            let written = stdout.write_all(format!("{line}\n").as_bytes());
+            // Standard output may be why the command ended (a full disk): then say it where it can be seen.
+            if written.and_then(|()| stdout.flush()).is_err() {
+                self::error(message, help);
+            }
+        }
+        DiagnosticFormat::Github => {
+            let text = error_annotation(kind, message, help);
+            write_ignoring_errors(&mut std::io::stderr().lock(), &text);
+        }
+    }
+}
+
+/// The JSON object of an error, in the shape of the JSON diagnostics.
+fn error_json(kind: ErrorKind, message: &str, help: Option<&str>) -> serde_json::Value {
+    json!({
+        "severity": "error",
+        "code": kind.code(),
+        "message": message,
+        "help": help,
+    })
+}
+
+/// A GitHub `::error` annotation for an error that belongs to no file.
+fn error_annotation(kind: ErrorKind, message: &str, help: Option<&str>) -> String {
+    let mut text = message.to_owned();
+    if let Some(help) = help {
+        text.push_str(" — ");
+        text.push_str(help);
+    }
+    let title = kind.code().trim_start_matches("moodlec::");
+    format!(
+        "::error title={}::{}\n",
+        escape_property(title),
+        escape_data(&text)
+    )
+}
+
+/// Print an error for people, with an optional help line: the terminal form
+/// of [`print_error`], and the form of errors a command reports and goes on
+/// after (a call fetch's site refused; run's "nothing was sent").
+pub fn error(message: &str, help: Option<&str>) {
+    let mut text = format!("error: {message}\n");
+    if let Some(help) = help {
+        text.push_str(&format!("  help: {help}\n"));
+    }
+    write_ignoring_errors(&mut std::io::stderr().lock(), &text);
+}
+
+/// A line of progress or summary on stderr. A stderr that cannot be written
+/// to has nowhere to report that: the line is dropped, never a panic.
+pub fn note(line: &str) {
+    write_ignoring_errors(&mut std::io::stderr().lock(), &format!("{line}\n"));
+}
+
+/// Write `text` to standard output.
+///
+/// # Errors
+/// Standard output cannot be written (a full disk; a closed pipe where
+/// SIGPIPE is ignored): the command's output is lost, so it ends (exit 2).
+pub fn stdout(text: &str) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|error| stdout_error(&error))
+}
+
+/// The error of a failed write to standard output.
+pub fn stdout_error(error: &std::io::Error) -> Error {
+    Error::usage(format!("cannot write standard output: {error}"))
+}
+
+fn write_ignoring_errors(out: &mut impl Write, text: &str) {
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
 }

@@ -14,6 +14,7 @@ mod harness;
 mod simulator;
 
 mod cli;
+mod cli_errors;
 mod cli_records;
 mod examples;
 mod fetch;

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use moodlec::builtin;
 use moodlec::check::{compile, Catalog};
 
-use crate::cli::exit;
+use crate::cli::error::{Error, ErrorKind};
+use crate::cli::exit::Outcome;
 use crate::cli::load::{local_template_files, read_sources};
 use crate::cli::report::{self, DiagnosticFormat};
 
@@ -15,7 +16,7 @@ use crate::cli::report::{self, DiagnosticFormat};
 /// Exits 2 if any template has an error.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  moodlec check                      # built-ins and ./templates/*.moodle\n  moodlec check templates/*.moodle\n  moodlec check my.moodle --format github   # annotations in GitHub Actions"
+    after_help = "Examples:\n  moodlec check                      # built-ins and ./templates/*.moodle\n  moodlec check templates/*.moodle\n  moodlec check my.moodle --format github   # annotations in GitHub Actions\n\nWith --format json, diagnostics are JSON lines on standard error; an error that ends the command\n(an unreadable file) is one JSON object on standard output:\n  {\"severity\":\"error\",\"code\":\"moodlec::usage\",\"message\":\"...\",\"help\":...}"
 )]
 pub struct Args {
     /// Template files (*.moodle).
@@ -25,19 +26,20 @@ pub struct Args {
     format: DiagnosticFormat,
 }
 
-pub fn run(args: &Args) -> u8 {
+impl Args {
+    /// Errors as diagnostics are printed.
+    pub fn error_format(&self) -> DiagnosticFormat {
+        self.format
+    }
+}
+
+pub fn run(args: &Args) -> Result<Outcome, Error> {
     let files = if args.files.is_empty() {
         local_template_files()
     } else {
         args.files.clone()
     };
-    let sources = match read_sources(&files) {
-        Ok(sources) => sources,
-        Err(message) => {
-            report::error(&message, None);
-            return exit::USAGE_OR_TEMPLATE;
-        }
-    };
+    let sources = read_sources(&files).map_err(Error::usage)?;
     let mut runs = vec![compile(&sources, builtin::catalog())];
     let mut file_count = sources.len();
     if args.files.is_empty() {
@@ -68,11 +70,13 @@ pub fn run(args: &Args) -> u8 {
             1 => "1 error".to_owned(),
             n => format!("{n} errors"),
         };
-        eprintln!("checked {file_count} file(s), {checked} template(s) compiled: {verdict}");
+        report::note(&format!(
+            "checked {file_count} file(s), {checked} template(s) compiled: {verdict}"
+        ));
     }
     if errors > 0 {
-        exit::USAGE_OR_TEMPLATE
-    } else {
-        exit::OK
+        // The diagnostics above are the errors.
+        return Err(Error::already_shown(ErrorKind::Usage));
     }
+    Ok(Outcome::Ok)
 }

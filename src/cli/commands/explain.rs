@@ -9,9 +9,10 @@ use moodlec::template::{
     Constraints, DefaultValue, Field, FieldType, ParamType, PasswordPolicy, Returns, Template, Value,
 };
 
-use crate::cli::exit;
+use crate::cli::error::Error;
+use crate::cli::exit::Outcome;
 use crate::cli::load;
-use crate::cli::report;
+use crate::cli::report::{self, DiagnosticFormat};
 
 /// Show what a template sends: fields, types, defaults, constraints, params,
 /// rules and batching.
@@ -20,6 +21,9 @@ use crate::cli::report;
 /// prints a JSON Schema for one input record, for other tools to validate
 /// data with.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "With --json or --schema, an error that ends the command is one JSON object on standard output:\n  {\"severity\":\"error\",\"code\":\"moodlec::usage\",\"message\":\"...\",\"help\":...}"
+)]
 pub struct Args {
     /// A built-in template name, a template in ./templates/, or a path to a .moodle file.
     template: String,
@@ -34,29 +38,32 @@ pub struct Args {
     json: bool,
 }
 
-pub fn run(args: &Args) -> u8 {
-    let template = match load::template(&args.template) {
-        Ok(template) => template,
-        Err(class) => return class,
-    };
-    let values = match params::resolve(&template, &args.set) {
-        Ok(values) => values,
-        Err(error) => {
-            report::error(&error.message, error.help.as_deref());
-            return exit::USAGE_OR_TEMPLATE;
+impl Args {
+    /// JSON errors when the output is JSON.
+    pub fn error_format(&self) -> DiagnosticFormat {
+        if self.json || self.schema {
+            DiagnosticFormat::Json
+        } else {
+            DiagnosticFormat::Human
         }
-    };
-    if args.schema {
-        println!("{}", pretty(&record_schema(&template)));
-    } else if args.json {
-        println!(
-            "{}",
-            pretty(&serde_json::to_value(&*template).unwrap_or_default())
-        );
-    } else {
-        print!("{}", describe(&template, &values));
     }
-    exit::OK
+}
+
+pub fn run(args: &Args) -> Result<Outcome, Error> {
+    let template = load::template(&args.template)?;
+    let values = params::resolve(&template, &args.set)?;
+    let text = if args.schema {
+        format!("{}\n", pretty(&record_schema(&template)))
+    } else if args.json {
+        format!(
+            "{}\n",
+            pretty(&serde_json::to_value(&*template).unwrap_or_default())
+        )
+    } else {
+        describe(&template, &values)
+    };
+    report::stdout(&text)?;
+    Ok(Outcome::Ok)
 }
 
 fn pretty(value: &serde_json::Value) -> String {

@@ -15,10 +15,11 @@ use moodlec::record::{Cell, SourceRecord};
 use moodlec::site::preflight::site_info;
 use moodlec::site::Session;
 use moodlec::template::{ReadTemplate, Template};
-use moodlec::validate::{ValidateOptions, Validator};
+use moodlec::validate::{ValidateOptions, Validator, Violation};
 
-use crate::cli::connect::SiteArgs;
-use crate::cli::exit;
+use crate::cli::args::{SiteArgs, TokenArgs};
+use crate::cli::error::Error;
+use crate::cli::exit::Outcome;
 use crate::cli::input::DataArgs;
 use crate::cli::load;
 use crate::cli::problems::{self, Problem};
@@ -33,7 +34,7 @@ use crate::cli::report::{self, DiagnosticFormat};
 /// standard output or -o FILE as calls finish, in input order.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  moodlec fetch -t site_info --url https://moodle.example.edu\n  moodlec fetch -t enrolled_users --param courseid=2 --param onlyactive=1 --format csv -o students.csv\n  moodlec fetch -t users_by_field --param field=email emails.csv\n  moodlec fetch -t grade_items --param courseid=2 --format json\n\nExit codes: 0 all calls answered, 1 some inputs invalid or calls refused, 2 usage or template error, 3 server unreachable or refused."
+    after_help = "Examples:\n  moodlec fetch -t site_info --url https://moodle.example.edu\n  moodlec fetch -t enrolled_users --param courseid=2 --param onlyactive=1 --format csv -o students.csv\n  moodlec fetch -t users_by_field --param field=email emails.csv\n  moodlec fetch -t grade_items --param courseid=2 --format json\n\nExit codes: 0 all calls answered, 1 some inputs invalid or calls refused, 2 usage or template error, 3 server unreachable or refused.\n\nWith --format json, an error that ends the command (an unreachable site, a refused token) is one\nJSON object on its own line on standard output, after the records written so far:\n  {\"severity\":\"error\",\"code\":\"moodlec::server\",\"message\":\"...\",\"help\":...}\nIts code is moodlec::usage (exit 2) or moodlec::server (exit 3)."
 )]
 pub struct Args {
     /// Read template: a built-in name, a template in ./templates/, or a path to a .moodle file.
@@ -59,6 +60,8 @@ pub struct Args {
     concurrency: u16,
     #[command(flatten)]
     site: SiteArgs,
+    #[command(flatten)]
+    token: TokenArgs,
     /// No progress output.
     #[arg(long, short)]
     quiet: bool,
@@ -72,31 +75,27 @@ enum OutputFormat {
     Csv,
 }
 
-pub fn run(args: &Args) -> u8 {
-    match fetch(args) {
-        Ok(code) | Err(code) => code,
+impl Args {
+    /// JSON errors when the records are a JSON array; NDJSON and CSV
+    /// readers would take an error line for a record: those go to stderr.
+    pub fn error_format(&self) -> DiagnosticFormat {
+        if self.format == OutputFormat::Json {
+            DiagnosticFormat::Json
+        } else {
+            DiagnosticFormat::Human
+        }
     }
 }
 
-fn fetch(args: &Args) -> Result<u8, u8> {
+pub fn run(args: &Args) -> Result<Outcome, Error> {
     let (template, catalog) = load::template_with_catalog(&args.template)?;
     let template = load::read_template(template)?;
     let joined = Fetcher::joined(&template, &catalog).map_err(|message| {
-        report::error(
-            &message,
-            Some("a join names a read template, built in or in ./templates/"),
-        );
-        exit::USAGE_OR_TEMPLATE
+        Error::usage(message).with_help("a join names a read template, built in or in ./templates/")
     })?;
-    let Some(site) = args.site.site()? else {
-        report::error(
-            "fetch needs the site",
-            Some("pass --url https://moodle.example.edu or set MOODLE_URL"),
-        );
-        return Err(exit::USAGE_OR_TEMPLATE);
-    };
+    let site = args.site.required_site("fetch")?;
     let (calls, invalid) = plan_calls(args, &template)?;
-    let session = args.site.session(&site)?;
+    let session = args.site.session(&args.token, &site)?;
     let runtime = crate::cli::connect::runtime()?;
     runtime.block_on(check_site(args, &session, &template, &joined))?;
     // The preflight is not one of the fetch's own requests.
@@ -110,30 +109,26 @@ fn fetch(args: &Args) -> Result<u8, u8> {
     };
     let writer = Writer::new(out, format, columns);
     let started = Instant::now();
-    let outcome = runtime.block_on(send(args, &template, &catalog, &session, calls, writer))?;
+    let sent = runtime.block_on(send(args, &template, &catalog, &session, calls, writer))?;
     let counts = session.counts() - before;
     if !args.quiet {
-        eprintln!(
+        report::note(&format!(
             "fetched {} records with {} requests ({} retries) in {:.1} s{}",
-            outcome.records,
+            sent.records,
             counts.requests,
             counts.retries,
             started.elapsed().as_secs_f64(),
-            if outcome.failed > 0 {
-                format!("; {} calls failed", outcome.failed)
+            if sent.failed > 0 {
+                format!("; {} calls failed", sent.failed)
             } else {
                 String::new()
             }
-        );
+        ));
     }
-    if outcome.stopped {
-        return Ok(exit::SERVER);
+    if let Some(stop) = sent.stopped {
+        return Err(stop);
     }
-    Ok(if invalid > 0 || outcome.failed > 0 {
-        exit::RECORDS_REJECTED
-    } else {
-        exit::OK
-    })
+    Ok(Outcome::rejected_if(invalid > 0 || sent.failed > 0))
 }
 
 /// The preflight: the token works and its service has every function used.
@@ -142,30 +137,24 @@ async fn check_site(
     session: &Session,
     template: &Template,
     joined: &[ReadTemplate],
-) -> Result<(), u8> {
-    let refused = |refusal: moodlec::site::preflight::Refusal| {
-        report::error(&refusal.message, Some(&refusal.help));
-        exit::SERVER
-    };
-    let info = site_info(session, &template.function).await.map_err(refused)?;
+) -> Result<(), Error> {
+    let info = site_info(session, &template.function).await?;
     info.require(
         &[template.function.as_str()],
         &format!("the function of template `{}`", template.name),
-    )
-    .map_err(refused)?;
+    )?;
     for other in joined {
         info.require(
             &[other.function.as_str()],
             &format!("which the join with `{}` calls", other.name),
-        )
-        .map_err(refused)?;
+        )?;
     }
     if !args.quiet {
         let release = info.release.as_deref().unwrap_or("unknown release");
-        eprintln!(
+        report::note(&format!(
             "{} ({release}) as {}: {} is available",
             info.sitename, info.username, template.function
-        );
+        ));
     }
     Ok(())
 }
@@ -179,7 +168,7 @@ fn joined_columns(catalog: &Catalog, name: &str) -> Vec<String> {
 }
 
 /// The calls, from --param and INPUT; invalid inputs are reported and counted.
-fn plan_calls(args: &Args, template: &Template) -> Result<(Vec<Call>, u64), u8> {
+fn plan_calls(args: &Args, template: &Template) -> Result<(Vec<Call>, u64), Error> {
     let mut validator = Validator::new(template, ParamValues::default(), ValidateOptions::default());
     let mut calls = Calls::new(template);
     let mut planned = Vec::new();
@@ -188,12 +177,7 @@ fn plan_calls(args: &Args, template: &Template) -> Result<(Vec<Call>, u64), u8> 
         let record = with_params(args, SourceRecord::empty(1));
         match validator.validate(&record).outcome {
             Ok(valid) => planned.extend(calls.push(valid)),
-            Err(violations) => {
-                for v in &violations {
-                    report::error(&format!("--param: {}", v.message), v.help.as_deref());
-                }
-                return Err(exit::USAGE_OR_TEMPLATE);
-            }
+            Err(violations) => return Err(param_error(&violations)),
         }
         planned.extend(calls.flush());
         return Ok((planned, 0));
@@ -223,11 +207,19 @@ fn plan_calls(args: &Args, template: &Template) -> Result<(Vec<Call>, u64), u8> 
         }
     }
     if let Some(error) = records.io_error() {
-        report::error(&format!("cannot read {file}: {error}"), None);
-        return Err(exit::USAGE_OR_TEMPLATE);
+        return Err(Error::usage(format!("cannot read {file}: {error}")));
     }
     planned.extend(calls.flush());
     Ok((planned, invalid))
+}
+
+/// What is wrong with the --param values: one message each.
+fn param_error(violations: &[Violation]) -> Error {
+    violations
+        .iter()
+        .map(|v| Error::usage(format!("--param: {}", v.message)).with_optional_help(v.help.as_deref()))
+        .reduce(Error::and)
+        .unwrap_or_else(|| Error::usage("--param: the values are not valid"))
 }
 
 /// `record` plus the --param values it does not carry itself.
@@ -241,22 +233,21 @@ fn with_params(args: &Args, mut record: SourceRecord) -> SourceRecord {
     record
 }
 
-fn open_output(args: &Args) -> Result<Box<dyn Write>, u8> {
+fn open_output(args: &Args) -> Result<Box<dyn Write>, Error> {
     match &args.output {
         None => Ok(Box::new(std::io::BufWriter::new(std::io::stdout().lock()))),
         Some(path) => std::fs::File::create(path)
             .map(|f| Box::new(std::io::BufWriter::new(f)) as Box<dyn Write>)
-            .map_err(|error| {
-                report::error(&format!("cannot write {}: {error}", path.display()), None);
-                exit::USAGE_OR_TEMPLATE
-            }),
+            .map_err(|error| Error::usage(format!("cannot write {}: {error}", path.display()))),
     }
 }
 
-struct Outcome {
+/// What the calls gave.
+struct Sent {
     records: u64,
     failed: u64,
-    stopped: bool,
+    /// The site stopped answering: the calls after it were not made.
+    stopped: Option<Error>,
 }
 
 /// Run the calls, `--concurrency` at a time, writing records in call order.
@@ -267,16 +258,16 @@ async fn send(
     session: &Session,
     calls: Vec<Call>,
     mut writer: Writer<Box<dyn Write>>,
-) -> Result<Outcome, u8> {
+) -> Result<Sent, Error> {
     let fetcher = Fetcher::new(template, catalog, session);
     let progress = Progress::new(args.quiet, calls.len() as u64);
     let mut answers = stream::iter(calls.iter())
         .map(|call| fetcher.call(call))
         .buffered(usize::from(args.concurrency));
-    let mut outcome = Outcome {
+    let mut sent = Sent {
         records: 0,
         failed: 0,
-        stopped: false,
+        stopped: None,
     };
     let mut index = 0;
     while let Some(answer) = answers.next().await {
@@ -288,27 +279,27 @@ async fn send(
                 for record in &records {
                     writer.write(record).map_err(|error| write_error(args, &error))?;
                 }
-                outcome.records += records.len() as u64;
+                sent.records += records.len() as u64;
             }
             Err(error) if error.is_transport() => {
-                progress.clear();
-                report::error(
-                    &format!("{}: {error}", describe_call(call)),
-                    Some("the site did not answer after the retries; check --url and try again later"),
+                sent.stopped = Some(
+                    Error::server(format!("{}: {error}", describe_call(call))).with_help(
+                        "the site did not answer after the retries; check --url and try again later",
+                    ),
                 );
-                outcome.stopped = true;
                 break;
             }
             Err(error) => {
+                // A refused call is this input's failure: reported, and the others go on.
                 progress.clear();
                 report::error(&format!("{}: {error}", describe_call(call)), help(&error));
-                outcome.failed += 1;
+                sent.failed += 1;
             }
         }
     }
     progress.clear();
     writer.finish().map_err(|error| write_error(args, &error))?;
-    Ok(outcome)
+    Ok(sent)
 }
 
 fn describe_call(call: &Call) -> String {
@@ -330,13 +321,12 @@ fn help(error: &FetchError) -> Option<&'static str> {
     }
 }
 
-fn write_error(args: &Args, error: &std::io::Error) -> u8 {
+fn write_error(args: &Args, error: &std::io::Error) -> Error {
     let target = args
         .output
         .as_ref()
         .map_or_else(|| "standard output".to_owned(), |p| p.display().to_string());
-    report::error(&format!("cannot write {target}: {error}"), None);
-    exit::USAGE_OR_TEMPLATE
+    Error::usage(format!("cannot write {target}: {error}"))
 }
 
 /// A bar on a terminal; nothing otherwise (the summary line follows).

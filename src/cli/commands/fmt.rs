@@ -1,12 +1,14 @@
 //! `moodlec fmt`: canonical formatting of template files.
 
 use std::io::Read;
+use std::path::Path;
 use std::path::PathBuf;
 
 use moodlec::diagnostic::Source;
 use moodlec::fmt::format_source;
 
-use crate::cli::exit;
+use crate::cli::error::{Error, ErrorKind};
+use crate::cli::exit::Outcome;
 use crate::cli::report::{self, DiagnosticFormat};
 
 /// Rewrite template files in canonical form.
@@ -23,67 +25,61 @@ pub struct Args {
     check: bool,
 }
 
-pub fn run(args: &Args) -> u8 {
-    let mut class = exit::OK;
+/// Every file is formatted (or checked) even when one fails: each failure
+/// is printed as it happens, and the command then ends with exit 2.
+pub fn run(args: &Args) -> Result<Outcome, Error> {
+    if let [only] = args.files.as_slice() {
+        return format_one(only, args.check);
+    }
+    let mut outcome = Outcome::Ok;
+    let mut failed = false;
     for path in &args.files {
-        let outcome = if path.as_os_str() == "-" {
-            format_stdin()
-        } else {
-            format_file(path, args.check)
-        };
-        class = class.max(outcome);
+        match format_one(path, args.check) {
+            Ok(this) => outcome = outcome.max(this),
+            Err(error) => {
+                report::print_error(&error, DiagnosticFormat::Human);
+                failed = true;
+            }
+        }
     }
-    class
+    if failed {
+        return Err(Error::already_shown(ErrorKind::Usage));
+    }
+    Ok(outcome)
 }
 
-fn format_stdin() -> u8 {
+fn format_one(path: &Path, check: bool) -> Result<Outcome, Error> {
+    if path.as_os_str() == "-" {
+        format_stdin()
+    } else {
+        format_file(path, check)
+    }
+}
+
+fn format_stdin() -> Result<Outcome, Error> {
     let mut text = String::new();
-    if let Err(e) = std::io::stdin().read_to_string(&mut text) {
-        report::error(&format!("cannot read stdin: {e}"), None);
-        return exit::USAGE_OR_TEMPLATE;
-    }
-    match format_source(&Source::new("<stdin>", text)) {
-        Ok(formatted) => {
-            print!("{formatted}");
-            exit::OK
-        }
-        Err(diagnostic) => {
-            report::print_diagnostics(&[diagnostic], DiagnosticFormat::Human);
-            exit::USAGE_OR_TEMPLATE
-        }
-    }
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| Error::usage(format!("cannot read stdin: {e}")))?;
+    let formatted = format_source(&Source::new("<stdin>", text)).map_err(|d| Error::template(vec![d]))?;
+    report::stdout(&formatted)?;
+    Ok(Outcome::Ok)
 }
 
-fn format_file(path: &PathBuf, check: bool) -> u8 {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) => {
-            report::error(&format!("cannot read {}: {e}", path.display()), None);
-            return exit::USAGE_OR_TEMPLATE;
-        }
-    };
-    let formatted = match format_source(&Source::new(path.display().to_string(), text.as_str())) {
-        Ok(formatted) => formatted,
-        Err(diagnostic) => {
-            report::print_diagnostics(&[diagnostic], DiagnosticFormat::Human);
-            return exit::USAGE_OR_TEMPLATE;
-        }
-    };
+fn format_file(path: &Path, check: bool) -> Result<Outcome, Error> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::usage(format!("cannot read {}: {e}", path.display())))?;
+    let formatted = format_source(&Source::new(path.display().to_string(), text.as_str()))
+        .map_err(|d| Error::template(vec![d]))?;
     if formatted == text {
-        return exit::OK;
+        return Ok(Outcome::Ok);
     }
     if check {
-        println!("would reformat {}", path.display());
-        return exit::RECORDS_REJECTED;
+        report::stdout(&format!("would reformat {}\n", path.display()))?;
+        return Ok(Outcome::Rejected);
     }
-    match std::fs::write(path, formatted) {
-        Ok(()) => {
-            println!("formatted {}", path.display());
-            exit::OK
-        }
-        Err(e) => {
-            report::error(&format!("cannot write {}: {e}", path.display()), None);
-            exit::USAGE_OR_TEMPLATE
-        }
-    }
+    std::fs::write(path, formatted)
+        .map_err(|e| Error::usage(format!("cannot write {}: {e}", path.display())))?;
+    report::stdout(&format!("formatted {}\n", path.display()))?;
+    Ok(Outcome::Ok)
 }

@@ -2,14 +2,14 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use moodlec::site::login::{login, MOBILE_SERVICE};
+use moodlec::site::login::{login, LoginError, MOBILE_SERVICE};
 use moodlec::site::token::Token;
-use moodlec::site::SiteUrl;
 
+use crate::cli::args::SiteArgs;
 use crate::cli::connect::default_token_file;
-use crate::cli::exit;
+use crate::cli::error::Error;
+use crate::cli::exit::Outcome;
 use crate::cli::report;
 
 /// Get a web-service token with a username and password (login/token.php).
@@ -23,10 +23,15 @@ use crate::cli::report;
 #[command(
     after_help = "Examples:\n  moodlec login --url https://moodle.example.edu --username sync-bot --service moodlec\n  MOODLE_PASSWORD=... moodlec login --url https://moodle.example.edu --username sync-bot --token-file ./token"
 )]
+// The site flags are shared; login needs the site, and gives up on it sooner.
+#[command(mut_arg("url", |url| url.required(true).help("The Moodle site (its wwwroot)")))]
+#[command(mut_arg("timeout", |timeout| timeout
+    .default_value("60")
+    .value_name("SECONDS")
+    .help("Seconds to wait for the site")))]
 pub struct Args {
-    /// The Moodle site (its wwwroot).
-    #[arg(long, env = "MOODLE_URL")]
-    url: String,
+    #[command(flatten)]
+    site: SiteArgs,
     /// The Moodle username.
     #[arg(long)]
     username: String,
@@ -36,62 +41,37 @@ pub struct Args {
     /// Where to write the token (mode 0600).
     #[arg(long, value_name = "PATH")]
     token_file: Option<PathBuf>,
-    /// Allow plain http:// to a host other than this machine.
-    #[arg(long)]
-    allow_http: bool,
-    /// Seconds to wait for the site.
-    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
-    timeout: f64,
 }
 
-pub fn run(args: &Args) -> u8 {
-    let site = match SiteUrl::parse(&args.url, args.allow_http) {
-        Ok(site) => site,
-        Err(error) => {
-            report::error(&error.to_string(), Some(error.help()));
-            return exit::USAGE_OR_TEMPLATE;
-        }
-    };
-    let Some(path) = args.token_file.clone().or_else(default_token_file) else {
-        report::error("no place to save the token", Some("pass --token-file PATH"));
-        return exit::USAGE_OR_TEMPLATE;
-    };
-    let password = match password() {
-        Ok(password) => password,
-        Err(message) => {
-            report::error(
-                &message,
-                Some("set MOODLE_PASSWORD or pipe the password on standard input"),
-            );
-            return exit::USAGE_OR_TEMPLATE;
-        }
-    };
-    let runtime = match crate::cli::connect::runtime() {
-        Ok(runtime) => runtime,
-        Err(class) => return class,
-    };
-    let timeout = Duration::from_secs_f64(args.timeout.max(0.001));
-    let token = match runtime.block_on(login(&site, &args.username, &password, &args.service, timeout)) {
-        Ok(token) => token,
-        Err(error) => {
-            let message = match &error.errorcode {
-                Some(code) => format!("{} ({code})", error.message),
-                None => error.message.clone(),
-            };
-            report::error(&message, Some(&error.help));
-            return exit::SERVER;
-        }
-    };
-    if let Err(error) = save(&path, &token) {
-        report::error(&format!("cannot write {}: {error}", path.display()), None);
-        return exit::USAGE_OR_TEMPLATE;
-    }
-    eprintln!(
+pub fn run(args: &Args) -> Result<Outcome, Error> {
+    let site = args.site.required_site("login")?;
+    let path = args
+        .token_file
+        .clone()
+        .or_else(default_token_file)
+        .ok_or_else(|| Error::usage("no place to save the token").with_help("pass --token-file PATH"))?;
+    let password = password().map_err(|message| {
+        Error::usage(message).with_help("set MOODLE_PASSWORD or pipe the password on standard input")
+    })?;
+    let runtime = crate::cli::connect::runtime()?;
+    let asked = login(&site, &args.username, &password, &args.service, args.site.timeout);
+    let token = runtime.block_on(asked).map_err(refused)?;
+    save(&path, &token).map_err(|error| Error::usage(format!("cannot write {}: {error}", path.display())))?;
+    report::note(&format!(
         "token for service `{}` at {site} saved to {} (mode 0600)",
         args.service,
         path.display()
-    );
-    exit::OK
+    ));
+    Ok(Outcome::Ok)
+}
+
+/// The site did not give a token (exit 3), with Moodle's error code when it sent one.
+fn refused(error: LoginError) -> Error {
+    let message = match &error.errorcode {
+        Some(code) => format!("{} ({code})", error.message),
+        None => error.message.clone(),
+    };
+    Error::server(message).with_help(error.help)
 }
 
 /// MOODLE_PASSWORD, else the first line of standard input (not echoed on a terminal).
@@ -104,15 +84,15 @@ fn password() -> Result<String, String> {
     let stdin = std::io::stdin();
     let terminal = stdin.is_terminal();
     if terminal {
-        eprint!("Password: ");
-        let _ = std::io::stderr().flush();
+        let mut stderr = std::io::stderr();
+        let _ = stderr.write_all(b"Password: ").and_then(|()| stderr.flush());
         set_echo(false);
     }
     let mut line = String::new();
     let read = stdin.lock().read_line(&mut line);
     if terminal {
         set_echo(true);
-        eprintln!();
+        report::note("");
     }
     read.map_err(|e| format!("cannot read the password: {e}"))?;
     let password = line.trim_end_matches(['\r', '\n']).to_owned();

@@ -3,15 +3,17 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use moodlec::plan::{Batch, Batcher};
+use moodlec::plan::{Batch, Batcher, TooLarge};
+use moodlec::record::SourceRecord;
 use moodlec::render::preview::{preview, PreviewFormat};
 use moodlec::template::Template;
 use moodlec::validate::{ValidateOptions, Validator};
 
-use crate::cli::exit;
+use crate::cli::error::Error;
+use crate::cli::exit::Outcome;
 use crate::cli::input::{DataArgs, Tally};
 use crate::cli::problems::{self, Problem};
-use crate::cli::report::DiagnosticFormat;
+use crate::cli::report::{self, DiagnosticFormat};
 
 /// How a rendered request is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -33,7 +35,7 @@ enum FormatArg {
 /// bodies carry wstoken=REDACTED, curl commands read $MOODLE_TOKEN.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  moodlec render -t enrol_users enrolments.ndjson\n  moodlec render -t create_users staff.csv --format curl --url https://moodle.example.edu"
+    after_help = "Examples:\n  moodlec render -t enrol_users enrolments.ndjson\n  moodlec render -t create_users staff.csv --format curl --url https://moodle.example.edu\n\nWith --format json, an error that ends the command (an unreadable file, a template error) is one\nJSON object on standard output:\n  {\"severity\":\"error\",\"code\":\"moodlec::usage\",\"message\":\"...\",\"help\":...}"
 )]
 pub struct Args {
     #[command(flatten)]
@@ -49,22 +51,22 @@ pub struct Args {
     url: String,
 }
 
-pub fn run(args: &Args) -> u8 {
-    let (template, params) = match args.data.template_and_params() {
-        Ok(found) => found,
-        Err(class) => return class,
-    };
-    if let Some(class) = refuse_lookups(&template) {
-        return class;
+impl Args {
+    /// JSON errors when the requests are printed as JSON.
+    pub fn error_format(&self) -> DiagnosticFormat {
+        if self.format == FormatArg::Json {
+            DiagnosticFormat::Json
+        } else {
+            DiagnosticFormat::Human
+        }
     }
-    let template = match crate::cli::load::write_template(template, "render") {
-        Ok(template) => template,
-        Err(class) => return class,
-    };
-    let records = match args.data.open(&args.file) {
-        Ok(records) => records,
-        Err(class) => return class,
-    };
+}
+
+pub fn run(args: &Args) -> Result<Outcome, Error> {
+    let (template, params) = args.data.template_and_params()?;
+    refuse_lookups(&template)?;
+    let template = crate::cli::load::write_template(template, "render")?;
+    let records = args.data.open(&args.file)?;
     let file = args.file.display().to_string();
     let mut validator = Validator::new(
         &template,
@@ -88,27 +90,16 @@ pub fn run(args: &Args) -> u8 {
         };
         let verdict = validator.validate(&record);
         match verdict.outcome {
-            Ok(valid) => {
-                match batcher.push(valid) {
-                    Ok(batches) => {
-                        tally.valid += 1;
-                        write_batches(&mut out, &template, &batches, args);
-                    }
-                    Err(too_large) => {
-                        tally.invalid += 1;
-                        let message = format!(
-                        "the record needs {} form fields, more than max_input_vars {} allows in one request",
-                        too_large.form_fields, too_large.limit
-                    );
-                        let problem = Problem {
-                        file: &file, record: record.number, line: record.line, raw: Some(&record.raw), field: None,
-                        code: "too_large", message: &message, help: Some("raise max_input_vars in the template's batch rule to match the site's php.ini"),
-                        span: None, other_record: None, warning: false,
-                    };
-                        problems::print(&problem, DiagnosticFormat::Human);
-                    }
+            Ok(valid) => match batcher.push(valid) {
+                Ok(batches) => {
+                    tally.valid += 1;
+                    write_batches(&mut out, &template, &batches, args)?;
                 }
-            }
+                Err(too_large) => {
+                    tally.invalid += 1;
+                    print_too_large(&file, &record, &too_large);
+                }
+            },
             Err(violations) => {
                 tally.invalid += 1;
                 for v in &violations {
@@ -120,17 +111,40 @@ pub fn run(args: &Args) -> u8 {
             }
         }
     }
-    write_batches(&mut out, &template, &batcher.finish(), args);
-    let _ = out.flush();
-    eprintln!("{}", tally.summary());
-    if tally.invalid > 0 {
-        exit::RECORDS_REJECTED
-    } else {
-        exit::OK
-    }
+    write_batches(&mut out, &template, &batcher.finish(), args)?;
+    out.flush().map_err(|error| report::stdout_error(&error))?;
+    report::note(&tally.summary());
+    Ok(Outcome::rejected_if(tally.invalid > 0))
 }
 
-fn write_batches(out: &mut impl Write, template: &Template, batches: &[Batch], args: &Args) {
+/// A record with more form fields than one request may carry.
+fn print_too_large(file: &str, record: &SourceRecord, too_large: &TooLarge) {
+    let message = format!(
+        "the record needs {} form fields, more than max_input_vars {} allows in one request",
+        too_large.form_fields, too_large.limit
+    );
+    let problem = Problem {
+        file,
+        record: record.number,
+        line: record.line,
+        raw: Some(&record.raw),
+        field: None,
+        code: "too_large",
+        message: &message,
+        help: Some("raise max_input_vars in the template's batch rule to match the site's php.ini"),
+        span: None,
+        other_record: None,
+        warning: false,
+    };
+    problems::print(&problem, DiagnosticFormat::Human);
+}
+
+fn write_batches(
+    out: &mut impl Write,
+    template: &Template,
+    batches: &[Batch],
+    args: &Args,
+) -> Result<(), Error> {
     let format = match args.format {
         FormatArg::Form => PreviewFormat::Form,
         FormatArg::Json => PreviewFormat::Json,
@@ -138,28 +152,27 @@ fn write_batches(out: &mut impl Write, template: &Template, batches: &[Batch], a
         FormatArg::Http => PreviewFormat::Http,
     };
     for batch in batches {
-        let _ = out.write_all(preview(template, batch, format, &args.url).as_bytes());
+        out.write_all(preview(template, batch, format, &args.url).as_bytes())
+            .map_err(|error| report::stdout_error(&error))?;
     }
+    Ok(())
 }
 
 /// A dry run asks no site, so it cannot give lookup fields their ids:
 /// rather than render requests without them, say where the ids come from.
-fn refuse_lookups(template: &Template) -> Option<u8> {
+fn refuse_lookups(template: &Template) -> Result<(), Error> {
     if template.lookups.is_empty() {
-        return None;
+        return Ok(());
     }
     let fields: Vec<String> = template
         .lookups
         .iter()
         .map(|l| format!("`{}` ({} by {})", l.field, l.kind.name(), l.key))
         .collect();
-    crate::cli::report::error(
-        &format!(
-            "template `{}` looks up {} in Moodle: render makes no calls, so it cannot fill them",
-            template.name,
-            fields.join(" and ")
-        ),
-        Some("check the data and the lookups with `moodlec validate --url URL`; `moodlec run --test` sends one record and shows its request"),
-    );
-    Some(exit::USAGE_OR_TEMPLATE)
+    Err(Error::usage(format!(
+        "template `{}` looks up {} in Moodle: render makes no calls, so it cannot fill them",
+        template.name,
+        fields.join(" and ")
+    ))
+    .with_help("check the data and the lookups with `moodlec validate --url URL`; `moodlec run --test` sends one record and shows its request"))
 }

@@ -14,15 +14,17 @@ use moodlec::run::prepare::{preflight, Cleared};
 use moodlec::run::{Reporter, Runner, Settings, StopKind, Summary};
 use moodlec::site::find;
 use moodlec::site::preflight::Refusal;
-use moodlec::site::retry::RetryPolicy;
 use moodlec::site::webhook::Webhook;
-use moodlec::site::{CallError, Session, SiteUrl};
+use moodlec::site::{CallError, Session};
 use moodlec::template::{AppliedCheck, Template, WriteTemplate};
 use moodlec::validate::keys::{Resolutions, Wanted};
 use moodlec::validate::{ValidateOptions, Validator};
+use tempfile::TempPath;
 use tokio::runtime::Runtime;
 
-use crate::cli::exit;
+use crate::cli::args::{SiteArgs, TokenArgs};
+use crate::cli::error::{Error, ErrorKind};
+use crate::cli::exit::Outcome;
 use crate::cli::input::DataArgs;
 use crate::cli::problems::{self, Problem};
 use crate::cli::report::{self, DiagnosticFormat};
@@ -40,6 +42,10 @@ const MAX_PROBLEMS_SHOWN: u64 = 50;
 /// continued after a crash with --resume. The token (MOODLE_TOKEN,
 /// --token-file, or the file `moodlec login` wrote) is never shown.
 #[derive(Debug, clap::Args)]
+// The site flags are shared; a run needs the site, and retries writes too.
+#[command(mut_arg("url", |url| url.required(true)))]
+#[command(mut_arg("retries", |retries| retries
+    .help("Retries of a call that failed without reaching Moodle (and re-sends after an unclear outcome)")))]
 #[command(
     after_help = "Examples:\n  moodlec run -t create_users staff.csv --url https://moodle.example.edu --test\n  moodlec run -t create_users staff.csv --url https://moodle.example.edu --results staff.results.ndjson\n  moodlec run -t create_users staff.csv --url https://moodle.example.edu --results staff.results.ndjson --resume\n\nExit codes: 0 all applied, 1 some invalid, failed or not sent, 2 usage or template error, 3 server unreachable or refused."
 )]
@@ -49,30 +55,16 @@ pub struct Args {
     /// Data file (NDJSON, JSON array or CSV); `-` reads stdin.
     #[arg(value_name = "DATA")]
     file: PathBuf,
-    /// The Moodle site (its wwwroot), e.g. https://moodle.example.edu.
-    #[arg(long, env = "MOODLE_URL")]
-    url: String,
-    /// Read the token from this file (else MOODLE_TOKEN, else the file `moodlec login` wrote).
-    #[arg(long, value_name = "PATH")]
-    token_file: Option<PathBuf>,
+    #[command(flatten)]
+    site: SiteArgs,
+    #[command(flatten)]
+    token: TokenArgs,
     /// Send the valid records even when some are invalid (those are reported as results).
     #[arg(long)]
     skip_invalid: bool,
     /// Requests in flight at once.
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     concurrency: u16,
-    /// At most R requests per second.
-    #[arg(long, value_name = "R", value_parser = crate::cli::connect::positive)]
-    rate: Option<f64>,
-    /// Seconds to wait for each answer.
-    #[arg(long, default_value_t = 300.0, value_name = "S", value_parser = crate::cli::connect::positive)]
-    timeout: f64,
-    /// Retries of a call that failed without reaching Moodle (and re-sends after an unclear outcome).
-    #[arg(long, default_value_t = 5, value_name = "N")]
-    retries: u32,
-    /// First retry delay in milliseconds; it doubles each time.
-    #[arg(long, default_value_t = 250, value_name = "MS", hide = true)]
-    retry_base_ms: u64,
     /// Write one NDJSON result per input record to FILE (and a journal to FILE.journal).
     #[arg(long, value_name = "FILE")]
     results: Option<PathBuf>,
@@ -88,17 +80,12 @@ pub struct Args {
     /// No progress output.
     #[arg(long, short)]
     quiet: bool,
-    /// Allow plain http:// to a host other than this machine.
-    #[arg(long)]
-    allow_http: bool,
 }
 
-pub fn run(args: &Args) -> u8 {
-    let outcome = crate::cli::connect::runtime()
-        .and_then(|runtime| prepare(args, &runtime).and_then(|prepared| execute(args, &runtime, prepared)));
-    match outcome {
-        Ok(code) | Err(code) => code,
-    }
+pub fn run(args: &Args) -> Result<Outcome, Error> {
+    let runtime = crate::cli::connect::runtime()?;
+    let prepared = prepare(args, &runtime)?;
+    execute(args, &runtime, prepared)
 }
 
 /// What is settled before anything is sent.
@@ -116,28 +103,20 @@ struct Prepared {
     lookups: Option<Arc<Resolutions>>,
 }
 
-fn prepare(args: &Args, runtime: &Runtime) -> Result<Prepared, u8> {
+fn prepare(args: &Args, runtime: &Runtime) -> Result<Prepared, Error> {
     let (template, params) = args.data.template_and_params()?;
     let template = crate::cli::load::write_template(template, "run")?;
-    let site = SiteUrl::parse(&args.url, args.allow_http).map_err(|error| {
-        report::error(&error.to_string(), Some(error.help()));
-        exit::USAGE_OR_TEMPLATE
-    })?;
-    let token = crate::cli::connect::read_token(args.token_file.as_deref())?;
-    let settings = moodlec::site::Settings {
-        timeout: Duration::from_secs_f64(args.timeout),
-        retry: retry_policy(args),
-        rate: args.rate,
-    };
-    let session = crate::cli::connect::open_session(&site, token, settings)?;
+    let site = args.site.required_site("run")?;
+    let token = crate::cli::connect::read_token(args.token.token_file.as_deref())?;
+    let session = crate::cli::connect::open_session(&site, token, args.site.settings(&args.token))?;
     check_results_path(args)?;
     let input = Input::new(&args.file)?;
     // Resumed first, so that the validation pass can count what is left to send.
     let resumed = match &args.results {
-        Some(path) if args.resume => Some(Ledger::resume(path).map_err(|error| {
-            report::error(&format!("cannot resume from {}: {error}", path.display()), None);
-            exit::USAGE_OR_TEMPLATE
-        })?),
+        Some(path) if args.resume => Some(
+            Ledger::resume(path)
+                .map_err(|error| Error::usage(format!("cannot resume from {}: {error}", path.display())))?,
+        ),
         _ => None,
     };
     // Lookups are resolved before validation, so that a key that finds no
@@ -170,7 +149,7 @@ fn resolve_lookups(
     template: &Template,
     session: &Session,
     input: &Input,
-) -> Result<(Cleared, Resolutions), u8> {
+) -> Result<(Cleared, Resolutions), Error> {
     let mut wanted = Wanted::default();
     // Unreadable records are reported by the validation pass.
     for record in input.open(&args.data)?.flatten() {
@@ -186,38 +165,32 @@ fn resolve_lookups(
         })?;
         Ok::<_, Refusal>((cleared, resolutions))
     });
-    let (cleared, resolutions) = resolved.map_err(|refusal| {
-        report::error(&refusal.message, Some(&refusal.help));
-        exit::SERVER
-    })?;
+    let (cleared, resolutions) = resolved?;
     if !args.quiet {
-        eprintln!("{}", resolutions.summary());
+        report::note(&resolutions.summary());
     }
     Ok((cleared, resolutions))
 }
 
 /// A new run must not overwrite results; a resumed one needs them.
-fn check_results_path(args: &Args) -> Result<(), u8> {
+fn check_results_path(args: &Args) -> Result<(), Error> {
     let Some(results) = &args.results else {
         return Ok(());
     };
     if results.exists() && !args.resume {
-        let message = format!("{} exists already", results.display());
-        report::error(
-            &message,
-            Some("continue that run with --resume, or choose another --results file"),
-        );
-        return Err(exit::USAGE_OR_TEMPLATE);
+        return Err(Error::usage(format!("{} exists already", results.display()))
+            .with_help("continue that run with --resume, or choose another --results file"));
     }
     if !results.exists() && args.resume {
-        let message = format!("{} does not exist: nothing to resume", results.display());
-        report::error(&message, None);
-        return Err(exit::USAGE_OR_TEMPLATE);
+        return Err(Error::usage(format!(
+            "{} does not exist: nothing to resume",
+            results.display()
+        )));
     }
     Ok(())
 }
 
-fn execute(args: &Args, runtime: &Runtime, prepared: Prepared) -> Result<u8, u8> {
+fn execute(args: &Args, runtime: &Runtime, prepared: Prepared) -> Result<Outcome, Error> {
     let Prepared {
         template,
         params,
@@ -230,6 +203,7 @@ fn execute(args: &Args, runtime: &Runtime, prepared: Prepared) -> Result<u8, u8>
     } = prepared;
     let send = counts.invalid == 0 || args.skip_invalid;
     if !send {
+        // Not the end: the invalid records still get their results below.
         report::error(
             &format!(
                 "{} of {} records are invalid: nothing was sent",
@@ -238,12 +212,8 @@ fn execute(args: &Args, runtime: &Runtime, prepared: Prepared) -> Result<u8, u8>
             Some("fix them, or pass --skip-invalid to send the valid records and report the invalid ones"),
         );
     }
-    let timeout = Duration::from_secs_f64(args.timeout);
     let webhook = match &args.webhook {
-        Some(url) => Some(Webhook::new(url, timeout).map_err(|message| {
-            report::error(&message, None);
-            exit::USAGE_OR_TEMPLATE
-        })?),
+        Some(url) => Some(Webhook::new(url, args.site.timeout).map_err(Error::usage)?),
         None => None,
     };
     let applied = match cleared {
@@ -284,24 +254,20 @@ fn execute(args: &Args, runtime: &Runtime, prepared: Prepared) -> Result<u8, u8>
         allow_unknown: args.data.allow_unknown,
     };
     // The runner stops cleanly on the first Ctrl-C; a second one quits at
-    // once, leaving the journal to --resume.
-    runtime.spawn(async {
+    // once, leaving the journal to --resume. `process::exit` runs no
+    // destructor: the copy of standard input is removed here.
+    let spool = input.spool_path();
+    runtime.spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() && tokio::signal::ctrl_c().await.is_ok() {
+            if let Some(spool) = spool {
+                let _ = std::fs::remove_file(spool);
+            }
             std::process::exit(130);
         }
     });
     let summary = runtime.block_on(runner.run(records, params, options, resume));
     reporter.finish();
-    Ok(finish(args, &summary, send))
-}
-
-/// --retries and the (hidden) first retry delay.
-fn retry_policy(args: &Args) -> RetryPolicy {
-    RetryPolicy {
-        retries: args.retries,
-        base: Duration::from_millis(args.retry_base_ms),
-        ..RetryPolicy::default()
-    }
+    finish(args, &summary, send)
 }
 
 /// Report the preflight; the applied check the run may use.
@@ -309,88 +275,69 @@ fn check_site(
     args: &Args,
     template: &Template,
     cleared: Result<Cleared, Refusal>,
-) -> Result<AppliedCheck, u8> {
-    let cleared = cleared.map_err(|refusal| {
-        report::error(&refusal.message, Some(&refusal.help));
-        exit::SERVER
-    })?;
+) -> Result<AppliedCheck, Error> {
+    let cleared = cleared?;
     if !args.quiet {
         let release = cleared.info.release.as_deref().unwrap_or("unknown release");
-        eprintln!(
+        report::note(&format!(
             "{} ({release}) as {}: {} is available",
             cleared.info.sitename, cleared.info.username, template.function
-        );
+        ));
     }
     for warning in &cleared.warnings {
-        eprintln!("warning: {warning}");
+        report::note(&format!("warning: {warning}"));
     }
     Ok(cleared.applied)
 }
 
 /// A new results file and journal (--results without --resume), or none.
-fn create_ledger(args: &Args) -> Result<(Ledger, Resume), u8> {
+fn create_ledger(args: &Args) -> Result<(Ledger, Resume), Error> {
     let Some(path) = &args.results else {
         return Ok((Ledger::none(), Resume::default()));
     };
     let created = Ledger::create(path).map(|ledger| (ledger, Resume::default()));
-    created.map_err(|error| {
-        report::error(&format!("cannot use {}: {error}", path.display()), None);
-        exit::USAGE_OR_TEMPLATE
-    })
+    created.map_err(|error| Error::usage(format!("cannot use {}: {error}", path.display())))
 }
 
-/// The data, read twice: standard input is first copied to a temporary file.
+/// The data, read twice: standard input is first copied to a private file.
 struct Input {
     path: PathBuf,
-    spooled: bool,
+    /// The copy of standard input, removed when the run ends.
+    spool: Option<TempPath>,
 }
 
 impl Input {
-    fn new(path: &Path) -> Result<Input, u8> {
+    fn new(path: &Path) -> Result<Input, Error> {
         if path.as_os_str() != "-" {
             return Ok(Input {
                 path: path.to_path_buf(),
-                spooled: false,
+                spool: None,
             });
         }
-        // `.json`: the reader tells NDJSON from a JSON array by the first byte, as for stdin.
-        let spool = std::env::temp_dir().join(format!("moodlec-stdin-{}.json", std::process::id()));
-        let copied = std::fs::File::create(&spool).and_then(|mut file| {
-            std::io::copy(&mut std::io::stdin().lock(), &mut file)?;
-            file.flush()
-        });
-        let input = Input {
-            path: spool,
-            spooled: true,
-        };
-        copied.map_err(|error| {
-            report::error(
-                &format!("cannot copy standard input to a temporary file: {error}"),
-                None,
-            );
-            exit::USAGE_OR_TEMPLATE
-        })?;
-        Ok(input)
+        let spool = crate::cli::spool::spool(&mut std::io::stdin().lock(), &std::env::temp_dir()).map_err(
+            |error| Error::usage(format!("cannot copy standard input to a temporary file: {error}")),
+        )?;
+        Ok(Input {
+            path: spool.to_path_buf(),
+            spool: Some(spool),
+        })
     }
 
-    fn open(&self, data: &DataArgs) -> Result<moodlec::record::Records, u8> {
+    fn open(&self, data: &DataArgs) -> Result<moodlec::record::Records, Error> {
         data.open(&self.path)
     }
 
     fn name(&self) -> String {
-        if self.spooled {
+        if self.spool.is_some() {
             "standard input".to_owned()
         } else {
             self.path.display().to_string()
         }
     }
-}
 
-impl Drop for Input {
-    fn drop(&mut self) {
-        if self.spooled {
-            let _ = std::fs::remove_file(&self.path);
-        }
+    /// The copy of standard input, for a way out that runs no destructor.
+    fn spool_path(&self) -> Option<PathBuf> {
+        self.spool.as_ref().map(|spool| spool.to_path_buf())
     }
 }
 
@@ -412,7 +359,7 @@ fn validate_all(
     input: &Input,
     done: Option<&RecordSet>,
     lookups: Option<Arc<Resolutions>>,
-) -> Result<Counts, u8> {
+) -> Result<Counts, Error> {
     let records = input.open(&args.data)?;
     let file = input.name();
     let options = ValidateOptions {
@@ -467,17 +414,16 @@ fn validate_all(
         }
     }
     if let Some(error) = records.io_error() {
-        report::error(&format!("cannot read {file}: {error}"), None);
-        return Err(exit::USAGE_OR_TEMPLATE);
+        return Err(Error::usage(format!("cannot read {file}: {error}")));
     }
     if shown > MAX_PROBLEMS_SHOWN {
-        eprintln!("… and {} more problems", shown - MAX_PROBLEMS_SHOWN);
+        report::note(&format!("… and {} more problems", shown - MAX_PROBLEMS_SHOWN));
     }
     Ok(counts)
 }
 
-/// Print the summary; the exit code.
-fn finish(args: &Args, summary: &Summary, sent: bool) -> u8 {
+/// Print the summary; how the run ended.
+fn finish(args: &Args, summary: &Summary, sent: bool) -> Result<Outcome, Error> {
     let secs = summary.elapsed.as_secs_f64();
     #[allow(clippy::cast_precision_loss)] // record counts are far below 2^53
     let rate = (summary.applied + summary.failed) as f64 / secs.max(1e-9);
@@ -495,7 +441,7 @@ fn finish(args: &Args, summary: &Summary, sent: bool) -> u8 {
     if summary.webhook_failures > 0 {
         line.push_str(&format!(", webhook failures: {}", summary.webhook_failures));
     }
-    eprintln!("{line}");
+    report::note(&line);
     if let Some(stop) = &summary.stopped {
         let mut help = stop.help.clone();
         if let Some(results) = &args.results {
@@ -504,19 +450,16 @@ fn finish(args: &Args, summary: &Summary, sent: bool) -> u8 {
                 results.display()
             ));
         }
-        report::error(&format!("the run stopped: {}", stop.message), Some(&help));
-        return match stop.kind {
-            StopKind::Server => exit::SERVER,
-            StopKind::Local => exit::USAGE_OR_TEMPLATE,
-            StopKind::Interrupted => exit::RECORDS_REJECTED,
+        let kind = match stop.kind {
+            StopKind::Server => ErrorKind::Server,
+            StopKind::Local => ErrorKind::Usage,
+            StopKind::Interrupted => ErrorKind::Interrupted,
         };
+        return Err(Error::new(kind, format!("the run stopped: {}", stop.message)).with_help(help));
     }
     let test_passed = args.test && summary.applied == 1 && summary.failed == 0 && summary.invalid == 0;
-    if !sent || (summary.failed + summary.invalid + summary.skipped > 0 && !test_passed) {
-        exit::RECORDS_REJECTED
-    } else {
-        exit::OK
-    }
+    let rejected = summary.failed + summary.invalid + summary.skipped > 0 && !test_passed;
+    Ok(Outcome::rejected_if(!sent || rejected))
 }
 
 /// Progress on stderr: a bar on a terminal, a line a second otherwise, nothing with --quiet.
@@ -552,7 +495,7 @@ impl Progress {
     fn say(&self, text: &str) {
         match &self.bar {
             Some(bar) => bar.println(text),
-            None => eprintln!("{text}"),
+            None => report::note(text),
         }
     }
 
@@ -595,7 +538,7 @@ impl Reporter for Progress {
         let due = last.map_or(true, |at| at.elapsed() >= Duration::from_secs(1)) || done >= self.total;
         if due {
             *last = Some(Instant::now());
-            eprintln!("{done}/{} records done, {failed} failed", self.total);
+            report::note(&format!("{done}/{} records done, {failed} failed", self.total));
         }
     }
 

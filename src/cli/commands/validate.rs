@@ -1,6 +1,6 @@
 //! `moodlec validate`: check data against a template, record by record.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use moodlec::site::find;
@@ -9,11 +9,12 @@ use moodlec::validate::keys::{self, Resolutions, Wanted};
 use moodlec::validate::{ValidateOptions, Validator};
 use serde_json::json;
 
-use crate::cli::connect::SiteArgs;
-use crate::cli::exit;
+use crate::cli::args::{SiteArgs, TokenArgs};
+use crate::cli::error::Error;
+use crate::cli::exit::Outcome;
 use crate::cli::input::{DataArgs, Tally};
 use crate::cli::problems::{self, Problem};
-use crate::cli::report::DiagnosticFormat;
+use crate::cli::report::{self, DiagnosticFormat};
 
 /// Validate data records against a template with Moodle's own rules.
 ///
@@ -27,7 +28,7 @@ use crate::cli::report::DiagnosticFormat;
 /// with its ids. Without --url, lookup fields are reported as unchecked.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  moodlec validate -t create_users staff.csv\n  moodlec validate -t hr_enrol.moodle enrolments.csv --url https://staging.moodle.example.edu\n  moodlec validate -t enrol_users --set roleid=teacher enrolments.ndjson --format github\n  cat feed.ndjson | moodlec validate -t enrol_users - --input-format ndjson --format json"
+    after_help = "Examples:\n  moodlec validate -t create_users staff.csv\n  moodlec validate -t hr_enrol.moodle enrolments.csv --url https://staging.moodle.example.edu\n  moodlec validate -t enrol_users --set roleid=teacher enrolments.ndjson --format github\n  cat feed.ndjson | moodlec validate -t enrol_users - --input-format ndjson --format json\n\nWith --format json, an error that ends the command (an unreadable file, an unreachable site) is\none more JSON object on standard output, after the problems printed so far:\n  {\"severity\":\"error\",\"code\":\"moodlec::server\",\"message\":\"...\",\"help\":...}\nIts code is moodlec::usage (exit 2) or moodlec::server (exit 3)."
 )]
 pub struct Args {
     #[command(flatten)]
@@ -44,20 +45,23 @@ pub struct Args {
     /// With --url: resolve the template's lookups on that site (read calls only).
     #[command(flatten)]
     site: SiteArgs,
+    #[command(flatten)]
+    token: TokenArgs,
 }
 
-pub fn run(args: &Args) -> u8 {
-    let (template, params) = match args.data.template_and_params() {
-        Ok(found) => found,
-        Err(class) => return class,
-    };
+impl Args {
+    /// Errors as problems are printed.
+    pub fn error_format(&self) -> DiagnosticFormat {
+        self.format
+    }
+}
+
+pub fn run(args: &Args) -> Result<Outcome, Error> {
+    let (template, params) = args.data.template_and_params()?;
     let options = ValidateOptions {
         allow_unknown: args.data.allow_unknown,
     };
-    let resolutions = match resolve_lookups(args, &template) {
-        Ok(resolutions) => resolutions,
-        Err(class) => return class,
-    };
+    let resolutions = resolve_lookups(args, &template)?;
     let unchecked = if resolutions.is_none() {
         keys::unchecked_notes(&template)
     } else {
@@ -65,63 +69,72 @@ pub fn run(args: &Args) -> u8 {
     };
     if args.format != DiagnosticFormat::Json {
         for note in &unchecked {
-            eprintln!("note: {note}");
+            report::note(&format!("note: {note}"));
         }
     }
     let mut validator = Validator::new(&template, params, options).with_lookups(resolutions);
     let mut tally = Tally::default();
     for path in &args.files {
-        let records = match args.data.open(path) {
-            Ok(records) => records,
-            Err(class) => return class,
-        };
-        let file = path.display().to_string();
-        for item in records {
-            tally.read += 1;
-            match item {
-                Ok(record) => {
-                    let verdict = validator.validate(&record);
-                    let problem =
-                        |v| Problem::from_violation(&file, record.number, record.line, Some(&record.raw), v);
-                    for warning in &verdict.warnings {
-                        report(args, &mut tally, &problem(warning).into_warning());
-                    }
-                    match &verdict.outcome {
-                        Ok(_) => tally.valid += 1,
-                        Err(violations) => {
-                            tally.invalid += 1;
-                            for v in violations {
-                                report(args, &mut tally, &problem(v));
-                            }
-                        }
-                    }
-                }
-                Err(error) => {
-                    tally.invalid += 1;
-                    report(args, &mut tally, &Problem::from_read_error(&file, &error));
-                }
-            }
-        }
+        validate_file(args, &mut validator, path, &mut tally)?;
     }
     finish(args, &tally, &unchecked)
 }
 
-fn report(args: &Args, tally: &mut Tally, problem: &Problem<'_>) {
+/// Every record of one data file, its problems printed, counted in `tally`.
+fn validate_file(
+    args: &Args,
+    validator: &mut Validator<'_>,
+    path: &Path,
+    tally: &mut Tally,
+) -> Result<(), Error> {
+    let records = args.data.open(path)?;
+    let file = path.display().to_string();
+    for item in records {
+        tally.read += 1;
+        match item {
+            Ok(record) => {
+                let verdict = validator.validate(&record);
+                let problem =
+                    |v| Problem::from_violation(&file, record.number, record.line, Some(&record.raw), v);
+                for warning in &verdict.warnings {
+                    report(args, tally, &problem(warning).into_warning())?;
+                }
+                match &verdict.outcome {
+                    Ok(_) => tally.valid += 1,
+                    Err(violations) => {
+                        tally.invalid += 1;
+                        for v in violations {
+                            report(args, tally, &problem(v))?;
+                        }
+                    }
+                }
+            }
+            Err(error) => {
+                tally.invalid += 1;
+                report(args, tally, &Problem::from_read_error(&file, &error))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn report(args: &Args, tally: &mut Tally, problem: &Problem<'_>) -> Result<(), Error> {
     if args.max_errors.is_some_and(|max| tally.printed >= max) {
-        return;
+        return Ok(());
     }
     tally.printed += 1;
     if args.format == DiagnosticFormat::Json {
-        println!("{}", problems::to_json(problem));
+        report::stdout(&format!("{}\n", problems::to_json(problem)))
     } else {
         problems::print(problem, args.format);
+        Ok(())
     }
 }
 
 /// With --url and a template with lookups: collect the keys (a first pass
 /// over the data), check the token's service, resolve them. `None` when
 /// there is nothing to resolve or no site to ask.
-fn resolve_lookups(args: &Args, template: &Template) -> Result<Option<Arc<Resolutions>>, u8> {
+fn resolve_lookups(args: &Args, template: &Template) -> Result<Option<Arc<Resolutions>>, Error> {
     if template.lookups.is_empty() {
         return Ok(None);
     }
@@ -129,13 +142,12 @@ fn resolve_lookups(args: &Args, template: &Template) -> Result<Option<Arc<Resolu
         return Ok(None);
     };
     if args.files.iter().any(|f| f.as_os_str() == "-") {
-        crate::cli::report::error(
+        return Err(Error::usage(
             "validate --url reads the data twice (keys first, then records) and cannot read standard input twice",
-            Some("save the data to a file and give its path"),
-        );
-        return Err(exit::USAGE_OR_TEMPLATE);
+        )
+        .with_help("save the data to a file and give its path"));
     }
-    let session = args.site.session(&site)?;
+    let session = args.site.session(&args.token, &site)?;
     let mut wanted = Wanted::default();
     for path in &args.files {
         // Unreadable records are reported by the validation pass.
@@ -144,29 +156,19 @@ fn resolve_lookups(args: &Args, template: &Template) -> Result<Option<Arc<Resolu
         }
     }
     let runtime = crate::cli::connect::runtime()?;
-    let resolved = runtime.block_on(async {
-        find::check_service(&session, template)
-            .await
-            .map_err(|refusal| (refusal.message, Some(refusal.help)))?;
+    let resolutions = runtime.block_on(async {
+        find::check_service(&session, template).await?;
         find::resolve(&session, &wanted)
             .await
-            .map_err(|error| (format!("the lookups on {site} failed: {error}"), None))
-    });
-    match resolved {
-        Ok(resolutions) => {
-            if args.format != DiagnosticFormat::Json {
-                eprintln!("{}", resolutions.summary());
-            }
-            Ok(Some(Arc::new(resolutions)))
-        }
-        Err((message, help)) => {
-            crate::cli::report::error(&message, help.as_deref());
-            Err(exit::SERVER)
-        }
+            .map_err(|error| Error::server(format!("the lookups on {site} failed: {error}")))
+    })?;
+    if args.format != DiagnosticFormat::Json {
+        report::note(&resolutions.summary());
     }
+    Ok(Some(Arc::new(resolutions)))
 }
 
-fn finish(args: &Args, tally: &Tally, unchecked: &[String]) -> u8 {
+fn finish(args: &Args, tally: &Tally, unchecked: &[String]) -> Result<Outcome, Error> {
     match args.format {
         DiagnosticFormat::Json => {
             let mut summary =
@@ -174,13 +176,9 @@ fn finish(args: &Args, tally: &Tally, unchecked: &[String]) -> u8 {
             if !unchecked.is_empty() {
                 summary["unchecked"] = json!(unchecked);
             }
-            println!("{}", json!({ "summary": summary }));
+            report::stdout(&format!("{}\n", json!({ "summary": summary })))?;
         }
-        _ => eprintln!("{}", tally.summary()),
+        _ => report::note(&tally.summary()),
     }
-    if tally.invalid > 0 {
-        exit::RECORDS_REJECTED
-    } else {
-        exit::OK
-    }
+    Ok(Outcome::rejected_if(tally.invalid > 0))
 }

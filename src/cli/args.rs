@@ -1,0 +1,114 @@
+//! Flags that several commands share, declared once, and the parsers of
+//! numeric values that must never reach a panic further on.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How to reach the site: `--url`, `--allow-http`, `--timeout` (fetch,
+/// validate, run, login). A command that needs the site makes `--url`
+/// required, or says so itself (see `SiteArgs::required_site`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct SiteArgs {
+    /// The Moodle site (its wwwroot), e.g. https://moodle.example.edu.
+    #[arg(long, env = "MOODLE_URL")]
+    pub url: Option<String>,
+    /// Allow plain http:// to a host other than this machine.
+    #[arg(long)]
+    pub allow_http: bool,
+    /// Seconds to wait for each answer.
+    #[arg(long, default_value = "300", value_name = "S", value_parser = seconds)]
+    pub timeout: Duration,
+}
+
+/// The token and how hard to try: `--token-file`, `--retries`, `--rate`
+/// (the commands that call web-service functions with a token).
+#[derive(Debug, Clone, clap::Args)]
+pub struct TokenArgs {
+    /// Read the token from this file (else MOODLE_TOKEN, else the file `moodlec login` wrote).
+    #[arg(long, value_name = "PATH")]
+    pub token_file: Option<PathBuf>,
+    /// Retries of a read call that got no answer, a 5xx or a 429.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub retries: u32,
+    /// First retry delay in milliseconds; it doubles each time (for tests).
+    #[arg(long, default_value_t = 250, value_name = "MS", hide = true)]
+    pub retry_base_ms: u64,
+    /// At most R requests per second.
+    #[arg(long, value_name = "R", value_parser = positive)]
+    pub rate: Option<f64>,
+}
+
+/// A positive, finite number (of requests per second).
+pub fn positive(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(value) if value > 0.0 && value.is_finite() => Ok(value),
+        _ => Err(format!("`{text}` is not a positive number")),
+    }
+}
+
+/// A number of seconds, as the `Duration` it stands for.
+///
+/// Refused here, with a message, rather than panicking where the duration is
+/// made: what is not a number, not more than zero, infinite, longer than a
+/// `Duration` holds (about 584 billion years), or shorter than a nanosecond.
+pub fn seconds(text: &str) -> Result<Duration, String> {
+    let value = match text.parse::<f64>() {
+        Ok(value) if !value.is_nan() => value,
+        _ => return Err(format!("`{text}` is not a number of seconds")),
+    };
+    if value <= 0.0 {
+        return Err(format!("`{text}` is not a positive number of seconds"));
+    }
+    if value.is_infinite() {
+        return Err(format!("`{text}` is not a finite number of seconds"));
+    }
+    match Duration::try_from_secs_f64(value) {
+        Ok(duration) if duration.is_zero() => Err(format!("`{text}` seconds is less than a nanosecond")),
+        Ok(duration) => Ok(duration),
+        Err(_) => Err(format!(
+            "`{text}` seconds is longer than any wait can be (at most {} seconds)",
+            Duration::MAX.as_secs()
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_take_fractions_and_exponents() {
+        assert_eq!(seconds("300"), Ok(Duration::from_secs(300)));
+        assert_eq!(seconds("0.5"), Ok(Duration::from_millis(500)));
+        assert_eq!(seconds("1e3"), Ok(Duration::from_secs(1000)));
+    }
+
+    #[test]
+    fn seconds_refuse_what_no_duration_holds() {
+        for text in [
+            "",
+            "x",
+            "NaN",
+            "-1",
+            "0",
+            "-0",
+            "inf",
+            "-inf",
+            "1e30",
+            "18446744073709551616",
+            "1e-10",
+        ] {
+            let refused = seconds(text);
+            assert!(refused.is_err(), "{text:?} gave {refused:?}");
+            assert!(refused.unwrap_err().contains(&format!("`{text}`")), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn positive_refuses_zero_negative_and_non_finite() {
+        assert_eq!(positive("2.5"), Ok(2.5));
+        for text in ["0", "-1", "NaN", "inf", ""] {
+            assert!(positive(text).is_err(), "{text:?}");
+        }
+    }
+}
