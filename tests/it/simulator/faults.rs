@@ -27,12 +27,18 @@ pub enum Fault {
     /// The call is applied, then the answer waits this long: a client with
     /// a shorter timeout gives up on a committed call.
     Slow(Duration),
+    /// HTTP 200 with this body instead of Moodle's answer (a proxy, a WAF,
+    /// a PHP notice page), after the call was applied or without it.
+    Body200 { body: &'static str, applied: bool },
 }
 
 impl Fault {
     /// Whether the call still reaches Moodle (and may change the site).
     pub fn reaches_moodle(self) -> bool {
-        matches!(self, Fault::DropAfterApply | Fault::Slow(_))
+        matches!(
+            self,
+            Fault::DropAfterApply | Fault::Slow(_) | Fault::Body200 { applied: true, .. }
+        )
     }
 }
 

@@ -187,6 +187,13 @@ fn call_moodle(site: &mut Site, vars: PhpArray, fault: Option<Fault>) -> (Answer
                 applied: reply.committed,
             },
         ),
+        Some(f @ Fault::Body200 { body, .. }) => (
+            Answer::Reply(body_200(body)),
+            Outcome::Faulted {
+                fault: f,
+                applied: reply.committed,
+            },
+        ),
         Some(f @ Fault::Slow(_)) => (
             Answer::Reply(response),
             Outcome::Faulted {
@@ -235,8 +242,19 @@ fn fault_answer(fault: Fault) -> Answer {
             Answer::Reply(response)
         }
         Fault::DropBeforeApply => Answer::Drop,
+        Fault::Body200 { body, .. } => Answer::Reply(body_200(body)),
         Fault::DropAfterApply | Fault::Slow(_) => unreachable!("these faults reach Moodle"),
     }
+}
+
+/// HTTP 200 with `body`: HTML if it looks like it, JSON otherwise.
+fn body_200(body: &'static str) -> Response {
+    let content_type = if body.starts_with('<') {
+        "text/html; charset=utf-8"
+    } else {
+        "application/json"
+    };
+    (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
 /// token.php; not subject to faults and not in the call log.
