@@ -62,6 +62,9 @@ pub struct Faults {
     /// server.php calls (as in `Simulator::calls()`), read or write, on top
     /// of (and instead of) the drawn ones.
     pub fail_calls: Vec<(usize, Fault)>,
+    /// Exact faults for write calls by their 1-based number among write
+    /// calls only (whatever reads come between them).
+    pub fail_writes: Vec<(usize, Fault)>,
 }
 
 impl Faults {
@@ -79,12 +82,14 @@ impl Faults {
 pub struct FaultState {
     pub plan: Faults,
     rng: SplitMix64,
+    /// Write calls so far.
+    writes: usize,
 }
 
 impl FaultState {
     pub fn new(plan: Faults) -> Self {
         let rng = SplitMix64(plan.seed);
-        FaultState { plan, rng }
+        FaultState { plan, rng, writes: 0 }
     }
 
     /// The fault for call `seq` of a function that writes or not, and the
@@ -97,6 +102,19 @@ impl FaultState {
             .iter()
             .find(|(n, _)| *n == seq)
             .map(|(_, f)| *f);
+        let scripted = if writes {
+            self.writes += 1;
+            let nth = self.writes;
+            scripted.or_else(|| {
+                self.plan
+                    .fail_writes
+                    .iter()
+                    .find(|(n, _)| *n == nth)
+                    .map(|(_, f)| *f)
+            })
+        } else {
+            scripted
+        };
         if !targeted {
             return (scripted, Duration::ZERO);
         }
