@@ -287,7 +287,14 @@ impl Ledger {
             .write(true)
             .create_new(true)
             .open(journal_path(results))?;
-        let results_file = OpenOptions::new().write(true).create_new(true).open(results)?;
+        let results_file = match OpenOptions::new().write(true).create_new(true).open(results) {
+            Ok(file) => file,
+            Err(error) => {
+                // Not left behind: it would refuse the next run.
+                let _ = std::fs::remove_file(journal_path(results));
+                return Err(error);
+            }
+        };
         let mut journal = BufWriter::new(journal_file);
         writeln!(journal, "{}", json!({ "pin": pin }))?;
         journal.flush()?;
@@ -362,6 +369,10 @@ impl Ledger {
         let id = self.next_request;
         self.next_request += 1;
         if let Some(files) = &mut self.files {
+            if self.broken {
+                // Its results could not be written: not sent.
+                return Err(io::Error::other("an earlier write of the results failed"));
+            }
             writeln!(files.journal, "{}", json!({ "start": id, "records": records }))?;
             files.journal.flush()?;
             // On disk, not only in the page cache, before the request leaves:
@@ -652,6 +663,7 @@ mod tests {
         let b = ledger.start(&[2]).unwrap();
         assert!(ledger.record(&[RecordResult::applied(2, Some(6))]).is_err());
         assert!(ledger.finish(b).is_err());
+        assert!(ledger.start(&[3]).is_err(), "nothing more is sent");
         assert!(ledger.record(&[RecordResult::applied(3, Some(7))]).is_err());
         drop(ledger);
         let (_, resume) = Ledger::resume(&path, &pin("a")).unwrap();
