@@ -147,6 +147,8 @@ fn matrix() -> Vec<(&'static str, Fault)> {
     vec![
         ("502 before Moodle", Fault::Http502),
         ("503 before Moodle", Fault::Http503),
+        ("500 before Moodle", Fault::Http500 { applied: false }),
+        ("500 after commit", Fault::Http500 { applied: true }),
         ("reset before Moodle", Fault::DropBeforeApply),
         ("reset after commit", Fault::DropAfterApply),
         ("timeout after commit", Fault::Slow(Duration::from_millis(1500))),

@@ -30,6 +30,9 @@ pub enum Fault {
     /// HTTP 200 with this body instead of Moodle's answer (a proxy, a WAF,
     /// a PHP notice page), after the call was applied or without it.
     Body200 { body: &'static str, applied: bool },
+    /// HTTP 500 with the web server's error page (PHP died), before Moodle
+    /// ran or after it committed.
+    Http500 { applied: bool },
 }
 
 impl Fault {
@@ -37,7 +40,10 @@ impl Fault {
     pub fn reaches_moodle(self) -> bool {
         matches!(
             self,
-            Fault::DropAfterApply | Fault::Slow(_) | Fault::Body200 { applied: true, .. }
+            Fault::DropAfterApply
+                | Fault::Slow(_)
+                | Fault::Body200 { applied: true, .. }
+                | Fault::Http500 { applied: true }
         )
     }
 }
