@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::harness::{self, Moodlec, Output};
-use crate::simulator::{Fault, Faults, Outcome, Simulator, SiteConfig, User, TOKEN};
+use crate::simulator::{role, Course, Fault, Faults, Outcome, Simulator, SiteConfig, User, TOKEN};
 
 const TEMPLATES: &str = r#"
 template small_users extends create_users "create_users, 5 per call" {
@@ -23,6 +23,10 @@ template small_users extends create_users "create_users, 5 per call" {
 }
 
 template tight_users extends create_users "create_users, 3 per call" {
+  batch size 3
+}
+
+template small_enrol extends enrol_users "enrol_users, 3 per call" {
   batch size 3
 }
 "#;
@@ -219,6 +223,91 @@ fn fault_matrix_every_result_line_is_what_moodle_holds() {
             let applied = assert_results_are_what_moodle_holds(&sim, &results, "m", n, &case);
             // Every fault is resolved: by retry, by lookup, or by a re-send.
             assert_eq!(applied, n, "{case}: every record applied\n{out:?}");
+            assert_eq!(out.code, Some(0), "{case}: {out:?}");
+        }
+    }
+}
+
+/// The same for an idempotent template that returns nothing (enrol_users):
+/// an answer other than `null` is re-sent, never taken as applied.
+#[test]
+fn fault_matrix_for_an_idempotent_function_that_returns_nothing() {
+    let body = |body: &'static str, applied: bool| Fault::Body200 { body, applied };
+    let faults = [
+        ("reset after commit", Fault::DropAfterApply),
+        ("500 after commit", Fault::Http500 { applied: true }),
+        ("HTML 200, not applied", body(HTML, false)),
+        ("{} 200, not applied", body("{}", false)),
+        ("{} 200 after commit", body("{}", true)),
+        ("\"ok\" 200, not applied", body("\"ok\"", false)),
+        ("[] 200 after commit", body("[]", true)),
+    ];
+    let ids = 10i64..22;
+    for (name, fault) in faults {
+        for concurrency in ["1", "4"] {
+            let case = format!("enrol_users: {name}, --concurrency {concurrency}");
+            let sim = Simulator::start(SiteConfig {
+                courses: vec![Course::new(2, "C2", 1)],
+                users: {
+                    let mut users = SiteConfig::default().users;
+                    users.extend(
+                        ids.clone()
+                            .map(|id| User::new(id, &format!("e{id}"), &format!("e{id}@example.org"))),
+                    );
+                    users
+                },
+                ..SiteConfig::default()
+            });
+            sim.set_faults(Faults {
+                fail_writes: vec![(1, fault), (3, fault)],
+                ..Faults::default()
+            });
+            let dir = scratch(&format!(
+                "enrol-matrix-{}-{concurrency}",
+                name.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+            ));
+            let data: String = ids
+                .clone()
+                .map(|id| format!("{}\n", json!({"userid": id, "courseid": 2})))
+                .collect();
+            std::fs::write(dir.join("enrol.ndjson"), data).unwrap();
+            let out = run(
+                &dir,
+                &[
+                    "run",
+                    "-t",
+                    "small_enrol",
+                    "enrol.ndjson",
+                    "--url",
+                    sim.url(),
+                    "--results",
+                    "r.ndjson",
+                    "--set",
+                    "roleid=teacher",
+                    "--concurrency",
+                    concurrency,
+                    "--retry-base-ms",
+                    "10",
+                ],
+            );
+            let results = results(&dir.join("r.ndjson"));
+            let state = sim.state();
+            assert_eq!(results.len(), ids.clone().count(), "{case}");
+            for (record, id) in ids.clone().enumerate() {
+                let result = &results[&(record as u64 + 1)];
+                let enrolled = state
+                    .enrolment(2, id)
+                    .is_some_and(|e| e.roles.contains(&role::TEACHER));
+                assert_eq!(
+                    result["status"] == "applied",
+                    enrolled,
+                    "{case}: user {id}: {result}"
+                );
+                assert!(
+                    enrolled,
+                    "{case}: user {id} enrolled after the re-sends: {result}\n{out:?}"
+                );
+            }
             assert_eq!(out.code, Some(0), "{case}: {out:?}");
         }
     }
