@@ -35,19 +35,32 @@ pub(super) struct Found {
     pub differs: HashMap<u64, String>,
 }
 
-/// The fields compared with what Moodle holds (`true`: ignoring case).
-const USER_FIELDS: &[(&str, bool)] = &[
-    ("username", false),
-    ("firstname", false),
-    ("lastname", false),
-    ("email", true),
-    ("idnumber", false),
+/// How a field's value in Moodle's answer compares with the record's.
+#[derive(Clone, Copy)]
+enum Compare {
+    /// As stored (core_user_get_users_by_field returns names raw).
+    Exact,
+    /// Ignoring case (emails: the database collation may fold case).
+    Case,
+    /// Through Moodle's `format_string` (core_course_get_courses_by_field
+    /// formats course names: `&` comes back as `&amp;`); values a filter
+    /// could rewrite (`<`, `{`) are not compared.
+    Formatted,
+}
+
+/// The fields compared with what Moodle holds.
+const USER_FIELDS: &[(&str, Compare)] = &[
+    ("username", Compare::Exact),
+    ("firstname", Compare::Exact),
+    ("lastname", Compare::Exact),
+    ("email", Compare::Case),
+    ("idnumber", Compare::Exact),
 ];
-const COURSE_FIELDS: &[(&str, bool)] = &[
-    ("shortname", false),
-    ("fullname", false),
-    ("idnumber", false),
-    ("categoryid", false),
+const COURSE_FIELDS: &[(&str, Compare)] = &[
+    ("shortname", Compare::Formatted),
+    ("fullname", Compare::Formatted),
+    ("idnumber", Compare::Exact),
+    ("categoryid", Compare::Exact),
 ];
 
 /// Why a lookup gave no answer.
@@ -120,7 +133,7 @@ async fn prove(
     ids.sort_unstable();
     ids.dedup();
     let held = details(ctx, kind, &ids).await?;
-    let compared = match kind {
+    let compared: &[(&str, Compare)] = match kind {
         LookupKind::User => USER_FIELDS,
         LookupKind::Course => COURSE_FIELDS,
     };
@@ -141,9 +154,14 @@ async fn prove(
 }
 
 /// What differs between the record and what Moodle holds, if anything.
-fn difference(ctx: &Ctx, record: &ValidRecord, moodle: &Json, compared: &[(&str, bool)]) -> Option<String> {
+fn difference(
+    ctx: &Ctx,
+    record: &ValidRecord,
+    moodle: &Json,
+    compared: &[(&str, Compare)],
+) -> Option<String> {
     let mut different = Vec::new();
-    for &(name, fold_case) in compared {
+    for &(name, compare) in compared {
         let Some(position) = ctx.template.fields.iter().position(|f| f.name == name) else {
             continue;
         };
@@ -151,16 +169,27 @@ fn difference(ctx: &Ctx, record: &ValidRecord, moodle: &Json, compared: &[(&str,
         else {
             continue;
         };
-        let same = if fold_case {
-            mine.trim().to_lowercase() == theirs.trim().to_lowercase()
-        } else {
-            mine.trim() == theirs.trim()
+        let same = match compare {
+            Compare::Exact => mine.trim() == theirs.trim(),
+            Compare::Case => mine.trim().to_lowercase() == theirs.trim().to_lowercase(),
+            Compare::Formatted if mine.contains(['<', '{']) => true,
+            Compare::Formatted => mine.trim() == unescape(theirs.trim()),
         };
         if !same {
             different.push(format!("{name} is {theirs:?} in Moodle, {mine:?} in the record"));
         }
     }
     (!different.is_empty()).then(|| different.join(", "))
+}
+
+/// `s` with the entities `format_string` writes (`s()`, htmlspecialchars) decoded.
+fn unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#039;", "'")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
 }
 
 /// A JSON string or number as text.
@@ -230,4 +259,15 @@ fn scalar_value(record: &ValidRecord, position: usize) -> Option<String> {
         FieldValue::Scalar(s) if *p == position => Some(scalar_text(s)),
         _ => None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn course_names_come_back_through_format_string() {
+        assert_eq!(unescape("R&amp;D &lt;1&gt; &quot;x&quot; it&#039;s"), "R&D <1> \"x\" it's");
+        assert_eq!(unescape("&amp;lt;"), "&lt;");
+    }
 }
