@@ -152,9 +152,11 @@ fn excerpt(value: &Json) -> String {
 /// The results of a successful call, one per record in `records`' order,
 /// plus warnings that could not be matched to a record.
 ///
+/// Call it only for answers that fit ([`misfit`] is `None`).
+///
 /// - `returns list`: item i belongs to record i; its `id` is the record's id
-///   (moodle-ws.md 1.3: lists come back in input order). Records past the
-///   end of a short list failed: Moodle did not process them.
+///   (moodle-ws.md 1.3: lists come back in input order). (A short list does
+///   not fit; should one get here, its missing records fail.)
 /// - `returns object` with `warnings` (core_user_update_users, 6): a warning
 ///   whose `itemid` is a record's `id` is that record's failure.
 /// - Anything else (`null`): every record applied.
