@@ -267,7 +267,10 @@ mod tests {
 
     #[test]
     fn course_names_come_back_through_format_string() {
-        assert_eq!(unescape("R&amp;D &lt;1&gt; &quot;x&quot; it&#039;s"), "R&D <1> \"x\" it's");
+        assert_eq!(
+            unescape("R&amp;D &lt;1&gt; &quot;x&quot; it&#039;s"),
+            "R&D <1> \"x\" it's"
+        );
         assert_eq!(unescape("&amp;lt;"), "&lt;");
     }
 }
