@@ -563,3 +563,47 @@ fn resume_checks_unknown_outcomes_again() {
     );
     assert_eq!(create_calls(&sim), 1, "looked up, never sent again");
 }
+
+#[test]
+fn resume_refuses_other_set_values() {
+    let sim = Simulator::start(SiteConfig {
+        courses: vec![Course::new(2, "C2", 1)],
+        users: {
+            let mut users = SiteConfig::default().users;
+            users.push(User::new(10, "e10", "e10@example.org"));
+            users
+        },
+        ..SiteConfig::default()
+    });
+    let dir = scratch("pin-set");
+    std::fs::write(
+        dir.join("enrol.ndjson"),
+        format!("{}\n", json!({"userid": 10, "courseid": 2})),
+    )
+    .unwrap();
+    let args = |role: &'static str| {
+        vec![
+            "run",
+            "-t",
+            "enrol_users",
+            "enrol.ndjson",
+            "--url",
+            sim.url(),
+            "--results",
+            "r.ndjson",
+            "--set",
+            role,
+        ]
+    };
+    run(&dir, &args("roleid=teacher")).code(0);
+    run(&dir, &[&args("roleid=student")[..], &["--resume"]].concat())
+        .code(2)
+        .stderr_has("--set");
+    run(&dir, &[&args("roleid=teacher")[..], &["--resume"]].concat()).code(0);
+    let enrol_calls = sim
+        .calls()
+        .iter()
+        .filter(|c| c.function.as_deref() == Some("enrol_manual_enrol_users"))
+        .count();
+    assert_eq!(enrol_calls, 1);
+}
