@@ -6,7 +6,7 @@
 
 use super::applied::{self, LookupError};
 use super::ctx::{span, Ctx};
-use super::outcome::{results_of_success, RecordResult, Status};
+use super::outcome::{misfit, results_of_success, RecordResult, Status};
 use super::{Stop, StopKind};
 use crate::moodle::ws::{CONTROL_FIELDS, REFUSAL_CODES, ROLLBACK_FUNCTIONS};
 use crate::plan::Batch;
@@ -122,6 +122,17 @@ async fn send(ctx: &Ctx, records: Vec<ValidRecord>, resends: u32, stack: &mut Ve
     }
     let records = batch.records;
     match answer {
+        Ok(Reply::Value(value)) if misfit(&ctx.template, records.len(), &value).is_some() => {
+            // HTTP 200 but not Moodle's answer (a proxy, a WAF): no proof of
+            // anything. The applied check decides, as after a lost answer.
+            let why = misfit(&ctx.template, records.len(), &value).unwrap_or_default();
+            stack.push(Item::Resolve {
+                request,
+                records,
+                resends,
+                reason: format!("the answer does not fit the template's `returns`: {why}"),
+            });
+        }
         Ok(Reply::Value(value)) => {
             let (results, stray) = results_of_success(&ctx.template, &records, &value);
             ctx.settle(results);
@@ -289,7 +300,10 @@ async fn resolve(
 /// the call are either all in Moodle or none is: if some are missing, the
 /// call was not applied and those found existed before (they fail again,
 /// with Moodle's own error, when the call is re-sent). Otherwise found
-/// records are applied and the others are re-sent.
+/// records are applied and the others are re-sent. A record found with
+/// other values than its own was there before: for such a function the call
+/// was then refused, and re-sending it brings Moodle's own error; otherwise
+/// the record fails as already existing.
 fn settle_lookup(
     ctx: &Ctx,
     request: u64,
@@ -326,7 +340,14 @@ fn settle_lookup(
     let mut applied = Vec::new();
     let mut again = Vec::new();
     let mut unknown = Vec::new();
+    let mut existed = Vec::new();
     for record in records {
+        if !all_or_nothing {
+            if let Some(why) = found.differs.get(&record.number) {
+                existed.push((record, why.clone()));
+                continue;
+            }
+        }
         match found.ids.get(&record.number) {
             Some(&id) if committed || !all_or_nothing => {
                 applied.push(RecordResult::applied(record.number, Some(id)))
@@ -336,6 +357,19 @@ fn settle_lookup(
         }
     }
     ctx.settle(applied);
+    if !existed.is_empty() {
+        let results = existed
+            .into_iter()
+            .map(|(record, why)| {
+                let error = MoodleError::local(
+                    "already_exists",
+                    format!("already in Moodle before this run, which did not create it ({why})"),
+                );
+                RecordResult::with_error(record.number, Status::Failed, error)
+            })
+            .collect();
+        ctx.settle(results);
+    }
     if !unknown.is_empty() {
         let why = "it has no value to look it up by";
         settle_all(ctx, &unknown, Status::Failed, &unknown_outcome(reason, why));

@@ -13,17 +13,159 @@
 //!   were never sent);
 //! - records of a started but unfinished request may or may not be in
 //!   Moodle: they are ambiguous and go through the template's applied check;
-//! - every other record was never applied and is sent.
+//! - every other record was never applied and is sent;
+//! - records whose result is `failed` with `unknown_outcome` are checked
+//!   again, like those of an unfinished request.
+//!
+//! The journal's first line pins the input: the data file's size and hash,
+//! the template's hash and the `--set` values. A resume against other input
+//! is refused (it would give results to the wrong records).
+//!
+//! A batch is journaled `finish` only after its results are on disk
+//! (written, flushed and synced); after a results write fails nothing more
+//! is written, so a resumed run checks those records instead of trusting a
+//! `finish` whose results were lost.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value as Json};
 
 use super::outcome::{RecordResult, Status};
+use crate::params::ParamValues;
+use crate::template::Template;
+
+/// A hidden switch for tests: the Nth write of results (1-based) fails as a
+/// full disk would. Not for users; nothing else reads it.
+const FAIL_RESULTS_WRITE: &str = "MOODLEC_TEST_FAIL_RESULTS_WRITE";
+
+/// What a run was started with, recorded first in the journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pin {
+    /// Size of the data in bytes.
+    pub data_size: u64,
+    /// Hash of the data's bytes (FNV-1a, 128 bits, hex).
+    pub data_hash: String,
+    /// The template's name.
+    pub template: String,
+    /// Hash of the checked template (its JSON form).
+    pub template_hash: String,
+    /// The template's param values (`--set` and defaults), by name.
+    pub params: Json,
+}
+
+impl Pin {
+    /// The pin of a run over the data at `data` with `template` and `params`.
+    ///
+    /// # Errors
+    /// The data cannot be read.
+    pub fn new(data: &Path, template: &Template, params: &ParamValues) -> io::Result<Pin> {
+        let mut hash = Fnv128::default();
+        let mut file = BufReader::new(File::open(data)?);
+        let mut size = 0u64;
+        loop {
+            let chunk = file.fill_buf()?;
+            if chunk.is_empty() {
+                break;
+            }
+            hash.write(chunk);
+            let n = chunk.len();
+            size += n as u64;
+            file.consume(n);
+        }
+        let mut template_hash = Fnv128::default();
+        template_hash.write(&serde_json::to_vec(template).map_err(io::Error::other)?);
+        let params: serde_json::Map<String, Json> = params
+            .iter()
+            .map(|(name, value)| (name.to_owned(), serde_json::to_value(value).unwrap_or(Json::Null)))
+            .collect();
+        Ok(Pin {
+            data_size: size,
+            data_hash: hash.hex(),
+            template: template.name.clone(),
+            template_hash: template_hash.hex(),
+            params: Json::Object(params),
+        })
+    }
+
+    /// Why a run pinned as `self` cannot continue the run pinned as `earlier`, if it cannot.
+    pub fn mismatch(&self, earlier: &Pin) -> Option<String> {
+        if self.data_size != earlier.data_size || self.data_hash != earlier.data_hash {
+            return Some(format!(
+                "the data is not what the earlier run read ({} bytes then, {} bytes now, and other contents): its results would be given to the wrong records",
+                earlier.data_size, self.data_size
+            ));
+        }
+        if self.template != earlier.template || self.template_hash != earlier.template_hash {
+            return Some(format!(
+                "the template is not the one the earlier run used (`{}` then, `{}` now{})",
+                earlier.template,
+                self.template,
+                if self.template == earlier.template {
+                    ", changed since"
+                } else {
+                    ""
+                }
+            ));
+        }
+        if self.params != earlier.params {
+            return Some(format!(
+                "the --set values differ from the earlier run's ({} then, {} now)",
+                earlier.params, self.params
+            ));
+        }
+        None
+    }
+}
+
+/// FNV-1a with 128 bits: enough to tell a changed file from the same one.
+struct Fnv128(u128);
+
+impl Default for Fnv128 {
+    fn default() -> Self {
+        Fnv128(0x6c62_272e_07bb_0142_62b8_2175_6295_c58d)
+    }
+}
+
+impl Fnv128 {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u128::from(b);
+            self.0 = self.0.wrapping_mul(0x0000_0000_0100_0000_0000_0000_0000_013B);
+        }
+    }
+
+    fn hex(&self) -> String {
+        format!("{:032x}", self.0)
+    }
+}
+
+/// Why a run cannot be resumed.
+#[derive(Debug)]
+pub enum ResumeError {
+    /// The files cannot be read or rewritten.
+    Io(io::Error),
+    /// The input differs from the earlier run's, and how.
+    Changed(String),
+}
+
+impl From<io::Error> for ResumeError {
+    fn from(error: io::Error) -> Self {
+        ResumeError::Io(error)
+    }
+}
+
+impl std::fmt::Display for ResumeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ResumeError::Io(error) => error.fmt(f),
+            ResumeError::Changed(why) => f.write_str(why),
+        }
+    }
+}
 
 /// A set of record numbers, one bit each.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -90,6 +232,12 @@ pub struct Resume {
 pub struct Ledger {
     files: Option<Files>,
     next_request: u64,
+    /// A results write failed: nothing more is written, no request is finished.
+    broken: bool,
+    /// Results writes so far (for the test switch).
+    writes: u64,
+    /// The results write that fails (test switch).
+    fail_at: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -111,44 +259,79 @@ impl Ledger {
         Ledger {
             files: None,
             next_request: 1,
+            broken: false,
+            writes: 0,
+            fail_at: None,
         }
     }
 
-    /// A new results file (it must not exist) and an empty journal beside it.
+    fn with_files(files: Files, next_request: u64) -> Ledger {
+        Ledger {
+            files: Some(files),
+            next_request,
+            broken: false,
+            writes: 0,
+            fail_at: std::env::var(FAIL_RESULTS_WRITE)
+                .ok()
+                .and_then(|n| n.parse().ok()),
+        }
+    }
+
+    /// A new results file and journal (neither may exist); the journal
+    /// starts with `pin`.
     ///
     /// # Errors
     /// The files cannot be created.
-    pub fn create(results: &Path) -> io::Result<Ledger> {
-        let results_file = OpenOptions::new().write(true).create_new(true).open(results)?;
-        let journal = File::create(journal_path(results))?;
-        Ok(Ledger {
-            files: Some(Files {
+    pub fn create(results: &Path, pin: &Pin) -> io::Result<Ledger> {
+        let journal_file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(journal_path(results))?;
+        let results_file = match OpenOptions::new().write(true).create_new(true).open(results) {
+            Ok(file) => file,
+            Err(error) => {
+                // Not left behind: it would refuse the next run.
+                let _ = std::fs::remove_file(journal_path(results));
+                return Err(error);
+            }
+        };
+        let mut journal = BufWriter::new(journal_file);
+        writeln!(journal, "{}", json!({ "pin": pin }))?;
+        journal.flush()?;
+        journal.get_ref().sync_data()?;
+        Ok(Ledger::with_files(
+            Files {
                 results: BufWriter::new(results_file),
-                journal: BufWriter::new(journal),
-            }),
-            next_request: 1,
-        })
+                journal,
+            },
+            1,
+        ))
     }
 
-    /// Continue the run whose results are in `results`: read what is done
-    /// and what is ambiguous, and rewrite both files without torn lines,
-    /// `skipped` results, or requests that no longer matter.
+    /// Continue the run whose results are in `results`, started with the
+    /// same input (`pin`): read what is done and what is ambiguous, and
+    /// rewrite both files without torn lines, `skipped` and
+    /// `unknown_outcome` results, or requests that no longer matter.
     ///
     /// # Errors
-    /// The files cannot be read or rewritten.
-    pub fn resume(results: &Path) -> io::Result<(Ledger, Resume)> {
-        let done = compact_results(results)?;
+    /// The input differs from the earlier run's (nothing is rewritten then),
+    /// or the files cannot be read or rewritten.
+    pub fn resume(results: &Path, pin: &Pin) -> Result<(Ledger, Resume), ResumeError> {
         let journal = journal_path(results);
-        let (unfinished, last_request) = compact_journal(&journal, &done)?;
+        if let Some(earlier) = read_pin(&journal)? {
+            if let Some(why) = pin.mismatch(&earlier) {
+                return Err(ResumeError::Changed(why));
+            }
+        }
+        let (done, unknown) = compact_results(results)?;
+        let (unfinished, last_request) = compact_journal(&journal, &done, unknown, pin)?;
         let results_file = OpenOptions::new().append(true).open(results)?;
         let journal_file = OpenOptions::new().append(true).open(&journal)?;
-        let ledger = Ledger {
-            files: Some(Files {
-                results: BufWriter::new(results_file),
-                journal: BufWriter::new(journal_file),
-            }),
-            next_request: last_request + 1,
+        let files = Files {
+            results: BufWriter::new(results_file),
+            journal: BufWriter::new(journal_file),
         };
+        let ledger = Ledger::with_files(files, last_request + 1);
         Ok((ledger, Resume { done, unfinished }))
     }
 
@@ -165,12 +348,17 @@ impl Ledger {
         let Some(files) = &mut self.files else {
             return Ok(());
         };
-        for result in results {
-            let line = serde_json::to_string(result).map_err(io::Error::other)?;
-            files.results.write_all(line.as_bytes())?;
-            files.results.write_all(b"\n")?;
+        if self.broken {
+            return Err(io::Error::other("an earlier write of the results failed"));
         }
-        files.results.flush()
+        self.writes += 1;
+        let written = if self.fail_at == Some(self.writes) {
+            Err(io::Error::from_raw_os_error(libc::ENOSPC))
+        } else {
+            write_results(&mut files.results, results)
+        };
+        self.broken = written.is_err();
+        written
     }
 
     /// Journal a request about to be sent; returns its id.
@@ -181,6 +369,10 @@ impl Ledger {
         let id = self.next_request;
         self.next_request += 1;
         if let Some(files) = &mut self.files {
+            if self.broken {
+                // Its results could not be written: not sent.
+                return Err(io::Error::other("an earlier write of the results failed"));
+            }
             writeln!(files.journal, "{}", json!({ "start": id, "records": records }))?;
             files.journal.flush()?;
             // On disk, not only in the page cache, before the request leaves:
@@ -195,8 +387,16 @@ impl Ledger {
     ///
     /// # Errors
     /// The journal cannot be written.
+    /// The results written so far are synced to disk first: `finish` is
+    /// never on disk before them. After a results write failed, nothing is
+    /// finished (a resumed run checks those records).
     pub fn finish(&mut self, id: u64) -> io::Result<()> {
         if let Some(files) = &mut self.files {
+            if self.broken {
+                return Err(io::Error::other("an earlier write of the results failed"));
+            }
+            files.results.flush()?;
+            files.results.get_ref().sync_data()?;
             writeln!(files.journal, "{}", json!({ "finish": id }))?;
             files.journal.flush()?;
         }
@@ -204,23 +404,71 @@ impl Ledger {
     }
 }
 
+fn write_results(out: &mut BufWriter<File>, results: &[RecordResult]) -> io::Result<()> {
+    for result in results {
+        let line = serde_json::to_string(result).map_err(io::Error::other)?;
+        out.write_all(line.as_bytes())?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()
+}
+
 #[derive(Deserialize)]
 struct ResultLine {
     record: u64,
     status: Status,
+    #[serde(default)]
+    error: Option<ErrorCode>,
 }
+
+#[derive(Deserialize)]
+struct ErrorCode {
+    #[serde(default)]
+    errorcode: Option<String>,
+}
+
+impl ResultLine {
+    /// A failure whose outcome is unknown: a resumed run checks it again.
+    fn unknown_outcome(&self) -> bool {
+        self.status == Status::Failed
+            && self.error.as_ref().and_then(|e| e.errorcode.as_deref()) == Some(UNKNOWN_OUTCOME)
+    }
+}
+
+/// The error code of a record whose outcome is unknown.
+pub const UNKNOWN_OUTCOME: &str = "unknown_outcome";
 
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum JournalLine {
+    Pin { pin: Pin },
     Start { start: u64, records: Vec<u64> },
     Finish { finish: u64 },
 }
 
-/// Keep the complete, non-`skipped` result lines (the first per record);
-/// returns the records they cover.
-fn compact_results(path: &Path) -> io::Result<RecordSet> {
+/// The pin of the journal at `path`, if it has one (journals of older
+/// versions have none).
+fn read_pin(path: &Path) -> io::Result<Option<Pin>> {
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    for line in BufReader::new(file).split(b'\n') {
+        if let Ok(JournalLine::Pin { pin }) = serde_json::from_slice::<JournalLine>(&line?) {
+            return Ok(Some(pin));
+        }
+    }
+    Ok(None)
+}
+
+/// Keep the complete result lines (the first per record) except `skipped`
+/// and `unknown_outcome` ones; returns the records they cover, and the
+/// records whose outcome was unknown (in input order).
+fn compact_results(path: &Path) -> io::Result<(RecordSet, Vec<u64>)> {
     let mut done = RecordSet::default();
+    let mut unknown = Vec::new();
+    let mut unknown_seen = RecordSet::default();
     let reader = BufReader::new(File::open(path)?);
     let temporary = sibling(path, ".resume");
     let mut kept = BufWriter::new(File::create(&temporary)?);
@@ -230,6 +478,12 @@ fn compact_results(path: &Path) -> io::Result<RecordSet> {
         let Ok(parsed) = serde_json::from_slice::<ResultLine>(&line) else {
             continue;
         };
+        if parsed.unknown_outcome() {
+            if unknown_seen.insert(parsed.record) {
+                unknown.push(parsed.record);
+            }
+            continue;
+        }
         if parsed.status == Status::Skipped || !done.insert(parsed.record) {
             continue;
         }
@@ -240,13 +494,20 @@ fn compact_results(path: &Path) -> io::Result<RecordSet> {
     kept.get_ref().sync_all()?;
     drop(kept);
     std::fs::rename(&temporary, path)?;
-    Ok(done)
+    let unknown = unknown.into_iter().filter(|r| !done.contains(*r)).collect();
+    Ok((done, unknown))
 }
 
 /// The requests started and not finished whose records are not all done,
-/// and the highest request id seen; the journal is rewritten to hold just
-/// those requests.
-fn compact_journal(path: &Path, done: &RecordSet) -> io::Result<(Vec<Unfinished>, u64)> {
+/// plus one for the records whose outcome was `unknown`, and the highest
+/// request id given; the journal is rewritten to hold `pin` and just those
+/// requests.
+fn compact_journal(
+    path: &Path,
+    done: &RecordSet,
+    unknown: Vec<u64>,
+    pin: &Pin,
+) -> io::Result<(Vec<Unfinished>, u64)> {
     let mut started: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
     let mut finished = HashSet::new();
     let mut last = 0;
@@ -261,6 +522,7 @@ fn compact_journal(path: &Path, done: &RecordSet) -> io::Result<(Vec<Unfinished>
                     Ok(JournalLine::Finish { finish }) => {
                         finished.insert(finish);
                     }
+                    Ok(JournalLine::Pin { .. }) => {}
                     // A torn start line: its request was never sent (sending waits for the line).
                     Err(_) => {}
                 }
@@ -269,7 +531,7 @@ fn compact_journal(path: &Path, done: &RecordSet) -> io::Result<(Vec<Unfinished>
         Err(error) if error.kind() == io::ErrorKind::NotFound => {}
         Err(error) => return Err(error),
     }
-    let unfinished: Vec<Unfinished> = started
+    let mut unfinished: Vec<Unfinished> = started
         .into_iter()
         .filter(|(id, _)| !finished.contains(id))
         .map(|(request, records)| Unfinished {
@@ -278,8 +540,25 @@ fn compact_journal(path: &Path, done: &RecordSet) -> io::Result<(Vec<Unfinished>
         })
         .filter(|u| !u.records.is_empty())
         .collect();
+    // Records whose outcome was unknown are checked again, as one request
+    // (unless they are in an unfinished one already).
+    let mut held = RecordSet::default();
+    for u in &unfinished {
+        for &r in &u.records {
+            held.insert(r);
+        }
+    }
+    let unknown: Vec<u64> = unknown.into_iter().filter(|r| !held.contains(*r)).collect();
+    if !unknown.is_empty() {
+        last += 1;
+        unfinished.push(Unfinished {
+            request: last,
+            records: unknown,
+        });
+    }
     let temporary = sibling(path, ".resume");
     let mut journal = BufWriter::new(File::create(&temporary)?);
+    writeln!(journal, "{}", json!({ "pin": pin }))?;
     for u in &unfinished {
         writeln!(journal, "{}", json!({ "start": u.request, "records": u.records }))?;
     }
@@ -308,6 +587,97 @@ mod tests {
         dir.join("results.ndjson")
     }
 
+    fn pin(data: &str) -> Pin {
+        Pin {
+            data_size: data.len() as u64,
+            data_hash: data.to_owned(),
+            template: "t".to_owned(),
+            template_hash: "h".to_owned(),
+            params: json!({}),
+        }
+    }
+
+    #[test]
+    fn a_resume_with_other_input_is_refused_and_rewrites_nothing() {
+        let path = scratch("pin");
+        let mut ledger = Ledger::create(&path, &pin("a")).unwrap();
+        ledger.start(&[1]).unwrap();
+        drop(ledger);
+        let journal = std::fs::read_to_string(journal_path(&path)).unwrap();
+        let refused = Ledger::resume(&path, &pin("bb")).unwrap_err();
+        assert!(
+            matches!(&refused, ResumeError::Changed(why) if why.contains("data")),
+            "{refused}"
+        );
+        let mut other = pin("a");
+        other.params = json!({"roleid": 3});
+        assert!(
+            matches!(Ledger::resume(&path, &other), Err(ResumeError::Changed(why)) if why.contains("--set"))
+        );
+        assert_eq!(std::fs::read_to_string(journal_path(&path)).unwrap(), journal);
+        assert!(
+            Ledger::create(&path, &pin("a")).is_err(),
+            "an existing journal is never truncated"
+        );
+        let (_, resume) = Ledger::resume(&path, &pin("a")).unwrap();
+        assert_eq!(resume.unfinished.len(), 1);
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[test]
+    fn unknown_outcomes_are_checked_again_on_resume() {
+        let path = scratch("unknown");
+        let mut ledger = Ledger::create(&path, &pin("a")).unwrap();
+        let a = ledger.start(&[1, 2, 3]).unwrap();
+        let unknown = MoodleError::local(UNKNOWN_OUTCOME, "no answer");
+        let refused = MoodleError::local("invalidparameter", "no");
+        ledger
+            .record(&[
+                RecordResult::applied(1, Some(5)),
+                RecordResult::with_error(2, Status::Failed, unknown),
+                RecordResult::with_error(3, Status::Failed, refused),
+            ])
+            .unwrap();
+        ledger.finish(a).unwrap();
+        drop(ledger);
+        let (_, resume) = Ledger::resume(&path, &pin("a")).unwrap();
+        assert!(resume.done.contains(1) && resume.done.contains(3) && !resume.done.contains(2));
+        assert_eq!(
+            resume.unfinished,
+            vec![Unfinished {
+                request: 2,
+                records: vec![2]
+            }]
+        );
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[test]
+    fn nothing_is_finished_after_a_results_write_failed() {
+        let path = scratch("broken");
+        let mut ledger = Ledger::create(&path, &pin("a")).unwrap();
+        ledger.fail_at = Some(2);
+        let a = ledger.start(&[1]).unwrap();
+        ledger.record(&[RecordResult::applied(1, Some(5))]).unwrap();
+        ledger.finish(a).unwrap();
+        let b = ledger.start(&[2]).unwrap();
+        assert!(ledger.record(&[RecordResult::applied(2, Some(6))]).is_err());
+        assert!(ledger.finish(b).is_err());
+        assert!(ledger.start(&[3]).is_err(), "nothing more is sent");
+        assert!(ledger.record(&[RecordResult::applied(3, Some(7))]).is_err());
+        drop(ledger);
+        let (_, resume) = Ledger::resume(&path, &pin("a")).unwrap();
+        assert!(resume.done.contains(1) && !resume.done.contains(2));
+        assert_eq!(
+            resume.unfinished,
+            vec![Unfinished {
+                request: b,
+                records: vec![2]
+            }]
+        );
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
     #[test]
     fn record_set() {
         let mut set = RecordSet::default();
@@ -319,7 +689,7 @@ mod tests {
     #[test]
     fn resume_after_a_crash() {
         let path = scratch("crash");
-        let mut ledger = Ledger::create(&path).unwrap();
+        let mut ledger = Ledger::create(&path, &pin("a")).unwrap();
         let a = ledger.start(&[1, 2]).unwrap();
         ledger
             .record(&[
@@ -342,7 +712,7 @@ mod tests {
         file.write_all(br#"{"record":6,"sta"#).unwrap();
         drop(file);
 
-        let (mut ledger, resume) = Ledger::resume(&path).unwrap();
+        let (mut ledger, resume) = Ledger::resume(&path, &pin("a")).unwrap();
         assert_eq!(resume.done.len(), 3);
         assert!(resume.done.contains(5) && !resume.done.contains(6) && !resume.done.contains(7));
         assert_eq!(

@@ -10,10 +10,13 @@
 //! - an error, from a function that rolls the whole call back: the batch is
 //!   split in halves and each half sent again, recursively, so that every
 //!   good record is applied and every bad one carries Moodle's own error;
-//! - no answer after the request left (timeout, dropped connection): the
-//!   records may or may not be in Moodle. They are never re-sent blindly:
-//!   the template's applied check says whether to look them up, re-send
-//!   them (idempotent), or report an unknown outcome;
+//! - no answer after the request left (timeout, dropped connection), or an
+//!   answer that does not fit the template's `returns` (a proxy's `{}`, an
+//!   HTML page, a short list: no proof of anything): the records may or may
+//!   not be in Moodle. They are never re-sent blindly: the template's
+//!   applied check says whether to look them up (a record found counts only
+//!   when its identifying fields are the record's), re-send them
+//!   (idempotent), or report an unknown outcome;
 //! - no answer and certainly not sent (connection refused, 429, 502, 503):
 //!   retried with backoff, then the run stops.
 //!

@@ -5,7 +5,7 @@ use serde_json::Value as Json;
 
 use crate::form::FieldValue;
 use crate::site::MoodleError;
-use crate::template::{FieldType, Returns, Template, Value};
+use crate::template::{Field, FieldType, Returns, ScalarType, Template, Value};
 use crate::validate::ValidRecord;
 
 /// What became of one input record.
@@ -66,12 +66,97 @@ pub struct StrayWarning {
     pub warning: Json,
 }
 
+/// Why `answer` is not what Moodle answers `template`'s function for
+/// `records` records, if it is not (moodle-ws.md 1.3: Moodle cleans its
+/// answer against the declared return structure, so it has that shape).
+///
+/// - `returns nothing`: `null`;
+/// - `returns list`: one object per record, each with the required fields;
+/// - `returns object`: an object with the required fields and no others
+///   (Moodle drops undeclared keys), or `null` (older releases of functions
+///   that now return warnings).
+///
+/// A reply that does not fit is no proof that anything was applied: a
+/// proxy's `{}`, a WAF's `"ok"` or `{"error": ...}` came with HTTP 200.
+pub fn misfit(template: &Template, records: usize, answer: &Json) -> Option<String> {
+    match (&template.returns, answer) {
+        (Returns::Nothing, Json::Null) => None,
+        (Returns::Nothing, other) => Some(format!("expected null, got {}", excerpt(other))),
+        (Returns::List(fields), Json::Array(items)) => {
+            if items.len() != records {
+                return Some(format!(
+                    "expected a list of {records} results, got {}",
+                    items.len()
+                ));
+            }
+            items.iter().enumerate().find_map(|(i, item)| {
+                object_misfit(fields, item, false).map(|why| format!("result {}: {why}", i + 1))
+            })
+        }
+        (Returns::List(_), other) => Some(format!("expected a list, got {}", excerpt(other))),
+        (Returns::Object(_), Json::Null) => None,
+        (Returns::Object(fields), object @ Json::Object(_)) => object_misfit(fields, object, true),
+        (Returns::Object(_), other) => Some(format!("expected an object, got {}", excerpt(other))),
+    }
+}
+
+/// Why `value` is not an object with `fields` (only those, when `closed`).
+fn object_misfit(fields: &[Field], value: &Json, closed: bool) -> Option<String> {
+    let Json::Object(object) = value else {
+        return Some(format!("expected an object, got {}", excerpt(value)));
+    };
+    for field in fields {
+        match object.get(&field.name) {
+            None if field.required => return Some(format!("`{}` is missing", field.name)),
+            None => {}
+            Some(value) if !fits(&field.ty, value) => {
+                return Some(format!(
+                    "`{}` is {}, not {}",
+                    field.name,
+                    excerpt(value),
+                    field.ty
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    if closed {
+        if let Some(key) = object.keys().find(|k| !fields.iter().any(|f| &f.name == *k)) {
+            return Some(format!("`{key}` is not a key Moodle returns"));
+        }
+    }
+    None
+}
+
+/// Whether `value` is what Moodle sends for a field of type `ty`.
+fn fits(ty: &FieldType, value: &Json) -> bool {
+    match (ty, value) {
+        (FieldType::List(fields), Json::Array(items)) => items
+            .iter()
+            .all(|item| object_misfit(fields, item, false).is_none()),
+        (FieldType::List(_), _) => false,
+        (FieldType::Scalar(ScalarType::Int), v) => v.is_i64() || v.is_u64() || v.is_null(),
+        (_, v) => !v.is_array() && !v.is_object(),
+    }
+}
+
+/// A short form of a JSON value, for messages.
+fn excerpt(value: &Json) -> String {
+    let text = value.to_string();
+    match text.char_indices().nth(80) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
+}
+
 /// The results of a successful call, one per record in `records`' order,
 /// plus warnings that could not be matched to a record.
 ///
+/// Call it only for answers that fit ([`misfit`] is `None`).
+///
 /// - `returns list`: item i belongs to record i; its `id` is the record's id
-///   (moodle-ws.md 1.3: lists come back in input order). Records past the
-///   end of a short list failed: Moodle did not process them.
+///   (moodle-ws.md 1.3: lists come back in input order). (A short list does
+///   not fit; should one get here, its missing records fail.)
 /// - `returns object` with `warnings` (core_user_update_users, 6): a warning
 ///   whose `itemid` is a record's `id` is that record's failure.
 /// - Anything else (`null`): every record applied.
@@ -219,8 +304,38 @@ mod tests {
                 RecordResult::applied(9, Some(11))
             ]
         );
-        let (short, _) = results_of_success(&t, &records, &json!([{"id":10}]));
-        assert_eq!(short[1].status, Status::Failed);
+    }
+
+    #[test]
+    fn answers_that_do_not_fit_the_returns_are_no_proof() {
+        let users = template("create_users");
+        let enrol = template("enrol_users");
+        let update = template("update_users");
+        for wrong in [
+            json!({}),
+            json!(null),
+            json!("ok"),
+            json!({"error": "upstream busy"}),
+            json!([{"id": 10}]),
+            json!([{"id": 10, "username": "a"}, {"username": "b"}]),
+            json!([{"id": "x", "username": "a"}, {"id": 11, "username": "b"}]),
+        ] {
+            assert!(misfit(&users, 2, &wrong).is_some(), "{wrong}");
+        }
+        assert_eq!(
+            misfit(
+                &users,
+                2,
+                &json!([{"id":10,"username":"a"},{"id":11,"username":"b"}])
+            ),
+            None
+        );
+        assert_eq!(misfit(&enrol, 3, &Json::Null), None);
+        for wrong in [json!({}), json!("ok"), json!([])] {
+            assert!(misfit(&enrol, 3, &wrong).is_some(), "{wrong}");
+        }
+        assert_eq!(misfit(&update, 1, &json!({"warnings": []})), None);
+        assert!(misfit(&update, 1, &json!({"error": "upstream busy"})).is_some());
     }
 
     #[test]

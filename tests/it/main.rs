@@ -17,6 +17,7 @@ mod cli;
 mod cli_errors;
 mod cli_records;
 mod examples;
+mod fault_matrix;
 mod fetch;
 mod form_roundtrip;
 mod golden;

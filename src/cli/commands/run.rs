@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use moodlec::params::ParamValues;
-use moodlec::run::ledger::{Ledger, RecordSet, Resume};
+use moodlec::run::ledger::{journal_path, Ledger, Pin, RecordSet, Resume, ResumeError};
 use moodlec::run::outcome::{RecordResult, Status};
 use moodlec::run::prepare::{preflight, Cleared};
 use moodlec::run::{Reporter, Runner, Settings, StopKind, Summary};
@@ -97,6 +97,8 @@ struct Prepared {
     counts: Counts,
     /// With --resume: the ledger of the run being continued, and what it left.
     resumed: Option<(Ledger, Resume)>,
+    /// What the run reads: the data, the template and its params.
+    pin: Option<Pin>,
     /// For a template with lookups: the preflight, done before the lookups.
     cleared: Option<Cleared>,
     /// For a template with lookups: the ids of every key in the data.
@@ -111,12 +113,20 @@ fn prepare(args: &Args, runtime: &Runtime) -> Result<Prepared, Error> {
     let session = crate::cli::connect::open_session(&site, token, args.site.settings(&args.token))?;
     check_results_path(args)?;
     let input = Input::new(&args.file)?;
-    // Resumed first, so that the validation pass can count what is left to send.
-    let resumed = match &args.results {
-        Some(path) if args.resume => Some(
-            Ledger::resume(path)
-                .map_err(|error| Error::usage(format!("cannot resume from {}: {error}", path.display())))?,
+    let pin = match &args.results {
+        Some(_) => Some(
+            Pin::new(&input.path, &template, &params)
+                .map_err(|error| Error::usage(format!("cannot read {}: {error}", input.name())))?,
         ),
+        None => None,
+    };
+    // Resumed first, so that the validation pass can count what is left to send.
+    let resumed = match (&args.results, &pin) {
+        (Some(path), Some(pin)) if args.resume => Some(Ledger::resume(path, pin).map_err(|error| match error {
+            ResumeError::Changed(why) => Error::usage(format!("cannot resume the run of {}: {why}", path.display()))
+                .with_help("resume with the data, template and --set values of that run, or start a new run with another --results file"),
+            ResumeError::Io(error) => Error::usage(format!("cannot resume from {}: {error}", path.display())),
+        })?),
         _ => None,
     };
     // Lookups are resolved before validation, so that a key that finds no
@@ -136,6 +146,7 @@ fn prepare(args: &Args, runtime: &Runtime) -> Result<Prepared, Error> {
         input,
         counts,
         resumed,
+        pin,
         cleared,
         lookups,
     })
@@ -181,6 +192,14 @@ fn check_results_path(args: &Args) -> Result<(), Error> {
         return Err(Error::usage(format!("{} exists already", results.display()))
             .with_help("continue that run with --resume, or choose another --results file"));
     }
+    let journal = journal_path(results);
+    if journal.exists() && !args.resume {
+        return Err(Error::usage(format!(
+            "{} exists already: the journal of an earlier run",
+            journal.display()
+        ))
+        .with_help("continue that run with --resume, or choose another --results file"));
+    }
     if !results.exists() && args.resume {
         return Err(Error::usage(format!(
             "{} does not exist: nothing to resume",
@@ -198,6 +217,7 @@ fn execute(args: &Args, runtime: &Runtime, prepared: Prepared) -> Result<Outcome
         input,
         counts,
         resumed,
+        pin,
         cleared,
         lookups,
     } = prepared;
@@ -226,7 +246,7 @@ fn execute(args: &Args, runtime: &Runtime, prepared: Prepared) -> Result<Outcome
     };
     let (ledger, resume) = match resumed {
         Some(resumed) => resumed,
-        None => create_ledger(args)?,
+        None => create_ledger(args, pin.as_ref())?,
     };
     let to_send = if send { counts.to_send } else { counts.valid };
     let reporter = Arc::new(Progress::new(args.quiet, if args.test { 1 } else { to_send }));
@@ -291,11 +311,11 @@ fn check_site(
 }
 
 /// A new results file and journal (--results without --resume), or none.
-fn create_ledger(args: &Args) -> Result<(Ledger, Resume), Error> {
-    let Some(path) = &args.results else {
+fn create_ledger(args: &Args, pin: Option<&Pin>) -> Result<(Ledger, Resume), Error> {
+    let (Some(path), Some(pin)) = (&args.results, pin) else {
         return Ok((Ledger::none(), Resume::default()));
     };
-    let created = Ledger::create(path).map(|ledger| (ledger, Resume::default()));
+    let created = Ledger::create(path, pin).map(|ledger| (ledger, Resume::default()));
     created.map_err(|error| Error::usage(format!("cannot use {}: {error}", path.display())))
 }
 

@@ -27,12 +27,24 @@ pub enum Fault {
     /// The call is applied, then the answer waits this long: a client with
     /// a shorter timeout gives up on a committed call.
     Slow(Duration),
+    /// HTTP 200 with this body instead of Moodle's answer (a proxy, a WAF,
+    /// a PHP notice page), after the call was applied or without it.
+    Body200 { body: &'static str, applied: bool },
+    /// HTTP 500 with the web server's error page (PHP died), before Moodle
+    /// ran or after it committed.
+    Http500 { applied: bool },
 }
 
 impl Fault {
     /// Whether the call still reaches Moodle (and may change the site).
     pub fn reaches_moodle(self) -> bool {
-        matches!(self, Fault::DropAfterApply | Fault::Slow(_))
+        matches!(
+            self,
+            Fault::DropAfterApply
+                | Fault::Slow(_)
+                | Fault::Body200 { applied: true, .. }
+                | Fault::Http500 { applied: true }
+        )
     }
 }
 
@@ -56,6 +68,9 @@ pub struct Faults {
     /// server.php calls (as in `Simulator::calls()`), read or write, on top
     /// of (and instead of) the drawn ones.
     pub fail_calls: Vec<(usize, Fault)>,
+    /// Exact faults for write calls by their 1-based number among write
+    /// calls only (whatever reads come between them).
+    pub fail_writes: Vec<(usize, Fault)>,
 }
 
 impl Faults {
@@ -73,12 +88,14 @@ impl Faults {
 pub struct FaultState {
     pub plan: Faults,
     rng: SplitMix64,
+    /// Write calls so far.
+    writes: usize,
 }
 
 impl FaultState {
     pub fn new(plan: Faults) -> Self {
         let rng = SplitMix64(plan.seed);
-        FaultState { plan, rng }
+        FaultState { plan, rng, writes: 0 }
     }
 
     /// The fault for call `seq` of a function that writes or not, and the
@@ -91,6 +108,19 @@ impl FaultState {
             .iter()
             .find(|(n, _)| *n == seq)
             .map(|(_, f)| *f);
+        let scripted = if writes {
+            self.writes += 1;
+            let nth = self.writes;
+            scripted.or_else(|| {
+                self.plan
+                    .fail_writes
+                    .iter()
+                    .find(|(n, _)| *n == nth)
+                    .map(|(_, f)| *f)
+            })
+        } else {
+            scripted
+        };
         if !targeted {
             return (scripted, Duration::ZERO);
         }

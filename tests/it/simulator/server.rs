@@ -187,6 +187,20 @@ fn call_moodle(site: &mut Site, vars: PhpArray, fault: Option<Fault>) -> (Answer
                 applied: reply.committed,
             },
         ),
+        Some(f @ Fault::Http500 { .. }) => (
+            Answer::Reply(error_page(StatusCode::INTERNAL_SERVER_ERROR)),
+            Outcome::Faulted {
+                fault: f,
+                applied: reply.committed,
+            },
+        ),
+        Some(f @ Fault::Body200 { body, .. }) => (
+            Answer::Reply(body_200(body)),
+            Outcome::Faulted {
+                fault: f,
+                applied: reply.committed,
+            },
+        ),
         Some(f @ Fault::Slow(_)) => (
             Answer::Reply(response),
             Outcome::Faulted {
@@ -214,15 +228,18 @@ fn moodle_response(content_type: &'static str, body: String) -> Response {
 
 /// The answer to a call that never reaches Moodle: a proxy's error page,
 /// or nothing at all.
+/// A web server's error page with `status`.
+fn error_page(status: StatusCode) -> Response {
+    let reason = status.canonical_reason().unwrap_or_default();
+    let html = format!(
+        "<html>\r\n<head><title>{code} {reason}</title></head>\r\n<body>\r\n<center><h1>{code} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n",
+        code = status.as_u16()
+    );
+    (status, [(header::CONTENT_TYPE, "text/html")], html).into_response()
+}
+
 fn fault_answer(fault: Fault) -> Answer {
-    let page = |status: StatusCode| {
-        let reason = status.canonical_reason().unwrap_or_default();
-        let html = format!(
-            "<html>\r\n<head><title>{code} {reason}</title></head>\r\n<body>\r\n<center><h1>{code} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n",
-            code = status.as_u16()
-        );
-        (status, [(header::CONTENT_TYPE, "text/html")], html).into_response()
-    };
+    let page = error_page;
     match fault {
         Fault::Http502 => Answer::Reply(page(StatusCode::BAD_GATEWAY)),
         Fault::Http503 => Answer::Reply(page(StatusCode::SERVICE_UNAVAILABLE)),
@@ -235,8 +252,20 @@ fn fault_answer(fault: Fault) -> Answer {
             Answer::Reply(response)
         }
         Fault::DropBeforeApply => Answer::Drop,
+        Fault::Body200 { body, .. } => Answer::Reply(body_200(body)),
+        Fault::Http500 { .. } => Answer::Reply(page(StatusCode::INTERNAL_SERVER_ERROR)),
         Fault::DropAfterApply | Fault::Slow(_) => unreachable!("these faults reach Moodle"),
     }
+}
+
+/// HTTP 200 with `body`: HTML if it looks like it, JSON otherwise.
+fn body_200(body: &'static str) -> Response {
+    let content_type = if body.starts_with('<') {
+        "text/html; charset=utf-8"
+    } else {
+        "application/json"
+    };
+    (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
 /// token.php; not subject to faults and not in the call log.
