@@ -140,13 +140,9 @@ fn shown(url: &str) -> String {
         Some(at) => (&url[..at + 3], &url[at + 3..]),
         None => ("", url),
     };
-    let authority_end = rest.find(['/', '\\']).unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    let host = match authority.rfind('@') {
-        Some(at) => &authority[at + 1..],
-        None => authority,
-    };
-    format!("{scheme}{host}{path}")
+    // A password may hold a `/`: everything up to the last `@` goes.
+    let rest = rest.rsplit('@').next().unwrap_or_default();
+    format!("{scheme}{rest}")
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -201,6 +197,10 @@ mod tests {
         assert!(matches!(error, SiteUrlError::Malformed { .. }));
         let text = error.to_string();
         assert!(!text.contains("abc") && !text.contains("u:p"), "{text}");
+        let error = SiteUrl::parse("http://u:Ab3+x/Y=z&Q9@127.0.0.1:1/", false).unwrap_err();
+        assert!(matches!(error, SiteUrlError::Malformed { .. }));
+        let text = error.to_string();
+        assert!(!text.contains("Ab3") && !text.contains("Y=z"), "{text}");
     }
 
     #[test]
