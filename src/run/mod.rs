@@ -14,8 +14,12 @@
 //!   records may or may not be in Moodle. They are never re-sent blindly:
 //!   the template's applied check says whether to look them up, re-send
 //!   them (idempotent), or report an unknown outcome;
-//! - no answer and certainly not sent (connection refused, 429, 502, 503):
-//!   retried with backoff, then the run stops.
+//! - no answer and certainly not applied (connection refused, 429, Moodle's
+//!   own maintenance 503): retried with backoff, then the run stops; any
+//!   other 5xx is an unclear outcome, as above (a gateway may answer 502
+//!   after Moodle committed);
+//! - a redirect to another origin, or one that would not re-send the same
+//!   request: not followed, nothing sent there, the run stops.
 //!
 //! The [`ledger`] (results file plus journal) makes a run resumable after a
 //! crash with the same guarantees. Everything goes to Moodle through a
