@@ -330,6 +330,23 @@ fn the_token_leaves_in_no_encoding_from_any_command() {
     );
     keep("preflight page", &out);
 
+    // Errors: a site that does not know the token, and says so quoting it.
+    let stranger = Simulator::start(SiteConfig {
+        debug: true,
+        echo_token: true,
+        ..SiteConfig::default()
+    });
+    for command in [
+        vec!["fetch", "-t", "site_info", "--url", stranger.url()],
+        vec!["run", "-t", "small_users", "users.ndjson", "--url", stranger.url()],
+        vec!["validate", "-t", "hr_enrol", "data.csv", "--url", stranger.url()],
+    ] {
+        let out = moodlec(&dir, &command);
+        assert_eq!(out.code, Some(3), "{out:#?}");
+        assert!(out.stderr.contains("REDACTED"), "Moodle's message is shown: {}", out.stderr);
+        keep(&format!("unknown token: {}", command[0]), &out);
+    }
+
     // Errors: the token in --url, as credentials or a query, raw or encoded.
     let encoded: String = form_urlencoded::byte_serialize(SECRET.as_bytes()).collect();
     for site in [
