@@ -40,9 +40,15 @@ impl Token {
     /// by `REDACTED`: for text that came from elsewhere (a server's answer)
     /// before it is shown.
     pub fn scrub(&self, text: &str) -> String {
-        let bytes = self.scrub_bytes(text.as_bytes().to_vec());
-        // Replacing whole ASCII-or-UTF-8 needles by ASCII keeps valid UTF-8.
-        String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        let mut text = text.to_owned();
+        for form in &self.forms {
+            // The forms are built from a `&str`, so they are UTF-8.
+            let form = std::str::from_utf8(form).unwrap_or_default();
+            if !form.is_empty() && text.contains(form) {
+                text = text.replace(form, REDACTED_TOKEN);
+            }
+        }
+        text
     }
 
     /// `bytes` with every occurrence of the token, in any encoding, replaced

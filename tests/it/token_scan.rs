@@ -338,12 +338,23 @@ fn the_token_leaves_in_no_encoding_from_any_command() {
     });
     for command in [
         vec!["fetch", "-t", "site_info", "--url", stranger.url()],
-        vec!["run", "-t", "small_users", "users.ndjson", "--url", stranger.url()],
+        vec![
+            "run",
+            "-t",
+            "small_users",
+            "users.ndjson",
+            "--url",
+            stranger.url(),
+        ],
         vec!["validate", "-t", "hr_enrol", "data.csv", "--url", stranger.url()],
     ] {
         let out = moodlec(&dir, &command);
         assert_eq!(out.code, Some(3), "{out:#?}");
-        assert!(out.stderr.contains("REDACTED"), "Moodle's message is shown: {}", out.stderr);
+        assert!(
+            out.stderr.contains("REDACTED"),
+            "Moodle's message is shown: {}",
+            out.stderr
+        );
         keep(&format!("unknown token: {}", command[0]), &out);
     }
 
