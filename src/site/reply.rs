@@ -173,7 +173,7 @@ impl CallError {
     }
 
     /// How long the site asked to wait (`Retry-After`), if it did.
-    pub fn retry_after(&self) -> Option<Duration> {
+    pub(super) fn retry_after(&self) -> Option<Duration> {
         match self {
             CallError::Status { retry_after, .. } | CallError::Maintenance { retry_after } => *retry_after,
             _ => None,
