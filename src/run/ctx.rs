@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::ledger::Ledger;
 use super::outcome::RecordResult;
 use super::{Reporter, Settings, Stats, Stop, StopKind, Summary};
-use crate::site::webhook::{Answer, Webhook};
+use crate::site::webhook::{self, Answer, Queue, Webhook};
 use crate::site::{Counts, Session};
 use crate::template::{AppliedCheck, WriteTemplate};
 
@@ -22,7 +22,8 @@ pub(super) struct Ctx {
     ledger: Mutex<Ledger>,
     stats: Stats,
     stop: Mutex<Option<Stop>>,
-    webhook: Option<Webhook>,
+    /// Notifications for the webhook, posted off the critical path.
+    webhook: Option<Queue>,
     /// The session's counts when the run started (the preflight and lookups came before).
     counts_before: Counts,
 }
@@ -39,7 +40,13 @@ pub(super) struct Parts {
 }
 
 impl Ctx {
+    /// The tasks' shared state; a webhook starts posting in the background
+    /// (so this is called on the run's runtime).
     pub fn new(parts: Parts) -> Ctx {
+        let webhook = parts.webhook.map(|hook| {
+            let reporter = parts.reporter.clone();
+            Queue::start(hook, move |warning| reporter.warning(warning))
+        });
         Ctx {
             counts_before: parts.session.counts(),
             template: parts.template,
@@ -50,7 +57,7 @@ impl Ctx {
             ledger: Mutex::new(parts.ledger),
             stats: Stats::default(),
             stop: Mutex::new(None),
-            webhook: parts.webhook,
+            webhook,
         }
     }
 
@@ -124,18 +131,20 @@ impl Ctx {
         self.session.retry_policy().retries
     }
 
-    /// Post an answer to the webhook, if there is one.
+    /// Queue an answer for the webhook, if there is one, without waiting
+    /// for it to be posted: a slow or failing webhook never slows sending.
     pub async fn notify(&self, records: &[u64], answer: Answer<'_>) {
-        let Some(webhook) = &self.webhook else {
+        let Some(queue) = &self.webhook else {
             return;
         };
         let payload = Webhook::payload(&self.template.function, records, answer);
-        if let Err(error) = webhook.post(payload).await {
-            self.stats.webhook_failures.fetch_add(1, Ordering::Relaxed);
-            self.reporter.warning(&format!(
-                "webhook: could not post the answer for records {}: {error}",
-                span(records)
-            ));
+        queue.push(&format!("records {}", span(records)), payload);
+    }
+
+    /// At the end of the run: give the webhook's queue a bounded time to drain.
+    pub async fn finish_webhooks(&self) {
+        if let Some(queue) = &self.webhook {
+            queue.finish(webhook::DRAIN).await;
         }
     }
 
@@ -150,7 +159,8 @@ impl Ctx {
             already_done,
             requests: counts.requests,
             retries: counts.retries,
-            webhook_failures: get(&self.stats.webhook_failures),
+            webhook_failures: get(&self.stats.webhook_failures)
+                + self.webhook.as_ref().map_or(0, Queue::failures),
             elapsed,
             stopped: self.stopped(),
         }

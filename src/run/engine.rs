@@ -94,6 +94,7 @@ impl Runner {
         if let Some(watch) = interrupts {
             watch.abort();
         }
+        ctx.finish_webhooks().await;
         ctx.summary(started.elapsed(), pass.done.len() as u64)
     }
 }

@@ -10,15 +10,18 @@
 //! - an error, from a function that rolls the whole call back: the batch is
 //!   split in halves and each half sent again, recursively, so that every
 //!   good record is applied and every bad one carries Moodle's own error;
-//! - no answer after the request left (timeout, dropped connection), or an
+//! - no answer after the request left (timeout, dropped connection), an
 //!   answer that does not fit the template's `returns` (a proxy's `{}`, an
-//!   HTML page, a short list: no proof of anything): the records may or may
-//!   not be in Moodle. They are never re-sent blindly: the template's
-//!   applied check says whether to look them up (a record found counts only
-//!   when its identifying fields are the record's), re-send them
-//!   (idempotent), or report an unknown outcome;
-//! - no answer and certainly not sent (connection refused, 429, 502, 503):
-//!   retried with backoff, then the run stops.
+//!   HTML page, a short list: no proof of anything), or a 5xx other than
+//!   Moodle's own maintenance 503 (a gateway may answer 502 after Moodle
+//!   committed): the records may or may not be in Moodle. They are never
+//!   re-sent blindly: the template's applied check says whether to look them
+//!   up (a record found counts only when its identifying fields are the
+//!   record's), re-send them (idempotent), or report an unknown outcome;
+//! - no answer and certainly not applied (connection refused, 429, Moodle's
+//!   own maintenance 503): retried with backoff, then the run stops;
+//! - a redirect to another origin, or one that would not re-send the same
+//!   request: not followed, nothing sent there, the run stops.
 //!
 //! The [`ledger`] (results file plus journal) makes a run resumable after a
 //! crash with the same guarantees. Everything goes to Moodle through a

@@ -82,6 +82,10 @@ fn transport(error: &CallError, site: &SiteUrl) -> LoginError {
             format!("there is no login/token.php at {site} (HTTP 404)"),
             "give --url the address of the Moodle site itself (its wwwroot)".to_owned(),
         ),
+        CallError::Redirected { .. } => (
+            format!("cannot log in at {site}: {error}; moodlec does not follow it with the password"),
+            "give --url the address the site really answers at: often https:// instead of http://, another host name, or the sub-path Moodle lives under".to_owned(),
+        ),
         other => (
             format!("cannot log in at {site}: {other}"),
             "check --url and the network; is the site up?".to_owned(),

@@ -166,6 +166,14 @@ pub fn unreachable(error: &CallError, site: &SiteUrl) -> Refusal {
             format!("no answer from {site}: {reason}"),
             "the site is slow or unreachable: try again later, or give it more time with --timeout",
         ),
+        CallError::Redirected { status, to } => Refusal::new(
+            format!("{endpoint} redirects (HTTP {status}) to {to}; moodlec does not follow it: the token and the records would be sent there, or the request would not be sent again as it was"),
+            "give --url the address the site really answers at: often https:// instead of http://, another host name, or the sub-path Moodle lives under (e.g. https://example.edu/moodle)",
+        ),
+        CallError::Maintenance { .. } => Refusal::new(
+            format!("{site} is under maintenance (HTTP 503 Moodle under maintenance)"),
+            "try again once maintenance is over; nothing was sent to Moodle",
+        ),
         CallError::Status { status: 404, .. } => Refusal::new(
             format!("there is no Moodle web service at {endpoint} (HTTP 404)"),
             "give --url the address of the Moodle site itself (its wwwroot, the address of its front page)",

@@ -113,6 +113,25 @@ pub enum CallError {
         /// `Retry-After`, in seconds, when given.
         retry_after: Option<Duration>,
     },
+    /// HTTP 503 from Moodle's own maintenance mode (`503 Moodle under
+    /// maintenance`, sent by lib/setup.php before any web-service code
+    /// runs): the call certainly did nothing.
+    #[error("HTTP 503 from the site: Moodle is under maintenance")]
+    Maintenance {
+        /// `Retry-After` (Moodle sends 300 seconds).
+        retry_after: Option<Duration>,
+    },
+    /// A redirect moodlec did not follow: to another scheme, host or port
+    /// (the token and the records would go there), one that would not
+    /// re-send the same request (301, 302, 303), or too many of them.
+    /// Nothing was applied.
+    #[error("the site redirects (HTTP {status}) to {to}")]
+    Redirected {
+        /// The redirect's status code.
+        status: u16,
+        /// Where to: scheme, host, port and path (no credentials, no query).
+        to: String,
+    },
     /// The request was sent but no complete answer came back (timeout,
     /// connection dropped): Moodle may or may not have applied it.
     #[error("no answer after the request was sent: {0}")]
@@ -126,41 +145,91 @@ pub enum CallError {
 }
 
 impl CallError {
-    /// Whether the request certainly did not reach Moodle, so sending it
-    /// again cannot apply anything twice: connection failures, 429, and the
-    /// 5xx a proxy answers without passing the call on. A 504 (the proxy
-    /// gave up waiting for Moodle) and a 500 are not: Moodle may have run.
+    /// Whether the request certainly did not reach Moodle's web-service
+    /// code, so sending it again cannot apply anything twice: connection
+    /// failures, 429, Moodle's own maintenance 503 and redirects not
+    /// followed. Any other 5xx is not: a gateway may answer 502 or 503
+    /// after PHP committed the call.
     pub fn not_applied(&self) -> bool {
         match self {
-            CallError::NotSent(_) => true,
-            CallError::Status { status, .. } => matches!(status, 429 | 502 | 503),
+            CallError::NotSent(_) | CallError::Maintenance { .. } | CallError::Redirected { .. } => true,
+            CallError::Status { status, .. } => *status == 429,
             _ => false,
         }
     }
 
-    /// Whether waiting and trying again may help.
+    /// Whether waiting and trying again may help a read: no connection, no
+    /// answer, 429, any 5xx, and an answer that is not JSON (a proxy's or
+    /// PHP's page in place of Moodle's answer).
     pub fn is_transient(&self) -> bool {
         match self {
-            CallError::NotSent(_) | CallError::Ambiguous(_) => true,
+            CallError::NotSent(_)
+            | CallError::Ambiguous(_)
+            | CallError::Maintenance { .. }
+            | CallError::NotJson(_) => true,
             CallError::Status { status, .. } => *status == 429 || *status >= 500,
-            CallError::Disabled | CallError::NotJson(_) => false,
+            CallError::Disabled | CallError::Redirected { .. } => false,
         }
     }
 
-    /// The same error with every occurrence of the token replaced (transport
-    /// errors quote URLs and server text).
+    /// How long the site asked to wait (`Retry-After`), if it did.
+    pub(super) fn retry_after(&self) -> Option<Duration> {
+        match self {
+            CallError::Status { retry_after, .. } | CallError::Maintenance { retry_after } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// The same error with every occurrence of the token, in any encoding,
+    /// replaced (transport errors quote URLs and server text).
     pub(super) fn scrubbed(self, token: &Token) -> Self {
         match self {
             CallError::NotSent(s) => CallError::NotSent(token.scrub(&s)),
             CallError::Ambiguous(s) => CallError::Ambiguous(token.scrub(&s)),
             CallError::NotJson(s) => CallError::NotJson(token.scrub(&s)),
+            CallError::Redirected { status, to } => CallError::Redirected {
+                status,
+                to: token.scrub(&to),
+            },
             other => other,
         }
     }
 
-    /// For transient errors whose outcome is unknown (timeouts, 500, 504).
+    /// For errors after which a write's outcome is unknown (timeouts, no
+    /// answer, a 5xx other than Moodle's maintenance, a page that is not
+    /// Moodle's answer).
     pub fn is_ambiguous(&self) -> bool {
         self.is_transient() && !self.not_applied()
+    }
+}
+
+impl Reply {
+    /// The reply with the token, in any encoding, removed from every string
+    /// (a JSON `\uXXXX` escape may have hidden it from the byte scrub).
+    pub(super) fn scrubbed(self, token: &Token) -> Reply {
+        match self {
+            Reply::Value(value) => Reply::Value(scrub_json(value, token)),
+            Reply::Error(error) => Reply::Error(MoodleError {
+                exception: token.scrub(&error.exception),
+                errorcode: error.errorcode.map(|c| token.scrub(&c)),
+                message: token.scrub(&error.message),
+                debuginfo: error.debuginfo.map(|d| token.scrub(&d)),
+            }),
+        }
+    }
+}
+
+fn scrub_json(value: Json, token: &Token) -> Json {
+    match value {
+        Json::String(s) => Json::String(token.scrub(&s)),
+        Json::Array(items) => Json::Array(items.into_iter().map(|v| scrub_json(v, token)).collect()),
+        Json::Object(object) => Json::Object(
+            object
+                .into_iter()
+                .map(|(k, v)| (token.scrub(&k), scrub_json(v, token)))
+                .collect(),
+        ),
+        other => other,
     }
 }
 
@@ -245,8 +314,20 @@ mod tests {
             status,
             retry_after: None,
         };
-        assert!(status(502).not_applied() && status(503).not_applied() && status(429).not_applied());
+        // A gateway may answer 502 or 503 after Moodle committed: unclear for a write.
+        assert!(!status(502).not_applied() && !status(503).not_applied() && status(429).not_applied());
+        assert!(status(502).is_ambiguous() && status(503).is_ambiguous());
         assert!(status(504).is_ambiguous() && status(500).is_ambiguous());
+        let maintenance = CallError::Maintenance { retry_after: None };
+        assert!(maintenance.not_applied() && maintenance.is_transient() && !maintenance.is_ambiguous());
+        let redirected = CallError::Redirected {
+            status: 307,
+            to: "https://elsewhere.example/".into(),
+        };
+        assert!(redirected.not_applied() && !redirected.is_transient());
+        // A page in place of Moodle's answer: a read tries again, a write's outcome is unclear.
+        let page = CallError::NotJson("<html>".into());
+        assert!(page.is_transient() && page.is_ambiguous());
         assert!(CallError::Ambiguous("timeout".into()).is_ambiguous());
         assert!(CallError::NotSent("refused".into()).not_applied());
         assert!(!status(404).is_transient());

@@ -14,7 +14,8 @@ use super::reply::CallError;
 /// Which failures a call may be tried again after.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Retry {
-    /// A read applies nothing, so any transient failure may be retried.
+    /// A read applies nothing, so any transient failure may be retried
+    /// (an HTML page in place of Moodle's answer included).
     Read,
     /// A write may be retried only when the failure proves the request never
     /// reached Moodle: sending it again cannot apply anything twice.
@@ -25,7 +26,8 @@ impl Retry {
     fn allows(self, error: &CallError) -> bool {
         match self {
             Retry::Read => error.is_transient(),
-            Retry::Write => error.not_applied(),
+            // Not applied, and worth trying again (a redirect not followed is not).
+            Retry::Write => error.not_applied() && error.is_transient(),
         }
     }
 }
@@ -69,11 +71,7 @@ where
             Err(error) if retry.allows(&error) && attempt < policy.retries && !attempts.halted() => error,
             answer => return answer,
         };
-        let retry_after = match &error {
-            CallError::Status { retry_after, .. } => *retry_after,
-            _ => None,
-        };
-        let wait = policy.delay(attempt, retry_after);
+        let wait = policy.delay(attempt, error.retry_after());
         attempts.retrying(&error, attempt + 1, wait);
         tokio::time::sleep(wait).await;
         attempt += 1;

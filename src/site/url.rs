@@ -36,7 +36,13 @@ pub enum SiteUrlError {
     /// Query strings and fragments have no place in a wwwroot.
     #[error("`{url}` has a query or fragment; give the site's address (its wwwroot) only")]
     Extra {
-        /// As given.
+        /// As given, without its query or fragment.
+        url: String,
+    },
+    /// `user:password@` in the URL: moodlec authenticates with the token only.
+    #[error("`{url}` carries a user name or password; give the site's address without them")]
+    Credentials {
+        /// As given, without the credentials.
         url: String,
     },
 }
@@ -45,6 +51,9 @@ impl SiteUrlError {
     /// How to fix it.
     pub fn help(&self) -> &'static str {
         match self {
+            SiteUrlError::Credentials { .. } => {
+                "moodlec authenticates with the token (MOODLE_TOKEN, --token-file or `moodlec login`), never with credentials in --url"
+            }
             SiteUrlError::Malformed { .. } | SiteUrlError::Scheme { .. } | SiteUrlError::Extra { .. } => {
                 "give the address you open Moodle at, e.g. https://moodle.example.edu or https://example.edu/moodle"
             }
@@ -61,12 +70,17 @@ impl SiteUrl {
     ///
     /// # Errors
     /// Why the URL cannot be used.
+    /// Errors quote the URL without credentials, query or fragment (a
+    /// `?wstoken=` must not be echoed).
     pub fn parse(url: &str, allow_http: bool) -> Result<SiteUrl, SiteUrlError> {
-        let given = url.to_owned();
+        let given = shown(url);
         let parsed = Url::parse(url.trim()).map_err(|e| SiteUrlError::Malformed {
             url: given.clone(),
             reason: e.to_string(),
         })?;
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(SiteUrlError::Credentials { url: given });
+        }
         if parsed.query().is_some() || parsed.fragment().is_some() {
             return Err(SiteUrlError::Extra { url: given });
         }
@@ -117,6 +131,20 @@ impl fmt::Debug for SiteUrl {
     }
 }
 
+/// `url` as it may be quoted in a message: without `user:password@`, query
+/// or fragment, whether or not it parses.
+fn shown(url: &str) -> String {
+    let url = url.trim();
+    let url = url.split(['?', '#']).next().unwrap_or_default();
+    let (scheme, rest) = match url.find("://") {
+        Some(at) => (&url[..at + 3], &url[at + 3..]),
+        None => ("", url),
+    };
+    // A password may hold a `/`: everything up to the last `@` goes.
+    let rest = rest.rsplit('@').next().unwrap_or_default();
+    format!("{scheme}{rest}")
+}
+
 fn is_loopback(url: &Url) -> bool {
     let Some(host) = url.host_str() else {
         return false;
@@ -155,6 +183,24 @@ mod tests {
             SiteUrl::parse("https://x.org/?wstoken=1", true),
             Err(SiteUrlError::Extra { .. })
         ));
+    }
+
+    #[test]
+    fn credentials_and_queries_are_refused_and_never_echoed() {
+        let error = SiteUrl::parse("https://admin:s3cret@x.org/moodle", false).unwrap_err();
+        assert!(matches!(error, SiteUrlError::Credentials { .. }));
+        assert!(!error.to_string().contains("s3cret"), "{error}");
+        assert!(error.to_string().contains("https://x.org/moodle"), "{error}");
+        let error = SiteUrl::parse("https://x.org/?wstoken=abc%2Bdef", false).unwrap_err();
+        assert!(!error.to_string().contains("abc"), "{error}");
+        let error = SiteUrl::parse("https://u:p@[bad/?wstoken=abc", false).unwrap_err();
+        assert!(matches!(error, SiteUrlError::Malformed { .. }));
+        let text = error.to_string();
+        assert!(!text.contains("abc") && !text.contains("u:p"), "{text}");
+        let error = SiteUrl::parse("http://u:Ab3+x/Y=z&Q9@127.0.0.1:1/", false).unwrap_err();
+        assert!(matches!(error, SiteUrlError::Malformed { .. }));
+        let text = error.to_string();
+        assert!(!text.contains("Ab3") && !text.contains("Y=z"), "{text}");
     }
 
     #[test]

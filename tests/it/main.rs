@@ -29,6 +29,8 @@ mod readme;
 mod run;
 mod schema;
 mod simulator_behaviour;
+mod site_faults;
+mod token_scan;
 
 /// Every test is built into this binary: Cargo builds no other test target
 /// (`autotests = false`), so a file straight in tests/ would never run, and

@@ -102,6 +102,12 @@ pub struct SiteConfig {
     pub services: Vec<Service>,
     pub tokens: Vec<Token>,
     pub faults: Faults,
+    /// A site (or proxy) that echoes the `wstoken` it received: raw,
+    /// percent-encoded and with `+` read as a space, into the string values
+    /// of its answers (those moodlec matches on excepted), into error
+    /// messages and debuginfo, and into its HTML error pages. JSON escapes
+    /// `/` as `\/`, as PHP does.
+    pub echo_token: bool,
 }
 
 impl Default for SiteConfig {
@@ -152,6 +158,7 @@ impl Default for SiteConfig {
             services: vec![Service::all(SERVICE)],
             tokens: vec![Token::new(TOKEN, 2, SERVICE)],
             faults: Faults::default(),
+            echo_token: false,
         }
     }
 }

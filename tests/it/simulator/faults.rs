@@ -14,6 +14,23 @@ pub enum Fault {
     Http502,
     /// HTTP 503 from the proxy; Moodle never saw the call.
     Http503,
+    /// The call is applied (committed), then the gateway answers HTTP 502
+    /// (it gave up on PHP, or PHP's answer was lost on its way back).
+    Http502AfterApply,
+    /// Moodle's own maintenance answer (lib/setup.php with
+    /// climaintenance.html): `HTTP/1.1 503 Moodle under maintenance`,
+    /// `Retry-After` (Moodle sends 300; tests pick a short one) and
+    /// Moodle's HTML page. No web-service code runs.
+    Maintenance { retry_after: u64 },
+    /// HTTP 200 with an HTML page (a proxy, a WAF or a PHP warning page in
+    /// place of Moodle's answer); Moodle never saw the call.
+    Html200,
+    /// A redirect with this status to the same URL on this site; Moodle
+    /// never saw the call (the redirected request is a new call).
+    RedirectHere(u16),
+    /// A redirect with this status to `Faults::redirect_to` (another
+    /// origin); Moodle never saw the call.
+    RedirectAway(u16),
     /// HTTP 429 with `Retry-After: 1`; nothing applied.
     Http429,
     /// HTTP 413 from a proxy whose body limit (nginx `client_max_body_size`)
@@ -42,6 +59,7 @@ impl Fault {
             self,
             Fault::DropAfterApply
                 | Fault::Slow(_)
+                | Fault::Http502AfterApply
                 | Fault::Body200 { applied: true, .. }
                 | Fault::Http500 { applied: true }
         )
@@ -71,6 +89,8 @@ pub struct Faults {
     /// Exact faults for write calls by their 1-based number among write
     /// calls only (whatever reads come between them).
     pub fail_writes: Vec<(usize, Fault)>,
+    /// Where `Fault::RedirectAway` points (another origin's base URL).
+    pub redirect_to: Option<String>,
 }
 
 impl Faults {

@@ -142,15 +142,25 @@ fn run_call(
     {
         fault = Some(Fault::Http413);
     }
+    let echo = site.config.echo_token.then(|| {
+        echo_of(
+            input
+                .vars
+                .get("wstoken")
+                .and_then(|t| t.as_str())
+                .unwrap_or_default(),
+        )
+    });
+    let redirect_to = site.faults.plan.redirect_to.clone();
     let (answer, outcome) = match fault {
         Some(f) if !f.reaches_moodle() => (
-            fault_answer(f),
+            fault_answer(f, redirect_to.as_deref(), echo.as_deref()),
             Outcome::Faulted {
                 fault: f,
                 applied: false,
             },
         ),
-        _ => call_moodle(&mut site, input.vars, fault),
+        _ => call_moodle(&mut site, input.vars, fault, echo.as_deref()),
     };
     let slow = match fault {
         Some(Fault::Slow(extra)) => extra,
@@ -168,7 +178,12 @@ fn run_call(
 
 /// The call reaches Moodle; a drop-after-apply or slow fault then acts on
 /// the answer.
-fn call_moodle(site: &mut Site, vars: PhpArray, fault: Option<Fault>) -> (Answer, Outcome) {
+fn call_moodle(
+    site: &mut Site,
+    vars: PhpArray,
+    fault: Option<Fault>,
+    echo: Option<&str>,
+) -> (Answer, Outcome) {
     if !site.config.rest_enabled {
         let outcome = Outcome::Rejected {
             exception: String::new(),
@@ -178,8 +193,19 @@ fn call_moodle(site: &mut Site, vars: PhpArray, fault: Option<Fault>) -> (Answer
         return (Answer::Reply(StatusCode::OK.into_response()), outcome);
     }
     let reply = ws::handle(site, vars);
-    let response = moodle_response(reply.content_type, reply.body);
+    let body = match echo {
+        Some(echo) => echo_into(&reply.body, echo),
+        None => reply.body,
+    };
+    let response = moodle_response(reply.content_type, body);
     match fault {
+        Some(f @ Fault::Http502AfterApply) => (
+            fault_answer(f, None, echo),
+            Outcome::Faulted {
+                fault: f,
+                applied: reply.committed,
+            },
+        ),
         Some(f @ Fault::DropAfterApply) => (
             Answer::Drop,
             Outcome::Faulted {
@@ -188,7 +214,7 @@ fn call_moodle(site: &mut Site, vars: PhpArray, fault: Option<Fault>) -> (Answer
             },
         ),
         Some(f @ Fault::Http500 { .. }) => (
-            Answer::Reply(error_page(StatusCode::INTERNAL_SERVER_ERROR)),
+            fault_answer(f, None, echo),
             Outcome::Faulted {
                 fault: f,
                 applied: reply.committed,
@@ -226,22 +252,103 @@ fn moodle_response(content_type: &'static str, body: String) -> Response {
     response
 }
 
-/// The answer to a call that never reaches Moodle: a proxy's error page,
-/// or nothing at all.
-/// A web server's error page with `status`.
-fn error_page(status: StatusCode) -> Response {
-    let reason = status.canonical_reason().unwrap_or_default();
-    let html = format!(
-        "<html>\r\n<head><title>{code} {reason}</title></head>\r\n<body>\r\n<center><h1>{code} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n",
-        code = status.as_u16()
-    );
-    (status, [(header::CONTENT_TYPE, "text/html")], html).into_response()
+/// The echo of a received token: raw, percent-encoded, and with `+` read
+/// as a space (a form decoder reading a raw `+`).
+fn echo_of(token: &str) -> String {
+    let percent: String = form_urlencoded::byte_serialize(token.as_bytes()).collect();
+    format!(" [token {token} {percent} {}]", token.replace('+', " "))
 }
 
-fn fault_answer(fault: Fault) -> Answer {
-    let page = error_page;
+/// Keys whose values moodlec matches on (function names, the lookup and
+/// result fields): left as they are so the site still works.
+const NOT_ECHOED: &[&str] = &[
+    "name",
+    "username",
+    "email",
+    "idnumber",
+    "shortname",
+    "version",
+    "release",
+    "exception",
+    "errorcode",
+    "lang",
+    "auth",
+    "country",
+    "timezone",
+    "theme",
+];
+
+/// A JSON body with `echo` appended to its string values (an XML body is
+/// left alone).
+fn echo_into(body: &str, echo: &str) -> String {
+    fn walk(value: &mut serde_json::Value, key: Option<&str>, echo: &str) {
+        match value {
+            serde_json::Value::String(s) if !key.is_some_and(|k| NOT_ECHOED.contains(&k)) => s.push_str(echo),
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| walk(v, key, echo)),
+            serde_json::Value::Object(map) => map.iter_mut().for_each(|(k, v)| walk(v, Some(k), echo)),
+            _ => {}
+        }
+    }
+    let Ok(mut value) = serde_json::from_str::<serde_json::Value>(body) else {
+        return body.to_string();
+    };
+    walk(&mut value, None, echo);
+    super::response::php_json(&value)
+}
+
+/// Moodle's default climaintenance.html (bootstrap_renderer::plain_page
+/// around early_error_content with the `sitemaintenance` string).
+const MAINTENANCE_PAGE: &str = "<!DOCTYPE html>\n<html dir=\"ltr\" lang=\"en\" xml:lang=\"en\">\n<head>\n<meta http-equiv=\"Content-Type\" content=\"text/html; charset=utf-8\" />\n<title>This site is undergoing maintenance and is currently not available</title>\n</head><body><div style=\"margin-top: 6em; margin-left:auto; margin-right:auto; color:#990000; text-align:center; font-size:large; border-width:1px; border-color:black; background-color:#ffffee; border-style:solid; border-radius: 20px; border-collapse: collapse; width: 80%; -moz-border-radius: 20px; padding: 15px\">\nThis site is undergoing maintenance and is currently not available</div></body></html>";
+
+/// The answer to a call that never reaches Moodle (or whose answer a
+/// gateway replaced): a proxy's error page, Moodle's maintenance page, a
+/// redirect, or nothing at all. `echo` (the token's echo) goes into pages.
+fn fault_answer(fault: Fault, redirect_to: Option<&str>, echo: Option<&str>) -> Answer {
+    let echo = echo.unwrap_or_default();
+    let page = |status: StatusCode| {
+        let reason = status.canonical_reason().unwrap_or_default();
+        let html = format!(
+            "<html>\r\n<head><title>{code} {reason}</title></head>\r\n<body>\r\n<center><h1>{code} {reason}</h1></center>\r\n<p>request{echo}</p>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n",
+            code = status.as_u16()
+        );
+        (status, [(header::CONTENT_TYPE, "text/html")], html).into_response()
+    };
+    let redirect = |status: u16, location: &str| {
+        let status = StatusCode::from_u16(status).expect("a redirect status");
+        let mut response = page(status);
+        response.headers_mut().insert(
+            header::LOCATION,
+            HeaderValue::from_str(location).expect("a location"),
+        );
+        Answer::Reply(response)
+    };
     match fault {
-        Fault::Http502 => Answer::Reply(page(StatusCode::BAD_GATEWAY)),
+        Fault::Http502 | Fault::Http502AfterApply => Answer::Reply(page(StatusCode::BAD_GATEWAY)),
+        Fault::Maintenance { retry_after } => {
+            let body = format!("{MAINTENANCE_PAGE}{echo}");
+            let mut response = (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                body,
+            )
+                .into_response();
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            response
+                .extensions_mut()
+                .insert(hyper::ext::ReasonPhrase::from_static(b"Moodle under maintenance"));
+            Answer::Reply(response)
+        }
+        Fault::Html200 => Answer::Reply(page(StatusCode::OK)),
+        Fault::RedirectHere(status) => redirect(status, "/webservice/rest/server.php"),
+        Fault::RedirectAway(status) => {
+            let to = redirect_to.expect("Faults::redirect_to for RedirectAway");
+            redirect(
+                status,
+                &format!("{}/webservice/rest/server.php", to.trim_end_matches('/')),
+            )
+        }
         Fault::Http503 => Answer::Reply(page(StatusCode::SERVICE_UNAVAILABLE)),
         Fault::Http413 => Answer::Reply(page(StatusCode::PAYLOAD_TOO_LARGE)),
         Fault::Http429 => {
