@@ -86,6 +86,9 @@ pub enum Code {
     UnknownBase,
     /// `a extends b`, `b extends a`.
     ExtendsCycle,
+    /// A template more than 64 levels of `extends` deep: `t65 extends t64`,
+    /// ..., `t1 extends t0`.
+    ExtendsTooDeep,
     /// The same field set twice, or both mapped and set.
     ConflictingMapping,
     /// `batch size 0`
@@ -141,6 +144,7 @@ impl Code {
             Code::NotScalar => "check::not_scalar",
             Code::UnknownBase => "check::unknown_base",
             Code::ExtendsCycle => "check::extends_cycle",
+            Code::ExtendsTooDeep => "check::extends_too_deep",
             Code::ConflictingMapping => "check::conflicting_mapping",
             Code::BadBatchSize => "check::bad_batch_size",
             Code::BatchOverBudget => "check::batch_over_budget",

@@ -1,0 +1,63 @@
+//! The template compiler end to end: `extends` depth, local templates in
+//! ./templates/ (shadowing, broken files, their origin), byte order marks.
+
+use crate::harness::{self, Moodlec};
+
+/// `n` templates, each extending the previous, listed deepest first (the
+/// order that made checking recurse once per level).
+fn extends_chain(n: usize) -> String {
+    let mut text = String::new();
+    for i in (1..n).rev() {
+        text.push_str(&format!("template t{i} extends t{} \"level {i}\" {{ }}\n", i - 1));
+    }
+    text.push_str("template t0 \"base\" {\n  function core_user_create_users\n  wrap users\n  field username: text required\n}\n");
+    text
+}
+
+#[test]
+fn a_5000_deep_extends_chain_is_refused_without_a_crash() {
+    let dir = harness::scratch("compiler-deep-extends");
+    std::fs::write(dir.join("deep.moodle"), extends_chain(5000)).expect("write");
+    let out = Moodlec::new(["check", "deep.moodle", "--format", "json"])
+        .current_dir(&dir)
+        .output();
+    out.code(2);
+    let too_deep: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("moodlec::check::extends_too_deep"))
+        .collect();
+    // One diagnostic, on the template that is one level too deep.
+    assert_eq!(too_deep.len(), 1, "{}", out.stderr);
+    assert!(
+        too_deep[0].contains("`t65` is more than 64 levels"),
+        "{}",
+        too_deep[0]
+    );
+}
+
+#[test]
+fn a_64_deep_extends_chain_still_compiles() {
+    let dir = harness::scratch("compiler-64-extends");
+    std::fs::write(dir.join("deep.moodle"), extends_chain(65)).expect("write");
+    Moodlec::new(["check", "deep.moodle"])
+        .current_dir(&dir)
+        .output()
+        .code(0)
+        .stderr_has("65 template(s) compiled: no errors");
+}
+
+#[test]
+fn a_5000_long_extends_cycle_is_reported_without_a_crash() {
+    let dir = harness::scratch("compiler-long-cycle");
+    let text: String = (0..5000)
+        .map(|i| format!("template t{i} extends t{} {{ }}\n", (i + 1) % 5000))
+        .collect();
+    std::fs::write(dir.join("cycle.moodle"), text).expect("write");
+    Moodlec::new(["check", "cycle.moodle"])
+        .current_dir(&dir)
+        .output()
+        .code(2)
+        .stderr_has("moodlec::check::extends_cycle")
+        .stderr_has("0 template(s) compiled: 1 error");
+}
