@@ -235,7 +235,14 @@ impl TemplateDiagnostic {
         let text = self.source.as_ref()?.inner();
         let before = text.get(..self.span.start)?;
         let line = before.matches('\n').count() + 1;
-        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        // A byte order mark starting the file is not a column.
+        let last = before.rsplit('\n').next().unwrap_or("");
+        let last = if line == 1 {
+            last.trim_start_matches('\u{feff}')
+        } else {
+            last
+        };
+        let col = last.chars().count() + 1;
         Some((line, col))
     }
 

@@ -61,3 +61,15 @@ fn a_5000_long_extends_cycle_is_reported_without_a_crash() {
         .stderr_has("moodlec::check::extends_cycle")
         .stderr_has("0 template(s) compiled: 1 error");
 }
+
+#[test]
+fn a_template_file_starting_with_a_byte_order_mark_checks_clean() {
+    let dir = harness::scratch("compiler-bom");
+    let text = "\u{feff}template bom_users \"Users\" {\n  function core_user_create_users\n  wrap users\n  field username: text required\n}\n";
+    std::fs::write(dir.join("bom.moodle"), text).expect("write");
+    Moodlec::new(["check", "bom.moodle"])
+        .current_dir(&dir)
+        .output()
+        .code(0)
+        .stderr_has("1 template(s) compiled: no errors");
+}
