@@ -98,7 +98,7 @@ impl Assembler {
         for (index, (key, cell)) in record.fields.iter().enumerate() {
             let span = record.spans.get(index).cloned().flatten();
             match self.roles.get(key.as_str()) {
-                None => unknown_keys.push(unknown_key(template, key, span)),
+                None => unknown_keys.push(unknown_key(template, key, key_span(&record.raw, span))),
                 Some(Role::Excluded | Role::MapInput | Role::Overridden) => {}
                 Some(&Role::Field(position)) => {
                     self.take_source_value(template, position, key, cell, span, violations)
@@ -191,6 +191,43 @@ impl Assembler {
     }
 }
 
+/// Where a JSON object's key is written, from its value's span: the quoted
+/// key before the `:` that precedes the value. A CSV cell has no key in its
+/// row (the header holds it): its value's span is kept.
+fn key_span(raw: &str, value: Option<Range<usize>>) -> Option<Range<usize>> {
+    let value = value?;
+    let bytes = raw.as_bytes();
+    let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let mut i = value.start.min(bytes.len());
+    let skip_space = |mut i: usize| {
+        while i > 0 && is_space(bytes[i - 1]) {
+            i -= 1;
+        }
+        i
+    };
+    i = skip_space(i);
+    if i == 0 || bytes[i - 1] != b':' {
+        return Some(value);
+    }
+    i = skip_space(i - 1);
+    if i == 0 || bytes[i - 1] != b'"' {
+        return Some(value);
+    }
+    let end = i;
+    // The opening quote: the nearest one before that no odd run of backslashes escapes.
+    let mut j = end - 1;
+    while j > 0 {
+        j -= 1;
+        if bytes[j] == b'"' {
+            let backslashes = bytes[..j].iter().rev().take_while(|&&b| b == b'\\').count();
+            if backslashes % 2 == 0 {
+                return Some(j..end);
+            }
+        }
+    }
+    Some(value)
+}
+
 fn unknown_key(template: &Template, key: &str, span: Option<Range<usize>>) -> Violation {
     let names: Vec<&str> = template.fields.iter().map(|f| f.name.as_str()).collect();
     let help = suggestion(key, &names).unwrap_or_else(|| {
@@ -281,4 +318,30 @@ fn roles(template: &Template, mapping: &Mapping) -> HashMap<String, Role, FxBuil
 
 fn position(template: &Template, name: &str) -> Option<usize> {
     template.fields.iter().position(|f| f.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key_span;
+
+    fn key_of(raw: &str, value: &str) -> String {
+        let start = raw.find(value).expect("value in raw");
+        let span = key_span(raw, Some(start..start + value.len())).expect("span");
+        raw[span].to_owned()
+    }
+
+    #[test]
+    fn the_key_span_covers_the_quoted_key_before_the_value() {
+        assert_eq!(
+            key_of(r#"{"username": "ann", "nickname": "annie"}"#, r#""annie""#),
+            r#""nickname""#
+        );
+        assert_eq!(key_of(r#"{"a":1,"n\"ick" :  "x"}"#, r#""x""#), r#""n\"ick""#);
+        assert_eq!(key_of(r#"{"a\\":7}"#, "7"), r#""a\\""#);
+    }
+
+    #[test]
+    fn a_csv_cell_keeps_its_own_span() {
+        assert_eq!(key_of("ann,annie,x", "annie"), "annie");
+    }
 }

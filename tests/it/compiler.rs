@@ -73,3 +73,58 @@ fn a_template_file_starting_with_a_byte_order_mark_checks_clean() {
         .code(0)
         .stderr_has("1 template(s) compiled: no errors");
 }
+
+/// The column (in characters) where `needle` starts in the excerpt line that
+/// holds it, and where the underline below it starts.
+fn underline_under(stderr: &str, needle: &str) -> (usize, usize) {
+    let lines: Vec<&str> = stderr.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no excerpt line with {needle}\n{stderr}"));
+    let column = |line: &str, byte: usize| line[..byte].chars().count();
+    let text = column(lines[at], lines[at].find(needle).expect("needle"));
+    let under = lines[at + 1];
+    let mark = under
+        .find(['─', '┬'])
+        .unwrap_or_else(|| panic!("no underline\n{stderr}"));
+    (text, column(under, mark))
+}
+
+#[test]
+fn an_unknown_key_is_underlined_at_the_key_not_its_value() {
+    let dir = harness::scratch("compiler-unknown-key-span");
+    let record =
+        r#"{"username":"ann","firstname":"A","lastname":"B","email":"a@example.com","nickname":"annie"}"#;
+    std::fs::write(dir.join("users.ndjson"), format!("{record}\n")).expect("write");
+    let out = Moodlec::new(["validate", "-t", "create_users", "users.ndjson"])
+        .current_dir(&dir)
+        .output();
+    out.code(1).stderr_has("moodlec::record::unknown_key");
+    let (key, underline) = underline_under(&out.stderr, r#""nickname""#);
+    assert_eq!(
+        key, underline,
+        "the underline starts under the key\n{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn json_minus_zero_is_quoted_as_written() {
+    let dir = harness::scratch("compiler-minus-zero");
+    let record = r#"{"userid": -0, "courseid": 2}"#;
+    std::fs::write(dir.join("enrol.ndjson"), format!("{record}\n")).expect("write");
+    let out = Moodlec::new([
+        "validate",
+        "-t",
+        "enrol_users",
+        "enrol.ndjson",
+        "--format",
+        "json",
+    ])
+    .current_dir(&dir)
+    .output();
+    out.code(1)
+        .stdout_has("`userid`: -0 is not a whole number Moodle accepts");
+    assert!(!out.stdout.contains("-0.0"), "{}", out.stdout);
+}
