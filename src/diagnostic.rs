@@ -58,7 +58,7 @@ pub enum Code {
     DuplicateParam,
     /// `default "abc"` on an `int` field.
     BadDefault,
-    /// `default param.nope`
+    /// `default param.nope`, or `param.nope` in a `rule` or `map`.
     UnknownParam,
     /// `required default 5`: a default makes `required` meaningless.
     RequiredWithDefault,
@@ -76,6 +76,9 @@ pub enum Code {
     BadRule,
     /// A `rule` that refers to a field or param the template does not have.
     UnknownRuleVariable,
+    /// A `rule` or `map` using a filter or test minijinja does not have:
+    /// `rule "username | lowercase == username" "..."`.
+    UnknownFilter,
     /// A `map` template minijinja cannot compile.
     BadMap,
     /// `unique`, `group_by`, `set`, `map` or `exists` naming an unknown field.
@@ -139,6 +142,7 @@ impl Code {
             Code::BadEnum => "check::bad_enum",
             Code::BadRule => "check::bad_rule",
             Code::UnknownRuleVariable => "check::unknown_rule_variable",
+            Code::UnknownFilter => "check::unknown_filter",
             Code::BadMap => "check::bad_map",
             Code::UnknownField => "check::unknown_field",
             Code::NotScalar => "check::not_scalar",

@@ -339,11 +339,12 @@ fn check_body_fields(
 
 fn check_rules(decl: &ast::TemplateDecl, template: &mut Template, diags: &mut Diagnostics) {
     let names: Vec<&str> = template.fields.iter().map(|f| f.name.as_str()).collect();
+    let params: Vec<&str> = template.params.iter().map(|p| p.name.as_str()).collect();
     let rules: Vec<_> = decl
         .items
         .iter()
         .filter_map(|item| match item {
-            Item::Rule(rule) => check_rule(rule, &names, diags),
+            Item::Rule(rule) => check_rule(rule, &names, Some(&params), diags),
             _ => None,
         })
         .collect();
@@ -408,7 +409,8 @@ fn check_policy(decl: &ast::TemplateDecl, template: &mut Template, diags: &mut D
                 },
                 span: policy.span,
             };
-            template.password_policy_when = check_rule(&decl, &names, diags);
+            let params: Vec<&str> = template.params.iter().map(|p| p.name.as_str()).collect();
+            template.password_policy_when = check_rule(&decl, &names, Some(&params), diags);
         }
         let mut checked = template.password_policy.clone().unwrap_or_default();
         for setting in &policy.settings {

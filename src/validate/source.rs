@@ -45,6 +45,8 @@ pub(super) struct Assembler {
     sets: Vec<(usize, Value)>,
     /// Default values by field position, in field order, params resolved.
     defaults: Vec<(usize, Value)>,
+    /// `param` for the maps: the template's params and their values.
+    params: Jinja,
     /// Per field position: whether the record being assembled has a value yet.
     present: Vec<bool>,
     /// The record just assembled: (field position, value, span in the raw
@@ -78,6 +80,11 @@ impl Assembler {
                 .filter_map(|(field, value)| Some((position(template, field)?, value.clone())))
                 .collect(),
             defaults: defaults(template, params),
+            params: params
+                .iter()
+                .map(|(name, value)| (name.to_owned(), super::rules::scalar(value)))
+                .collect::<std::collections::BTreeMap<String, Jinja>>()
+                .into(),
             present: vec![false; template.fields.len()],
             values: Vec::with_capacity(template.fields.len()),
         }
@@ -160,7 +167,7 @@ impl Assembler {
         record: &SourceRecord,
         violations: &mut Vec<Violation>,
     ) {
-        let context = source_context(record);
+        let context = map_context(record, &self.params);
         for (map, position) in mapping.maps.iter().zip(&self.map_positions) {
             let Some(position) = *position else {
                 continue;
@@ -247,15 +254,27 @@ pub(crate) fn source_context(record: &SourceRecord) -> Jinja {
     record
         .fields
         .iter()
-        .map(|(key, cell)| {
-            let value = match cell {
-                Cell::Json(json) => Jinja::from(minijinja::value::Serde(json)),
-                Cell::Text(text) => Jinja::from(text.as_str()),
-            };
-            (key.clone(), value)
-        })
+        .map(|(key, cell)| (key.clone(), cell_value(cell)))
         .collect::<std::collections::BTreeMap<String, Jinja>>()
         .into()
+}
+
+/// What a `map` sees: the source record, and `param` (the template's params).
+fn map_context(record: &SourceRecord, params: &Jinja) -> Jinja {
+    let mut context: std::collections::BTreeMap<String, Jinja> = record
+        .fields
+        .iter()
+        .map(|(key, cell)| (key.clone(), cell_value(cell)))
+        .collect();
+    context.insert("param".to_owned(), params.clone());
+    context.into()
+}
+
+fn cell_value(cell: &Cell) -> Jinja {
+    match cell {
+        Cell::Json(json) => Jinja::from(minijinja::value::Serde(json)),
+        Cell::Text(text) => Jinja::from(text.as_str()),
+    }
 }
 
 pub(crate) fn render_map(map: &Map, context: &Jinja) -> Result<String, String> {

@@ -128,3 +128,36 @@ fn json_minus_zero_is_quoted_as_written() {
         .stdout_has("`userid`: -0 is not a whole number Moodle accepts");
     assert!(!out.stdout.contains("-0.0"), "{}", out.stdout);
 }
+
+#[test]
+fn a_map_can_use_a_declared_param() {
+    let dir = harness::scratch("compiler-map-param");
+    let template = "template enrol_from_sis extends enrol_users \"Enrolments\" {\n  map timestart = \"{{ param.roleid * 100 }}\"\n}\n";
+    std::fs::write(dir.join("sis.moodle"), template).expect("write");
+    std::fs::write(dir.join("enrol.ndjson"), "{\"userid\": 3, \"courseid\": 4}\n").expect("write");
+    Moodlec::new([
+        "render",
+        "-t",
+        "./sis.moodle",
+        "enrol.ndjson",
+        "--set",
+        "roleid=teacher",
+    ])
+    .current_dir(&dir)
+    .output()
+    .code(0)
+    .stdout_has("enrolments[0][timestart]=400");
+}
+
+#[test]
+fn a_typo_in_a_rule_filter_fails_check_not_every_record() {
+    let dir = harness::scratch("compiler-rule-filter");
+    let template = "template staff extends create_users \"Staff\" {\n  rule \"email | lowercase != username\" \"no\"\n}\n";
+    std::fs::write(dir.join("staff.moodle"), template).expect("write");
+    Moodlec::new(["check", "staff.moodle"])
+        .current_dir(&dir)
+        .output()
+        .code(2)
+        .stderr_has("moodlec::check::unknown_filter")
+        .stderr_has("did you mean `lower`?");
+}
