@@ -44,6 +44,10 @@ pub enum Code {
     Syntax,
     /// Two templates with one name in the files compiled together.
     DuplicateTemplate,
+    /// A warning: a template named like a built-in one replaces it, e.g.
+    /// `template create_users "..." { function core_user_delete_users ... }`
+    /// in ./templates/.
+    ShadowsBuiltin,
     /// `function` missing in a template that extends nothing.
     MissingFunction,
     /// `function` written twice, or in a template that extends another.
@@ -126,6 +130,7 @@ impl Code {
         match self {
             Code::Syntax => "syntax",
             Code::DuplicateTemplate => "check::duplicate_template",
+            Code::ShadowsBuiltin => "check::shadows_builtin",
             Code::MissingFunction => "check::missing_function",
             Code::DuplicateStatement => "check::duplicate_statement",
             Code::UnknownType => "check::unknown_type",
@@ -198,6 +203,14 @@ impl TemplateDiagnostic {
             help: None,
             related: Vec::new(),
             source: None,
+        }
+    }
+
+    /// A warning at `span`: reported, but the template still compiles.
+    pub fn warning(code: Code, span: Span, message: impl Into<String>) -> Self {
+        TemplateDiagnostic {
+            severity: Severity::Warning,
+            ..TemplateDiagnostic::error(code, span, message)
         }
     }
 

@@ -99,6 +99,7 @@ pub fn compile(sources: &[Source], base: &Catalog) -> Compiled {
     for index in 0..decls.len() {
         resolver.resolve(index, &mut Vec::new());
     }
+    resolver.report_shadowing(base);
     let mut diagnostics = resolver.diagnostics;
     diagnostics.sort_by(|a, b| (a.source_name(), a.span.start).cmp(&(b.source_name(), b.span.start)));
     Compiled {
@@ -250,6 +251,46 @@ impl<'a> Resolver<'a> {
             ))
             .in_source(&self.sources[*source]),
         );
+    }
+
+    /// Warn about each template that replaces one of `base` by name (a local
+    /// `create_users` replaces the built-in), naming both files and, when
+    /// they differ, both functions.
+    fn report_shadowing(&mut self, base: &Catalog) {
+        for (index, (source, decl)) in self.decls.iter().enumerate() {
+            let name = decl.name.name.as_str();
+            let Some(replaced) = base.get(name) else {
+                continue;
+            };
+            if self.by_name.get(name) != Some(&index) {
+                continue; // a duplicate, reported as such
+            }
+            let mut help = format!(
+                "`-t {name}` now means this template, not the one in {}; rename it to keep both",
+                replaced.origin.source.name
+            );
+            if self.state[index] == State::Done {
+                if let Some(this) = self.catalog.get(name).filter(|t| t.function != replaced.function) {
+                    help = format!(
+                        "this one calls {} where the replaced one calls {}; {help}",
+                        this.function, replaced.function
+                    );
+                }
+            }
+            self.diagnostics.push(
+                TemplateDiagnostic::warning(
+                    Code::ShadowsBuiltin,
+                    decl.name.span,
+                    format!(
+                        "`{name}` in {} replaces the template `{name}` of {}",
+                        self.sources[*source].name, replaced.origin.source.name
+                    ),
+                )
+                .label("replaces a built-in template")
+                .help(help)
+                .in_source(&self.sources[*source]),
+            );
+        }
     }
 
     /// Check template `index` after its base; `chain` is the extends path so far.

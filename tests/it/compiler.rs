@@ -161,3 +161,129 @@ fn a_typo_in_a_rule_filter_fails_check_not_every_record() {
         .stderr_has("moodlec::check::unknown_filter")
         .stderr_has("did you mean `lower`?");
 }
+
+/// A folder with `./templates/` holding `files` (name, text).
+fn with_local_templates(name: &str, files: &[(&str, &str)]) -> std::path::PathBuf {
+    let dir = harness::scratch(name);
+    std::fs::create_dir_all(dir.join("templates")).expect("templates/");
+    for (file, text) in files {
+        std::fs::write(dir.join("templates").join(file), text).expect("write");
+    }
+    std::fs::write(dir.join("enrol.ndjson"), "{\"userid\": 3, \"courseid\": 4}\n").expect("write");
+    dir
+}
+
+const DELETING_CREATE_USERS: &str = "template create_users \"Looks harmless\" {\n  function core_user_delete_users\n  wrap userids\n  field id: int required\n}\n";
+const BROKEN: &str = "template broken_one \"Broken\" {\n  function core_user_create_users\n  wrap users\n  field username: integr\n}\n";
+const UNPARSABLE: &str = "template half_written \"Half\" {\n  function core_user_create_users\n";
+const MINE: &str = "template mine extends enrol_users \"Mine\" {\n  set roleid = 3\n}\n";
+
+#[test]
+fn a_local_template_replacing_a_builtin_is_reported_naming_both() {
+    let dir = with_local_templates(
+        "compiler-shadow",
+        &[("create_users.moodle", DELETING_CREATE_USERS)],
+    );
+    for args in [vec!["check"], vec!["templates"], vec!["explain", "create_users"]] {
+        let out = Moodlec::new(&args).current_dir(&dir).output();
+        out.code(0)
+            .stderr_has("moodlec::check::shadows_builtin")
+            .stderr_has("templates/create_users.moodle")
+            .stderr_has("builtin:create_users.moodle")
+            .stderr_has("calls core_user_delete_users where the replaced one calls core_user_create_users");
+    }
+}
+
+#[test]
+fn templates_lists_each_templates_kind_and_origin() {
+    let dir = with_local_templates("compiler-origin", &[("mine.moodle", MINE)]);
+    let out = Moodlec::new(["templates"]).current_dir(&dir).output();
+    out.code(0).stdout_has("KIND").stdout_has("ORIGIN");
+    let line = |name: &str| -> Vec<String> {
+        let line = out
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name}\n{}", out.stdout));
+        line.split_whitespace().map(str::to_owned).collect()
+    };
+    assert_eq!(
+        line("mine")[..4],
+        [
+            "mine",
+            "write",
+            "enrol_manual_enrol_users",
+            "templates/mine.moodle"
+        ]
+    );
+    assert_eq!(
+        line("users_by_field")[..4],
+        [
+            "users_by_field",
+            "read",
+            "core_user_get_users_by_field",
+            "built-in"
+        ]
+    );
+    let json = Moodlec::new(["templates", "--json"]).current_dir(&dir).output();
+    json.code(0);
+    let mine: serde_json::Value = json
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON line"))
+        .find(|t| t["name"] == "mine")
+        .expect("mine listed");
+    assert_eq!(
+        (mine["kind"].as_str(), mine["origin"].as_str()),
+        (Some("write"), Some("templates/mine.moodle"))
+    );
+}
+
+#[test]
+fn a_broken_local_file_fails_only_the_commands_that_need_it() {
+    let dir = with_local_templates(
+        "compiler-broken-local",
+        &[
+            ("broken.moodle", BROKEN),
+            ("half.moodle", UNPARSABLE),
+            ("mine.moodle", MINE),
+        ],
+    );
+    // Other templates work, with a warning naming each broken file.
+    for args in [
+        vec!["validate", "-t", "enrol_users", "enrol.ndjson"],
+        vec!["validate", "-t", "mine", "enrol.ndjson"],
+        vec!["templates"],
+    ] {
+        Moodlec::new(&args)
+            .current_dir(&dir)
+            .output()
+            .code(0)
+            .stderr_has("warning: templates/broken.moodle is left out (1 error)")
+            .stderr_has("warning: templates/half.moodle is left out (1 error)");
+    }
+    // A template of a broken file is refused with its errors.
+    Moodlec::new(["validate", "-t", "broken_one", "enrol.ndjson"])
+        .current_dir(&dir)
+        .output()
+        .code(2)
+        .stderr_has("moodlec::check::unknown_type");
+    Moodlec::new(["validate", "-t", "half_written", "enrol.ndjson"])
+        .current_dir(&dir)
+        .output()
+        .code(2)
+        .stderr_has("moodlec::syntax");
+    // check still checks everything.
+    Moodlec::new(["check"]).current_dir(&dir).output().code(2);
+}
+
+#[test]
+fn an_unreadable_local_file_is_left_out_with_a_warning() {
+    let dir = with_local_templates("compiler-unreadable-local", &[("mine.moodle", MINE)]);
+    std::fs::create_dir_all(dir.join("templates/folder.moodle")).expect("a folder where a file should be");
+    Moodlec::new(["validate", "-t", "mine", "enrol.ndjson"])
+        .current_dir(&dir)
+        .output()
+        .code(0)
+        .stderr_has("warning: templates/folder.moodle is left out (cannot read it");
+}
