@@ -265,6 +265,9 @@ impl<'a> Resolver<'a> {
             if self.by_name.get(name) != Some(&index) {
                 continue; // a duplicate, reported as such
             }
+            if *replaced.origin.source.text == *self.sources[*source].text {
+                continue; // the very same file (moodlec run from its own repository)
+            }
             let mut help = format!(
                 "`-t {name}` now means this template, not the one in {}; rename it to keep both",
                 replaced.origin.source.name

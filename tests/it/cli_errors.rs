@@ -237,7 +237,8 @@ fn templates_json_lists_the_rest_when_a_local_file_cannot_be_read() {
     }
     assert!(out.stdout.contains("\"create_users\""), "{out:#?}");
     assert!(
-        out.stderr.contains("warning: templates/broken.moodle is left out (cannot read it"),
+        out.stderr
+            .contains("warning: templates/broken.moodle is left out (cannot read it"),
         "{out:#?}"
     );
 }

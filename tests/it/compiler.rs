@@ -287,3 +287,15 @@ fn an_unreadable_local_file_is_left_out_with_a_warning() {
         .code(0)
         .stderr_has("warning: templates/folder.moodle is left out (cannot read it");
 }
+
+#[test]
+fn a_local_copy_of_a_builtin_file_is_not_reported_as_replacing_it() {
+    let builtin =
+        std::fs::read_to_string(harness::repo_root().join("templates/enrol_users.moodle")).expect("built-in");
+    let dir = with_local_templates("compiler-copy", &[("enrol_users.moodle", &builtin)]);
+    let out = Moodlec::new(["validate", "-t", "enrol_users", "enrol.ndjson"])
+        .current_dir(&dir)
+        .output();
+    out.code(0);
+    assert!(!out.stderr.contains("shadows_builtin"), "{}", out.stderr);
+}
