@@ -44,6 +44,10 @@ pub enum Code {
     Syntax,
     /// Two templates with one name in the files compiled together.
     DuplicateTemplate,
+    /// A warning: a template named like a built-in one replaces it, e.g.
+    /// `template create_users "..." { function core_user_delete_users ... }`
+    /// in ./templates/.
+    ShadowsBuiltin,
     /// `function` missing in a template that extends nothing.
     MissingFunction,
     /// `function` written twice, or in a template that extends another.
@@ -58,7 +62,7 @@ pub enum Code {
     DuplicateParam,
     /// `default "abc"` on an `int` field.
     BadDefault,
-    /// `default param.nope`
+    /// `default param.nope`, or `param.nope` in a `rule` or `map`.
     UnknownParam,
     /// `required default 5`: a default makes `required` meaningless.
     RequiredWithDefault,
@@ -76,6 +80,9 @@ pub enum Code {
     BadRule,
     /// A `rule` that refers to a field or param the template does not have.
     UnknownRuleVariable,
+    /// A `rule` or `map` using a filter or test minijinja does not have:
+    /// `rule "username | lowercase == username" "..."`.
+    UnknownFilter,
     /// A `map` template minijinja cannot compile.
     BadMap,
     /// `unique`, `group_by`, `set`, `map` or `exists` naming an unknown field.
@@ -86,6 +93,9 @@ pub enum Code {
     UnknownBase,
     /// `a extends b`, `b extends a`.
     ExtendsCycle,
+    /// A template more than 64 levels of `extends` deep: `t65 extends t64`,
+    /// ..., `t1 extends t0`.
+    ExtendsTooDeep,
     /// The same field set twice, or both mapped and set.
     ConflictingMapping,
     /// `batch size 0`
@@ -120,6 +130,7 @@ impl Code {
         match self {
             Code::Syntax => "syntax",
             Code::DuplicateTemplate => "check::duplicate_template",
+            Code::ShadowsBuiltin => "check::shadows_builtin",
             Code::MissingFunction => "check::missing_function",
             Code::DuplicateStatement => "check::duplicate_statement",
             Code::UnknownType => "check::unknown_type",
@@ -136,11 +147,13 @@ impl Code {
             Code::BadEnum => "check::bad_enum",
             Code::BadRule => "check::bad_rule",
             Code::UnknownRuleVariable => "check::unknown_rule_variable",
+            Code::UnknownFilter => "check::unknown_filter",
             Code::BadMap => "check::bad_map",
             Code::UnknownField => "check::unknown_field",
             Code::NotScalar => "check::not_scalar",
             Code::UnknownBase => "check::unknown_base",
             Code::ExtendsCycle => "check::extends_cycle",
+            Code::ExtendsTooDeep => "check::extends_too_deep",
             Code::ConflictingMapping => "check::conflicting_mapping",
             Code::BadBatchSize => "check::bad_batch_size",
             Code::BatchOverBudget => "check::batch_over_budget",
@@ -193,6 +206,14 @@ impl TemplateDiagnostic {
         }
     }
 
+    /// A warning at `span`: reported, but the template still compiles.
+    pub fn warning(code: Code, span: Span, message: impl Into<String>) -> Self {
+        TemplateDiagnostic {
+            severity: Severity::Warning,
+            ..TemplateDiagnostic::error(code, span, message)
+        }
+    }
+
     /// Set the label under the span.
     #[must_use]
     pub fn label(mut self, label: impl Into<String>) -> Self {
@@ -231,7 +252,14 @@ impl TemplateDiagnostic {
         let text = self.source.as_ref()?.inner();
         let before = text.get(..self.span.start)?;
         let line = before.matches('\n').count() + 1;
-        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        // A byte order mark starting the file is not a column.
+        let last = before.rsplit('\n').next().unwrap_or("");
+        let last = if line == 1 {
+            last.trim_start_matches('\u{feff}')
+        } else {
+            last
+        };
+        let col = last.chars().count() + 1;
         Some((line, col))
     }
 

@@ -49,7 +49,8 @@ fn add_map<'d>(
     if !claim(targets, &map.field, "map", diags) || !target_field(template, &map.field, "map", diags) {
         return;
     }
-    if let Some(checked) = check_map(map, diags) {
+    let params: Vec<&str> = template.params.iter().map(|p| p.name.as_str()).collect();
+    if let Some(checked) = check_map(map, Some(&params), diags) {
         mapping.maps.retain(|m| m.field != checked.field);
         mapping.sets.retain(|(f, _)| *f != checked.field);
         mapping.maps.push(checked);

@@ -95,9 +95,11 @@ pub fn compile(sources: &[Source], base: &Catalog) -> Compiled {
         diagnostics,
     };
     resolver.index_names();
+    resolver.limit_depth();
     for index in 0..decls.len() {
         resolver.resolve(index, &mut Vec::new());
     }
+    resolver.report_shadowing(base);
     let mut diagnostics = resolver.diagnostics;
     diagnostics.sort_by(|a, b| (a.source_name(), a.span.start).cmp(&(b.source_name(), b.span.start)));
     Compiled {
@@ -113,6 +115,11 @@ enum State {
     Done,
     Failed,
 }
+
+/// The most `extends` levels above a template: a chain of 64 templates on
+/// top of one that extends nothing. Deeper chains are refused, so that
+/// checking them (which recurses once per level) stays bounded.
+pub const MAX_EXTENDS_DEPTH: usize = 64;
 
 /// Checks templates in dependency order.
 struct Resolver<'a> {
@@ -151,6 +158,141 @@ impl<'a> Resolver<'a> {
             } else {
                 self.by_name.insert(name, index);
             }
+        }
+    }
+
+    /// Before any template is checked, without recursion: report cycles, and
+    /// refuse templates more than [`MAX_EXTENDS_DEPTH`] levels of `extends`
+    /// deep. The recursion of [`Resolver::resolve`] then never goes deeper
+    /// than that.
+    fn limit_depth(&mut self) {
+        // Levels of `extends` above each template; `None` until known.
+        let mut depth: Vec<Option<usize>> = vec![None; self.decls.len()];
+        for start in 0..self.decls.len() {
+            let mut path: Vec<usize> = Vec::new();
+            let mut on_path = std::collections::HashSet::new();
+            let mut current = start;
+            // The depth of the template below the last one on the path.
+            let mut below = loop {
+                if let Some(known) = depth[current] {
+                    break known;
+                }
+                if self.state[current] == State::Failed {
+                    break 0;
+                }
+                if !on_path.insert(current) {
+                    // A cycle: report it once; its templates fail, and count as depth 0.
+                    self.report_cycle(current, &path);
+                    let from = path.iter().position(|&i| i == current).unwrap_or(0);
+                    for &i in &path[from..] {
+                        depth[i] = Some(0);
+                    }
+                    path.truncate(from);
+                    break 0;
+                }
+                path.push(current);
+                let Some(base) = &self.decls[current].1.base else {
+                    depth[current] = Some(0);
+                    path.pop();
+                    break 0;
+                };
+                match self.by_name.get(base.name.as_str()) {
+                    Some(&next) => current = next,
+                    // A base of the catalog (or unknown: reported later): the
+                    // walk stops at it, `current` being one level above it.
+                    None => break self.catalog_depth(&base.name),
+                }
+            };
+            // Unwind: each template on the path is one level above the next.
+            while let Some(index) = path.pop() {
+                below += 1;
+                depth[index] = Some(below);
+                if below == MAX_EXTENDS_DEPTH + 1 {
+                    self.report_too_deep(index);
+                }
+                if below > MAX_EXTENDS_DEPTH {
+                    self.state[index] = State::Failed;
+                }
+            }
+        }
+    }
+
+    /// Levels of `extends` above a template of the base catalog (bounded:
+    /// past the limit the count stops).
+    fn catalog_depth(&self, name: &str) -> usize {
+        let mut levels = 0;
+        let mut current = self.catalog.get(name);
+        while let Some(template) = current {
+            let Some(base) = &template.base else { break };
+            levels += 1;
+            if levels > MAX_EXTENDS_DEPTH {
+                break;
+            }
+            current = self.catalog.get(base);
+        }
+        levels
+    }
+
+    fn report_too_deep(&mut self, index: usize) {
+        let (source, decl) = &self.decls[index];
+        let span = decl.base.as_ref().map_or(decl.name.span, |b| b.span);
+        self.diagnostics.push(
+            TemplateDiagnostic::error(
+                Code::ExtendsTooDeep,
+                span,
+                format!(
+                    "`{}` is more than {MAX_EXTENDS_DEPTH} levels of `extends` deep",
+                    decl.name.name
+                ),
+            )
+            .label(format!("the {}th level of `extends`", MAX_EXTENDS_DEPTH + 1))
+            .help(format!(
+                "a template can build on at most {MAX_EXTENDS_DEPTH} others; extend a template nearer the top of the chain, or merge some of them (templates extending this one fail with it)"
+            ))
+            .in_source(&self.sources[*source]),
+        );
+    }
+
+    /// Warn about each template that replaces one of `base` by name (a local
+    /// `create_users` replaces the built-in), naming both files and, when
+    /// they differ, both functions.
+    fn report_shadowing(&mut self, base: &Catalog) {
+        for (index, (source, decl)) in self.decls.iter().enumerate() {
+            let name = decl.name.name.as_str();
+            let Some(replaced) = base.get(name) else {
+                continue;
+            };
+            if self.by_name.get(name) != Some(&index) {
+                continue; // a duplicate, reported as such
+            }
+            if *replaced.origin.source.text == *self.sources[*source].text {
+                continue; // the very same file (moodlec run from its own repository)
+            }
+            let mut help = format!(
+                "`-t {name}` now means this template, not the one in {}; rename it to keep both",
+                replaced.origin.source.name
+            );
+            if self.state[index] == State::Done {
+                if let Some(this) = self.catalog.get(name).filter(|t| t.function != replaced.function) {
+                    help = format!(
+                        "this one calls {} where the replaced one calls {}; {help}",
+                        this.function, replaced.function
+                    );
+                }
+            }
+            self.diagnostics.push(
+                TemplateDiagnostic::warning(
+                    Code::ShadowsBuiltin,
+                    decl.name.span,
+                    format!(
+                        "`{name}` in {} replaces the template `{name}` of {}",
+                        self.sources[*source].name, replaced.origin.source.name
+                    ),
+                )
+                .label("replaces a built-in template")
+                .help(help)
+                .in_source(&self.sources[*source]),
+            );
         }
     }
 

@@ -65,11 +65,11 @@ pub(super) fn check_read(decl: &ast::TemplateDecl, template: &mut Template, diag
                     },
                     span: keep.span,
                 };
-                spec.keep.extend(check_rule(&rule, &names, diags));
+                spec.keep.extend(check_rule(&rule, &names, None, diags));
             }
             Item::Join(join) => spec.joins.push(check_join(join)),
             Item::Map(map) => {
-                if let Some(map) = check_map(map, diags) {
+                if let Some(map) = check_map(map, None, diags) {
                     spec.maps.retain(|m| m.field != map.field);
                     spec.maps.push(map);
                 }
@@ -402,7 +402,7 @@ fn check_lookup(lookup: &ast::LookupDecl, template: &Template, diags: &mut Diagn
         template: lookup.from.clone(),
         span: lookup.span,
     };
-    let from = check_map(&map, diags)?;
+    let from = check_map(&map, None, diags)?;
     Some(Lookup {
         field: lookup.field.name.clone(),
         kind,

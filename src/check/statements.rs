@@ -339,11 +339,12 @@ fn check_body_fields(
 
 fn check_rules(decl: &ast::TemplateDecl, template: &mut Template, diags: &mut Diagnostics) {
     let names: Vec<&str> = template.fields.iter().map(|f| f.name.as_str()).collect();
+    let params: Vec<&str> = template.params.iter().map(|p| p.name.as_str()).collect();
     let rules: Vec<_> = decl
         .items
         .iter()
         .filter_map(|item| match item {
-            Item::Rule(rule) => check_rule(rule, &names, diags),
+            Item::Rule(rule) => check_rule(rule, &names, Some(&params), diags),
             _ => None,
         })
         .collect();
@@ -408,12 +409,37 @@ fn check_policy(decl: &ast::TemplateDecl, template: &mut Template, diags: &mut D
                 },
                 span: policy.span,
             };
-            template.password_policy_when = check_rule(&decl, &names, diags);
+            let params: Vec<&str> = template.params.iter().map(|p| p.name.as_str()).collect();
+            template.password_policy_when = check_rule(&decl, &names, Some(&params), diags);
         }
         let mut checked = template.password_policy.clone().unwrap_or_default();
         for setting in &policy.settings {
-            let value = setting.value.parse::<usize>().ok();
-            let known = value.is_some_and(|v| checked.set(&setting.name.name, v));
+            let known = PasswordPolicy::SETTINGS.contains(&setting.name.name.as_str());
+            match setting.value.parse::<usize>() {
+                Ok(value) if known => {
+                    checked.set(&setting.name.name, value);
+                }
+                Err(_) if known => {
+                    // The number ends the setting (`min_length 99999999999999999999`).
+                    let end = setting.span.end;
+                    let span = Span::new(end.saturating_sub(setting.value.len()), end);
+                    diags.push(
+                        diags
+                            .error(
+                                Code::NumberOutOfRange,
+                                span,
+                                format!("`{}` is too large for `{}`", setting.value, setting.name.name),
+                            )
+                            .label("too large")
+                            .help(format!(
+                                "give a whole number from 0 to {}, e.g. `{} 8`",
+                                usize::MAX,
+                                setting.name.name
+                            )),
+                    );
+                }
+                _ => {}
+            }
             if !known {
                 let mut diag = diags
                     .error(

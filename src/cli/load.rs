@@ -5,10 +5,11 @@ use std::sync::Arc;
 
 use moodlec::builtin;
 use moodlec::check::{compile, suggestion, Compiled};
-use moodlec::diagnostic::Source;
+use moodlec::diagnostic::{Source, TemplateDiagnostic};
 use moodlec::template::{ReadTemplate, Template, WriteTemplate};
 
 use super::error::Error;
+use super::report::{self, DiagnosticFormat};
 
 /// The folder searched for the user's own templates.
 pub const LOCAL_DIR: &str = "templates";
@@ -51,6 +52,119 @@ pub fn catalog_with(extra: &[PathBuf]) -> Result<Compiled, Error> {
     Ok(compile(&sources, builtin::catalog()))
 }
 
+/// The built-ins plus the templates of `./templates/`, and which local files
+/// are broken: one broken file leaves out its own templates (and those that
+/// extend them), not the others.
+pub struct Local {
+    /// Everything that compiled, and every diagnostic.
+    pub compiled: Compiled,
+    /// Local files that cannot be read or have an error, with what is wrong
+    /// and the template names they declare (as far as they can be told).
+    pub broken: Vec<Broken>,
+    /// The names declared in all the local files.
+    pub declared: Vec<String>,
+}
+
+/// A file of `./templates/` that cannot be used.
+pub struct Broken {
+    /// Its path, as diagnostics name it.
+    pub path: String,
+    /// Why: "cannot read ...: ..." or "2 errors".
+    pub why: String,
+    /// The templates it declares (all the names after `template`, even in a
+    /// file that does not parse).
+    pub declares: Vec<String>,
+}
+
+impl Local {
+    /// Compile `./templates/*.moodle` on top of the built-ins; never fails.
+    pub fn load() -> Local {
+        let mut sources = Vec::new();
+        let mut broken = Vec::new();
+        for path in local_template_files() {
+            match std::fs::read_to_string(&path) {
+                Ok(text) => sources.push(Source::new(path.display().to_string(), text)),
+                Err(e) => broken.push(Broken {
+                    path: path.display().to_string(),
+                    why: format!("cannot read it: {e}"),
+                    declares: Vec::new(),
+                }),
+            }
+        }
+        let compiled = compile(&sources, builtin::catalog());
+        let mut declared = Vec::new();
+        for source in &sources {
+            declared.extend(declared_names(&source.text));
+            let errors = compiled
+                .diagnostics
+                .iter()
+                .filter(|d| d.is_error() && d.source_name() == Some(source.name.as_str()))
+                .count();
+            if errors > 0 {
+                broken.push(Broken {
+                    path: source.name.clone(),
+                    why: if errors == 1 {
+                        "1 error".to_owned()
+                    } else {
+                        format!("{errors} errors")
+                    },
+                    declares: declared_names(&source.text),
+                });
+            }
+        }
+        Local {
+            compiled,
+            broken,
+            declared,
+        }
+    }
+
+    /// The broken file that declares `name`, if any.
+    pub fn broken_declaring(&self, name: &str) -> Option<&Broken> {
+        self.broken.iter().find(|b| b.declares.iter().any(|d| d == name))
+    }
+
+    /// Say on stderr which local files are left out, and print the warnings
+    /// of the files that compiled (a local template replacing a built-in).
+    pub fn warn(&self) {
+        let warnings: Vec<TemplateDiagnostic> = self
+            .compiled
+            .diagnostics
+            .iter()
+            .filter(|d| !d.is_error())
+            .cloned()
+            .collect();
+        report::print_diagnostics(&warnings, DiagnosticFormat::Human);
+        for broken in &self.broken {
+            report::note(&format!(
+                "warning: {} is left out ({}): its templates cannot be used; `moodlec check {}` shows why",
+                broken.path, broken.why, broken.path
+            ));
+        }
+    }
+}
+
+/// The names after `template` in a template file's text, outside comments
+/// and strings: what a file declares even when it does not parse.
+fn declared_names(text: &str) -> Vec<String> {
+    if let Ok(file) = moodlec::syntax::parse(&Source::new("", text)) {
+        return file.templates.into_iter().map(|t| t.name.name).collect();
+    }
+    let mut names = Vec::new();
+    for line in text.lines() {
+        let code = line.split('#').next().unwrap_or("");
+        let mut words = code.split(|c: char| !(c.is_alphanumeric() || c == '_'));
+        while let Some(word) = words.next() {
+            if word == "template" {
+                if let Some(name) = words.find(|w| !w.is_empty()) {
+                    names.push(name.to_owned());
+                }
+            }
+        }
+    }
+    names
+}
+
 /// Resolve `-t NAME|PATH`: a path to a `.moodle` file (its only or named
 /// template), else a template of `./templates/`, else a built-in.
 ///
@@ -67,15 +181,48 @@ pub fn template(spec: &str) -> Result<Arc<Template>, Error> {
 pub fn template_with_catalog(spec: &str) -> Result<(Arc<Template>, moodlec::check::Catalog), Error> {
     let path = Path::new(spec);
     let is_path = spec.ends_with(".moodle") || spec.contains('/') || spec.contains('\\');
-    let files = if is_path {
-        vec![path.to_path_buf()]
+    let compiled = if is_path {
+        let compiled = catalog_with(&[path.to_path_buf()])?;
+        if compiled.has_errors() {
+            return Err(Error::template(compiled.diagnostics));
+        }
+        // No errors: these are warnings.
+        report::print_diagnostics(&compiled.diagnostics, DiagnosticFormat::Human);
+        compiled
     } else {
-        local_template_files()
+        let local = Local::load();
+        if let Some(broken) = local.broken_declaring(spec) {
+            let errors: Vec<TemplateDiagnostic> = local
+                .compiled
+                .diagnostics
+                .iter()
+                .filter(|d| d.is_error())
+                .cloned()
+                .collect();
+            if errors.is_empty() {
+                return Err(Error::usage(format!(
+                    "template `{spec}` is declared in {}, which is broken ({})",
+                    broken.path, broken.why
+                )));
+            }
+            return Err(Error::template(errors));
+        }
+        if local.compiled.catalog.get(spec).is_none() && local.declared.iter().any(|d| d == spec) {
+            // Declared but left out: it extends a template of a broken file.
+            let errors: Vec<TemplateDiagnostic> = local
+                .compiled
+                .diagnostics
+                .iter()
+                .filter(|d| d.is_error())
+                .cloned()
+                .collect();
+            if !errors.is_empty() {
+                return Err(Error::template(errors));
+            }
+        }
+        local.warn();
+        local.compiled
     };
-    let compiled = catalog_with(&files)?;
-    if compiled.has_errors() {
-        return Err(Error::template(compiled.diagnostics));
-    }
     let name = if is_path {
         only_template_name(&compiled, spec)?
     } else {

@@ -368,6 +368,7 @@ fn describe_rule(rule: Rule) -> &'static str {
     match rule {
         Rule::EOI => "end of file",
         Rule::file | Rule::template | Rule::kw_template => "`template`",
+        Rule::bom => "a byte order mark",
         Rule::extends | Rule::kw_extends => "`extends`",
         Rule::function
         | Rule::wrap
@@ -471,6 +472,26 @@ mod tests {
 
     fn parse_str(text: &str) -> Result<ast::File, TemplateDiagnostic> {
         parse(&Source::new("test.moodle", text))
+    }
+
+    #[test]
+    fn a_byte_order_mark_may_start_the_file_and_spans_still_point_into_the_text() {
+        let text = "\u{feff}template t \"doc\" { function f }";
+        let file = parse_str(text).expect("a BOM is accepted");
+        let name = &file.templates[0].name;
+        assert_eq!(&text[name.span.start..name.span.end], "t");
+    }
+
+    #[test]
+    fn a_byte_order_mark_elsewhere_is_still_a_syntax_error() {
+        let error = parse_str("template t \"doc\" { \u{feff}function f }").unwrap_err();
+        assert_eq!(error.code, Code::Syntax);
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_counted_as_a_column() {
+        let error = parse_str("\u{feff}template t { functio f }").unwrap_err();
+        assert_eq!(error.line_col(), Some((1, 14)));
     }
 
     #[test]

@@ -127,10 +127,17 @@ fn coerce_list(json: &Json, fields: &[Field]) -> Result<FieldValue, CoerceError>
 
 fn json_scalar(json: &Json, scalar: ScalarType) -> Result<Value, CoerceError> {
     match (scalar, json) {
-        (ScalarType::Int | ScalarType::Timestamp, Json::Number(n)) => n
-            .as_i64()
-            .map(Value::Int)
-            .ok_or_else(|| CoerceError::new(format!("{n} is not a whole number Moodle accepts"))),
+        (ScalarType::Int | ScalarType::Timestamp, Json::Number(n)) => {
+            n.as_i64().map(Value::Int).ok_or_else(|| {
+                let written = number_text(n);
+                let error = CoerceError::new(format!("{written} is not a whole number Moodle accepts"));
+                if written == "-0" {
+                    error.help("Moodle refuses \"-0\"; write 0")
+                } else {
+                    error
+                }
+            })
+        }
         (ScalarType::Float, Json::Number(n)) => n
             .as_f64()
             .map(Value::Float)
@@ -139,7 +146,8 @@ fn json_scalar(json: &Json, scalar: ScalarType) -> Result<Value, CoerceError> {
         (ScalarType::Bool, Json::Number(n)) => match n.as_i64() {
             Some(0) => Ok(Value::Bool(false)),
             Some(1) => Ok(Value::Bool(true)),
-            _ => Err(CoerceError::new(format!("{n} is not a boolean")).help("use true/false or 1/0")),
+            _ => Err(CoerceError::new(format!("{} is not a boolean", number_text(n)))
+                .help("use true/false or 1/0")),
         },
         (_, Json::String(s)) => text_scalar(s, scalar),
         // Text fields take JSON numbers as their decimal text (ids, phone numbers).
@@ -149,6 +157,15 @@ fn json_scalar(json: &Json, scalar: ScalarType) -> Result<Value, CoerceError> {
             expected(scalar),
             json_kind(other)
         ))),
+    }
+}
+
+/// A JSON number as its writer most likely wrote it: serde_json keeps `-0`
+/// as the float -0.0, which would print as "-0.0".
+fn number_text(n: &serde_json::Number) -> String {
+    match n.as_f64() {
+        Some(f) if f == 0.0 && f.is_sign_negative() => "-0".to_owned(),
+        _ => n.to_string(),
     }
 }
 
@@ -245,6 +262,17 @@ fn json_kind(json: &Json) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_minus_zero_is_refused_and_quoted_as_written() {
+        let n: Json = serde_json::from_str("-0").expect("json");
+        let error = json_scalar(&n, ScalarType::Int).expect_err("Moodle refuses -0");
+        assert_eq!(error.message, "-0 is not a whole number Moodle accepts");
+        assert!(error.help.is_some_and(|h| h.contains("write 0")));
+        let n: Json = serde_json::from_str("1.5").expect("json");
+        let error = json_scalar(&n, ScalarType::Int).expect_err("not whole");
+        assert_eq!(error.message, "1.5 is not a whole number Moodle accepts");
+    }
 
     #[test]
     fn timestamps_from_text() {

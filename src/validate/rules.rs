@@ -251,7 +251,7 @@ fn jinja_value(value: &FieldValue, template: &Template, position: usize) -> Jinj
     }
 }
 
-fn scalar(value: &Value) -> Jinja {
+pub(super) fn scalar(value: &Value) -> Jinja {
     match value {
         Value::Int(i) => Jinja::from(*i),
         Value::Float(f) => Jinja::from(*f),

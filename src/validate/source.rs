@@ -45,6 +45,8 @@ pub(super) struct Assembler {
     sets: Vec<(usize, Value)>,
     /// Default values by field position, in field order, params resolved.
     defaults: Vec<(usize, Value)>,
+    /// `param` for the maps: the template's params and their values.
+    params: Jinja,
     /// Per field position: whether the record being assembled has a value yet.
     present: Vec<bool>,
     /// The record just assembled: (field position, value, span in the raw
@@ -78,6 +80,11 @@ impl Assembler {
                 .filter_map(|(field, value)| Some((position(template, field)?, value.clone())))
                 .collect(),
             defaults: defaults(template, params),
+            params: params
+                .iter()
+                .map(|(name, value)| (name.to_owned(), super::rules::scalar(value)))
+                .collect::<std::collections::BTreeMap<String, Jinja>>()
+                .into(),
             present: vec![false; template.fields.len()],
             values: Vec::with_capacity(template.fields.len()),
         }
@@ -98,7 +105,7 @@ impl Assembler {
         for (index, (key, cell)) in record.fields.iter().enumerate() {
             let span = record.spans.get(index).cloned().flatten();
             match self.roles.get(key.as_str()) {
-                None => unknown_keys.push(unknown_key(template, key, span)),
+                None => unknown_keys.push(unknown_key(template, key, key_span(&record.raw, span))),
                 Some(Role::Excluded | Role::MapInput | Role::Overridden) => {}
                 Some(&Role::Field(position)) => {
                     self.take_source_value(template, position, key, cell, span, violations)
@@ -160,7 +167,7 @@ impl Assembler {
         record: &SourceRecord,
         violations: &mut Vec<Violation>,
     ) {
-        let context = source_context(record);
+        let context = map_context(record, &self.params);
         for (map, position) in mapping.maps.iter().zip(&self.map_positions) {
             let Some(position) = *position else {
                 continue;
@@ -191,6 +198,43 @@ impl Assembler {
     }
 }
 
+/// Where a JSON object's key is written, from its value's span: the quoted
+/// key before the `:` that precedes the value. A CSV cell has no key in its
+/// row (the header holds it): its value's span is kept.
+fn key_span(raw: &str, value: Option<Range<usize>>) -> Option<Range<usize>> {
+    let value = value?;
+    let bytes = raw.as_bytes();
+    let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let mut i = value.start.min(bytes.len());
+    let skip_space = |mut i: usize| {
+        while i > 0 && is_space(bytes[i - 1]) {
+            i -= 1;
+        }
+        i
+    };
+    i = skip_space(i);
+    if i == 0 || bytes[i - 1] != b':' {
+        return Some(value);
+    }
+    i = skip_space(i - 1);
+    if i == 0 || bytes[i - 1] != b'"' {
+        return Some(value);
+    }
+    let end = i;
+    // The opening quote: the nearest one before that no odd run of backslashes escapes.
+    let mut j = end - 1;
+    while j > 0 {
+        j -= 1;
+        if bytes[j] == b'"' {
+            let backslashes = bytes[..j].iter().rev().take_while(|&&b| b == b'\\').count();
+            if backslashes % 2 == 0 {
+                return Some(j..end);
+            }
+        }
+    }
+    Some(value)
+}
+
 fn unknown_key(template: &Template, key: &str, span: Option<Range<usize>>) -> Violation {
     let names: Vec<&str> = template.fields.iter().map(|f| f.name.as_str()).collect();
     let help = suggestion(key, &names).unwrap_or_else(|| {
@@ -210,15 +254,27 @@ pub(crate) fn source_context(record: &SourceRecord) -> Jinja {
     record
         .fields
         .iter()
-        .map(|(key, cell)| {
-            let value = match cell {
-                Cell::Json(json) => Jinja::from(minijinja::value::Serde(json)),
-                Cell::Text(text) => Jinja::from(text.as_str()),
-            };
-            (key.clone(), value)
-        })
+        .map(|(key, cell)| (key.clone(), cell_value(cell)))
         .collect::<std::collections::BTreeMap<String, Jinja>>()
         .into()
+}
+
+/// What a `map` sees: the source record, and `param` (the template's params).
+fn map_context(record: &SourceRecord, params: &Jinja) -> Jinja {
+    let mut context: std::collections::BTreeMap<String, Jinja> = record
+        .fields
+        .iter()
+        .map(|(key, cell)| (key.clone(), cell_value(cell)))
+        .collect();
+    context.insert("param".to_owned(), params.clone());
+    context.into()
+}
+
+fn cell_value(cell: &Cell) -> Jinja {
+    match cell {
+        Cell::Json(json) => Jinja::from(minijinja::value::Serde(json)),
+        Cell::Text(text) => Jinja::from(text.as_str()),
+    }
 }
 
 pub(crate) fn render_map(map: &Map, context: &Jinja) -> Result<String, String> {
@@ -281,4 +337,30 @@ fn roles(template: &Template, mapping: &Mapping) -> HashMap<String, Role, FxBuil
 
 fn position(template: &Template, name: &str) -> Option<usize> {
     template.fields.iter().position(|f| f.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key_span;
+
+    fn key_of(raw: &str, value: &str) -> String {
+        let start = raw.find(value).expect("value in raw");
+        let span = key_span(raw, Some(start..start + value.len())).expect("span");
+        raw[span].to_owned()
+    }
+
+    #[test]
+    fn the_key_span_covers_the_quoted_key_before_the_value() {
+        assert_eq!(
+            key_of(r#"{"username": "ann", "nickname": "annie"}"#, r#""annie""#),
+            r#""nickname""#
+        );
+        assert_eq!(key_of(r#"{"a":1,"n\"ick" :  "x"}"#, r#""x""#), r#""n\"ick""#);
+        assert_eq!(key_of(r#"{"a\\":7}"#, "7"), r#""a\\""#);
+    }
+
+    #[test]
+    fn a_csv_cell_keeps_its_own_span() {
+        assert_eq!(key_of("ann,annie,x", "annie"), "annie");
+    }
 }

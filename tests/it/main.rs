@@ -16,6 +16,7 @@ mod simulator;
 mod cli;
 mod cli_errors;
 mod cli_records;
+mod compiler;
 mod examples;
 mod fault_matrix;
 mod fetch;

@@ -35,7 +35,14 @@ fn readme_templates_compile() {
             &[Source::new(format!("README block {index}"), text.as_str())],
             builtin::catalog(),
         );
-        let problems: Vec<String> = compiled.diagnostics.iter().map(|d| d.message.clone()).collect();
+        // Errors only: the README shows the built-in `enrol_users`, which,
+        // compiled on top of the built-ins, is rightly warned about as replacing one.
+        let problems: Vec<String> = compiled
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.message.clone())
+            .collect();
         assert!(
             problems.is_empty(),
             "README template {index} has problems: {problems:?}\n{text}"

@@ -1,11 +1,11 @@
 //! `moodlec templates`: what templates there are.
 
-use moodlec::template::Template;
+use moodlec::template::{Kind, Template};
 use serde_json::json;
 
-use crate::cli::error::{Error, ErrorKind};
+use crate::cli::error::Error;
 use crate::cli::exit::Outcome;
-use crate::cli::load::{catalog_with, local_template_files};
+use crate::cli::load::Local;
 use crate::cli::report::{self, DiagnosticFormat};
 
 /// List the built-in templates and those in ./templates/.
@@ -31,50 +31,77 @@ impl Args {
 }
 
 pub fn run(args: &Args) -> Result<Outcome, Error> {
-    let compiled = catalog_with(&local_template_files())?;
-    // The templates that compile are still listed.
-    if compiled.has_errors() {
-        report::print_diagnostics(&compiled.diagnostics, DiagnosticFormat::Human);
-    }
-    let mut templates: Vec<&Template> = compiled.catalog.iter().map(AsRef::as_ref).collect();
+    // A broken local file leaves out its own templates; the others are listed.
+    let local = Local::load();
+    local.warn();
+    let mut templates: Vec<&Template> = local.compiled.catalog.iter().map(AsRef::as_ref).collect();
     templates.sort_by(|a, b| a.name.cmp(&b.name));
     if args.json {
         print_json(&templates)?;
     } else {
         print_table(&templates)?;
     }
-    if compiled.has_errors() {
-        return Err(Error::already_shown(ErrorKind::Usage));
-    }
     Ok(Outcome::Ok)
+}
+
+/// `read` (has `emits`: `fetch`) or `write` (`run`, `render`).
+fn kind(t: &Template) -> &'static str {
+    match t.kind {
+        Kind::Read(_) => "read",
+        Kind::Write => "write",
+    }
+}
+
+/// `built-in`, or the local file that declares it.
+fn origin(t: &Template) -> &str {
+    let source = t.origin.source.name.as_str();
+    if source.starts_with("builtin:") {
+        "built-in"
+    } else {
+        source
+    }
 }
 
 fn print_json(templates: &[&Template]) -> Result<(), Error> {
     let mut out = String::new();
     for t in templates {
-        let line = json!({ "name": t.name, "function": t.function, "doc": t.doc, "source": t.origin.source.name, "extends": t.base });
+        let line = json!({
+            "name": t.name,
+            "kind": kind(t),
+            "function": t.function,
+            "doc": t.doc,
+            "origin": origin(t),
+            "source": t.origin.source.name,
+            "extends": t.base,
+        });
         out.push_str(&format!("{line}\n"));
     }
     report::stdout(&out)
 }
 
 fn print_table(templates: &[&Template]) -> Result<(), Error> {
-    let name_width = templates.iter().map(|t| t.name.len()).max().unwrap_or(0).max(4);
-    let function_width = templates
-        .iter()
-        .map(|t| t.function.len())
-        .max()
-        .unwrap_or(0)
-        .max(8);
+    let width = |column: &dyn Fn(&Template) -> usize, header: &str| {
+        templates
+            .iter()
+            .map(|t| column(t))
+            .max()
+            .unwrap_or(0)
+            .max(header.len())
+    };
+    let name_width = width(&|t| t.name.len(), "NAME");
+    let function_width = width(&|t| t.function.len(), "FUNCTION");
+    let origin_width = width(&|t| origin(t).len(), "ORIGIN");
     let mut out = format!(
-        "{:name_width$}  {:function_width$}  DESCRIPTION\n",
-        "NAME", "FUNCTION"
+        "{:name_width$}  {:5}  {:function_width$}  {:origin_width$}  DESCRIPTION\n",
+        "NAME", "KIND", "FUNCTION", "ORIGIN"
     );
     for t in templates {
         out.push_str(&format!(
-            "{:name_width$}  {:function_width$}  {}\n",
+            "{:name_width$}  {:5}  {:function_width$}  {:origin_width$}  {}\n",
             t.name,
+            kind(t),
             t.function,
+            origin(t),
             first_sentence(&t.doc)
         ));
     }

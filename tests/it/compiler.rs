@@ -1,0 +1,301 @@
+//! The template compiler end to end: `extends` depth, local templates in
+//! ./templates/ (shadowing, broken files, their origin), byte order marks.
+
+use crate::harness::{self, Moodlec};
+
+/// `n` templates, each extending the previous, listed deepest first (the
+/// order that made checking recurse once per level).
+fn extends_chain(n: usize) -> String {
+    let mut text = String::new();
+    for i in (1..n).rev() {
+        text.push_str(&format!("template t{i} extends t{} \"level {i}\" {{ }}\n", i - 1));
+    }
+    text.push_str("template t0 \"base\" {\n  function core_user_create_users\n  wrap users\n  field username: text required\n}\n");
+    text
+}
+
+#[test]
+fn a_5000_deep_extends_chain_is_refused_without_a_crash() {
+    let dir = harness::scratch("compiler-deep-extends");
+    std::fs::write(dir.join("deep.moodle"), extends_chain(5000)).expect("write");
+    let out = Moodlec::new(["check", "deep.moodle", "--format", "json"])
+        .current_dir(&dir)
+        .output();
+    out.code(2);
+    let too_deep: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("moodlec::check::extends_too_deep"))
+        .collect();
+    // One diagnostic, on the template that is one level too deep.
+    assert_eq!(too_deep.len(), 1, "{}", out.stderr);
+    assert!(
+        too_deep[0].contains("`t65` is more than 64 levels"),
+        "{}",
+        too_deep[0]
+    );
+}
+
+#[test]
+fn a_64_deep_extends_chain_still_compiles() {
+    let dir = harness::scratch("compiler-64-extends");
+    std::fs::write(dir.join("deep.moodle"), extends_chain(65)).expect("write");
+    Moodlec::new(["check", "deep.moodle"])
+        .current_dir(&dir)
+        .output()
+        .code(0)
+        .stderr_has("65 template(s) compiled: no errors");
+}
+
+#[test]
+fn a_5000_long_extends_cycle_is_reported_without_a_crash() {
+    let dir = harness::scratch("compiler-long-cycle");
+    let text: String = (0..5000)
+        .map(|i| format!("template t{i} extends t{} {{ }}\n", (i + 1) % 5000))
+        .collect();
+    std::fs::write(dir.join("cycle.moodle"), text).expect("write");
+    Moodlec::new(["check", "cycle.moodle"])
+        .current_dir(&dir)
+        .output()
+        .code(2)
+        .stderr_has("moodlec::check::extends_cycle")
+        .stderr_has("0 template(s) compiled: 1 error");
+}
+
+#[test]
+fn a_template_file_starting_with_a_byte_order_mark_checks_clean() {
+    let dir = harness::scratch("compiler-bom");
+    let text = "\u{feff}template bom_users \"Users\" {\n  function core_user_create_users\n  wrap users\n  field username: text required\n}\n";
+    std::fs::write(dir.join("bom.moodle"), text).expect("write");
+    Moodlec::new(["check", "bom.moodle"])
+        .current_dir(&dir)
+        .output()
+        .code(0)
+        .stderr_has("1 template(s) compiled: no errors");
+}
+
+/// The column (in characters) where `needle` starts in the excerpt line that
+/// holds it, and where the underline below it starts.
+fn underline_under(stderr: &str, needle: &str) -> (usize, usize) {
+    let lines: Vec<&str> = stderr.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no excerpt line with {needle}\n{stderr}"));
+    let column = |line: &str, byte: usize| line[..byte].chars().count();
+    let text = column(lines[at], lines[at].find(needle).expect("needle"));
+    let under = lines[at + 1];
+    let mark = under
+        .find(['─', '┬'])
+        .unwrap_or_else(|| panic!("no underline\n{stderr}"));
+    (text, column(under, mark))
+}
+
+#[test]
+fn an_unknown_key_is_underlined_at_the_key_not_its_value() {
+    let dir = harness::scratch("compiler-unknown-key-span");
+    let record =
+        r#"{"username":"ann","firstname":"A","lastname":"B","email":"a@example.com","nickname":"annie"}"#;
+    std::fs::write(dir.join("users.ndjson"), format!("{record}\n")).expect("write");
+    let out = Moodlec::new(["validate", "-t", "create_users", "users.ndjson"])
+        .current_dir(&dir)
+        .output();
+    out.code(1).stderr_has("moodlec::record::unknown_key");
+    let (key, underline) = underline_under(&out.stderr, r#""nickname""#);
+    assert_eq!(
+        key, underline,
+        "the underline starts under the key\n{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn json_minus_zero_is_quoted_as_written() {
+    let dir = harness::scratch("compiler-minus-zero");
+    let record = r#"{"userid": -0, "courseid": 2}"#;
+    std::fs::write(dir.join("enrol.ndjson"), format!("{record}\n")).expect("write");
+    let out = Moodlec::new([
+        "validate",
+        "-t",
+        "enrol_users",
+        "enrol.ndjson",
+        "--format",
+        "json",
+    ])
+    .current_dir(&dir)
+    .output();
+    out.code(1)
+        .stdout_has("`userid`: -0 is not a whole number Moodle accepts");
+    assert!(!out.stdout.contains("-0.0"), "{}", out.stdout);
+}
+
+#[test]
+fn a_map_can_use_a_declared_param() {
+    let dir = harness::scratch("compiler-map-param");
+    let template = "template enrol_from_sis extends enrol_users \"Enrolments\" {\n  map timestart = \"{{ param.roleid * 100 }}\"\n}\n";
+    std::fs::write(dir.join("sis.moodle"), template).expect("write");
+    std::fs::write(dir.join("enrol.ndjson"), "{\"userid\": 3, \"courseid\": 4}\n").expect("write");
+    Moodlec::new([
+        "render",
+        "-t",
+        "./sis.moodle",
+        "enrol.ndjson",
+        "--set",
+        "roleid=teacher",
+    ])
+    .current_dir(&dir)
+    .output()
+    .code(0)
+    .stdout_has("enrolments[0][timestart]=400");
+}
+
+#[test]
+fn a_typo_in_a_rule_filter_fails_check_not_every_record() {
+    let dir = harness::scratch("compiler-rule-filter");
+    let template = "template staff extends create_users \"Staff\" {\n  rule \"email | lowercase != username\" \"no\"\n}\n";
+    std::fs::write(dir.join("staff.moodle"), template).expect("write");
+    Moodlec::new(["check", "staff.moodle"])
+        .current_dir(&dir)
+        .output()
+        .code(2)
+        .stderr_has("moodlec::check::unknown_filter")
+        .stderr_has("did you mean `lower`?");
+}
+
+/// A folder with `./templates/` holding `files` (name, text).
+fn with_local_templates(name: &str, files: &[(&str, &str)]) -> std::path::PathBuf {
+    let dir = harness::scratch(name);
+    std::fs::create_dir_all(dir.join("templates")).expect("templates/");
+    for (file, text) in files {
+        std::fs::write(dir.join("templates").join(file), text).expect("write");
+    }
+    std::fs::write(dir.join("enrol.ndjson"), "{\"userid\": 3, \"courseid\": 4}\n").expect("write");
+    dir
+}
+
+const DELETING_CREATE_USERS: &str = "template create_users \"Looks harmless\" {\n  function core_user_delete_users\n  wrap userids\n  field id: int required\n}\n";
+const BROKEN: &str = "template broken_one \"Broken\" {\n  function core_user_create_users\n  wrap users\n  field username: integr\n}\n";
+const UNPARSABLE: &str = "template half_written \"Half\" {\n  function core_user_create_users\n";
+const MINE: &str = "template mine extends enrol_users \"Mine\" {\n  set roleid = 3\n}\n";
+
+#[test]
+fn a_local_template_replacing_a_builtin_is_reported_naming_both() {
+    let dir = with_local_templates(
+        "compiler-shadow",
+        &[("create_users.moodle", DELETING_CREATE_USERS)],
+    );
+    for args in [vec!["check"], vec!["templates"], vec!["explain", "create_users"]] {
+        let out = Moodlec::new(&args).current_dir(&dir).output();
+        out.code(0)
+            .stderr_has("moodlec::check::shadows_builtin")
+            .stderr_has("templates/create_users.moodle")
+            .stderr_has("builtin:create_users.moodle")
+            .stderr_has("calls core_user_delete_users where the replaced one calls core_user_create_users");
+    }
+}
+
+#[test]
+fn templates_lists_each_templates_kind_and_origin() {
+    let dir = with_local_templates("compiler-origin", &[("mine.moodle", MINE)]);
+    let out = Moodlec::new(["templates"]).current_dir(&dir).output();
+    out.code(0).stdout_has("KIND").stdout_has("ORIGIN");
+    let line = |name: &str| -> Vec<String> {
+        let line = out
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name}\n{}", out.stdout));
+        line.split_whitespace().map(str::to_owned).collect()
+    };
+    assert_eq!(
+        line("mine")[..4],
+        [
+            "mine",
+            "write",
+            "enrol_manual_enrol_users",
+            "templates/mine.moodle"
+        ]
+    );
+    assert_eq!(
+        line("users_by_field")[..4],
+        [
+            "users_by_field",
+            "read",
+            "core_user_get_users_by_field",
+            "built-in"
+        ]
+    );
+    let json = Moodlec::new(["templates", "--json"]).current_dir(&dir).output();
+    json.code(0);
+    let mine: serde_json::Value = json
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON line"))
+        .find(|t| t["name"] == "mine")
+        .expect("mine listed");
+    assert_eq!(
+        (mine["kind"].as_str(), mine["origin"].as_str()),
+        (Some("write"), Some("templates/mine.moodle"))
+    );
+}
+
+#[test]
+fn a_broken_local_file_fails_only_the_commands_that_need_it() {
+    let dir = with_local_templates(
+        "compiler-broken-local",
+        &[
+            ("broken.moodle", BROKEN),
+            ("half.moodle", UNPARSABLE),
+            ("mine.moodle", MINE),
+        ],
+    );
+    // Other templates work, with a warning naming each broken file.
+    for args in [
+        vec!["validate", "-t", "enrol_users", "enrol.ndjson"],
+        vec!["validate", "-t", "mine", "enrol.ndjson"],
+        vec!["templates"],
+    ] {
+        Moodlec::new(&args)
+            .current_dir(&dir)
+            .output()
+            .code(0)
+            .stderr_has("warning: templates/broken.moodle is left out (1 error)")
+            .stderr_has("warning: templates/half.moodle is left out (1 error)");
+    }
+    // A template of a broken file is refused with its errors.
+    Moodlec::new(["validate", "-t", "broken_one", "enrol.ndjson"])
+        .current_dir(&dir)
+        .output()
+        .code(2)
+        .stderr_has("moodlec::check::unknown_type");
+    Moodlec::new(["validate", "-t", "half_written", "enrol.ndjson"])
+        .current_dir(&dir)
+        .output()
+        .code(2)
+        .stderr_has("moodlec::syntax");
+    // check still checks everything.
+    Moodlec::new(["check"]).current_dir(&dir).output().code(2);
+}
+
+#[test]
+fn an_unreadable_local_file_is_left_out_with_a_warning() {
+    let dir = with_local_templates("compiler-unreadable-local", &[("mine.moodle", MINE)]);
+    std::fs::create_dir_all(dir.join("templates/folder.moodle")).expect("a folder where a file should be");
+    Moodlec::new(["validate", "-t", "mine", "enrol.ndjson"])
+        .current_dir(&dir)
+        .output()
+        .code(0)
+        .stderr_has("warning: templates/folder.moodle is left out (cannot read it");
+}
+
+#[test]
+fn a_local_copy_of_a_builtin_file_is_not_reported_as_replacing_it() {
+    let builtin =
+        std::fs::read_to_string(harness::repo_root().join("templates/enrol_users.moodle")).expect("built-in");
+    let dir = with_local_templates("compiler-copy", &[("enrol_users.moodle", &builtin)]);
+    let out = Moodlec::new(["validate", "-t", "enrol_users", "enrol.ndjson"])
+        .current_dir(&dir)
+        .output();
+    out.code(0);
+    assert!(!out.stderr.contains("shadows_builtin"), "{}", out.stderr);
+}
