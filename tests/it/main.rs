@@ -28,6 +28,7 @@ mod readme;
 mod run;
 mod schema;
 mod simulator_behaviour;
+mod sites;
 
 /// Every test is built into this binary: Cargo builds no other test target
 /// (`autotests = false`), so a file straight in tests/ would never run, and

@@ -107,7 +107,7 @@ fn prepare(args: &Args, runtime: &Runtime) -> Result<Prepared, Error> {
     let (template, params) = args.data.template_and_params()?;
     let template = crate::cli::load::write_template(template, "run")?;
     let site = args.site.required_site("run")?;
-    let token = crate::cli::connect::read_token(args.token.token_file.as_deref())?;
+    let token = crate::cli::connect::read_token(args.token.token_file.as_deref(), &site)?;
     let session = crate::cli::connect::open_session(&site, token, args.site.settings(&args.token))?;
     check_results_path(args)?;
     let input = Input::new(&args.file)?;
