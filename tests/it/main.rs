@@ -22,6 +22,7 @@ mod form_roundtrip;
 mod golden;
 mod golden_records;
 mod lookups;
+mod masking;
 mod memory;
 mod properties;
 mod readme;

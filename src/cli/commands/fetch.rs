@@ -204,7 +204,8 @@ fn plan_calls(args: &Args, template: &Template) -> Result<(Vec<Call>, u64), Erro
                 invalid += 1;
                 for v in &violations {
                     let problem =
-                        Problem::from_violation(&file, record.number, record.line, Some(&record.raw), v);
+                        Problem::from_violation(&file, record.number, record.line, Some(&record.raw), v)
+                            .masking(validator.template(), &record);
                     problems::print(&problem, DiagnosticFormat::Human);
                 }
             }

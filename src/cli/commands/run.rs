@@ -389,6 +389,7 @@ fn validate_all(
         for warning in &verdict.warnings {
             show(
                 &Problem::from_violation(&file, record.number, record.line, Some(&record.raw), warning)
+                    .masking(validator.template(), &record)
                     .into_warning(),
             );
         }
@@ -402,13 +403,10 @@ fn validate_all(
             Err(violations) => {
                 counts.invalid += 1;
                 for v in violations {
-                    show(&Problem::from_violation(
-                        &file,
-                        record.number,
-                        record.line,
-                        Some(&record.raw),
-                        v,
-                    ));
+                    show(
+                        &Problem::from_violation(&file, record.number, record.line, Some(&record.raw), v)
+                            .masking(validator.template(), &record),
+                    );
                 }
             }
         }
