@@ -13,22 +13,24 @@ use crate::cli::error::Error;
 use crate::cli::sites::{self, Profile};
 
 impl SiteArgs {
-    /// The site, when `--url`, `--site` (or MOODLE_URL, MOODLEC_SITE) or
-    /// the config file's `default` names one.
+    /// The site, when `--url`, `--site` (or MOODLE_URL, MOODLEC_SITE) names
+    /// one. The config file's `default` is not used here: a command for
+    /// which the site is optional (`validate`) stays offline unless asked.
     ///
     /// # Errors
     /// The URL is not acceptable, or the named site is not in the config file (exit 2).
     pub fn site(&self) -> Result<Option<SiteUrl>, Error> {
-        Ok(self.target()?.map(|(site, _)| site))
+        Ok(self.target(false)?.map(|(site, _)| site))
     }
 
     /// The site and, when it is a named one, its profile. A flag beats an
     /// environment variable: `--site` beats MOODLE_URL, `--url` beats
-    /// MOODLEC_SITE; two of a kind naming the site are refused.
+    /// MOODLEC_SITE; two of a kind naming the site are refused. With
+    /// `default`, the config file's `default` site when nothing names one.
     ///
     /// # Errors
     /// As [`SiteArgs::site`].
-    pub fn target(&self) -> Result<Option<(SiteUrl, Option<Profile>)>, Error> {
+    pub fn target(&self, default: bool) -> Result<Option<(SiteUrl, Option<Profile>)>, Error> {
         let from_env = |value: &str, var: &str| std::env::var(var).is_ok_and(|v| v == value);
         let url = self.url.as_deref().map(|u| (u, from_env(u, "MOODLE_URL")));
         let name = self
@@ -59,6 +61,9 @@ impl SiteArgs {
         if let Some(url) = &self.url {
             return Ok(Some((SiteUrl::parse(url, self.allow_http)?, None)));
         }
+        if !default {
+            return Ok(None);
+        }
         match sites::profile(None)? {
             Some(profile) => self.profile_target(profile).map(Some),
             None => Ok(None),
@@ -73,12 +78,13 @@ impl SiteArgs {
         Ok((site, Some(profile)))
     }
 
-    /// The site, which `command` cannot do without.
+    /// The site, which `command` cannot do without: named, else the config
+    /// file's `default` one.
     ///
     /// # Errors
-    /// No `--url` nor MOODLE_URL, or not an acceptable one (exit 2).
+    /// No site, or not an acceptable one (exit 2).
     pub fn required_site(&self, command: &str) -> Result<SiteUrl, Error> {
-        self.site()?.ok_or_else(|| {
+        self.target(true)?.map(|(site, _)| site).ok_or_else(|| {
             Error::usage(format!("{command} needs the site"))
                 .with_help("pass --url https://moodle.example.edu or --site NAME (a [site.NAME] of the config file), or set MOODLE_URL")
         })

@@ -238,3 +238,24 @@ fn login_never_prints_the_password_a_site_echoes() {
         }
     }
 }
+
+/// The config file's `default` site is for commands that need a site:
+/// `validate` (online only when asked) never reads it.
+#[test]
+fn the_default_site_is_not_used_by_validate() {
+    let dir = scratch("default-offline");
+    std::fs::create_dir_all(dir.join("config/moodlec")).unwrap();
+    std::fs::write(dir.join("config/moodlec/config.toml"), "default = \"nope\"\n").unwrap();
+    std::fs::write(
+        dir.join("users.ndjson"),
+        "{\"username\":\"ana\",\"firstname\":\"A\",\"lastname\":\"B\",\"email\":\"ana@example.org\",\"createpassword\":1}\n",
+    )
+    .unwrap();
+    moodlec(&dir, &["validate", "-t", "create_users", "users.ndjson"])
+        .output()
+        .code(0);
+    site_info(&dir, &[])
+        .output()
+        .code(2)
+        .stderr_has("no site named `nope`");
+}

@@ -45,7 +45,7 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Result<Outcome, Error> {
-    let (site, profile) = args.site.target()?.ok_or_else(|| {
+    let (site, profile) = args.site.target(true)?.ok_or_else(|| {
         Error::usage("login needs the site").with_help(
             "pass --url https://moodle.example.edu or --site NAME (a [site.NAME] of the config file)",
         )
