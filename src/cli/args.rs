@@ -12,6 +12,9 @@ pub struct SiteArgs {
     /// The Moodle site (its wwwroot), e.g. https://moodle.example.edu.
     #[arg(long, env = "MOODLE_URL")]
     pub url: Option<String>,
+    /// A named site of the config file ($XDG_CONFIG_HOME/moodlec/config.toml, `[site.NAME]`).
+    #[arg(long = "site", env = "MOODLEC_SITE", value_name = "NAME")]
+    pub site_name: Option<String>,
     /// Allow plain http:// to a host other than this machine.
     #[arg(long)]
     pub allow_http: bool,
@@ -24,7 +27,7 @@ pub struct SiteArgs {
 /// (the commands that call web-service functions with a token).
 #[derive(Debug, Clone, clap::Args)]
 pub struct TokenArgs {
-    /// Read the token from this file (else MOODLE_TOKEN, else the file `moodlec login` wrote).
+    /// Read the token from this file (else MOODLE_TOKEN, else the token `moodlec login` stored for the site).
     #[arg(long, value_name = "PATH")]
     pub token_file: Option<PathBuf>,
     /// Retries of a read call that got no answer, a 5xx or a 429.

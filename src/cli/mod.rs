@@ -10,6 +10,7 @@ mod input;
 mod load;
 mod problems;
 mod report;
+mod sites;
 mod spool;
 
 use std::process::ExitCode;

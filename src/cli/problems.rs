@@ -7,7 +7,8 @@ use miette::{Diagnostic, LabeledSpan, MietteSpanContents, SourceCode, SourceSpan
 use serde_json::json;
 
 use super::report::{escape_data, escape_property, DiagnosticFormat};
-use moodlec::record::ReadError;
+use moodlec::record::{is_secret_key, json_secrets, mask, ReadError, SourceRecord};
+use moodlec::template::{FieldType, ScalarType, Template};
 use moodlec::validate::Violation;
 
 /// One problem of one record, whatever stage found it.
@@ -34,6 +35,8 @@ pub struct Problem<'a> {
     pub other_record: Option<u64>,
     /// A warning: reported, but the record is still valid.
     pub warning: bool,
+    /// Byte ranges of `raw` never shown: the values of passwords.
+    pub secrets: Vec<std::ops::Range<usize>>,
 }
 
 impl<'a> Problem<'a> {
@@ -57,7 +60,40 @@ impl<'a> Problem<'a> {
             span: v.span.clone(),
             other_record: v.other_record,
             warning: false,
+            secrets: Vec::new(),
         }
+    }
+
+    /// The same problem, its excerpt of `record` (its `raw`) masking the
+    /// values of the template's `password` fields and of any key that says
+    /// it is a password (`password`, `passwd`, in any case, nested too).
+    #[must_use]
+    pub fn masking(mut self, template: &Template, record: &SourceRecord) -> Self {
+        let password_field = |key: &str| {
+            template
+                .fields
+                .iter()
+                .any(|f| f.name == key && matches!(f.ty, FieldType::Scalar(ScalarType::Password)))
+        };
+        let mut secrets: Vec<std::ops::Range<usize>> = record
+            .fields
+            .iter()
+            .zip(&record.spans)
+            .filter(|((key, _), _)| password_field(key) || is_secret_key(key))
+            .filter_map(|(_, span)| span.clone())
+            .collect();
+        if record.raw.trim_start().starts_with('{') {
+            secrets.extend(json_secrets(&record.raw));
+        }
+        secrets.sort_by_key(|r| (r.start, std::cmp::Reverse(r.end)));
+        let mut kept: Vec<std::ops::Range<usize>> = Vec::new();
+        for range in secrets {
+            if kept.last().map_or(true, |last| range.start >= last.end) {
+                kept.push(range);
+            }
+        }
+        self.secrets = kept;
+        self
     }
 
     /// The same problem, as a warning.
@@ -81,6 +117,7 @@ impl<'a> Problem<'a> {
             span: e.span.clone(),
             other_record: None,
             warning: false,
+            secrets: Vec::new(),
         }
     }
 }
@@ -151,15 +188,16 @@ struct RecordDiagnostic {
 
 impl RecordDiagnostic {
     fn new(p: &Problem<'_>) -> Self {
-        let source = p.raw.map(|raw| RecordSource {
+        let masked = p.raw.map(|raw| mask(raw, &p.secrets, p.span.clone()));
+        let source = masked.as_ref().map(|(text, _)| RecordSource {
             name: p.file.to_owned(),
-            text: raw.trim_end_matches(['\n', '\r']).to_owned(),
+            text: text.trim_end_matches(['\n', '\r']).to_owned(),
             first_line: usize::try_from(p.line.saturating_sub(1)).unwrap_or(0),
         });
         let span = source.as_ref().map(|s| {
-            let range = p
-                .span
-                .clone()
+            let range = masked
+                .as_ref()
+                .and_then(|(_, span)| span.clone())
                 .filter(|r| r.end <= s.text.len())
                 .unwrap_or(0..s.text.len().min(s.text.find('\n').unwrap_or(s.text.len())));
             SourceSpan::from(range)

@@ -149,7 +149,21 @@ impl CsvReader {
                 header.len()
             );
             let extra = spans.as_ref().map(|s| s[header.len()].start..raw.len());
-            return Err(self.error_in_row(number, row, message, extra));
+            // The cells of password columns are masked before the row is shown.
+            let secrets: Vec<Range<usize>> = spans
+                .iter()
+                .flat_map(|s| s.iter().zip(header))
+                .filter(|(_, name)| super::is_secret_key(name))
+                .map(|(span, _)| span.clone())
+                .collect();
+            let (masked, extra) = super::mask(raw, &secrets, extra);
+            return Err(ReadError::in_text(
+                number,
+                row.line,
+                message,
+                masked.as_bytes(),
+                extra,
+            ));
         }
         let mut record = SourceRecord {
             number,
@@ -342,6 +356,15 @@ mod tests {
         assert_eq!(got[0].as_ref().unwrap().fields, text(&[("a", "1"), ("c", "3")]));
         assert_eq!(got[0].as_ref().unwrap().spans, [Some(0..1), Some(3..4)]);
         assert_eq!(got[1].as_ref().unwrap().fields, text(&[("a", "4")]));
+    }
+
+    #[test]
+    fn a_row_with_too_many_cells_shows_its_passwords_masked() {
+        let got = read(b"user,password\nana,hunter2,extra\n");
+        let error = got[0].as_ref().unwrap_err();
+        let raw = error.raw.as_deref().unwrap();
+        assert_eq!(raw, "ana,********,extra");
+        assert_eq!(&raw[error.span.clone().unwrap()], "extra");
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub mod read;
 
 use std::ops::Range;
 
+pub use excerpt::{is_secret_key, json_secrets, mask, MASK};
 pub use read::{from_reader, open, Records};
 
 /// Largest record accepted by default: 1 MiB.

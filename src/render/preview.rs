@@ -1,5 +1,6 @@
 //! Dry-run views of a request: form body, JSON parameter tree, curl, raw HTTP.
-//! None of them ever holds the token.
+//! None of them ever holds the token, and values of `password` fields show
+//! as [`MASKED_PASSWORD`] unless revealed on request.
 
 use serde_json::{json, Map, Value as Json};
 
@@ -8,6 +9,7 @@ use crate::form::{scalar_text, FieldValue};
 use crate::moodle::ws::REST_PATH;
 use crate::plan::Batch;
 use crate::template::{Field, FieldType, Template};
+use crate::template::{ScalarType, Value};
 
 /// Dry-run output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,14 +24,108 @@ pub enum PreviewFormat {
     Http,
 }
 
-/// The dry-run text for one batch (ends with a newline).
+/// What a value of a `password` field shows as.
+pub const MASKED_PASSWORD: &str = "********";
+
+/// Whether a preview shows the values of `password` fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Passwords {
+    /// As [`MASKED_PASSWORD`] (the default: dry-run output ends up in CI logs).
+    Masked,
+    /// In clear, on request.
+    Shown,
+}
+
+/// The dry-run text for one batch (ends with a newline), passwords masked.
 pub fn preview(template: &Template, batch: &Batch, format: PreviewFormat, site: &str) -> String {
+    preview_with(template, batch, format, site, Passwords::Masked)
+}
+
+/// The dry-run text for one batch (ends with a newline).
+pub fn preview_with(
+    template: &Template,
+    batch: &Batch,
+    format: PreviewFormat,
+    site: &str,
+    passwords: Passwords,
+) -> String {
+    let masked;
+    let batch = match passwords {
+        Passwords::Shown => batch,
+        Passwords::Masked if !has_password(&template.fields) => batch,
+        Passwords::Masked => {
+            masked = mask_passwords(template, batch);
+            &masked
+        }
+    };
     match format {
         PreviewFormat::Form => format!("{}\n", request_body(template, batch, TokenSlot::Redacted)),
         PreviewFormat::Json => format!("{}\n", batch_json(template, batch)),
         PreviewFormat::Curl => curl(template, batch, site),
         PreviewFormat::Http => http(template, batch, site),
     }
+}
+
+/// Whether `fields` (or the fields of their lists) have a `password` field.
+pub fn has_password(fields: &[Field]) -> bool {
+    fields.iter().any(|field| match &field.ty {
+        FieldType::Scalar(ScalarType::Password) => true,
+        FieldType::List(inner) => has_password(inner),
+        _ => false,
+    })
+}
+
+/// `batch` with the value of every `password` field replaced by [`MASKED_PASSWORD`].
+pub fn mask_passwords(template: &Template, batch: &Batch) -> Batch {
+    let mut batch = batch.clone();
+    for record in &mut batch.records {
+        mask_values(&template.fields, &mut record.values);
+    }
+    batch
+}
+
+fn mask_values(fields: &[Field], values: &mut [(usize, FieldValue)]) {
+    for (position, value) in values {
+        match (&fields[*position].ty, value) {
+            (FieldType::Scalar(ScalarType::Password), FieldValue::Scalar(scalar)) => {
+                *scalar = Value::Str(MASKED_PASSWORD.to_owned());
+            }
+            (FieldType::List(inner), FieldValue::List(elements)) => {
+                for element in elements {
+                    mask_values(inner, element);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The values of `password` fields in `records`, for scrubbing text that may
+/// echo them (a server's error message).
+pub fn password_values(template: &Template, records: &[crate::validate::ValidRecord]) -> Vec<String> {
+    fn collect(fields: &[Field], values: &[(usize, FieldValue)], out: &mut Vec<String>) {
+        for (position, value) in values {
+            match (&fields[*position].ty, value) {
+                (FieldType::Scalar(ScalarType::Password), FieldValue::Scalar(scalar)) => {
+                    let text = scalar_text(scalar);
+                    if !text.is_empty() {
+                        out.push(text);
+                    }
+                }
+                (FieldType::List(inner), FieldValue::List(elements)) => {
+                    for element in elements {
+                        collect(inner, element, out);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for record in records {
+        collect(&template.fields, &record.values, &mut out);
+    }
+    out
 }
 
 fn endpoint(site: &str) -> String {

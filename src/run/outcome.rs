@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use crate::form::FieldValue;
+use crate::render::preview::{password_values, MASKED_PASSWORD};
 use crate::site::MoodleError;
 use crate::template::{Field, FieldType, Returns, ScalarType, Template, Value};
 use crate::validate::ValidRecord;
@@ -169,7 +170,9 @@ pub fn results_of_success(
         (Returns::List(_), Json::Array(items)) => (list_results(records, items), Vec::new()),
         (_, Json::Object(object)) => match object.get("warnings") {
             Some(Json::Array(warnings)) if !warnings.is_empty() => {
-                warning_results(template, records, warnings)
+                let (mut results, stray) = warning_results(template, records, warnings);
+                scrub_results(template, records, &mut results);
+                (results, stray)
             }
             _ => (all_applied(records), Vec::new()),
         },
@@ -204,6 +207,38 @@ fn list_results(records: &[ValidRecord], items: &[Json]) -> Vec<RecordResult> {
             ),
         })
         .collect()
+}
+
+/// `results` with every value of a `password` field of `records` (as sent
+/// and form-encoded) replaced by `********` in their errors: Moodle's
+/// messages and debuginfo may echo the input, and results files and webhooks
+/// are kept and forwarded. For every result built from a Moodle answer.
+pub fn scrub_results(template: &Template, records: &[ValidRecord], results: &mut [RecordResult]) {
+    let secrets = password_values(template, records);
+    if secrets.is_empty() {
+        return;
+    }
+    for error in results.iter_mut().filter_map(|r| r.error.as_mut()) {
+        scrub_error(error, &secrets);
+    }
+}
+
+/// `error` with each of `secrets` (as sent and form-encoded) masked.
+pub fn scrub_error(error: &mut MoodleError, secrets: &[String]) {
+    let scrub = |text: &mut String| {
+        for secret in secrets.iter().filter(|s| !s.is_empty()) {
+            let encoded: String = form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+            for form in [secret.as_str(), encoded.as_str()] {
+                if text.contains(form) {
+                    *text = text.replace(form, MASKED_PASSWORD);
+                }
+            }
+        }
+    };
+    scrub(&mut error.message);
+    if let Some(debuginfo) = error.debuginfo.as_mut() {
+        scrub(debuginfo);
+    }
 }
 
 /// The records' ids, from their `id` field (update_users) or, failing that,
@@ -353,6 +388,39 @@ mod tests {
         assert_eq!(stray.len(), 1);
         let (clean, _) = results_of_success(&t, &records, &json!({"warnings":[]}));
         assert!(clean.iter().all(|r| r.status == Status::Applied));
+    }
+
+    #[test]
+    fn password_values_never_reach_a_result_error() {
+        let t = template("update_users");
+        let records = [record(
+            &t,
+            1,
+            &[
+                ("id", Value::Int(4)),
+                ("password", Value::Str("Winter 2026&!".into())),
+            ],
+        )];
+        let answer = json!({"warnings":[{"item":"user","itemid":4,"warningcode":"x","message":"bad password Winter 2026&!"}]});
+        let (results, _) = results_of_success(&t, &records, &answer);
+        assert_eq!(
+            results[0].error.as_ref().unwrap().message,
+            "bad password ********"
+        );
+        let mut error = MoodleError {
+            exception: "invalid_parameter_exception".into(),
+            errorcode: Some("invalidparameter".into()),
+            message: "Invalid parameter value detected".into(),
+            debuginfo: Some("users[0][password] => Winter+2026%26%21: Winter 2026&!".into()),
+        };
+        scrub_error(&mut error, &password_values(&t, &records));
+        assert_eq!(
+            error.debuginfo.as_deref(),
+            Some("users[0][password] => ********: ********")
+        );
+        let mut results = vec![RecordResult::with_error(1, Status::Failed, error.clone())];
+        scrub_results(&t, &records, &mut results);
+        assert_eq!(results[0].error.as_ref(), Some(&error));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use super::client::{Body, Http};
 use super::reply::{excerpt, CallError};
 use super::token::Token;
 use super::url::SiteUrl;
+use crate::moodle::ws::REDACTED_TOKEN;
 
 /// The official mobile app service, which most sites enable.
 pub const MOBILE_SERVICE: &str = "moodle_mobile_app";
@@ -52,11 +53,12 @@ pub async fn login(
     let bytes = http
         .post(&endpoint, Body::Form, body)
         .await
-        .map_err(|e| transport(&e, site))?;
+        .map_err(|e| transport(&e, site, password))?;
     let answer: Json = serde_json::from_slice(bytes.trim_ascii()).map_err(|_| LoginError {
         message: format!(
             "{endpoint} did not answer like Moodle's login/token.php: {}",
-            excerpt(&bytes)
+            // Scrubbed before the cut, so no part of the password survives it.
+            excerpt(scrub_password(&String::from_utf8_lossy(&bytes), password).as_bytes())
         ),
         errorcode: None,
         help: "check --url: it should be the Moodle site's address (its wwwroot)".to_owned(),
@@ -65,7 +67,12 @@ pub async fn login(
     if let Some(token) = answer.get("token").and_then(Json::as_str).and_then(Token::new) {
         return Ok(token);
     }
-    let text = |key: &str| answer.get(key).and_then(Json::as_str).map(str::to_owned);
+    let text = |key: &str| {
+        answer
+            .get(key)
+            .and_then(Json::as_str)
+            .map(|text| scrub_password(text, password))
+    };
     let errorcode = text("errorcode");
     let message = text("error").unwrap_or_else(|| "no token in the answer".to_owned());
     Err(LoginError {
@@ -76,7 +83,21 @@ pub async fn login(
     })
 }
 
-fn transport(error: &CallError, site: &SiteUrl) -> LoginError {
+/// `text` with the password, as typed and form-encoded, replaced by
+/// `REDACTED`: a site (or a proxy) may echo it in its answer.
+pub fn scrub_password(text: &str, password: &str) -> String {
+    if password.is_empty() {
+        return text.to_owned();
+    }
+    let encoded: String = form_urlencoded::byte_serialize(password.as_bytes()).collect();
+    let mut text = text.replace(password, REDACTED_TOKEN);
+    if encoded != password {
+        text = text.replace(&encoded, REDACTED_TOKEN);
+    }
+    text
+}
+
+fn transport(error: &CallError, site: &SiteUrl, password: &str) -> LoginError {
     let (message, help) = match error {
         CallError::Status { status: 404, .. } => (
             format!("there is no login/token.php at {site} (HTTP 404)"),
@@ -87,7 +108,7 @@ fn transport(error: &CallError, site: &SiteUrl) -> LoginError {
             "give --url the address the site really answers at: often https:// instead of http://, another host name, or the sub-path Moodle lives under".to_owned(),
         ),
         other => (
-            format!("cannot log in at {site}: {other}"),
+            scrub_password(&format!("cannot log in at {site}: {other}"), password),
             "check --url and the network; is the site up?".to_owned(),
         ),
     };
@@ -114,5 +135,21 @@ fn help(errorcode: Option<&str>, service: &str) -> String {
         Some("passwordisexpired") => "the password has expired: log in to Moodle in a browser and change it".to_owned(),
         Some("restoredaccountresetpassword") => "this restored account must reset its password in a browser first".to_owned(),
         _ => "check the username, password and --service".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_password_is_scrubbed_as_typed_and_form_encoded() {
+        let password = "S3cret pass&word";
+        let text = "bad password S3cret pass&word (sent as S3cret+pass%26word)";
+        assert_eq!(
+            scrub_password(text, password),
+            "bad password REDACTED (sent as REDACTED)"
+        );
+        assert_eq!(scrub_password("nothing here", ""), "nothing here");
     }
 }

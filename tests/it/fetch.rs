@@ -449,3 +449,40 @@ fn a_token_the_site_echoes_never_reaches_fetch_output() {
     assert!(out.stdout.contains("site of REDACTED"), "{}", out.all());
     assert!(!out.all().contains(secret), "the token leaked: {}", out.all());
 }
+
+/// `-o FILE` never replaces an existing file (nor what a symlink there points
+/// to) unless `--force` says so; a new file is written as before.
+#[test]
+fn output_file_is_refused_when_it_exists_unless_forced() {
+    let sim = Simulator::start(SiteConfig::default());
+    let dir = scratch("output-exists");
+    std::fs::write(dir.join("kept.ndjson"), "precious\n").unwrap();
+    let out = fetch(&dir, &sim, &["-t", "site_info", "-o", "kept.ndjson"]);
+    out.code(2).stderr_has("already exists").stderr_has("--force");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("kept.ndjson")).unwrap(),
+        "precious\n"
+    );
+    assert_eq!(sim.calls().len(), 0, "refused before any call");
+
+    #[cfg(unix)]
+    {
+        std::fs::write(dir.join("target.txt"), "target\n").unwrap();
+        std::os::unix::fs::symlink(dir.join("target.txt"), dir.join("link.ndjson")).unwrap();
+        fetch(&dir, &sim, &["-t", "site_info", "-o", "link.ndjson"]).code(2);
+        assert_eq!(
+            std::fs::read_to_string(dir.join("target.txt")).unwrap(),
+            "target\n"
+        );
+    }
+
+    fetch(&dir, &sim, &["-t", "site_info", "-o", "kept.ndjson", "--force"]).code(0);
+    let written = std::fs::read_to_string(dir.join("kept.ndjson")).unwrap();
+    assert_eq!(ndjson(&written)[0]["username"], "admin");
+
+    fetch(&dir, &sim, &["-t", "site_info", "-o", "new.ndjson"]).code(0);
+    assert_eq!(
+        ndjson(&std::fs::read_to_string(dir.join("new.ndjson")).unwrap()).len(),
+        1
+    );
+}

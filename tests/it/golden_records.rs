@@ -57,7 +57,8 @@ fn check_case(dir: &Path, bless: bool) -> Vec<String> {
         .map(str::to_owned)
         .collect();
     let (validate, exit) = moodlec(dir, "validate", &args, &["--format", "json"]);
-    let (render, _) = moodlec(dir, "render", &args, &["--format", "form"]);
+    // The exact request, passwords included (render masks them by default).
+    let (render, _) = moodlec(dir, "render", &args, &["--format", "form", "--show-passwords"]);
     let mut problems = Vec::new();
     for (name, actual) in EXPECTED.iter().zip([validate, render, exit]) {
         let path = dir.join(name);

@@ -24,6 +24,7 @@ mod form_roundtrip;
 mod golden;
 mod golden_records;
 mod lookups;
+mod masking;
 mod memory;
 mod properties;
 mod readme;
@@ -31,6 +32,7 @@ mod run;
 mod schema;
 mod simulator_behaviour;
 mod site_faults;
+mod sites;
 mod token_scan;
 
 /// Every test is built into this binary: Cargo builds no other test target

@@ -1044,8 +1044,13 @@ fn login_saves_a_private_token_file_that_run_uses() {
     .output();
     assert_eq!(out.code, Some(0), "{out:?}");
     assert!(!out.stderr.contains(TOKEN) && !out.stdout.contains(TOKEN));
-    let file = dir.join("config/moodlec/token");
-    assert_eq!(std::fs::read_to_string(&file).unwrap().trim(), TOKEN);
+    let tokens: Vec<_> = std::fs::read_dir(dir.join("config/moodlec/tokens"))
+        .unwrap()
+        .collect();
+    assert_eq!(tokens.len(), 1);
+    let file = tokens[0].as_ref().unwrap().path();
+    let stored: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(stored["token"], TOKEN);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -55,6 +55,9 @@ pub struct Args {
     /// Write the records to FILE instead of standard output.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Replace FILE of -o when it exists (else an existing file is refused).
+    #[arg(long, requires = "output")]
+    force: bool,
     /// Calls in flight at once.
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     concurrency: u16,
@@ -94,6 +97,7 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
         Error::usage(message).with_help("a join names a read template, built in or in ./templates/")
     })?;
     let site = args.site.required_site("fetch")?;
+    refuse_existing_output(args)?;
     let (calls, invalid) = plan_calls(args, &template)?;
     let session = args.site.session(&args.token, &site)?;
     let runtime = crate::cli::connect::runtime()?;
@@ -200,7 +204,8 @@ fn plan_calls(args: &Args, template: &Template) -> Result<(Vec<Call>, u64), Erro
                 invalid += 1;
                 for v in &violations {
                     let problem =
-                        Problem::from_violation(&file, record.number, record.line, Some(&record.raw), v);
+                        Problem::from_violation(&file, record.number, record.line, Some(&record.raw), v)
+                            .masking(validator.template(), &record);
                     problems::print(&problem, DiagnosticFormat::Human);
                 }
             }
@@ -233,12 +238,42 @@ fn with_params(args: &Args, mut record: SourceRecord) -> SourceRecord {
     record
 }
 
+/// An existing -o FILE without --force, refused before any call is made.
+fn refuse_existing_output(args: &Args) -> Result<(), Error> {
+    match &args.output {
+        Some(path) if !args.force && std::fs::symlink_metadata(path).is_ok() => Err(exists(path)),
+        _ => Ok(()),
+    }
+}
+
+fn exists(path: &std::path::Path) -> Error {
+    Error::usage(format!("{} already exists", path.display()))
+        .with_help("pass --force to replace it, or choose another -o FILE")
+}
+
 fn open_output(args: &Args) -> Result<Box<dyn Write>, Error> {
     match &args.output {
         None => Ok(Box::new(std::io::BufWriter::new(std::io::stdout().lock()))),
-        Some(path) => std::fs::File::create(path)
-            .map(|f| Box::new(std::io::BufWriter::new(f)) as Box<dyn Write>)
-            .map_err(|error| Error::usage(format!("cannot write {}: {error}", path.display()))),
+        Some(path) => {
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true);
+            if args.force {
+                options.create(true).truncate(true);
+            } else {
+                // Exclusive: an existing file (or a symlink) is never overwritten by accident.
+                options.create_new(true);
+            }
+            options
+                .open(path)
+                .map(|f| Box::new(std::io::BufWriter::new(f)) as Box<dyn Write>)
+                .map_err(|error| {
+                    if error.kind() == std::io::ErrorKind::AlreadyExists {
+                        exists(path)
+                    } else {
+                        Error::usage(format!("cannot write {}: {error}", path.display()))
+                    }
+                })
+        }
     }
 }
 

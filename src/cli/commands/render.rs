@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use moodlec::plan::{Batch, Batcher, TooLarge};
 use moodlec::record::SourceRecord;
-use moodlec::render::preview::{preview, PreviewFormat};
+use moodlec::render::preview::{password_values, preview_with, Passwords, PreviewFormat, MASKED_PASSWORD};
 use moodlec::template::Template;
 use moodlec::validate::{ValidateOptions, Validator};
 
@@ -32,7 +32,8 @@ enum FormatArg {
 ///
 /// Records are validated first; invalid ones are reported on stderr and left
 /// out of the batches (exit 1 if there are any). The token is never shown:
-/// bodies carry wstoken=REDACTED, curl commands read $MOODLE_TOKEN.
+/// bodies carry wstoken=REDACTED, curl commands read $MOODLE_TOKEN. Values
+/// of `password` fields show as ******** unless --show-passwords.
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Examples:\n  moodlec render -t enrol_users enrolments.ndjson\n  moodlec render -t create_users staff.csv --format curl --url https://moodle.example.edu\n\nWith --format json, an error that ends the command (an unreadable file, a template error) is one\nJSON object on standard output:\n  {\"severity\":\"error\",\"code\":\"moodlec::usage\",\"message\":\"...\",\"help\":...}"
@@ -49,6 +50,10 @@ pub struct Args {
     /// The Moodle site, for curl and http output.
     #[arg(long, env = "MOODLE_URL", default_value = "https://moodle.example.org")]
     url: String,
+    /// Show the values of `password` fields (masked as ******** otherwise,
+    /// as dry-run output ends up in logs).
+    #[arg(long)]
+    show_passwords: bool,
 }
 
 impl Args {
@@ -78,6 +83,7 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
     let mut batcher = Batcher::new(&template);
     let mut tally = Tally::default();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut masked = false;
     for item in records {
         tally.read += 1;
         let record = match item {
@@ -93,7 +99,7 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
             Ok(valid) => match batcher.push(valid) {
                 Ok(batches) => {
                     tally.valid += 1;
-                    write_batches(&mut out, &template, &batches, args)?;
+                    masked |= write_batches(&mut out, &template, &batches, args)?;
                 }
                 Err(too_large) => {
                     tally.invalid += 1;
@@ -104,15 +110,21 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
                 tally.invalid += 1;
                 for v in &violations {
                     problems::print(
-                        &Problem::from_violation(&file, record.number, record.line, Some(&record.raw), v),
+                        &Problem::from_violation(&file, record.number, record.line, Some(&record.raw), v)
+                            .masking(&template, &record),
                         DiagnosticFormat::Human,
                     );
                 }
             }
         }
     }
-    write_batches(&mut out, &template, &batcher.finish(), args)?;
+    masked |= write_batches(&mut out, &template, &batcher.finish(), args)?;
     out.flush().map_err(|error| report::stdout_error(&error))?;
+    if masked {
+        report::note(&format!(
+            "password values are shown as {MASKED_PASSWORD}; pass --show-passwords to see them"
+        ));
+    }
     report::note(&tally.summary());
     Ok(Outcome::rejected_if(tally.invalid > 0))
 }
@@ -135,27 +147,36 @@ fn print_too_large(file: &str, record: &SourceRecord, too_large: &TooLarge) {
         span: None,
         other_record: None,
         warning: false,
+        secrets: Vec::new(),
     };
     problems::print(&problem, DiagnosticFormat::Human);
 }
 
+/// Whether a password value was masked.
 fn write_batches(
     out: &mut impl Write,
     template: &Template,
     batches: &[Batch],
     args: &Args,
-) -> Result<(), Error> {
+) -> Result<bool, Error> {
     let format = match args.format {
         FormatArg::Form => PreviewFormat::Form,
         FormatArg::Json => PreviewFormat::Json,
         FormatArg::Curl => PreviewFormat::Curl,
         FormatArg::Http => PreviewFormat::Http,
     };
+    let passwords = if args.show_passwords {
+        Passwords::Shown
+    } else {
+        Passwords::Masked
+    };
+    let mut masked = false;
     for batch in batches {
-        out.write_all(preview(template, batch, format, &args.url).as_bytes())
+        out.write_all(preview_with(template, batch, format, &args.url, passwords).as_bytes())
             .map_err(|error| report::stdout_error(&error))?;
+        masked |= passwords == Passwords::Masked && !password_values(template, &batch.records).is_empty();
     }
-    Ok(())
+    Ok(masked)
 }
 
 /// A dry run asks no site, so it cannot give lookup fields their ids:

@@ -109,7 +109,7 @@ fn prepare(args: &Args, runtime: &Runtime) -> Result<Prepared, Error> {
     let (template, params) = args.data.template_and_params()?;
     let template = crate::cli::load::write_template(template, "run")?;
     let site = args.site.required_site("run")?;
-    let token = crate::cli::connect::read_token(args.token.token_file.as_deref())?;
+    let token = crate::cli::connect::read_token(args.token.token_file.as_deref(), &site)?;
     let session = crate::cli::connect::open_session(&site, token, args.site.settings(&args.token))?;
     check_results_path(args)?;
     let input = Input::new(&args.file)?;
@@ -409,6 +409,7 @@ fn validate_all(
         for warning in &verdict.warnings {
             show(
                 &Problem::from_violation(&file, record.number, record.line, Some(&record.raw), warning)
+                    .masking(validator.template(), &record)
                     .into_warning(),
             );
         }
@@ -422,13 +423,10 @@ fn validate_all(
             Err(violations) => {
                 counts.invalid += 1;
                 for v in violations {
-                    show(&Problem::from_violation(
-                        &file,
-                        record.number,
-                        record.line,
-                        Some(&record.raw),
-                        v,
-                    ));
+                    show(
+                        &Problem::from_violation(&file, record.number, record.line, Some(&record.raw), v)
+                            .masking(validator.template(), &record),
+                    );
                 }
             }
         }

@@ -94,8 +94,11 @@ fn validate_file(
         match item {
             Ok(record) => {
                 let verdict = validator.validate(&record);
-                let problem =
-                    |v| Problem::from_violation(&file, record.number, record.line, Some(&record.raw), v);
+                let template = validator.template();
+                let problem = |v| {
+                    Problem::from_violation(&file, record.number, record.line, Some(&record.raw), v)
+                        .masking(template, &record)
+                };
                 for warning in &verdict.warnings {
                     report(args, tally, &problem(warning).into_warning())?;
                 }
