@@ -513,17 +513,21 @@ fn resume_refuses_other_data_or_template_and_a_new_run_an_existing_journal() {
     assert_eq!(create_calls(&sim), 1);
 }
 
+/// Moodle's answer when its database fails a read (dml_read_exception).
+const DATABASE_ERROR: &str = r#"{"exception":"dml_read_exception","errorcode":"dmlreadexception","message":"Error reading from database"}"#;
+
 #[test]
 fn resume_checks_unknown_outcomes_again() {
     let sim = Simulator::start(SiteConfig::default());
     // Call 1: site info; 2: the create, committed, its answer lost; then
-    // every lookup gets an HTML page: the outcome stays unknown.
+    // every lookup gets Moodle's database error (an HTML page would be
+    // retried as a read, and stop the run instead): the outcome stays unknown.
     let mut calls = vec![(2, Fault::DropAfterApply)];
     calls.extend((3..40).map(|n| {
         (
             n,
             Fault::Body200 {
-                body: HTML,
+                body: DATABASE_ERROR,
                 applied: false,
             },
         )
