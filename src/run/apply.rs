@@ -6,7 +6,7 @@
 
 use super::applied::{self, LookupError};
 use super::ctx::{span, Ctx};
-use super::outcome::{misfit, results_of_success, RecordResult, Status};
+use super::outcome::{misfit, results_of_success, scrub_answer, RecordResult, Status};
 use super::{Stop, StopKind};
 use crate::moodle::ws::{CONTROL_FIELDS, REFUSAL_CODES, ROLLBACK_FUNCTIONS};
 use crate::plan::Batch;
@@ -116,7 +116,8 @@ async fn send(ctx: &Ctx, records: Vec<ValidRecord>, resends: u32, stack: &mut Ve
         form_fields,
     };
     let fields = records_body(&ctx.template, &batch);
-    let answer = ctx.session.send(&ctx.template.function, &fields).await;
+    let mut answer = ctx.session.send(&ctx.template.function, &fields).await;
+    scrub_answer(&ctx.template, &batch.records, &mut answer);
     if ctx.settings.test {
         show_exchange(ctx, &batch, &answer);
     }

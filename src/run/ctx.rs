@@ -159,8 +159,7 @@ impl Ctx {
             already_done,
             requests: counts.requests,
             retries: counts.retries,
-            webhook_failures: get(&self.stats.webhook_failures)
-                + self.webhook.as_ref().map_or(0, Queue::failures),
+            webhook_failures: self.webhook.as_ref().map_or(0, Queue::failures),
             elapsed,
             stopped: self.stopped(),
         }

@@ -115,7 +115,6 @@ struct Stats {
     failed: AtomicU64,
     invalid: AtomicU64,
     skipped: AtomicU64,
-    webhook_failures: AtomicU64,
 }
 
 impl Stats {

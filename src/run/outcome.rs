@@ -5,7 +5,7 @@ use serde_json::Value as Json;
 
 use crate::form::FieldValue;
 use crate::render::preview::{password_values, MASKED_PASSWORD};
-use crate::site::MoodleError;
+use crate::site::{CallError, MoodleError, Reply};
 use crate::template::{Field, FieldType, Returns, ScalarType, Template, Value};
 use crate::validate::ValidRecord;
 
@@ -170,9 +170,7 @@ pub fn results_of_success(
         (Returns::List(_), Json::Array(items)) => (list_results(records, items), Vec::new()),
         (_, Json::Object(object)) => match object.get("warnings") {
             Some(Json::Array(warnings)) if !warnings.is_empty() => {
-                let (mut results, stray) = warning_results(template, records, warnings);
-                scrub_results(template, records, &mut results);
-                (results, stray)
+                warning_results(template, records, warnings)
             }
             _ => (all_applied(records), Vec::new()),
         },
@@ -209,35 +207,50 @@ fn list_results(records: &[ValidRecord], items: &[Json]) -> Vec<RecordResult> {
         .collect()
 }
 
-/// `results` with every value of a `password` field of `records` (as sent
-/// and form-encoded) replaced by `********` in their errors: Moodle's
-/// messages and debuginfo may echo the input, and results files and webhooks
-/// are kept and forwarded. For every result built from a Moodle answer.
-pub fn scrub_results(template: &Template, records: &[ValidRecord], results: &mut [RecordResult]) {
+/// Moodle's answer to a batch with the batch's password values masked
+/// wherever it echoes them (an error's message or debuginfo, a value, an
+/// HTML page's excerpt): what reaches results, webhooks and the terminal.
+pub fn scrub_answer(template: &Template, records: &[ValidRecord], answer: &mut Result<Reply, CallError>) {
     let secrets = password_values(template, records);
     if secrets.is_empty() {
         return;
     }
-    for error in results.iter_mut().filter_map(|r| r.error.as_mut()) {
-        scrub_error(error, &secrets);
+    match answer {
+        Ok(Reply::Error(error)) => scrub_error(error, &secrets),
+        Ok(Reply::Value(value)) => scrub_json(value, &secrets),
+        Err(CallError::NotSent(text) | CallError::Ambiguous(text) | CallError::NotJson(text)) => {
+            mask(text, &secrets);
+        }
+        Err(_) => {}
+    }
+}
+
+fn scrub_json(value: &mut Json, secrets: &[String]) {
+    match value {
+        Json::String(text) => mask(text, secrets),
+        Json::Array(items) => items.iter_mut().for_each(|item| scrub_json(item, secrets)),
+        Json::Object(map) => map.values_mut().for_each(|item| scrub_json(item, secrets)),
+        _ => {}
+    }
+}
+
+/// `text` with each of `secrets`, as sent and form-encoded, masked.
+fn mask(text: &mut String, secrets: &[String]) {
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        let encoded: String = form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        for form in [secret.as_str(), encoded.as_str()] {
+            if text.contains(form) {
+                *text = text.replace(form, MASKED_PASSWORD);
+            }
+        }
     }
 }
 
 /// `error` with each of `secrets` (as sent and form-encoded) masked.
-pub fn scrub_error(error: &mut MoodleError, secrets: &[String]) {
-    let scrub = |text: &mut String| {
-        for secret in secrets.iter().filter(|s| !s.is_empty()) {
-            let encoded: String = form_urlencoded::byte_serialize(secret.as_bytes()).collect();
-            for form in [secret.as_str(), encoded.as_str()] {
-                if text.contains(form) {
-                    *text = text.replace(form, MASKED_PASSWORD);
-                }
-            }
-        }
-    };
-    scrub(&mut error.message);
+fn scrub_error(error: &mut MoodleError, secrets: &[String]) {
+    mask(&mut error.message, secrets);
     if let Some(debuginfo) = error.debuginfo.as_mut() {
-        scrub(debuginfo);
+        mask(debuginfo, secrets);
     }
 }
 
@@ -401,26 +414,35 @@ mod tests {
                 ("password", Value::Str("Winter 2026&!".into())),
             ],
         )];
-        let answer = json!({"warnings":[{"item":"user","itemid":4,"warningcode":"x","message":"bad password Winter 2026&!"}]});
-        let (results, _) = results_of_success(&t, &records, &answer);
+        let mut answer = Ok(Reply::Value(
+            json!({"warnings":[{"item":"user","itemid":4,"warningcode":"x","message":"bad password Winter 2026&!"}]}),
+        ));
+        scrub_answer(&t, &records, &mut answer);
+        let Ok(Reply::Value(value)) = answer else {
+            panic!("a value")
+        };
+        let (results, _) = results_of_success(&t, &records, &value);
         assert_eq!(
             results[0].error.as_ref().unwrap().message,
             "bad password ********"
         );
-        let mut error = MoodleError {
+        let mut answer = Ok(Reply::Error(MoodleError {
             exception: "invalid_parameter_exception".into(),
             errorcode: Some("invalidparameter".into()),
             message: "Invalid parameter value detected".into(),
             debuginfo: Some("users[0][password] => Winter+2026%26%21: Winter 2026&!".into()),
+        }));
+        scrub_answer(&t, &records, &mut answer);
+        let Ok(Reply::Error(error)) = answer else {
+            panic!("an error")
         };
-        scrub_error(&mut error, &password_values(&t, &records));
         assert_eq!(
             error.debuginfo.as_deref(),
             Some("users[0][password] => ********: ********")
         );
-        let mut results = vec![RecordResult::with_error(1, Status::Failed, error.clone())];
-        scrub_results(&t, &records, &mut results);
-        assert_eq!(results[0].error.as_ref(), Some(&error));
+        let mut page = Err(CallError::NotJson("<p>Winter 2026&!</p>".into()));
+        scrub_answer(&t, &records, &mut page);
+        assert_eq!(page, Err(CallError::NotJson("<p>********</p>".into())));
     }
 
     #[test]
