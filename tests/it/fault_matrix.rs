@@ -151,6 +151,8 @@ fn matrix() -> Vec<(&'static str, Fault)> {
     vec![
         ("502 before Moodle", Fault::Http502),
         ("503 before Moodle", Fault::Http503),
+        ("502 after commit", Fault::Http502AfterApply),
+        ("maintenance 503", Fault::Maintenance { retry_after: 1 }),
         ("500 before Moodle", Fault::Http500 { applied: false }),
         ("500 after commit", Fault::Http500 { applied: true }),
         ("reset before Moodle", Fault::DropBeforeApply),
@@ -236,6 +238,7 @@ fn fault_matrix_for_an_idempotent_function_that_returns_nothing() {
     let faults = [
         ("reset after commit", Fault::DropAfterApply),
         ("500 after commit", Fault::Http500 { applied: true }),
+        ("502 after commit", Fault::Http502AfterApply),
         ("HTML 200, not applied", body(HTML, false)),
         ("{} 200, not applied", body("{}", false)),
         ("{} 200 after commit", body("{}", true)),
