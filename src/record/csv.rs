@@ -135,7 +135,9 @@ impl CsvReader {
                 "the row is longer than the limit of {} bytes (--max-record-bytes); it is skipped",
                 self.max_record_bytes
             );
-            return Err(self.error_in_row(number, row, message, None));
+            // No excerpt: a row too long to read has no fields to tell its
+            // passwords by, and its start may hold them.
+            return Err(ReadError::bare(number, row.line, message));
         }
         let raw =
             std::str::from_utf8(bytes).map_err(|e| ReadError::invalid_utf8(number, row.line, bytes, e))?;

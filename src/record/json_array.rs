@@ -149,7 +149,9 @@ impl ArrayReader {
                 "the element is longer than the limit of {} bytes (--max-record-bytes); it is skipped",
                 self.max_record_bytes
             );
-            return Err(ReadError::in_text(number, line, message, &self.buf, None));
+            // No excerpt: an element too long to read has no fields to tell
+            // its passwords by, and its start may hold them.
+            return Err(ReadError::bare(number, line, message));
         }
         self.parse(number, line)
     }

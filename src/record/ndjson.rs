@@ -92,7 +92,9 @@ impl NdjsonReader {
             "the record is longer than the limit of {} bytes (--max-record-bytes); it is skipped",
             self.max_record_bytes
         );
-        ReadError::in_text(self.records, self.lines, message, &self.buf, None)
+        // No excerpt: a record too long to read has no fields to tell its
+        // passwords by, and its start may hold them.
+        ReadError::bare(self.records, self.lines, message)
     }
 }
 

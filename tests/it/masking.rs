@@ -140,3 +140,38 @@ fn run_test_shows_the_request_with_passwords_masked() {
     // What was sent is the real password.
     assert!(sim.state().user_by_username("ana").is_some());
 }
+
+/// A record too long to read has no fields to tell its passwords by: its
+/// diagnostic shows no excerpt of it, whatever its format (a CSV column
+/// named `pw`, mapped to the password, would not be recognised as one).
+#[test]
+fn records_too_long_to_read_are_reported_without_an_excerpt() {
+    let filler = "x".repeat(300);
+    let csv = format!("pw,username,note\n{SECRET},ann,{filler}\n");
+    let ndjson = format!("{{\"pw\":\"{SECRET}\",\"note\":\"{filler}\"}}\n");
+    let json = format!("[{{\"pw\":\"{SECRET}\",\"note\":\"{filler}\"}}]");
+    let dir = folder(
+        "too-long",
+        &[("u.csv", &csv), ("u.ndjson", &ndjson), ("u.json", &json)],
+    );
+    for file in ["u.csv", "u.ndjson", "u.json"] {
+        let out = moodlec(
+            &dir,
+            &[
+                "validate",
+                "-t",
+                "create_users",
+                file,
+                "--max-record-bytes",
+                "200",
+            ],
+        );
+        assert_eq!(out.code, Some(1), "{file}: {}", out.all());
+        assert!(
+            out.all().contains("longer than the limit of 200 bytes"),
+            "{file}: {}",
+            out.all()
+        );
+        assert_masked(&out);
+    }
+}
