@@ -65,15 +65,27 @@ impl<'a> Problem<'a> {
     }
 
     /// The same problem, its excerpt of `record` (its `raw`) masking the
-    /// values of the template's `password` fields and of any key that says
-    /// it is a password (`password`, `passwd`, in any case, nested too).
+    /// values of the template's `password` fields, of the source keys their
+    /// maps read, and of any key that says it is a password (`password`,
+    /// `passwd`, in any case, nested too).
     #[must_use]
     pub fn masking(mut self, template: &Template, record: &SourceRecord) -> Self {
-        let password_field = |key: &str| {
+        let is_password = |name: &str| {
             template
                 .fields
                 .iter()
-                .any(|f| f.name == key && matches!(f.ty, FieldType::Scalar(ScalarType::Password)))
+                .any(|f| f.name == name && matches!(f.ty, FieldType::Scalar(ScalarType::Password)))
+        };
+        // A source key is a password's when it is one, or a `map` of a
+        // password field reads it (`map password = "{{ pw }}"`).
+        let password_field = |key: &str| {
+            is_password(key)
+                || template.mapping.as_ref().is_some_and(|mapping| {
+                    mapping
+                        .maps
+                        .iter()
+                        .any(|map| is_password(&map.field) && map.reads.iter().any(|read| read == key))
+                })
         };
         let mut secrets: Vec<std::ops::Range<usize>> = record
             .fields

@@ -175,3 +175,28 @@ fn records_too_long_to_read_are_reported_without_an_excerpt() {
         assert_masked(&out);
     }
 }
+
+/// A source column that a `map` turns into the password is masked like
+/// the password itself, though its name says nothing of passwords.
+#[test]
+fn a_column_mapped_to_the_password_is_masked_in_excerpts() {
+    let template = r#"
+template hr_users extends create_users "Users from HR" {
+  map password = "{{ pw }}"
+  exclude pw
+}
+"#;
+    let dir = folder(
+        "mapped",
+        &[(
+            "u.ndjson",
+            &format!("{{\"username\":\"Ann\",\"firstname\":\"A\",\"lastname\":\"B\",\"email\":\"a@example.org\",\"pw\":\"{SECRET}\"}}\n"),
+        )],
+    );
+    std::fs::create_dir_all(dir.join("templates")).unwrap();
+    std::fs::write(dir.join("templates/hr.moodle"), template).unwrap();
+    let out = moodlec(&dir, &["validate", "-t", "hr_users", "u.ndjson"]);
+    assert_eq!(out.code, Some(1), "{}", out.all());
+    assert!(out.all().contains("lowercase"), "{}", out.all());
+    assert_masked(&out);
+}
