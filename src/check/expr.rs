@@ -400,31 +400,9 @@ fn word_offsets(text: &str, name: &str) -> Vec<usize> {
 /// Byte offset in `expr` of the first use of the variable `name`: a whole
 /// word outside quotes, not an attribute (`x.name`).
 fn variable_offset(expr: &str, name: &str) -> Option<usize> {
-    let bytes = expr.as_bytes();
-    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    let mut quote = None;
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        match quote {
-            Some(_) if b == b'\\' => i += 1,
-            Some(q) if b == q => quote = None,
-            Some(_) => {}
-            None if b == b'\'' || b == b'"' => quote = Some(b),
-            None if word(b) && (i == 0 || !word(bytes[i - 1])) => {
-                let end = (i..bytes.len()).find(|&j| !word(bytes[j])).unwrap_or(bytes.len());
-                let attribute = expr[..i].trim_end().ends_with('.');
-                if &expr[i..end] == name && !attribute {
-                    return Some(i);
-                }
-                i = end;
-                continue;
-            }
-            None => {}
-        }
-        i += 1;
-    }
-    None
+    word_offsets(expr, name)
+        .into_iter()
+        .find(|&i| !expr[..i].trim_end().ends_with('.'))
 }
 
 /// The span of variable `name` inside a rule's string literal: exact when

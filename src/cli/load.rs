@@ -77,6 +77,16 @@ pub struct Broken {
 }
 
 impl Local {
+    /// The errors among the local files' diagnostics.
+    fn errors(&self) -> Vec<TemplateDiagnostic> {
+        self.compiled
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .cloned()
+            .collect()
+    }
+
     /// Compile `./templates/*.moodle` on top of the built-ins; never fails.
     pub fn load() -> Local {
         let mut sources = Vec::new();
@@ -192,13 +202,7 @@ pub fn template_with_catalog(spec: &str) -> Result<(Arc<Template>, moodlec::chec
     } else {
         let local = Local::load();
         if let Some(broken) = local.broken_declaring(spec) {
-            let errors: Vec<TemplateDiagnostic> = local
-                .compiled
-                .diagnostics
-                .iter()
-                .filter(|d| d.is_error())
-                .cloned()
-                .collect();
+            let errors = local.errors();
             if errors.is_empty() {
                 return Err(Error::usage(format!(
                     "template `{spec}` is declared in {}, which is broken ({})",
@@ -209,13 +213,7 @@ pub fn template_with_catalog(spec: &str) -> Result<(Arc<Template>, moodlec::chec
         }
         if local.compiled.catalog.get(spec).is_none() && local.declared.iter().any(|d| d == spec) {
             // Declared but left out: it extends a template of a broken file.
-            let errors: Vec<TemplateDiagnostic> = local
-                .compiled
-                .diagnostics
-                .iter()
-                .filter(|d| d.is_error())
-                .cloned()
-                .collect();
+            let errors = local.errors();
             if !errors.is_empty() {
                 return Err(Error::template(errors));
             }
