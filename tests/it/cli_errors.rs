@@ -8,12 +8,17 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{ExitStatus, Stdio};
 
 use serde_json::Value;
 
+use crate::harness::{self, Moodlec, Output};
+
 /// Where no site answers: the connection is refused at once.
 const NO_SITE: &str = "http://127.0.0.1:9";
+
+/// MOODLE_TOKEN for the commands that need one.
+const TOKEN: &str = "0123456789abcdef";
 
 /// A valid record of `create_users`.
 const USER: &str = r#"{"username":"ana","firstname":"Ana","lastname":"Silva","email":"ana@example.org","password":"Xx1!xxxxxx"}"#;
@@ -26,62 +31,18 @@ template by_email extends enrol_users "Enrolments by email" {
 "#;
 
 /// A fresh folder for one test, with data files and a template with lookups.
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-errors-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("config")).expect("scratch folder");
+fn fixtures(name: &str) -> PathBuf {
+    let dir = harness::scratch(&format!("cli-errors-{name}"));
     std::fs::write(dir.join("users.ndjson"), format!("{USER}\n")).expect("users");
     std::fs::write(dir.join("enrolments.csv"), "email,courseid\nana@example.org,2\n").expect("enrolments");
     std::fs::write(dir.join("by_email.moodle"), LOOKUP_TEMPLATE).expect("template");
     dir
 }
 
-/// `moodlec ARGS` in `dir`, with no site, token or password from the environment.
-fn command(dir: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_moodlec"));
-    command
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env("RUST_BACKTRACE", "0")
-        .env("XDG_CONFIG_HOME", dir.join("config"))
-        .env_remove("MOODLE_URL")
-        .env_remove("MOODLE_TOKEN")
-        .env_remove("MOODLE_PASSWORD")
-        .stdin(Stdio::null());
-    command
-}
-
-#[derive(Debug)]
-struct Output {
-    stdout: String,
-    stderr: String,
-    status: ExitStatus,
-}
-
-impl Output {
-    fn code(&self) -> Option<i32> {
-        self.status.code()
-    }
-}
-
-fn output(mut command: Command) -> Output {
-    let out = command.output().expect("run moodlec");
-    Output {
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        status: out.status,
-    }
-}
-
-fn moodlec(dir: &Path, args: &[&str]) -> Output {
-    output(command(dir, args))
-}
-
-fn moodlec_with_token(dir: &Path, args: &[&str]) -> Output {
-    let mut command = command(dir, args);
-    command.env("MOODLE_TOKEN", "0123456789abcdef");
-    output(command)
+/// `moodlec ARGS` in `dir` (the harness leaves out site, token and
+/// password), with no backtrace if it panics.
+fn moodlec(dir: &Path, args: &[&str]) -> Moodlec {
+    Moodlec::new(args).current_dir(dir).env("RUST_BACKTRACE", "0")
 }
 
 /// The JSON objects of stdout, one per line.
@@ -120,7 +81,7 @@ fn words(line: &str) -> Vec<&str> {
 /// nothing is said about it on stderr.
 #[test]
 fn commands_with_json_output_print_their_error_as_json_on_stdout() {
-    let dir = scratch("json");
+    let dir = fixtures("json");
     let site = format!("--url {NO_SITE} --retries 0");
     // (command line, with a token, exit code, error code, text of the message)
     let cases = [
@@ -205,11 +166,11 @@ fn commands_with_json_output_print_their_error_as_json_on_stdout() {
     for (line, token, code, error_code, text) in cases {
         let args = words(&line);
         let out = if token {
-            moodlec_with_token(&dir, &args)
+            moodlec(&dir, &args).token(TOKEN).output()
         } else {
-            moodlec(&dir, &args)
+            moodlec(&dir, &args).output()
         };
-        assert_eq!(out.code(), Some(code), "{line}: {out:#?}");
+        assert_eq!(out.code, Some(code), "{line}: {out:#?}");
         let error = json_error(&out);
         assert_eq!(error["code"], error_code, "{line}: {out:#?}");
         let message = error["message"].as_str().unwrap_or_default();
@@ -226,11 +187,11 @@ fn commands_with_json_output_print_their_error_as_json_on_stdout() {
 /// named in a warning on stderr (it is left out, not fatal).
 #[test]
 fn templates_json_lists_the_rest_when_a_local_file_cannot_be_read() {
-    let dir = scratch("json-templates");
+    let dir = fixtures("json-templates");
     std::fs::create_dir_all(dir.join("templates/broken.moodle"))
         .expect("a folder where a template file should be");
-    let out = moodlec(&dir, &words("templates --json"));
-    assert_eq!(out.code(), Some(0), "{out:#?}");
+    let out = moodlec(&dir, &words("templates --json")).output();
+    assert_eq!(out.code, Some(0), "{out:#?}");
     for line in out.stdout.lines() {
         let template: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
         assert!(template["name"].is_string(), "{line}");
@@ -246,9 +207,9 @@ fn templates_json_lists_the_rest_when_a_local_file_cannot_be_read() {
 /// The help of the error is there for programs too.
 #[test]
 fn a_json_error_carries_its_help() {
-    let dir = scratch("json-help");
-    let out = moodlec(&dir, &words("validate -t create_users data.txt --format json"));
-    assert_eq!(out.code(), Some(2), "{out:#?}");
+    let dir = fixtures("json-help");
+    let out = moodlec(&dir, &words("validate -t create_users data.txt --format json")).output();
+    assert_eq!(out.code, Some(2), "{out:#?}");
     let error = json_error(&out);
     let help = error["help"].as_str().unwrap_or_default();
     assert!(help.contains("--input-format"), "{error}");
@@ -258,7 +219,7 @@ fn a_json_error_carries_its_help() {
 /// in the shape `check --format json` gives them, on stdout.
 #[test]
 fn a_broken_template_is_reported_as_json_diagnostics() {
-    let dir = scratch("json-template");
+    let dir = fixtures("json-template");
     std::fs::write(
         dir.join("broken.moodle"),
         "template broken \"no function\" {\n  field x: nosuchtype\n}\n",
@@ -267,8 +228,9 @@ fn a_broken_template_is_reported_as_json_diagnostics() {
     let out = moodlec(
         &dir,
         &words("validate -t broken.moodle users.ndjson --format json"),
-    );
-    assert_eq!(out.code(), Some(2), "{out:#?}");
+    )
+    .output();
+    assert_eq!(out.code, Some(2), "{out:#?}");
     let diagnostics = json_lines(&out);
     assert!(!diagnostics.is_empty(), "{out:#?}");
     for diagnostic in &diagnostics {
@@ -287,12 +249,13 @@ fn a_broken_template_is_reported_as_json_diagnostics() {
 
 #[test]
 fn github_format_prints_an_annotation() {
-    let dir = scratch("github");
+    let dir = fixtures("github");
     let out = moodlec(
         &dir,
         &words("validate -t create_users missing.csv --format github"),
-    );
-    assert_eq!(out.code(), Some(2), "{out:#?}");
+    )
+    .output();
+    assert_eq!(out.code, Some(2), "{out:#?}");
     assert!(
         out.stderr
             .starts_with("::error title=usage::cannot read missing.csv: "),
@@ -304,9 +267,9 @@ fn github_format_prints_an_annotation() {
 
 #[test]
 fn people_get_the_error_and_its_help_on_stderr() {
-    let dir = scratch("human");
-    let out = moodlec(&dir, &words("validate -t create_users missing.csv"));
-    assert_eq!(out.code(), Some(2), "{out:#?}");
+    let dir = fixtures("human");
+    let out = moodlec(&dir, &words("validate -t create_users missing.csv")).output();
+    assert_eq!(out.code, Some(2), "{out:#?}");
     assert!(
         out.stderr.starts_with("error: cannot read missing.csv: "),
         "{out:#?}"
@@ -319,11 +282,11 @@ fn people_get_the_error_and_its_help_on_stderr() {
 /// where a reader would take them for records.
 #[test]
 fn fetch_in_ndjson_or_csv_reports_errors_on_stderr() {
-    let dir = scratch("fetch-text");
+    let dir = fixtures("fetch-text");
     for format in ["ndjson", "csv"] {
         let line = format!("fetch -t site_info --url {NO_SITE} --retries 0 --format {format}");
-        let out = moodlec_with_token(&dir, &words(&line));
-        assert_eq!(out.code(), Some(3), "{format}: {out:#?}");
+        let out = moodlec(&dir, &words(&line)).token(TOKEN).output();
+        assert_eq!(out.code, Some(3), "{format}: {out:#?}");
         assert!(out.stdout.is_empty(), "{format}: {out:#?}");
         assert!(
             out.stderr.contains("error: cannot reach http://127.0.0.1:9"),
@@ -336,7 +299,7 @@ fn fetch_in_ndjson_or_csv_reports_errors_on_stderr() {
 /// command that talks to one.
 #[test]
 fn a_site_that_cannot_be_reached_is_exit_3() {
-    let dir = scratch("unreachable");
+    let dir = fixtures("unreachable");
     let cases = [
         "run -t create_users users.ndjson --url http://127.0.0.1:9 --retries 0",
         "fetch -t site_info --url http://127.0.0.1:9 --retries 0",
@@ -344,12 +307,11 @@ fn a_site_that_cannot_be_reached_is_exit_3() {
     ];
     for line in cases {
         let args = words(line);
-        let mut command = command(&dir, &args);
-        command
-            .env("MOODLE_TOKEN", "0123456789abcdef")
-            .env("MOODLE_PASSWORD", "secret");
-        let out = output(command);
-        assert_eq!(out.code(), Some(3), "{args:?}: {out:#?}");
+        let out = moodlec(&dir, &args)
+            .token(TOKEN)
+            .env("MOODLE_PASSWORD", "secret")
+            .output();
+        assert_eq!(out.code, Some(3), "{args:?}: {out:#?}");
         assert!(out.stderr.contains("error: "), "{args:?}: {out:#?}");
         assert!(out.stderr.contains("127.0.0.1:9"), "{args:?}: {out:#?}");
     }
@@ -358,9 +320,11 @@ fn a_site_that_cannot_be_reached_is_exit_3() {
 
 #[test]
 fn run_without_a_site_is_a_usage_error() {
-    let dir = scratch("run-no-url");
-    let out = moodlec_with_token(&dir, &words("run -t create_users users.ndjson"));
-    assert_eq!(out.code(), Some(2), "{out:#?}");
+    let dir = fixtures("run-no-url");
+    let out = moodlec(&dir, &words("run -t create_users users.ndjson"))
+        .token(TOKEN)
+        .output();
+    assert_eq!(out.code, Some(2), "{out:#?}");
     assert!(out.stderr.contains("--url <URL>"), "{out:#?}");
 }
 
@@ -412,7 +376,7 @@ fn numeric_flags() -> Vec<(&'static str, &'static str)> {
 
 #[test]
 fn no_value_of_a_numeric_flag_makes_a_command_panic() {
-    let dir = scratch("numeric");
+    let dir = fixtures("numeric");
     let mut tried = 0;
     for (line, flag) in numeric_flags() {
         let edges: &[&str] = if flag == "--timeout" { &EDGE_SECONDS } else { &[] };
@@ -424,16 +388,15 @@ fn no_value_of_a_numeric_flag_makes_a_command_panic() {
                 .filter(|word| !word.starts_with(&format!("{flag}=")))
                 .collect();
             args.push(&assignment);
-            let mut command = command(&dir, &args);
-            command
-                .env("MOODLE_TOKEN", "0123456789abcdef")
-                .env("MOODLE_PASSWORD", "secret");
-            let out = output(command);
+            let out = moodlec(&dir, &args)
+                .token(TOKEN)
+                .env("MOODLE_PASSWORD", "secret")
+                .output();
             tried += 1;
             assert!(
-                matches!(out.code(), Some(0..=3)),
+                matches!(out.code, Some(0..=3)),
                 "{args:?} ended with {:?}:\n{}",
-                out.status,
+                out.code,
                 out.stderr
             );
             assert!(!out.stderr.contains("panicked"), "{args:?}:\n{}", out.stderr);
@@ -445,7 +408,7 @@ fn no_value_of_a_numeric_flag_makes_a_command_panic() {
 /// Durations are refused when they are no duration, with a message that says why.
 #[test]
 fn timeouts_that_are_no_duration_are_refused_by_name() {
-    let dir = scratch("timeouts");
+    let dir = fixtures("timeouts");
     let cases = [
         ("0", "is not a positive number of seconds"),
         ("-1", "is not a positive number of seconds"),
@@ -464,8 +427,8 @@ fn timeouts_that_are_no_duration_are_refused_by_name() {
             let assignment = format!("--timeout={value}");
             let mut args = command_args.clone();
             args.push(&assignment);
-            let out = moodlec_with_token(&dir, &args);
-            assert_eq!(out.code(), Some(2), "{args:?}: {out:#?}");
+            let out = moodlec(&dir, &args).token(TOKEN).output();
+            assert_eq!(out.code, Some(2), "{args:?}: {out:#?}");
             assert!(out.stderr.contains("invalid value"), "{args:?}: {out:#?}");
             assert!(out.stderr.contains(why), "{args:?}: {out:#?}");
         }
@@ -499,11 +462,10 @@ fn many_users(dir: &Path) -> PathBuf {
     path
 }
 
-/// Run `command` with stdout and/or stderr a pipe whose reader is gone at
+/// Run `moodlec` with stdout and/or stderr a pipe whose reader is gone at
 /// once; the other one is read to its end. The exit status and stderr.
-fn with_closed_pipes(mut command: Command, close_stdout: bool, close_stderr: bool) -> (ExitStatus, String) {
-    command.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = command.spawn().expect("spawn moodlec");
+fn with_closed_pipes(moodlec: Moodlec, close_stdout: bool, close_stderr: bool) -> (ExitStatus, String) {
+    let mut child = moodlec.spawn();
     // Dropped here, a pipe's read end is closed: no one is left to read it.
     let stdout = child.stdout.take().filter(|_| !close_stdout);
     let stderr = child.stderr.take().filter(|_| !close_stderr);
@@ -535,7 +497,7 @@ fn died_of_sigpipe(status: &ExitStatus) -> bool {
 #[cfg(unix)]
 #[test]
 fn output_commands_end_quietly_when_stdout_is_closed() {
-    let dir = scratch("closed-stdout");
+    let dir = fixtures("closed-stdout");
     many_bad_records(&dir);
     many_users(&dir);
     for line in [
@@ -544,7 +506,7 @@ fn output_commands_end_quietly_when_stdout_is_closed() {
         "render -t create_users many.ndjson --format curl",
     ] {
         let args = words(line);
-        let (status, stderr) = with_closed_pipes(command(&dir, &args), true, false);
+        let (status, stderr) = with_closed_pipes(moodlec(&dir, &args), true, false);
         assert_ne!(status.code(), Some(101), "{args:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
         assert!(
@@ -558,10 +520,10 @@ fn output_commands_end_quietly_when_stdout_is_closed() {
 #[cfg(unix)]
 #[test]
 fn validate_ends_quietly_when_stderr_is_closed() {
-    let dir = scratch("closed-stderr");
+    let dir = fixtures("closed-stderr");
     many_bad_records(&dir);
     let args = words("validate -t create_users bad.ndjson");
-    let (status, _) = with_closed_pipes(command(&dir, &args), false, true);
+    let (status, _) = with_closed_pipes(moodlec(&dir, &args), false, true);
     assert_ne!(status.code(), Some(101));
     assert!(died_of_sigpipe(&status), "ended with {status:?}");
 }
@@ -570,12 +532,10 @@ fn validate_ends_quietly_when_stderr_is_closed() {
 /// its result in the results file.
 #[test]
 fn run_finishes_its_batch_when_stdout_and_stderr_are_closed() {
-    let dir = scratch("run-closed");
+    let dir = fixtures("run-closed");
     many_bad_records(&dir);
     let args = words("run -t create_users bad.ndjson --url http://127.0.0.1:9 --results results.ndjson");
-    let mut command = command(&dir, &args);
-    command.env("MOODLE_TOKEN", "0123456789abcdef");
-    let (status, _) = with_closed_pipes(command, true, true);
+    let (status, _) = with_closed_pipes(moodlec(&dir, &args).token(TOKEN), true, true);
     // Every record is invalid: nothing is sent, each one gets its result.
     assert_eq!(status.code(), Some(1), "ended with {status:?}");
     let lines = std::fs::read_to_string(dir.join("results.ndjson")).expect("results file");
@@ -587,7 +547,7 @@ fn run_finishes_its_batch_when_stdout_and_stderr_are_closed() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_stdout_that_cannot_be_written_is_an_error() {
-    let dir = scratch("full");
+    let dir = fixtures("full");
     many_bad_records(&dir);
     for line in [
         "explain create_users --schema",
@@ -595,10 +555,10 @@ fn a_stdout_that_cannot_be_written_is_an_error() {
         "validate -t create_users bad.ndjson --format json",
     ] {
         let args = words(line);
-        let mut command = command(&dir, &args);
-        command.stdout(std::fs::File::create("/dev/full").expect("/dev/full"));
-        let out = output(command);
-        assert_eq!(out.code(), Some(2), "{args:?}: {out:#?}");
+        let full = std::fs::File::create("/dev/full").expect("/dev/full");
+        let child = moodlec(&dir, &args).spawn_with(full.into(), Stdio::piped());
+        let out = Output::from(child.wait_with_output().expect("wait for moodlec"));
+        assert_eq!(out.code, Some(2), "{args:?}: {out:#?}");
         assert!(
             out.stderr.contains("cannot write standard output"),
             "{args:?}: {out:#?}"
@@ -614,17 +574,18 @@ fn a_stdout_that_cannot_be_written_is_an_error() {
 /// removes it however the run ends: records rejected, or site unreachable.
 #[test]
 fn run_removes_its_copy_of_standard_input() {
-    let dir = scratch("spool");
+    let dir = fixtures("spool");
     let temp = dir.join("tmp");
     let bad = std::fs::read_to_string(many_bad_records(&dir)).expect("data");
     // (data, exit code, what stderr says)
     for (data, expected, says) in [(bad.as_str(), 1, "standard input"), (USER, 3, "cannot reach")] {
         std::fs::create_dir_all(&temp).expect("temporary folder");
         let args = words("run -t create_users - --url http://127.0.0.1:9 --retries 0");
-        let mut command = command(&dir, &args);
-        command
-            .env("MOODLE_TOKEN", "0123456789abcdef")
+        let mut command = moodlec(&dir, &args)
+            .token(TOKEN)
             .env("TMPDIR", &temp)
+            .into_command();
+        command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

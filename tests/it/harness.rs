@@ -151,11 +151,7 @@ impl Moodlec {
             let written = writer.join().expect("the stdin writer");
             written.unwrap_or_else(|e| panic!("write moodlec's stdin: {e}"));
         }
-        Output {
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-            code: output.status.code(),
-        }
+        Output::from(output)
     }
 
     /// Starts it with stdout and stderr piped, stdin empty.
@@ -177,6 +173,18 @@ impl Moodlec {
             .spawn()
             .expect("start moodlec")
     }
+
+    /// The `std::process::Command` itself, stdin empty, for what `output` and
+    /// `spawn` do not cover (e.g. a stdin pipe the test writes to itself);
+    /// stdout and stderr are not set yet.
+    pub fn into_command(mut self) -> Command {
+        assert!(
+            self.stdin.is_none(),
+            "Moodlec::stdin is for output(); set the command's own stdin instead"
+        );
+        self.command.stdin(Stdio::null());
+        self.command
+    }
 }
 
 /// What an invocation produced.
@@ -186,6 +194,18 @@ pub struct Output {
     pub stderr: String,
     /// None when a signal ended it.
     pub code: Option<i32>,
+}
+
+/// What a spawned moodlec left (`Child::wait_with_output`), stdout and
+/// stderr read as text.
+impl From<std::process::Output> for Output {
+    fn from(output: std::process::Output) -> Output {
+        Output {
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            code: output.status.code(),
+        }
+    }
 }
 
 impl Output {
