@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use crate::fixtures::{results, users};
 use crate::harness::{self, Moodlec, Output};
 use crate::simulator::{role, Course, Fault, Faults, Outcome, Simulator, SiteConfig, User, TOKEN};
 
@@ -51,40 +52,6 @@ fn run_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         command = command.env(key, value);
     }
     command.output()
-}
-
-/// NDJSON users `{prefix}{i:03}` for i in 1..=n.
-fn users(prefix: &str, n: usize) -> String {
-    (1..=n)
-        .map(|i| {
-            format!(
-                "{}\n",
-                json!({
-                    "username": format!("{prefix}{i:03}"),
-                    "firstname": "Test",
-                    "lastname": format!("User {i}"),
-                    "email": format!("{prefix}{i:03}@example.org"),
-                    "password": "Passw0rd!",
-                })
-            )
-        })
-        .collect()
-}
-
-/// The results file by record; every record has exactly one line.
-fn results(path: &Path) -> BTreeMap<u64, Value> {
-    let text = std::fs::read_to_string(path).expect("results file");
-    let mut by_record = BTreeMap::new();
-    for line in text.lines() {
-        let value: Value =
-            serde_json::from_str(line).unwrap_or_else(|e| panic!("bad result line {line:?}: {e}"));
-        let record = value["record"].as_u64().expect("record number");
-        assert!(
-            by_record.insert(record, value).is_none(),
-            "record {record} has two result lines"
-        );
-    }
-    by_record
 }
 
 fn create_calls(sim: &Simulator) -> usize {

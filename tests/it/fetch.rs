@@ -405,41 +405,19 @@ fn a_joined_function_missing_from_the_service_stops_before_fetching() {
 /// never echoes the token.
 #[test]
 fn a_token_the_site_echoes_never_reaches_fetch_output() {
-    use std::io::{BufRead, BufReader, Read, Write};
     let secret = "5ec2e75ec2e75ec2e75ec2e75ec2e7aa";
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("address"));
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(stream);
-            let mut length = 0;
-            let mut line = String::new();
-            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
-                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = value.trim().parse().unwrap_or(0);
-                }
-                line.clear();
-            }
-            let mut body = vec![0; length];
-            let _ = reader.read_exact(&mut body);
-            let echoed = String::from_utf8_lossy(&body)
-                .split('&')
-                .find_map(|pair| pair.strip_prefix("wstoken=").map(str::to_owned))
-                .unwrap_or_default();
-            let answer = serde_json::json!({
-                "sitename": format!("site of {echoed}"), "username": echoed, "release": "4.5",
-                "siteurl": "http://x", "userid": 2, "firstname": "a", "lastname": "b", "fullname": "a b",
-                "lang": "en", "version": "2024100700",
-                "functions": [{"name": "core_webservice_get_site_info", "version": "1"}],
-            })
-            .to_string();
-            let mut stream = reader.into_inner();
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
-                answer.len()
-            );
-        }
+    let url = crate::fixtures::answering_server(|request| {
+        let echoed = String::from_utf8_lossy(request)
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("wstoken=").map(str::to_owned))
+            .unwrap_or_default();
+        let answer = serde_json::json!({
+            "sitename": format!("site of {echoed}"), "username": echoed, "release": "4.5",
+            "siteurl": "http://x", "userid": 2, "firstname": "a", "lastname": "b", "fullname": "a b",
+            "lang": "en", "version": "2024100700",
+            "functions": [{"name": "core_webservice_get_site_info", "version": "1"}],
+        });
+        ("application/json", answer.to_string())
     });
     let dir = scratch("echoed-token");
     let out = Moodlec::new(["fetch", "-t", "site_info", "--format", "json", "--url", &url])

@@ -20,6 +20,7 @@ mod compiler;
 mod examples;
 mod fault_matrix;
 mod fetch;
+mod fixtures;
 mod form_roundtrip;
 mod golden;
 mod golden_records;

@@ -2,7 +2,7 @@
 //! Moodle simulator of tests/it/simulator, with faults, crashes and resumes.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Read;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use crate::fixtures::{self, results, users};
 use crate::harness::{self, Moodlec, Output};
 use crate::simulator::{
     role, Course, Fault, Faults, Outcome, Service, Simulator, SiteConfig, Token, User, ADMIN_PASSWORD, TOKEN,
@@ -61,40 +62,6 @@ fn moodlec(dir: &Path, args: &[&str]) -> Moodlec {
 
 fn run(dir: &Path, args: &[&str]) -> Output {
     moodlec(dir, args).output()
-}
-
-/// NDJSON users `{prefix}{i}` for i in 1..=n, valid for create_users.
-fn users(prefix: &str, n: usize) -> String {
-    (1..=n)
-        .map(|i| {
-            format!(
-                "{}\n",
-                json!({
-                    "username": format!("{prefix}{i:03}"),
-                    "firstname": "Test",
-                    "lastname": format!("User {i}"),
-                    "email": format!("{prefix}{i:03}@example.org"),
-                    "password": "Passw0rd!",
-                })
-            )
-        })
-        .collect()
-}
-
-/// The results file, by record number (every record must have exactly one line).
-fn results(path: &Path) -> BTreeMap<u64, Value> {
-    let text = std::fs::read_to_string(path).expect("results file");
-    let mut by_record = BTreeMap::new();
-    for line in text.lines() {
-        let value: Value =
-            serde_json::from_str(line).unwrap_or_else(|e| panic!("bad result line {line:?}: {e}"));
-        let record = value["record"].as_u64().expect("record number");
-        assert!(
-            by_record.insert(record, value).is_none(),
-            "record {record} has two result lines"
-        );
-    }
-    by_record
 }
 
 fn status_counts(results: &BTreeMap<u64, Value>) -> BTreeMap<String, usize> {
@@ -857,54 +824,13 @@ fn test_mode_sends_one_record_and_shows_the_exchange() {
 
 /// A webhook receiver: collects request bodies, answers 200.
 fn webhook_receiver() -> (String, Arc<Mutex<Vec<String>>>) {
-    webhook_receiver_answering("200 OK")
-}
-
-/// A webhook receiver that collects request bodies and answers `status`.
-fn webhook_receiver_answering(status: &'static str) -> (String, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let bodies = Arc::new(Mutex::new(Vec::new()));
-    let kept = bodies.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { continue };
-            let kept = kept.clone();
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                loop {
-                    let mut length = 0;
-                    let mut line = String::new();
-                    loop {
-                        line.clear();
-                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                            return;
-                        }
-                        if line == "\r\n" {
-                            break;
-                        }
-                        if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                            length = value.trim().parse().unwrap_or(0);
-                        }
-                    }
-                    let mut body = vec![0; length];
-                    reader.read_exact(&mut body).unwrap();
-                    kept.lock()
-                        .unwrap()
-                        .push(String::from_utf8_lossy(&body).into_owned());
-                    let mut stream = &stream;
-                    let _ = write!(stream, "HTTP/1.1 {status}\r\ncontent-length: 0\r\n\r\n");
-                }
-            });
-        }
-    });
-    (url, bodies)
+    fixtures::webhook_receiver("200 OK")
 }
 
 #[test]
 fn a_failing_webhook_is_reported_but_does_not_stop_the_run() {
     let sim = Simulator::start(SiteConfig::default());
-    let (hook, bodies) = webhook_receiver_answering("500 Internal Server Error");
+    let (hook, bodies) = fixtures::webhook_receiver("500 Internal Server Error");
     let dir = scratch("webhook-down");
     std::fs::write(dir.join("users.ndjson"), users("w", 3)).unwrap();
     let out = run(

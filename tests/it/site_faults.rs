@@ -2,15 +2,13 @@
 //! a gateway's 5xx after Moodle committed, Moodle's own maintenance 503, an
 //! HTML page in place of a lookup's answer, and a webhook that never answers.
 
-use std::collections::BTreeMap;
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
-
+use crate::fixtures::{results, users};
 use crate::harness::{self, Moodlec, Output};
 use crate::simulator::{Fault, Faults, Outcome, Simulator, SiteConfig, TOKEN};
 
@@ -26,23 +24,6 @@ fn scratch(name: &str) -> PathBuf {
     std::fs::write(dir.join("templates/test.moodle"), TEMPLATES).expect("templates");
     std::fs::write(dir.join("users.ndjson"), users(name, 10)).expect("users");
     dir
-}
-
-fn users(prefix: &str, n: usize) -> String {
-    (1..=n)
-        .map(|i| {
-            format!(
-                "{}\n",
-                json!({
-                    "username": format!("{prefix}{i:03}"),
-                    "firstname": "Test",
-                    "lastname": format!("User {i}"),
-                    "email": format!("{prefix}{i:03}@example.org"),
-                    "password": "Passw0rd!",
-                })
-            )
-        })
-        .collect()
 }
 
 fn moodlec(dir: &Path, url: &str, extra: &[&str]) -> Moodlec {
@@ -66,20 +47,9 @@ fn moodlec(dir: &Path, url: &str, extra: &[&str]) -> Moodlec {
     .config_home(dir.join("config"))
 }
 
-fn results(dir: &Path) -> BTreeMap<u64, Value> {
-    let text = std::fs::read_to_string(dir.join("r.ndjson")).expect("results file");
-    let mut by_record = BTreeMap::new();
-    for line in text.lines() {
-        let value: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
-        let record = value["record"].as_u64().expect("record number");
-        assert!(by_record.insert(record, value).is_none(), "record {record} twice");
-    }
-    by_record
-}
-
 /// Every record applied exactly once, with the id Moodle holds for it.
 fn assert_all_applied(sim: &Simulator, dir: &Path, prefix: &str) {
-    let results = results(dir);
+    let results = results(&dir.join("r.ndjson"));
     let state = sim.state();
     assert_eq!(results.len(), 10, "{results:?}");
     for (record, result) in &results {
@@ -162,7 +132,7 @@ fn a_redirect_to_another_origin_is_never_followed() {
         seen.lock().unwrap().is_empty(),
         "the other origin received a request"
     );
-    let results = results(&dir);
+    let results = results(&dir.join("r.ndjson"));
     assert_eq!(results.len(), 10);
     assert!(results.values().all(|r| r["status"] == "skipped"), "{results:?}");
     assert_eq!(sim.state().users.len(), 2, "nothing created");
@@ -206,7 +176,9 @@ fn a_same_origin_302_is_not_followed_as_a_get() {
     let out = moodlec(&dir, sim.url(), &[]).output();
     assert_eq!(out.code, Some(3), "{out:#?}");
     assert!(out.stderr.contains("redirects (HTTP 302)"), "{}", out.stderr);
-    assert!(results(&dir).values().all(|r| r["status"] != "applied"));
+    assert!(results(&dir.join("r.ndjson"))
+        .values()
+        .all(|r| r["status"] != "applied"));
 }
 
 #[test]

@@ -3,11 +3,11 @@
 //! MOODLEC_SITE); the token file written without following symlinks; the
 //! password scrubbed from whatever login prints.
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::fixtures;
 use crate::harness::{self, Moodlec, Output};
 use crate::simulator::{Simulator, SiteConfig, ADMIN_PASSWORD, TOKEN};
 
@@ -178,34 +178,6 @@ fn an_unbound_token_file_of_an_older_login_is_not_used() {
     assert!(sim.calls().is_empty());
 }
 
-/// A one-shot HTTP server that answers every request with `body` (status 200).
-fn answering(body: String, content_type: &'static str) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("address"));
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(stream);
-            let mut length = 0;
-            let mut line = String::new();
-            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
-                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = value.trim().parse().unwrap_or(0);
-                }
-                line.clear();
-            }
-            let mut request = vec![0; length];
-            let _ = reader.read_exact(&mut request);
-            let mut stream = reader.into_inner();
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    url
-}
-
 /// A site (or a proxy) that echoes the password, as typed or form-encoded,
 /// in an error or in a page that is not JSON: login never prints it.
 #[test]
@@ -217,14 +189,13 @@ fn login_never_prints_the_password_a_site_echoes() {
         "error": format!("Invalid login {password} / {encoded}"),
         "errorcode": "invalidlogin",
     });
-    let json_site = answering(refusal.to_string(), "application/json");
-    let html_site = answering(
-        format!(
-            "<html><body>{}password={encoded} {password}</body></html>",
-            "x".repeat(150)
-        ),
-        "text/html",
+    let refusal = refusal.to_string();
+    let json_site = fixtures::answering_server(move |_| ("application/json", refusal.clone()));
+    let page = format!(
+        "<html><body>{}password={encoded} {password}</body></html>",
+        "x".repeat(150)
     );
+    let html_site = fixtures::answering_server(move |_| ("text/html", page.clone()));
     for site in [&json_site, &html_site] {
         let out = moodlec(
             &dir,

@@ -6,13 +6,10 @@
 //! for the token raw, percent-encoded (either case), with `+` read as a
 //! space, and JSON-escaped.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
-use serde_json::json;
-
+use crate::fixtures::{self, users};
 use crate::harness::{self, Moodlec, Output};
 use crate::simulator::{Course, Fault, Faults, Simulator, SiteConfig, Token, User, SERVICE};
 
@@ -108,72 +105,12 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-fn users(prefix: &str, n: usize) -> String {
-    (1..=n)
-        .map(|i| {
-            format!(
-                "{}\n",
-                json!({
-                    "username": format!("{prefix}{i:03}"),
-                    "firstname": "Test",
-                    "lastname": format!("User {i}"),
-                    "email": format!("{prefix}{i:03}@example.org"),
-                    "password": "Passw0rd!",
-                })
-            )
-        })
-        .collect()
-}
-
 fn moodlec(dir: &Path, args: &[&str]) -> Output {
     Moodlec::new(args)
         .current_dir(dir)
         .token(SECRET)
         .config_home(dir.join("config"))
         .output()
-}
-
-/// A webhook receiver that keeps every body and answers 200.
-fn webhook() -> (String, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let bodies = Arc::new(Mutex::new(Vec::new()));
-    let kept = bodies.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { continue };
-            let kept = kept.clone();
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                loop {
-                    let mut length = 0;
-                    let mut line = String::new();
-                    loop {
-                        line.clear();
-                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                            return;
-                        }
-                        if line == "\r\n" {
-                            break;
-                        }
-                        if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                            length = value.trim().parse().unwrap_or(0);
-                        }
-                    }
-                    let mut body = vec![0; length];
-                    if reader.read_exact(&mut body).is_err() {
-                        return;
-                    }
-                    kept.lock()
-                        .unwrap()
-                        .push(String::from_utf8_lossy(&body).into_owned());
-                    let mut stream = &stream;
-                    let _ = write!(stream, "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
-                }
-            });
-        }
-    });
-    (url, bodies)
 }
 
 /// Every file moodlec wrote in `dir` (results, journals, `-o` files).
@@ -230,7 +167,7 @@ fn the_token_leaves_in_no_encoding_from_any_command() {
         texts.push((format!("{what}: stdout"), out.stdout.clone()));
         texts.push((format!("{what}: stderr"), out.stderr.clone()));
     };
-    let (hook, bodies) = webhook();
+    let (hook, bodies) = fixtures::webhook_receiver("200 OK");
 
     // run: a batch applied and its answer lost, an HTML page for the
     // lookup, a 502 after commit, a batch refused (s002 exists) and split.
