@@ -219,17 +219,27 @@ impl Reply {
     }
 }
 
-fn scrub_json(value: Json, token: &Token) -> Json {
+fn scrub_json(mut value: Json, token: &Token) -> Json {
+    scrub_json_in_place(&mut value, token);
+    value
+}
+
+/// Strings are scrubbed where they are; only an object whose keys carry
+/// the token is rebuilt.
+fn scrub_json_in_place(value: &mut Json, token: &Token) {
     match value {
-        Json::String(s) => Json::String(token.scrub(&s)),
-        Json::Array(items) => Json::Array(items.into_iter().map(|v| scrub_json(v, token)).collect()),
-        Json::Object(object) => Json::Object(
-            object
-                .into_iter()
-                .map(|(k, v)| (token.scrub(&k), scrub_json(v, token)))
-                .collect(),
-        ),
-        other => other,
+        Json::String(s) => token.scrub_in_place(s),
+        Json::Array(items) => items.iter_mut().for_each(|v| scrub_json_in_place(v, token)),
+        Json::Object(object) => {
+            object.values_mut().for_each(|v| scrub_json_in_place(v, token));
+            if object.keys().any(|k| token.appears_in(k)) {
+                *object = std::mem::take(object)
+                    .into_iter()
+                    .map(|(k, v)| (token.scrub(&k), v))
+                    .collect();
+            }
+        }
+        _ => {}
     }
 }
 

@@ -18,7 +18,7 @@ use crate::moodle::ws::REDACTED_TOKEN;
 pub struct Token {
     secret: String,
     /// Every encoding of the secret to scrub, longest first.
-    forms: Vec<Vec<u8>>,
+    forms: Vec<String>,
 }
 
 impl Token {
@@ -41,28 +41,37 @@ impl Token {
     /// before it is shown.
     pub fn scrub(&self, text: &str) -> String {
         let mut text = text.to_owned();
+        self.scrub_in_place(&mut text);
+        text
+    }
+
+    /// Whether `text` holds the token in any encoding.
+    pub fn appears_in(&self, text: &str) -> bool {
+        self.forms.iter().any(|form| text.contains(form.as_str()))
+    }
+
+    /// [`Token::scrub`] on `text` itself: nothing is allocated when the
+    /// token is not there (the common case, for every string of an answer).
+    pub fn scrub_in_place(&self, text: &mut String) {
         for form in &self.forms {
-            // The forms are built from a `&str`, so they are UTF-8.
-            let form = std::str::from_utf8(form).unwrap_or_default();
-            if !form.is_empty() && text.contains(form) {
-                text = text.replace(form, REDACTED_TOKEN);
+            if text.contains(form.as_str()) {
+                *text = text.replace(form.as_str(), REDACTED_TOKEN);
             }
         }
-        text
     }
 
     /// `bytes` with every occurrence of the token, in any encoding, replaced
     /// by `REDACTED`: for a server's answer before it is decoded or cut.
     pub fn scrub_bytes(&self, mut bytes: Vec<u8>) -> Vec<u8> {
         for form in &self.forms {
-            bytes = replace_all(bytes, form);
+            bytes = replace_all(bytes, form.as_bytes());
         }
         bytes
     }
 }
 
 /// The encodings of `secret` a site, a proxy or a page may echo, longest first.
-fn encodings(secret: &str) -> Vec<Vec<u8>> {
+fn encodings(secret: &str) -> Vec<String> {
     let percent = |lower: bool, all: bool| {
         let mut out = String::new();
         for byte in secret.bytes() {
@@ -98,7 +107,8 @@ fn encodings(secret: &str) -> Vec<Vec<u8>> {
     ];
     forms.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
     forms.dedup();
-    forms.into_iter().map(String::into_bytes).collect()
+    forms.retain(|form| !form.is_empty());
+    forms
 }
 
 /// `bytes` with every `needle` replaced by `REDACTED`.
