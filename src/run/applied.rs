@@ -6,8 +6,8 @@
 //! lookup refused, because "not found" would then be a guess.
 //!
 //! Found is not yet proof that this run created it: the record may have
-//! been in Moodle before (a username taken long ago). So the records found
-//! are read once more by id, and every identifying field the record sets
+//! been in Moodle before (a username taken long ago). So for the records
+//! found, every identifying field the record sets
 //! (username, names, email, idnumber; a course's names, idnumber and
 //! category) must have the record's value in Moodle. A record found with
 //! other values [`Found::differs`]: it was there before, and this run did not
@@ -100,10 +100,12 @@ pub(super) async fn find(
     let matches = find::find(&ctx.session, kind, field, &values)
         .await
         .map_err(lookup_error)?;
+    // What Moodle holds for each record found: the one record its value matched.
+    let mut held: HashMap<u64, &Json> = HashMap::new();
     for (number, value) in wanted {
         match matches.get(&value) {
-            Some(Matches::Ids(ids)) if ids.len() == 1 => {
-                found.ids.insert(number, ids[0]);
+            Some(Matches::Records(one)) if one.len() == 1 => {
+                held.insert(number, &one[0]);
             }
             Some(Matches::Refused(why)) => {
                 return Err(LookupError::Refused(MoodleError::local(
@@ -114,43 +116,40 @@ pub(super) async fn find(
             _ => {}
         }
     }
-    prove(ctx, kind, records, &mut found).await?;
+    prove(ctx, kind, records, &held, &mut found);
     Ok(found)
 }
 
-/// Keep in `found.ids` only the records whose identifying fields have the
-/// record's values in Moodle; the others go to `found.differs`.
-async fn prove(
+/// Put in `found.ids` the records whose identifying fields have the
+/// record's values in what Moodle holds for them (`held`, by record); the
+/// others go to `found.differs`.
+fn prove(
     ctx: &Ctx,
     kind: LookupKind,
     records: &[ValidRecord],
+    held: &HashMap<u64, &Json>,
     found: &mut Found,
-) -> Result<(), LookupError> {
-    if found.ids.is_empty() {
-        return Ok(());
-    }
-    let mut ids: Vec<i64> = found.ids.values().copied().collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let held = details(ctx, kind, &ids).await?;
+) {
     let compared: &[(&str, Compare)] = match kind {
         LookupKind::User => USER_FIELDS,
         LookupKind::Course => COURSE_FIELDS,
     };
     for record in records {
-        let Some(&id) = found.ids.get(&record.number) else {
+        let Some(moodle) = held.get(&record.number) else {
             continue;
         };
-        let why = match held.get(&id) {
-            None => Some(format!("Moodle did not show record {id} when asked by id")),
-            Some(moodle) => difference(ctx, record, moodle, compared),
+        let Some(id) = moodle.get("id").and_then(Json::as_i64) else {
+            continue;
         };
-        if let Some(why) = why {
-            found.ids.remove(&record.number);
-            found.differs.insert(record.number, format!("id {id}: {why}"));
+        match difference(ctx, record, moodle, compared) {
+            Some(why) => {
+                found.differs.insert(record.number, format!("id {id}: {why}"));
+            }
+            None => {
+                found.ids.insert(record.number, id);
+            }
         }
     }
-    Ok(())
 }
 
 /// What differs between the record and what Moodle holds, if anything.
@@ -199,48 +198,6 @@ fn text(value: &Json) -> Option<String> {
         Json::Number(n) => Some(n.to_string()),
         _ => None,
     }
-}
-
-/// What Moodle holds for `ids`, by id.
-async fn details(ctx: &Ctx, kind: LookupKind, ids: &[i64]) -> Result<HashMap<i64, Json>, LookupError> {
-    let mut out = HashMap::new();
-    for chunk in ids.chunks(find::USER_VALUES_PER_CALL) {
-        let (params, list_key) = match kind {
-            LookupKind::User => {
-                let mut params = vec![("field".to_owned(), "id".to_owned())];
-                params.extend(
-                    chunk
-                        .iter()
-                        .enumerate()
-                        .map(|(i, id)| (format!("values[{i}]"), id.to_string())),
-                );
-                (params, None)
-            }
-            LookupKind::Course => {
-                let ids: Vec<String> = chunk.iter().map(i64::to_string).collect();
-                let params = vec![
-                    ("field".to_owned(), "ids".to_owned()),
-                    ("value".to_owned(), ids.join(",")),
-                ];
-                (params, Some("courses"))
-            }
-        };
-        let answer = ctx
-            .session
-            .read(kind.function(), &params)
-            .await
-            .map_err(lookup_error)?;
-        let list = match list_key {
-            Some(key) => answer.get(key).cloned().unwrap_or(Json::Null),
-            None => answer,
-        };
-        for item in list.as_array().map(Vec::as_slice).unwrap_or_default() {
-            if let Some(id) = item.get("id").and_then(Json::as_i64) {
-                out.insert(id, item.clone());
-            }
-        }
-    }
-    Ok(out)
 }
 
 fn lookup_error(error: ReadError) -> LookupError {

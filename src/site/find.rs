@@ -38,12 +38,27 @@ use crate::validate::keys::{self, Key, Resolution, Resolutions, Wanted};
 pub const USER_VALUES_PER_CALL: usize = 100;
 
 /// What Moodle holds for one value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Found {
-    /// The ids of the matching records, sorted, without repeats (none: no match).
-    Ids(Vec<i64>),
+    /// The matching records as Moodle returned them (each with its `id`),
+    /// sorted by id, without repeats (none: no match).
+    Records(Vec<Json>),
     /// Moodle refuses to search for this value, and why.
     Refused(String),
+}
+
+impl Found {
+    /// The ids of the matching records.
+    pub fn ids(&self) -> Vec<i64> {
+        match self {
+            Found::Records(records) => records.iter().filter_map(record_id).collect(),
+            Found::Refused(_) => Vec::new(),
+        }
+    }
+}
+
+fn record_id(record: &Json) -> Option<i64> {
+    record.get("id").and_then(Json::as_i64)
 }
 
 /// Find the `kind` records whose `field` is each of `values`.
@@ -93,12 +108,12 @@ pub async fn resolve(session: &Session, wanted: &Wanted) -> Result<Resolutions, 
     for ((_, field), (kind, values)) in groups {
         for (value, found) in find(session, kind, field, &values).await? {
             let resolution = match found {
-                Found::Ids(ids) => match ids.as_slice() {
+                Found::Refused(why) => Resolution::Rejected(why),
+                records => match records.ids().as_slice() {
                     [] => Resolution::Missing,
                     [id] => Resolution::Found(*id),
-                    _ => Resolution::Ambiguous(ids),
+                    ids => Resolution::Ambiguous(ids.to_vec()),
                 },
-                Found::Refused(why) => Resolution::Rejected(why),
             };
             out.insert(
                 Key {
@@ -187,25 +202,22 @@ async fn users(
 /// Give each asked value the users of `answer` that match it: exactly, or
 /// else as the database matched them (an exact match wins over such a one).
 fn match_users(field: &str, asked: &[String], answer: &Json, out: &mut HashMap<String, Found>) {
-    let mut exact: HashMap<String, Vec<i64>> = HashMap::new();
-    let mut folded: HashMap<String, Vec<i64>> = HashMap::new();
+    let mut exact: HashMap<String, Vec<Json>> = HashMap::new();
+    let mut folded: HashMap<String, Vec<Json>> = HashMap::new();
     for user in answer.as_array().map(Vec::as_slice).unwrap_or_default() {
-        let (Some(id), Some(value)) = (
-            user.get("id").and_then(Json::as_i64),
-            user.get(field).and_then(text),
-        ) else {
+        let (Some(_), Some(value)) = (record_id(user), user.get(field).and_then(text)) else {
             continue;
         };
-        folded.entry(value.to_lowercase()).or_default().push(id);
-        exact.entry(value).or_default().push(id);
+        folded.entry(value.to_lowercase()).or_default().push(user.clone());
+        exact.entry(value).or_default().push(user.clone());
     }
     for value in asked {
-        let ids = exact
+        let users = exact
             .get(value)
             .or_else(|| folded.get(&value.to_lowercase()))
             .cloned()
             .unwrap_or_default();
-        out.insert(value.clone(), found(ids));
+        out.insert(value.clone(), found(users));
     }
 }
 
@@ -239,7 +251,8 @@ async fn courses(
                     .map(|courses| {
                         courses
                             .iter()
-                            .filter_map(|c| c.get("id").and_then(Json::as_i64))
+                            .filter(|c| record_id(c).is_some())
+                            .cloned()
                             .collect()
                     })
                     .unwrap_or_default(),
@@ -252,10 +265,10 @@ async fn courses(
     Ok(())
 }
 
-fn found(mut ids: Vec<i64>) -> Found {
-    ids.sort_unstable();
-    ids.dedup();
-    Found::Ids(ids)
+fn found(mut records: Vec<Json>) -> Found {
+    records.sort_by_key(record_id);
+    records.dedup_by_key(|record| record_id(record));
+    Found::Records(records)
 }
 
 #[cfg(test)]
@@ -275,17 +288,21 @@ mod tests {
             {"id": 9, "email": "e@f.org"},
         ]);
         match_users("email", &asked, &answer, &mut out);
-        assert_eq!(out["a@b.org"], Found::Ids(vec![5]));
-        assert_eq!(out["C@d.org"], Found::Ids(vec![7]));
-        assert_eq!(out["e@f.org"], Found::Ids(vec![8, 9]));
-        assert_eq!(out["x@y.org"], Found::Ids(vec![]));
+        assert_eq!(out["a@b.org"].ids(), vec![5]);
+        assert_eq!(out["C@d.org"].ids(), vec![7]);
+        assert_eq!(
+            out["C@d.org"],
+            Found::Records(vec![json!({"id": 7, "email": "c@d.org"})])
+        );
+        assert_eq!(out["e@f.org"].ids(), vec![8, 9]);
+        assert_eq!(out["x@y.org"], Found::Records(vec![]));
     }
 
     #[test]
     fn ids_in_answers_are_numbers() {
         let mut out = HashMap::new();
         match_users("id", &["3".to_owned()], &json!([{"id": 3}]), &mut out);
-        assert_eq!(out["3"], Found::Ids(vec![3]));
+        assert_eq!(out["3"].ids(), vec![3]);
     }
 
     #[test]
