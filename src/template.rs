@@ -52,6 +52,9 @@ pub struct Template {
     pub kind: Kind,
     /// Fields whose value is a Moodle id found from a key in the source record.
     pub lookups: Vec<Lookup>,
+    /// For a write template that keeps Moodle equal to a roster (`sync users
+    /// by username`): what it syncs and what happens to what the roster lacks.
+    pub sync: Option<SyncSpec>,
     /// Where the template was declared.
     #[serde(skip)]
     pub origin: Origin,
@@ -83,13 +86,16 @@ pub enum Kind {
     Write,
     /// Inputs in, output records out (`fetch`, joins).
     Read(Box<ReadSpec>),
+    /// `steps staff_users, staff_enrolments`: no function of its own; `plan`
+    /// and `sync` run these sync templates, in this order, on one source.
+    Steps(Vec<String>),
 }
 
 // As `explain --json` has always shown it: `null` for a write template.
 impl Serialize for Kind {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
-            Kind::Write => serializer.serialize_none(),
+            Kind::Write | Kind::Steps(_) => serializer.serialize_none(),
             Kind::Read(spec) => serializer.serialize_some(spec),
         }
     }
@@ -111,7 +117,7 @@ impl WriteTemplate {
     pub fn new(template: Arc<Template>) -> Result<WriteTemplate, Arc<Template>> {
         match template.kind {
             Kind::Write => Ok(WriteTemplate(template)),
-            Kind::Read(_) => Err(template),
+            Kind::Read(_) | Kind::Steps(_) => Err(template),
         }
     }
 }
@@ -124,7 +130,7 @@ impl ReadTemplate {
     pub fn new(template: Arc<Template>) -> Result<ReadTemplate, Arc<Template>> {
         match template.kind {
             Kind::Read(_) => Ok(ReadTemplate(template)),
-            Kind::Write => Err(template),
+            Kind::Write | Kind::Steps(_) => Err(template),
         }
     }
 
@@ -133,7 +139,7 @@ impl ReadTemplate {
         match &self.0.kind {
             Kind::Read(spec) => spec,
             // `new` admits read templates only, and templates are immutable.
-            Kind::Write => unreachable!("a ReadTemplate holds a read template"),
+            Kind::Write | Kind::Steps(_) => unreachable!("a ReadTemplate holds a read template"),
         }
     }
 }
@@ -157,7 +163,7 @@ impl Template {
     pub fn read_spec(&self) -> Option<&ReadSpec> {
         match &self.kind {
             Kind::Read(spec) => Some(spec),
-            Kind::Write => None,
+            Kind::Write | Kind::Steps(_) => None,
         }
     }
 
@@ -831,5 +837,116 @@ mod tests {
         let as_read = ReadTemplate::new(read.clone()).unwrap();
         assert_eq!(as_read.spec().emits, read.read_spec().unwrap().emits);
         assert!(WriteTemplate::new(read).is_err());
+    }
+}
+
+/// What a sync template keeps equal to the roster, and how (`sync users by
+/// username`, `update ...`, `create none`, `scope ...`, `missing ...`).
+///
+/// The template itself (its fields, maps, sets, lookups) says what one
+/// roster row is in Moodle's terms; this says how rows are matched with what
+/// Moodle holds and what a difference leads to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SyncSpec {
+    /// What is synced; follows from the template's function.
+    pub object: SyncObject,
+    /// The field rows and Moodle records are matched by (`by username`).
+    /// `None` for enrolments: they are matched by their user and course
+    /// lookups' keys.
+    pub key: Option<String>,
+    /// The fields compared with Moodle and updated where they differ
+    /// (`update a, b`); `None`: every field the template sends that Moodle
+    /// returns; `Some(empty)`: `update none`, add new only.
+    pub update: Option<Vec<String>>,
+    /// `create none`: update only, never create what Moodle lacks.
+    pub create: bool,
+    /// What of Moodle the sync owns: only records in scope are ever removed.
+    pub scope: Vec<ScopeRule>,
+    /// What happens to records in scope that the roster lacks.
+    pub missing: Missing,
+}
+
+/// The kinds of Moodle records a sync template can keep equal to a roster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncObject {
+    /// Accounts (core_user_create_users, update_users, delete_users).
+    Users,
+    /// Courses (core_course_create_courses, update_courses, delete_courses).
+    Courses,
+    /// Manual enrolments with their role (enrol_manual_enrol_users, unenrol_users,
+    /// core_role_assign_roles / unassign_roles).
+    Enrolments,
+}
+
+impl SyncObject {
+    /// The name written after `sync`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SyncObject::Users => "users",
+            SyncObject::Courses => "courses",
+            SyncObject::Enrolments => "enrolments",
+        }
+    }
+
+    /// The object written `name`.
+    pub fn from_name(name: &str) -> Option<SyncObject> {
+        match name {
+            "users" => Some(SyncObject::Users),
+            "courses" => Some(SyncObject::Courses),
+            "enrolments" => Some(SyncObject::Enrolments),
+            _ => None,
+        }
+    }
+}
+
+/// One criterion of a sync's scope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScopeRule {
+    /// `scope auth = "manual"`: the Moodle field equals the value.
+    Equals { field: String, value: String },
+    /// `scope email like "%@staff.example.edu"`: SQL LIKE, `%` any text, case-insensitive.
+    Like { field: String, pattern: String },
+    /// `scope courses "MATH101", "PHYS201"`: enrolments in these courses
+    /// (by the course lookup's key), instead of the courses the roster names.
+    Courses(Vec<String>),
+}
+
+/// What a sync does with records in scope that the roster lacks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Missing {
+    /// Leave them (the default).
+    #[default]
+    Keep,
+    /// Users: `suspended = 1`; enrolments: re-enrol with `suspend = 1`.
+    Suspend,
+    /// Users and courses: delete them (also needs `--allow-delete`).
+    Delete,
+    /// Enrolments: enrol_manual_unenrol_users.
+    Unenrol,
+}
+
+impl Missing {
+    /// The word written after `missing`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Missing::Keep => "keep",
+            Missing::Suspend => "suspend",
+            Missing::Delete => "delete",
+            Missing::Unenrol => "unenrol",
+        }
+    }
+
+    /// The policy written `name`.
+    pub fn from_name(name: &str) -> Option<Missing> {
+        match name {
+            "keep" => Some(Missing::Keep),
+            "suspend" => Some(Missing::Suspend),
+            "delete" => Some(Missing::Delete),
+            "unenrol" => Some(Missing::Unenrol),
+            _ => None,
+        }
     }
 }

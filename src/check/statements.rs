@@ -48,6 +48,7 @@ pub(super) fn check_template(
             applied: crate::template::AppliedCheck::Unknown,
             kind: Kind::Write,
             lookups: Vec::new(),
+            sync: None,
             origin: Origin::default(),
         },
     };

@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use super::ledger::Ledger;
+use super::ledger::{Ledger, SharedLedger};
 use super::outcome::RecordResult;
 use super::{Reporter, Settings, Stats, Stop, StopKind, Summary};
 use crate::site::webhook::{self, Answer, Queue, Webhook};
@@ -19,7 +19,7 @@ pub(super) struct Ctx {
     pub applied: AppliedCheck,
     pub settings: Settings,
     pub reporter: Arc<dyn Reporter>,
-    ledger: Mutex<Ledger>,
+    ledger: SharedLedger,
     stats: Stats,
     stop: Mutex<Option<Stop>>,
     /// Notifications for the webhook, posted off the critical path.
@@ -35,7 +35,7 @@ pub(super) struct Parts {
     pub applied: AppliedCheck,
     pub settings: Settings,
     pub reporter: Arc<dyn Reporter>,
-    pub ledger: Ledger,
+    pub ledger: SharedLedger,
     pub webhook: Option<Webhook>,
 }
 
@@ -54,7 +54,7 @@ impl Ctx {
             applied: parts.applied,
             settings: parts.settings,
             reporter: parts.reporter,
-            ledger: Mutex::new(parts.ledger),
+            ledger: parts.ledger,
             stats: Stats::default(),
             stop: Mutex::new(None),
             webhook,

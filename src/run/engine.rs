@@ -9,7 +9,7 @@ use tokio::time::Instant;
 
 use super::apply::{self, Work};
 use super::ctx::{Ctx, Parts};
-use super::ledger::{Ledger, Resume, Unfinished};
+use super::ledger::{Resume, SharedLedger, Unfinished};
 use super::outcome::{RecordResult, Status};
 use super::{Reporter, Settings, Stop, StopKind, Summary};
 use crate::moodle::ws::CONTROL_FIELDS;
@@ -33,8 +33,9 @@ pub struct Runner {
     pub applied: AppliedCheck,
     /// How the run behaves.
     pub settings: Settings,
-    /// Where results go.
-    pub ledger: Ledger,
+    /// Where results go: shared, so that several runs (the steps of a sync's
+    /// apply) write one results file and one journal.
+    pub ledger: SharedLedger,
     /// Where answers are posted, if anywhere.
     pub webhook: Option<Webhook>,
     /// Progress and warnings.

@@ -227,6 +227,9 @@ pub struct Resume {
     pub unfinished: Vec<Unfinished>,
 }
 
+/// A ledger several runs write to, one after the other.
+pub type SharedLedger = std::sync::Arc<std::sync::Mutex<Ledger>>;
+
 /// Where results and journal lines go. Without a results file it keeps nothing.
 #[derive(Debug)]
 pub struct Ledger {
@@ -254,6 +257,11 @@ pub fn journal_path(results: &Path) -> PathBuf {
 }
 
 impl Ledger {
+    /// This ledger, to be handed to runs.
+    pub fn shared(self) -> SharedLedger {
+        std::sync::Arc::new(std::sync::Mutex::new(self))
+    }
+
     /// A ledger that writes nothing (no `--results`).
     pub fn none() -> Ledger {
         Ledger {

@@ -264,7 +264,7 @@ fn execute(args: &Args, runtime: &Runtime, prepared: Prepared) -> Result<Outcome
             test: args.test,
             handle_interrupt: true,
         },
-        ledger,
+        ledger: ledger.shared(),
         webhook,
         reporter: reporter.clone(),
         lookups,

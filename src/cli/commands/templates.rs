@@ -49,6 +49,7 @@ fn kind(t: &Template) -> &'static str {
     match t.kind {
         Kind::Read(_) => "read",
         Kind::Write => "write",
+        Kind::Steps(_) => "sync",
     }
 }
 
