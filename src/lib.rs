@@ -43,6 +43,7 @@ pub mod run;
 pub mod schema;
 pub mod site;
 pub mod span;
+pub mod sync;
 pub mod syntax;
 pub mod template;
 pub mod validate;

@@ -867,7 +867,7 @@ pub struct SyncSpec {
 }
 
 /// The kinds of Moodle records a sync template can keep equal to a roster.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SyncObject {
     /// Accounts (core_user_create_users, update_users, delete_users).
@@ -901,7 +901,7 @@ impl SyncObject {
 }
 
 /// One criterion of a sync's scope.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ScopeRule {
     /// `scope auth = "manual"`: the Moodle field equals the value.
@@ -914,7 +914,7 @@ pub enum ScopeRule {
 }
 
 /// What a sync does with records in scope that the roster lacks.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Missing {
     /// Leave them (the default).

@@ -17,6 +17,8 @@ pub enum ErrorKind {
     Server,
     /// The run was stopped by Ctrl-C: what was not sent is reported as not done (exit 1).
     Interrupted,
+    /// The work was refused as it stands: a plan a rail stops, a plan that drifted (exit 1).
+    Rejected,
 }
 
 impl ErrorKind {
@@ -25,7 +27,7 @@ impl ErrorKind {
         match self {
             ErrorKind::Usage => ExitClass::UsageOrTemplate,
             ErrorKind::Server => ExitClass::Server,
-            ErrorKind::Interrupted => ExitClass::RecordsRejected,
+            ErrorKind::Interrupted | ErrorKind::Rejected => ExitClass::RecordsRejected,
         }
     }
 
@@ -35,6 +37,7 @@ impl ErrorKind {
             ErrorKind::Usage => "moodlec::usage",
             ErrorKind::Server => "moodlec::server",
             ErrorKind::Interrupted => "moodlec::interrupted",
+            ErrorKind::Rejected => "moodlec::rejected",
         }
     }
 }
@@ -83,6 +86,14 @@ impl Error {
                 message: message.into(),
                 help: None,
             }]),
+        }
+    }
+
+    /// Work refused as it stands, for these reasons (exit 1).
+    pub fn rejected(messages: Vec<Message>) -> Error {
+        Error {
+            kind: ErrorKind::Rejected,
+            report: Report::Messages(messages),
         }
     }
 

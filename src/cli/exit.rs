@@ -13,6 +13,8 @@ pub enum ExitClass {
     UsageOrTemplate,
     /// The server could not be reached, or refused the token, the service or the function.
     Server,
+    /// `plan --detailed-exitcode`: the plan has changes (none is 0).
+    ChangesPending,
 }
 
 impl From<ExitClass> for ExitCode {
@@ -22,6 +24,7 @@ impl From<ExitClass> for ExitCode {
             ExitClass::RecordsRejected => 1,
             ExitClass::UsageOrTemplate => 2,
             ExitClass::Server => 3,
+            ExitClass::ChangesPending => 4,
         })
     }
 }
@@ -33,6 +36,8 @@ pub enum Outcome {
     Ok,
     /// Some records were invalid, failed or were refused (each one reported).
     Rejected,
+    /// A plan with changes, asked to say so (`--detailed-exitcode`).
+    ChangesPending,
 }
 
 impl Outcome {
@@ -50,6 +55,7 @@ impl Outcome {
         match self {
             Outcome::Ok => ExitClass::Ok,
             Outcome::Rejected => ExitClass::RecordsRejected,
+            Outcome::ChangesPending => ExitClass::ChangesPending,
         }
     }
 }

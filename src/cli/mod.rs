@@ -8,10 +8,12 @@ mod error;
 mod exit;
 mod input;
 mod load;
+mod lock;
 mod problems;
 mod report;
 mod sites;
 mod spool;
+mod syncing;
 
 use std::process::ExitCode;
 
@@ -55,6 +57,12 @@ enum Command {
     Run(commands::run::Args),
     /// Fetch data out of Moodle with a read template (NDJSON, JSON or CSV).
     Fetch(commands::fetch::Args),
+    /// Show what a sync would change in Moodle (read only); --out saves the plan.
+    Plan(commands::plan::Args),
+    /// Apply a saved plan, after checking it against Moodle.
+    Apply(commands::apply::Args),
+    /// Keep Moodle equal to a roster: plan, show, confirm, apply.
+    Sync(commands::sync::Args),
     /// Get a web-service token with a username and password (saved with mode 0600).
     Login(commands::login::Args),
 }
@@ -98,6 +106,9 @@ impl Command {
             Command::Run(args) => commands::run::run(&args),
             Command::Login(args) => commands::login::run(&args),
             Command::Fetch(args) => commands::fetch::run(&args),
+            Command::Plan(args) => commands::plan::run(&args),
+            Command::Apply(args) => commands::apply::run(&args),
+            Command::Sync(args) => commands::sync::run(&args),
         }
     }
 
@@ -110,7 +121,12 @@ impl Command {
             Command::Validate(args) => args.error_format(),
             Command::Render(args) => args.error_format(),
             Command::Fetch(args) => args.error_format(),
-            Command::Fmt(_) | Command::Run(_) | Command::Login(_) => DiagnosticFormat::Human,
+            Command::Fmt(_)
+            | Command::Run(_)
+            | Command::Login(_)
+            | Command::Plan(_)
+            | Command::Apply(_)
+            | Command::Sync(_) => DiagnosticFormat::Human,
         }
     }
 
@@ -119,7 +135,7 @@ impl Command {
     /// (its writes to a closed stdout or stderr fail and are ignored), so
     /// that every record sent gets its result written.
     fn ends_on_closed_output(&self) -> bool {
-        !matches!(self, Command::Run(_))
+        !matches!(self, Command::Run(_) | Command::Apply(_) | Command::Sync(_))
     }
 }
 

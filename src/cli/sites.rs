@@ -151,9 +151,14 @@ fn tokens_dir() -> Option<PathBuf> {
     config_dir().map(|dir| dir.join("tokens"))
 }
 
-/// The stored token file of `site`: its host and a hash of its whole address
-/// (scheme, port and path tell sites on one host apart).
+/// The stored token file of `site`.
 pub fn token_path(site: &SiteUrl) -> Option<PathBuf> {
+    tokens_dir().map(|dir| dir.join(format!("{}.json", site_stem(site))))
+}
+
+/// A file name stem for what belongs to `site`: its host and a hash of its
+/// whole address (scheme, port and path tell sites on one host apart).
+pub fn site_stem(site: &SiteUrl) -> String {
     let url = site.as_str();
     let host: String = url
         .split("://")
@@ -175,7 +180,7 @@ pub fn token_path(site: &SiteUrl) -> Option<PathBuf> {
     let hash = url.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
     });
-    tokens_dir().map(|dir| dir.join(format!("{host}-{hash:016x}.json")))
+    format!("{host}-{hash:016x}")
 }
 
 /// The token stored for exactly `site`, if any.

@@ -15,7 +15,7 @@ use super::{Reporter, Settings, Stop, StopKind, Summary};
 use crate::moodle::ws::CONTROL_FIELDS;
 use crate::params::ParamValues;
 use crate::plan::Batcher;
-use crate::record::{ReadError, Records};
+use crate::record::{ReadError, SourceRecord};
 use crate::site::webhook::Webhook;
 use crate::site::{MoodleError, Session};
 use crate::template::{AppliedCheck, WriteTemplate};
@@ -49,7 +49,7 @@ impl Runner {
     /// done and resolving those it says are ambiguous first.
     pub async fn run(
         self,
-        records: Records,
+        records: impl IntoIterator<Item = Result<SourceRecord, ReadError>>,
         params: ParamValues,
         options: ValidateOptions,
         resume: Resume,
@@ -148,11 +148,7 @@ struct Pass<'t> {
 }
 
 impl Pass<'_> {
-    async fn next(
-        &mut self,
-        item: Result<crate::record::SourceRecord, ReadError>,
-        dispatcher: &mut Dispatcher,
-    ) {
+    async fn next(&mut self, item: Result<SourceRecord, ReadError>, dispatcher: &mut Dispatcher) {
         let ctx = dispatcher.ctx.clone();
         let record = match item {
             Ok(record) => record,

@@ -34,8 +34,11 @@ pub async fn preflight(session: &Session, template: &Template) -> Result<Cleared
     Ok(cleared)
 }
 
-/// The checks on a site's answer.
-fn clear(info: SiteInfo, template: &Template) -> Result<Cleared, Refusal> {
+/// The checks on a site's answer, for `template`.
+///
+/// # Errors
+/// The service lacks the template's function.
+pub fn clear(info: SiteInfo, template: &Template) -> Result<Cleared, Refusal> {
     info.require(
         &[template.function.as_str()],
         &format!("the function of template `{}`", template.name),
