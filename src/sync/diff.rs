@@ -325,3 +325,286 @@ fn role_change(have: &[i64], want: i64) -> FieldChange {
         new: json!([want]),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::builtin;
+    use crate::sync::actual::Record;
+    use crate::sync::desired::{joined, Row};
+
+    fn fields(value: Json) -> Fields {
+        value
+            .as_object()
+            .map(|o| o.clone().into_iter().collect())
+            .unwrap_or_default()
+    }
+
+    fn key(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn users_spec(missing: Missing) -> SyncSpec {
+        SyncSpec {
+            object: SyncObject::Users,
+            key: Some("username".to_owned()),
+            update: None,
+            create: true,
+            scope: vec![crate::template::ScopeRule::Equals {
+                field: "auth".to_owned(),
+                value: "manual".to_owned(),
+            }],
+            missing,
+        }
+    }
+
+    fn desired(rows: &[(&str, Json)]) -> Desired {
+        let mut d = Desired::default();
+        for (i, (username, f)) in rows.iter().enumerate() {
+            let k = key(&[("username", username)]);
+            d.rows.insert(
+                joined(&k),
+                Row {
+                    record: i as u64 + 1,
+                    line: i as u64 + 2,
+                    key: k,
+                    fields: fields(f.clone()),
+                },
+            );
+        }
+        d.records = rows.len() as u64;
+        d
+    }
+
+    fn actual(users: &[(&str, Json)]) -> Actual {
+        let mut a = Actual::default();
+        for (username, f) in users {
+            let k = key(&[("username", username)]);
+            a.in_scope.insert(joined(&k));
+            a.records.insert(
+                joined(&k),
+                Record {
+                    key: k,
+                    fields: fields(f.clone()),
+                },
+            );
+        }
+        a
+    }
+
+    fn actions(diff: &StepDiff) -> Vec<(Action, String)> {
+        diff.changes
+            .iter()
+            .map(|c| (c.action, c.key.values().cloned().collect::<Vec<_>>().join("/")))
+            .collect()
+    }
+
+    #[test]
+    fn create_update_suspend_and_unchanged() {
+        let template = builtin::catalog().get("create_users").unwrap();
+        let want = desired(&[
+            (
+                "new",
+                json!({"username": "new", "firstname": "N", "lastname": "W", "email": "n@x.org", "password": "Secret-123"}),
+            ),
+            (
+                "same",
+                json!({"username": "same", "firstname": "S", "lastname": "A", "email": "s@x.org"}),
+            ),
+            (
+                "moved",
+                json!({"username": "moved", "firstname": "M", "lastname": "Novak", "email": "m@x.org"}),
+            ),
+        ]);
+        let have = actual(&[
+            (
+                "same",
+                json!({"id": 3, "username": "same", "firstname": "S", "lastname": "A", "email": "s@x.org", "suspended": false}),
+            ),
+            (
+                "moved",
+                json!({"id": 4, "username": "moved", "firstname": "M", "lastname": "Novakova", "email": "m@x.org", "suspended": false}),
+            ),
+            (
+                "leaver",
+                json!({"id": 5, "username": "leaver", "firstname": "L", "lastname": "V", "email": "l@x.org", "suspended": false}),
+            ),
+        ]);
+        let mut diff = step(template, &users_spec(Missing::Suspend), &want, &have, true);
+        diff.changes.sort_by_key(|c| c.action);
+        assert_eq!(
+            actions(&diff),
+            vec![
+                (Action::Create, "new".to_owned()),
+                (Action::Update, "moved".to_owned()),
+                (Action::Suspend, "leaver".to_owned())
+            ]
+        );
+        assert_eq!(diff.unchanged, 1);
+        let create = &diff.changes[0];
+        assert!(
+            !create.send.contains_key("password"),
+            "a plan never holds a password: {:?}",
+            create.send
+        );
+        let update = &diff.changes[1];
+        assert_eq!(update.send, fields(json!({"id": 4, "lastname": "Novak"})));
+        assert_eq!(update.diff[0].old, json!("Novakova"));
+        assert_eq!(diff.changes[2].send, fields(json!({"id": 5, "suspended": 1})));
+        assert!(diff.create_only.contains(&"password".to_owned()));
+    }
+
+    #[test]
+    fn no_removals_when_told_and_keep_removes_nothing() {
+        let template = builtin::catalog().get("create_users").unwrap();
+        let have = actual(&[(
+            "leaver",
+            json!({"id": 5, "username": "leaver", "suspended": false}),
+        )]);
+        let diff = step(
+            template,
+            &users_spec(Missing::Suspend),
+            &Desired::default(),
+            &have,
+            false,
+        );
+        assert!(diff.changes.is_empty());
+        let diff = step(
+            template,
+            &users_spec(Missing::Keep),
+            &Desired::default(),
+            &have,
+            true,
+        );
+        assert!(diff.changes.is_empty());
+        let diff = step(
+            template,
+            &users_spec(Missing::Delete),
+            &Desired::default(),
+            &have,
+            true,
+        );
+        assert_eq!(actions(&diff), vec![(Action::Delete, "leaver".to_owned())]);
+    }
+
+    #[test]
+    fn a_suspended_user_back_in_the_roster_is_reactivated() {
+        let template = builtin::catalog().get("create_users").unwrap();
+        let want = desired(&[("back", json!({"username": "back", "firstname": "B"}))]);
+        let have = actual(&[(
+            "back",
+            json!({"id": 7, "username": "back", "firstname": "B", "suspended": true}),
+        )]);
+        let diff = step(template, &users_spec(Missing::Suspend), &want, &have, true);
+        assert_eq!(actions(&diff), vec![(Action::Reactivate, "back".to_owned())]);
+        assert_eq!(diff.changes[0].send, fields(json!({"id": 7, "suspended": 0})));
+        // With `missing keep` the sync does not own suspension.
+        let diff = step(template, &users_spec(Missing::Keep), &want, &have, true);
+        assert!(diff.changes.is_empty());
+    }
+
+    fn enrolment_spec(missing: Missing) -> SyncSpec {
+        SyncSpec {
+            object: SyncObject::Enrolments,
+            key: None,
+            update: None,
+            create: true,
+            scope: Vec::new(),
+            missing,
+        }
+    }
+
+    fn enrolments(rows: &[(&str, &str, i64)], have: &[(&str, &str, i64, &str)]) -> (Desired, Actual) {
+        let mut d = Desired::default();
+        for (i, (user, course, role)) in rows.iter().enumerate() {
+            let k = key(&[("user", user), ("course", course)]);
+            d.rows.insert(
+                joined(&k),
+                Row {
+                    record: i as u64 + 1,
+                    line: i as u64 + 2,
+                    key: k,
+                    fields: fields(json!({"roleid": role})),
+                },
+            );
+        }
+        d.records = rows.len() as u64;
+        let mut a = Actual::default();
+        for (n, (user, course, role, status)) in have.iter().enumerate() {
+            let k = key(&[("user", user), ("course", course)]);
+            a.in_scope.insert(joined(&k));
+            a.course_ids.insert((*course).to_owned(), 10);
+            a.records.insert(
+                joined(&k),
+                Record {
+                    key: k,
+                    fields: fields(
+                        json!({"userid": n + 100, "courseid": 10, "roles": [role], "status": status}),
+                    ),
+                },
+            );
+        }
+        (d, a)
+    }
+
+    #[test]
+    fn enrolments_enrol_reactivate_change_role_and_suspend() {
+        let template = builtin::catalog().get("enrol_users").unwrap();
+        let (want, have) = enrolments(
+            &[
+                ("ann", "M1", 5),
+                ("bob", "M1", 3),
+                ("cid", "M1", 5),
+                ("dee", "M1", 5),
+            ],
+            &[
+                ("bob", "M1", 5, "active"),
+                ("cid", "M1", 5, "suspended"),
+                ("dee", "M1", 5, "active"),
+                ("eve", "M1", 5, "active"),
+            ],
+        );
+        let diff = step(template, &enrolment_spec(Missing::Suspend), &want, &have, true);
+        let mut got = actions(&diff);
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                (Action::Reactivate, "M1/cid".to_owned()),
+                (Action::Enrol, "M1/ann".to_owned()),
+                (Action::Assign, "M1/bob".to_owned()),
+                (Action::Unassign, "M1/bob".to_owned()),
+                (Action::Suspend, "M1/eve".to_owned()),
+            ]
+        );
+        assert_eq!(diff.unchanged, 1);
+        let suspend = diff.changes.iter().find(|c| c.action == Action::Suspend).unwrap();
+        assert_eq!(suspend.send["suspend"], json!(1));
+        assert_eq!(suspend.send["roleid"], json!(5));
+        let reactivate = diff
+            .changes
+            .iter()
+            .find(|c| c.action == Action::Reactivate)
+            .unwrap();
+        assert_eq!(reactivate.send["suspend"], json!(0));
+        let assign = diff.changes.iter().find(|c| c.action == Action::Assign).unwrap();
+        assert_eq!(assign.send["roleid"], json!(3));
+        assert_eq!(assign.send["contextlevel"], json!("course"));
+        let unassign = diff
+            .changes
+            .iter()
+            .find(|c| c.action == Action::Unassign)
+            .unwrap();
+        assert_eq!(unassign.send["roleid"], json!(5));
+        let diff = step(template, &enrolment_spec(Missing::Unenrol), &want, &have, true);
+        assert!(diff
+            .changes
+            .iter()
+            .any(|c| c.action == Action::Unenrol && c.key["user"] == "eve"));
+    }
+}
