@@ -78,6 +78,7 @@ pub fn create_courses(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
     for course in batch {
         ctx.state.courses.insert(course.id, course);
     }
+    ctx.state.seed_instances();
     Ok(Value::Array(created))
 }
 
@@ -230,11 +231,13 @@ fn course_details(ctx: &Ctx, course: &Course) -> Value {
         .get(&course.categoryid)
         .map(|c| c.name.clone())
         .unwrap_or_default();
-    let methods: Vec<&str> = if course.manual_enrol == ManualEnrol::Enabled {
-        vec!["manual"]
-    } else {
-        vec![]
-    };
+    // The plugins of the course's enabled instances, each once.
+    let mut methods: Vec<&str> = Vec::new();
+    for instance in ctx.state.instances(course.id) {
+        if instance.enabled && !methods.contains(&instance.enrol.as_str()) {
+            methods.push(&instance.enrol);
+        }
+    }
     json!({
         "id": course.id,
         "fullname": course.fullname,

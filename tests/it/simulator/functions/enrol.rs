@@ -1,8 +1,9 @@
-//! enrol_manual_enrol_users (moodle-ws.md 2.5) and
-//! enrol_manual_unenrol_users (2.6). Both run one transaction for the whole
-//! call and answer `null` on success.
-
-use std::collections::BTreeSet;
+//! enrol_manual_enrol_users (moodle-ws.md 2.5), enrol_manual_unenrol_users
+//! (2.6), core_enrol_get_enrolled_users (2.12) and
+//! core_enrol_get_course_enrolment_methods; core_role_assign_roles and
+//! core_role_unassign_roles. The writes run one transaction for the whole
+//! call and answer `null` on success (enrol/manual/externallib.php,
+//! enrol/externallib.php, lib/enrollib.php).
 
 use serde_json::Value;
 
@@ -11,7 +12,7 @@ use super::super::params::{
     list, optional, required, single, value, Desc, Field, ParamType as T, Presence, Rec,
 };
 use super::super::response::{class, WsError};
-use super::super::state::{Course, Enrolment, ManualEnrol, User};
+use super::super::state::{Course, User};
 use super::courses::php_int;
 use super::users::{keep, now, user_get_user_details};
 use super::{php_empty, sql_debug, Ctx};
@@ -41,40 +42,49 @@ pub fn unenrol_params(_: &SiteConfig) -> Desc {
     )])
 }
 
-/// Checks every enrolment in order (course, role, manual instance, user)
-/// and applies them all only if none failed: one bad enrolment rolls back
-/// the whole call. Re-enrolling updates the enrolment: absent times become
-/// 0 and absent `suspend` means active, and the role is added.
+/// A checked enrolment of enrol_users, applied once all are checked.
+struct Planned {
+    courseid: i64,
+    userid: i64,
+    roleid: i64,
+    timestart: i64,
+    timeend: i64,
+    suspended: bool,
+}
+
+/// Checks every enrolment in order (course, role, enabled manual instance,
+/// user) and applies them all only if none failed: one bad enrolment rolls
+/// back the whole call. Re-enrolling updates the manual enrolment
+/// (`enrol_plugin::enrol_user` in lib/enrollib.php, with the status the
+/// web service always passes): absent times become 0, absent `suspend`
+/// means active, and the role is assigned (without component) in addition
+/// to the roles the user has.
 pub fn enrol_users(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
     let mut planned = Vec::new();
     for rec in params.list("enrolments") {
         planned.push(check_enrolment(ctx, rec)?);
     }
-    for (e, roleid) in planned {
-        let entry = ctx
-            .state
-            .enrolments
-            .entry((e.courseid, e.userid))
-            .or_insert_with(|| e.clone());
-        entry.timestart = e.timestart;
-        entry.timeend = e.timeend;
-        entry.suspended = e.suspended;
-        entry.roles.insert(roleid);
+    for p in planned {
+        let entry = ctx.state.enrol_manual(p.courseid, p.userid);
+        entry.timestart = p.timestart;
+        entry.timeend = p.timeend;
+        entry.suspended = p.suspended;
+        entry.roles.insert(p.roleid);
         ctx.committed = true;
     }
     Ok(Value::Null)
 }
 
-fn check_enrolment(ctx: &Ctx, rec: Rec) -> Result<(Enrolment, i64), WsError> {
+fn check_enrolment(ctx: &Ctx, rec: Rec) -> Result<Planned, WsError> {
     let (roleid, userid, courseid) = (
         rec.int("roleid").unwrap_or_default(),
         rec.int("userid").unwrap_or_default(),
         rec.int("courseid").unwrap_or_default(),
     );
     // context_course::instance(IGNORE_MISSING) + validate_context.
-    let Some(course) = ctx.state.courses.get(&courseid) else {
+    if !ctx.state.courses.contains_key(&courseid) {
         return Err(WsError::invalid_parameter("Context does not exist"));
-    };
+    }
     if !ctx.site.assignable_roles.contains(&roleid) {
         return Err(WsError::moodle(
             "wsusercannotassign",
@@ -83,8 +93,14 @@ fn check_enrolment(ctx: &Ctx, rec: Rec) -> Result<(Enrolment, i64), WsError> {
             ),
         ));
     }
-    if course.manual_enrol != ManualEnrol::Enabled {
-        return Err(no_instance(courseid));
+    // enrol_get_instances($courseid, true): enabled instances only.
+    let enabled = ctx
+        .state
+        .instances(courseid)
+        .into_iter()
+        .any(|i| i.enrol == "manual" && i.enabled);
+    if !enabled {
+        return Err(no_instance());
     }
     // 4.5 answers a PHP TypeError without errorcode here (moodle-ws.md 6;
     // the message text is not recorded there and is made up).
@@ -93,36 +109,38 @@ fn check_enrolment(ctx: &Ctx, rec: Rec) -> Result<(Enrolment, i64), WsError> {
             "core_user::get_user(): Return value must be of type stdClass|false, null returned",
         ));
     }
-    let enrolment = Enrolment {
+    Ok(Planned {
         courseid,
         userid,
-        roles: BTreeSet::new(),
+        roleid,
         timestart: rec.int("timestart").unwrap_or(0),
         timeend: rec.int("timeend").unwrap_or(0),
         suspended: rec.int("suspend").is_some_and(|s| s != 0),
-    };
-    Ok((enrolment, roleid))
+    })
 }
 
-fn no_instance(courseid: i64) -> WsError {
+/// Both manual functions pass their parameters as the exception's `$link`,
+/// not as `$a`, so the language string keeps its `{$a->courseid}`
+/// placeholder (enrol/manual/externallib.php).
+fn no_instance() -> WsError {
     WsError::moodle(
         "wsnoinstance",
-        &format!(
-            "Manual enrolment plugin instance doesn't exist or is disabled for the course (id = {courseid})"
-        ),
+        "Manual enrolment plugin instance doesn't exist or is disabled for the course (id = {$a->courseid})",
     )
 }
 
-/// Removes the manual enrolments (with all their roles; `roleid` is
-/// accepted but unused). Unenrolling someone who is not enrolled is a
-/// silent no-op.
+/// Removes the users' enrolments of the course's manual instance
+/// (`enrol_plugin::unenrol_user`; `roleid` is accepted but unused).
+/// Enrolments by other methods are left alone; the roles without component
+/// go only with the user's last enrolment in the course. Unenrolling
+/// someone who is not enrolled is a silent no-op.
 pub fn unenrol_users(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
     let mut planned = Vec::new();
     for rec in params.list("enrolments") {
         planned.push(check_unenrolment(ctx, rec)?);
     }
-    for key in planned {
-        ctx.committed |= ctx.state.enrolments.remove(&key).is_some();
+    for (instanceid, userid) in planned {
+        ctx.committed |= ctx.state.unenrol_instance(instanceid, userid);
     }
     Ok(Value::Null)
 }
@@ -131,7 +149,7 @@ fn check_unenrolment(ctx: &Ctx, rec: Rec) -> Result<(i64, i64), WsError> {
     let userid = rec.int("userid").unwrap_or_default();
     let courseid = rec.int("courseid").unwrap_or_default();
     // context_course::instance(MUST_EXIST): a DML error on table course.
-    let Some(course) = ctx.state.courses.get(&courseid) else {
+    if !ctx.state.courses.contains_key(&courseid) {
         return Err(WsError::missing_record(
             "invalidrecord",
             "Can not find data record in database table course.",
@@ -140,14 +158,16 @@ fn check_unenrolment(ctx: &Ctx, rec: Rec) -> Result<(i64, i64), WsError> {
                 &courseid.to_string(),
             ),
         ));
-    };
-    if course.manual_enrol == ManualEnrol::Missing {
-        return Err(no_instance(courseid));
     }
+    // get_record('enrol', courseid + manual): enabled or not.
+    let Some(instance) = ctx.state.manual_instance(courseid) else {
+        return Err(no_instance());
+    };
+    // get_record('user', id): deleted users still have their row.
     if !ctx.state.users.contains_key(&userid) {
         return Err(WsError::invalid_parameter(format!("User id not exist: {userid}")));
     }
-    Ok((courseid, userid))
+    Ok((instance.id, userid))
 }
 
 // ---- core_enrol_get_enrolled_users (moodle-ws.md 2.12) ----
@@ -300,13 +320,14 @@ pub fn get_enrolled_users(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> 
                 // Everybody is "enrolled" on the front page but the guest.
                 return u.username != "guest";
             }
-            let Some(e) = state.enrolment(courseid, u.id) else {
+            if !state.is_enrolled(courseid, u.id) {
                 return false;
-            };
-            let active = state.enrolment_active(e, now);
+            }
+            let active = state.is_active(courseid, u.id, now);
             (!onlyactive || active)
                 && (!onlysuspended || !active)
-                && (withcapability.is_empty() || e.roles.iter().any(|r| capable.contains(r)))
+                && (withcapability.is_empty()
+                    || state.roles_in(courseid, u.id).iter().any(|r| capable.contains(r)))
         })
         .filter(|u| {
             groupid == 0

@@ -61,8 +61,7 @@ pub fn get_grade_items(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
             .filter(|u| !u.deleted)
             .filter(|u| {
                 state
-                    .enrolment(courseid, u.id)
-                    .is_some_and(|e| state.enrolment_active(e, now))
+                    .is_active(courseid, u.id, now)
             })
             .filter(|u| {
                 groupid == 0

@@ -673,15 +673,16 @@ pub fn user_get_user_details(
     }
     put("department", json!(user.field("department")));
     if let Some(courseid) = course {
+        // get_user_roles($context, $userid, false): every assignment in the
+        // course context, a role given by two components twice.
         let roles: Vec<Value> = ctx
             .state
-            .enrolment(courseid, user.id)
-            .map(|e| e.roles.iter().copied().collect::<Vec<i64>>())
-            .unwrap_or_default()
+            .role_assignments(courseid, user.id)
             .into_iter()
-            .filter_map(|r| {
-                super::super::state::role::info(r)
-                    .map(|(shortname, sortorder)| json!({"roleid": r, "name": "", "shortname": shortname, "sortorder": sortorder}))
+            .filter_map(|a| {
+                super::super::state::role::info(a.roleid).map(|(shortname, sortorder)| {
+                    json!({"roleid": a.roleid, "name": "", "shortname": shortname, "sortorder": sortorder})
+                })
             })
             .collect();
         put("roles", Value::Array(roles));
@@ -768,11 +769,9 @@ fn custom_fields_of(ctx: &Ctx, user: &User) -> Vec<Value> {
 fn enrolled_courses(ctx: &Ctx, userid: i64) -> Vec<Value> {
     let now = now();
     ctx.state
-        .enrolments
+        .courses
         .values()
-        .filter(|e| e.userid == userid && ctx.state.enrolment_active(e, now))
-        .filter_map(|e| ctx.state.courses.get(&e.courseid))
-        .filter(|c| c.categoryid != 0)
+        .filter(|c| c.categoryid != 0 && ctx.state.is_active(c.id, userid, now))
         .map(|c| json!({"id": c.id, "fullname": c.fullname, "shortname": c.shortname}))
         .collect()
 }
