@@ -5,14 +5,14 @@
 //! call and answer `null` on success (enrol/manual/externallib.php,
 //! enrol/externallib.php, lib/enrollib.php).
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::super::config::SiteConfig;
 use super::super::params::{
     list, optional, required, single, value, Desc, Field, ParamType as T, Presence, Rec,
 };
 use super::super::response::{class, WsError};
-use super::super::state::{Course, User};
+use super::super::state::{role, Course, SiteState, User, COURSE_CONTEXT_BASE};
 use super::courses::php_int;
 use super::users::{keep, now, user_get_user_details};
 use super::{php_empty, sql_debug, Ctx};
@@ -363,4 +363,172 @@ pub fn get_enrolled_users(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> 
         answer.push(Value::Object(keep(details, ENROLLED_USER, false)));
     }
     Ok(Value::Array(answer))
+}
+
+// ---- core_enrol_get_course_enrolment_methods (enrol/externallib.php) ----
+
+pub fn methods_params(_: &SiteConfig) -> Desc {
+    single(vec![required("courseid", value(T::Int))])
+}
+
+/// The course (MUST_EXIST: `invalidrecord` on table course), then its
+/// enabled instances (`enrol_get_instances($courseid, true)`), each
+/// described by its plugin's `get_enrol_info()`. Only plugins that
+/// implement it are listed: self (status true: the simulator does not
+/// model self-enrolment restrictions) and guest (with its `wsfunction`);
+/// manual, cohort, database, meta… return nothing there and are absent,
+/// as Moodle's own test of this function expects.
+pub fn get_course_enrolment_methods(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
+    let courseid = params.int("courseid").unwrap_or_default();
+    if !ctx.state.courses.contains_key(&courseid) && courseid != 1 {
+        return Err(WsError::missing_record(
+            "invalidrecord",
+            "Can not find data record in database table course.",
+            sql_debug("SELECT * FROM {course} WHERE id = ?", &courseid.to_string()),
+        ));
+    }
+    let methods: Vec<Value> = ctx
+        .state
+        .instances(courseid)
+        .into_iter()
+        .filter(|i| i.enabled)
+        .filter_map(|i| {
+            let role_name = || match i.roleid {
+                role::MANAGER => "Manager",
+                role::EDITING_TEACHER => "Teacher",
+                role::TEACHER => "Non-editing teacher",
+                _ => "Student",
+            };
+            match i.enrol.as_str() {
+                "self" => {
+                    let name = if i.name.is_empty() {
+                        format!("Self enrolment ({})", role_name())
+                    } else {
+                        i.name.clone()
+                    };
+                    Some(json!({"id": i.id, "courseid": i.courseid, "type": "self", "name": name, "status": true}))
+                }
+                "guest" => {
+                    let name = if i.name.is_empty() { "Guest access".to_string() } else { i.name.clone() };
+                    Some(json!({
+                        "id": i.id, "courseid": i.courseid, "type": "guest", "name": name, "status": true,
+                        "wsfunction": "enrol_guest_get_instance_info",
+                    }))
+                }
+                _ => None,
+            }
+        })
+        .collect();
+    Ok(Value::Array(methods))
+}
+
+// ---- core_role_assign_roles / core_role_unassign_roles (enrol/externallib.php) ----
+
+fn role_params(list_name: &'static str) -> Desc {
+    single(vec![required(
+        list_name,
+        list(single(vec![
+            required("roleid", value(T::Int)),
+            required("userid", value(T::Int)),
+            optional("contextid", value(T::Int)),
+            optional("contextlevel", value(T::Alpha)),
+            optional("instanceid", value(T::Int)),
+        ])),
+    )])
+}
+
+pub fn assign_params(_: &SiteConfig) -> Desc {
+    role_params("assignments")
+}
+
+pub fn unassign_params(_: &SiteConfig) -> Desc {
+    role_params("unassignments")
+}
+
+/// `external_api::get_context_from_params` then `validate_context`: the
+/// course of the context, or the error. A non-empty `contextid` wins;
+/// otherwise `contextlevel` (a short name) with `instanceid`. Only course
+/// contexts are modelled: any other existing context answers as if it did
+/// not exist.
+fn course_of_context(state: &SiteState, rec: Rec) -> Result<i64, WsError> {
+    let missing = || WsError::invalid_parameter("Context does not exist");
+    let contextid = rec.int("contextid").unwrap_or(0);
+    if contextid != 0 {
+        let courseid = contextid - COURSE_CONTEXT_BASE;
+        return if courseid > 1 && state.courses.contains_key(&courseid) {
+            Ok(courseid)
+        } else {
+            Err(missing())
+        };
+    }
+    let level = rec.str("contextlevel").unwrap_or_default();
+    match rec.int("instanceid") {
+        Some(instanceid) if !php_empty(level) => {
+            if !matches!(level, "system" | "user" | "coursecat" | "course" | "module" | "block") {
+                return Err(WsError::invalid_parameter(format!("Invalid context level = {level}")));
+            }
+            if level == "course" && instanceid > 1 && state.courses.contains_key(&instanceid) {
+                Ok(instanceid)
+            } else {
+                Err(missing())
+            }
+        }
+        _ => Err(WsError::invalid_parameter(
+            "Missing parameters, please provide either context level with instance id or contextid",
+        )),
+    }
+}
+
+/// Checks of one (un)assignment: the context, then the role must be one
+/// the caller may assign there (`get_assignable_roles`), else an
+/// invalid_parameter_exception naming the `contextid` as sent ('' when it
+/// was not sent).
+fn check_role_change(ctx: &Ctx, rec: Rec, verb: &str) -> Result<(i64, i64, i64), WsError> {
+    let courseid = course_of_context(ctx.state, rec)?;
+    let roleid = rec.int("roleid").unwrap_or_default();
+    if !ctx.site.assignable_roles.contains(&roleid) {
+        return Err(WsError::invalid_parameter(format!(
+            "Can not {verb} roleid={roleid} in contextid={}",
+            rec.str("contextid").unwrap_or_default()
+        )));
+    }
+    Ok((courseid, rec.int("userid").unwrap_or_default(), roleid))
+}
+
+/// One transaction. `role_assign` without component: a user that does not
+/// exist or is deleted is a coding_exception; an existing assignment is
+/// kept as it is. Answers null.
+pub fn assign_roles(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
+    let mut planned = Vec::new();
+    for rec in params.list("assignments") {
+        let (courseid, userid, roleid) = check_role_change(ctx, rec, "assign")?;
+        if !ctx.state.users.get(&userid).is_some_and(|u| !u.deleted) {
+            return Err(WsError::new(
+                class::CODING,
+                "codingerror",
+                "Coding error detected, it must be fixed by a programmer: User ID does not exist or is deleted!",
+                Some(format!("userid:{userid}")),
+            ));
+        }
+        planned.push((courseid, userid, roleid));
+    }
+    for (courseid, userid, roleid) in planned {
+        ctx.state.assign_role(courseid, userid, roleid);
+        ctx.committed = true;
+    }
+    Ok(Value::Null)
+}
+
+/// One transaction. `role_unassign` removes only the assignment without
+/// component (one made by a cohort sync or another syncing method stays);
+/// nothing to remove is not an error. Answers null.
+pub fn unassign_roles(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
+    let mut planned = Vec::new();
+    for rec in params.list("unassignments") {
+        planned.push(check_role_change(ctx, rec, "unassign")?);
+    }
+    for (courseid, userid, roleid) in planned {
+        ctx.committed |= ctx.state.unassign_role(courseid, userid, roleid);
+    }
+    Ok(Value::Null)
 }
