@@ -532,15 +532,18 @@ impl SiteState {
             None => self.add_instance(courseid, "manual"),
         };
         let loose = self.loose_roles.remove(&(courseid, userid)).unwrap_or_default();
-        let entry = self.enrolments.entry((courseid, userid)).or_insert_with(|| Enrolment {
-            courseid,
-            userid,
-            instanceid,
-            roles: BTreeSet::new(),
-            timestart: 0,
-            timeend: 0,
-            suspended: false,
-        });
+        let entry = self
+            .enrolments
+            .entry((courseid, userid))
+            .or_insert_with(|| Enrolment {
+                courseid,
+                userid,
+                instanceid,
+                roles: BTreeSet::new(),
+                timestart: 0,
+                timeend: 0,
+                suspended: false,
+            });
         entry.roles.extend(loose);
         entry
     }
@@ -784,7 +787,11 @@ impl SiteState {
     pub fn assign_role(&mut self, courseid: i64, userid: i64, roleid: i64) {
         match self.enrolments.get_mut(&(courseid, userid)) {
             Some(e) => e.roles.insert(roleid),
-            None => self.loose_roles.entry((courseid, userid)).or_default().insert(roleid),
+            None => self
+                .loose_roles
+                .entry((courseid, userid))
+                .or_default()
+                .insert(roleid),
         };
     }
 
@@ -840,7 +847,8 @@ impl SiteState {
                 .filter(|i| i.courseid == courseid)
                 .map(|i| i.id)
                 .collect();
-            self.grades.retain(|(item, u), _| !(*u == userid && items.contains(item)));
+            self.grades
+                .retain(|(item, u), _| !(*u == userid && items.contains(item)));
             self.lastcourseaccess.remove(&(courseid, userid));
         }
         true
@@ -1019,7 +1027,7 @@ impl SiteState {
     /// An enrolment that counts as active now: not suspended, started and
     /// not ended (`get_enrolled_sql` with onlyactive).
     pub fn enrolment_active(&self, e: &Enrolment, now: i64) -> bool {
-        let enabled = self.enrol_instances.get(&e.instanceid).is_none_or(|i| i.enabled);
+        let enabled = self.enrol_instances.get(&e.instanceid).map_or(true, |i| i.enabled);
         enabled && !e.suspended && e.timestart <= now && (e.timeend == 0 || e.timeend > now)
     }
 }

@@ -598,7 +598,10 @@ fn update_one(ctx: &Ctx, rec: Rec) -> Result<Course, WsError> {
         course.categoryid = categoryid;
     }
     let others = || ctx.state.courses.values().filter(|c| c.id != id);
-    if let Some(shortname) = rec.str("shortname").filter(|s| !s.is_empty() && *s != old.shortname) {
+    if let Some(shortname) = rec
+        .str("shortname")
+        .filter(|s| !s.is_empty() && *s != old.shortname)
+    {
         if others().any(|c| c.shortname == shortname) {
             return Err(WsError::moodle(
                 "shortnametaken",

@@ -464,8 +464,13 @@ fn course_of_context(state: &SiteState, rec: Rec) -> Result<i64, WsError> {
     let level = rec.str("contextlevel").unwrap_or_default();
     match rec.int("instanceid") {
         Some(instanceid) if !php_empty(level) => {
-            if !matches!(level, "system" | "user" | "coursecat" | "course" | "module" | "block") {
-                return Err(WsError::invalid_parameter(format!("Invalid context level = {level}")));
+            if !matches!(
+                level,
+                "system" | "user" | "coursecat" | "course" | "module" | "block"
+            ) {
+                return Err(WsError::invalid_parameter(format!(
+                    "Invalid context level = {level}"
+                )));
             }
             if level == "course" && instanceid > 1 && state.courses.contains_key(&instanceid) {
                 Ok(instanceid)

@@ -929,7 +929,12 @@ pub fn delete_users(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
     let mut planned: Vec<i64> = Vec::new();
     for id in params.strings("userids") {
         let id: i64 = id.parse().unwrap_or_default();
-        let Some(user) = ctx.state.users.get(&id).filter(|u| !u.deleted && !planned.contains(&u.id)) else {
+        let Some(user) = ctx
+            .state
+            .users
+            .get(&id)
+            .filter(|u| !u.deleted && !planned.contains(&u.id))
+        else {
             return Err(WsError::missing_record(
                 "invaliduser",
                 "Invalid user",
@@ -937,10 +942,16 @@ pub fn delete_users(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
             ));
         };
         if user.site_admin {
-            return Err(WsError::moodle("useradminodelete", "Admin accounts cannot be deleted"));
+            return Err(WsError::moodle(
+                "useradminodelete",
+                "Admin accounts cannot be deleted",
+            ));
         }
         if user.id == ctx.caller {
-            return Err(WsError::moodle("usernotdeletederror", "User not deleted - unknown error"));
+            return Err(WsError::moodle(
+                "usernotdeletederror",
+                "User not deleted - unknown error",
+            ));
         }
         if user.username == "guest" || user.id == 1 {
             continue;
@@ -998,9 +1009,9 @@ fn username_taken(state: &SiteState, name: &str) -> bool {
 /// MD5 of `data` as 32 lowercase hex digits (PHP `md5()`).
 pub fn md5_hex(data: &[u8]) -> String {
     const S: [u32; 64] = [
-        7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5,
-        9, 14, 20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10, 15, 21, 6, 10, 15, 21, 6,
-        10, 15, 21, 6, 10, 15, 21,
+        7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20,
+        5, 9, 14, 20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10, 15, 21, 6, 10, 15,
+        21, 6, 10, 15, 21, 6, 10, 15, 21,
     ];
     let k: Vec<u32> = (0..64)
         .map(|i| ((i as f64 + 1.0).sin().abs() * 4_294_967_296.0) as u32)
