@@ -32,6 +32,7 @@ mod readme;
 mod run;
 mod schema;
 mod simulator_behaviour;
+mod simulator_sync;
 mod site_faults;
 mod sites;
 mod token_scan;

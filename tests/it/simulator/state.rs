@@ -1,6 +1,7 @@
-//! The simulated site's database: users, categories, courses and manual
-//! enrolments. Seeded from [`SiteConfig`](super::SiteConfig), changed only by
-//! the write functions, cloned out by `Simulator::state()` for assertions.
+//! The simulated site's database: users, categories, courses, enrolment
+//! instances, enrolments and role assignments. Seeded from
+//! [`SiteConfig`](super::SiteConfig), changed only by the write functions and
+//! the seeding helpers, cloned out by `Simulator::state()` for assertions.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -192,7 +193,11 @@ impl Category {
     }
 }
 
-/// A course's manual enrolment instance (moodle-ws.md 2.5 step 3).
+/// The manual enrolment instance a course is seeded with (moodle-ws.md 2.5
+/// step 3). Read when the site first sees the course (at start, or when a
+/// test inserted it into [`SiteState::courses`]); afterwards the instance
+/// lives in [`SiteState::enrol_instances`] (see
+/// [`SiteState::remove_instance`], [`SiteState::set_instance_enabled`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ManualEnrol {
     Enabled,
@@ -375,16 +380,64 @@ impl Grade {
     }
 }
 
-/// A user's manual enrolment in a course with the roles assigned through it.
+/// A row of `mdl_enrol`: one enrolment method of a course.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnrolInstance {
+    pub id: i64,
+    pub courseid: i64,
+    /// The plugin: `manual`, `self`, `cohort`, `database`, `meta`, `guest`…
+    pub enrol: String,
+    /// Custom name; '' means the plugin's default name.
+    pub name: String,
+    /// ENROL_INSTANCE_ENABLED (true) or ENROL_INSTANCE_DISABLED.
+    pub enabled: bool,
+    /// Default role of the method (`roleid` column).
+    pub roleid: i64,
+}
+
+impl EnrolInstance {
+    /// The component of the role assignments the plugin makes: '' for
+    /// plugins whose roles are not protected (manual, self, guest: they call
+    /// `role_assign` without component), `enrol_<type>` for the syncing ones
+    /// (cohort, database, meta, ldap…), per `roles_protected()` in
+    /// enrol/*/lib.php.
+    pub fn role_component(&self) -> String {
+        match self.enrol.as_str() {
+            "manual" | "self" | "guest" | "fee" | "paypal" => String::new(),
+            other => format!("enrol_{other}"),
+        }
+    }
+}
+
+/// A row of `mdl_user_enrolments` (a user's enrolment in a course through
+/// one instance) with the roles assigned through it: for a manual enrolment
+/// the course roles without component (also those given by
+/// core_role_assign_roles); for other methods the roles with the plugin's
+/// component and the instance as itemid.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Enrolment {
     pub courseid: i64,
     pub userid: i64,
+    /// The `mdl_enrol` id this enrolment belongs to.
+    pub instanceid: i64,
     pub roles: BTreeSet<i64>,
     pub timestart: i64,
     pub timeend: i64,
     pub suspended: bool,
 }
+
+/// One role assignment in a course context (`mdl_role_assignments`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RoleAssignment {
+    pub roleid: i64,
+    /// '' for manual enrolments and core_role_assign_roles.
+    pub component: String,
+    /// The enrolment instance for a component's assignment, else 0.
+    pub itemid: i64,
+}
+
+/// Course context ids are this plus the course id (the system context is 1).
+pub const COURSE_CONTEXT_BASE: i64 = 1000;
 
 /// Everything the functions read and write.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -392,8 +445,19 @@ pub struct SiteState {
     pub users: BTreeMap<i64, User>,
     pub categories: BTreeMap<i64, Category>,
     pub courses: BTreeMap<i64, Course>,
-    /// Keyed by (courseid, userid).
+    /// Manual enrolments, keyed by (courseid, userid).
     pub enrolments: BTreeMap<(i64, i64), Enrolment>,
+    /// Enrolments by every other method, keyed by (instanceid, userid).
+    pub other_enrolments: BTreeMap<(i64, i64), Enrolment>,
+    /// Roles without component of users who have no manual enrolment in
+    /// the course (role_assign by core_role_assign_roles, or left behind by
+    /// a manual unenrolment while another method keeps the user enrolled),
+    /// keyed by (courseid, userid).
+    pub loose_roles: BTreeMap<(i64, i64), BTreeSet<i64>>,
+    /// `mdl_enrol`, by id.
+    pub enrol_instances: BTreeMap<i64, EnrolInstance>,
+    /// Courses whose seed instances were made (see [`ManualEnrol`]).
+    pub instances_seeded: BTreeSet<i64>,
     /// Next id of `mdl_user`. Like a PostgreSQL sequence it is not rolled
     /// back: users inserted by a call that then failed used up their ids.
     pub next_user_id: i64,
@@ -412,7 +476,7 @@ pub struct SiteState {
 impl SiteState {
     pub fn new(categories: &[Category], courses: &[Course], users: &[User]) -> Self {
         let next = |max: Option<i64>, floor: i64| max.unwrap_or(0).max(floor) + 1;
-        SiteState {
+        let mut state = SiteState {
             users: users.iter().map(|u| (u.id, u.clone())).collect(),
             categories: categories.iter().map(|c| (c.id, c.clone())).collect(),
             courses: courses.iter().map(|c| (c.id, c.clone())).collect(),
@@ -422,7 +486,9 @@ impl SiteState {
             next_course_id: next(courses.iter().map(|c| c.id).max(), 1),
             next_grade_item_id: 1,
             ..SiteState::default()
-        }
+        };
+        state.seed_instances();
+        state
     }
 
     pub fn user_by_username(&self, username: &str) -> Option<&User> {
@@ -450,20 +516,381 @@ impl SiteState {
     }
 
     /// Enrols a user with a role through the course's manual instance (an
-    /// active enrolment without dates); enrolling again adds the role.
+    /// active enrolment without dates); enrolling again adds the role. A
+    /// course without manual instance gets one (enabled).
     pub fn enrol(&mut self, courseid: i64, userid: i64, roleid: i64) {
-        self.enrolments
+        self.enrol_manual(courseid, userid).roles.insert(roleid);
+    }
+
+    /// The user's manual enrolment in the course, made (active, no dates)
+    /// if missing; roles without component the user already had in the
+    /// course move into it.
+    pub fn enrol_manual(&mut self, courseid: i64, userid: i64) -> &mut Enrolment {
+        self.seed_instances();
+        let instanceid = match self.manual_instance(courseid) {
+            Some(i) => i.id,
+            None => self.add_instance(courseid, "manual"),
+        };
+        let loose = self.loose_roles.remove(&(courseid, userid)).unwrap_or_default();
+        let entry = self
+            .enrolments
             .entry((courseid, userid))
             .or_insert_with(|| Enrolment {
                 courseid,
                 userid,
+                instanceid,
                 roles: BTreeSet::new(),
                 timestart: 0,
                 timeend: 0,
                 suspended: false,
-            })
-            .roles
-            .insert(roleid);
+            });
+        entry.roles.extend(loose);
+        entry
+    }
+
+    /// Makes the seed instances of courses not seen yet: the manual
+    /// instance their [`ManualEnrol`] asks for.
+    pub fn seed_instances(&mut self) {
+        let unseen: Vec<(i64, ManualEnrol)> = self
+            .courses
+            .values()
+            .filter(|c| !self.instances_seeded.contains(&c.id))
+            .map(|c| (c.id, c.manual_enrol))
+            .collect();
+        for (courseid, manual) in unseen {
+            self.instances_seeded.insert(courseid);
+            if manual != ManualEnrol::Missing {
+                let id = self.add_instance(courseid, "manual");
+                self.set_instance_enabled(id, manual == ManualEnrol::Enabled);
+            }
+        }
+    }
+
+    /// Adds an enabled enrolment instance of plugin `enrol` (manual, self,
+    /// cohort, database, meta, guest…) to a course, default role student;
+    /// returns its id.
+    pub fn add_instance(&mut self, courseid: i64, enrol: &str) -> i64 {
+        self.instances_seeded.insert(courseid);
+        let id = self.enrol_instances.keys().max().map_or(1, |m| m + 1);
+        self.enrol_instances.insert(
+            id,
+            EnrolInstance {
+                id,
+                courseid,
+                enrol: enrol.to_string(),
+                name: String::new(),
+                enabled: true,
+                roleid: role::STUDENT,
+            },
+        );
+        id
+    }
+
+    /// Enables or disables an instance (its enrolments stay).
+    pub fn set_instance_enabled(&mut self, instanceid: i64, enabled: bool) {
+        if let Some(i) = self.enrol_instances.get_mut(&instanceid) {
+            i.enabled = enabled;
+        }
+    }
+
+    /// Deletes an instance with its enrolments, as `enrol_plugin::
+    /// delete_instance` does (each user unenrolled first).
+    pub fn remove_instance(&mut self, instanceid: i64) {
+        let users: Vec<i64> = self
+            .enrolments
+            .values()
+            .chain(self.other_enrolments.values())
+            .filter(|e| e.instanceid == instanceid)
+            .map(|e| e.userid)
+            .collect();
+        for userid in users {
+            self.unenrol_instance(instanceid, userid);
+        }
+        self.enrol_instances.remove(&instanceid);
+    }
+
+    /// Removes the course's manual instance (and its enrolments).
+    pub fn remove_manual_instance(&mut self, courseid: i64) {
+        self.seed_instances();
+        if let Some(id) = self.manual_instance(courseid).map(|i| i.id) {
+            self.remove_instance(id);
+        }
+    }
+
+    /// The course's instances in `enrol_get_instances` order (sortorder,
+    /// then id; the simulator's sortorder is the id).
+    pub fn instances(&self, courseid: i64) -> Vec<&EnrolInstance> {
+        self.enrol_instances
+            .values()
+            .filter(|i| i.courseid == courseid)
+            .collect()
+    }
+
+    /// The course's first manual instance, enabled or not.
+    pub fn manual_instance(&self, courseid: i64) -> Option<&EnrolInstance> {
+        self.instances(courseid).into_iter().find(|i| i.enrol == "manual")
+    }
+
+    /// The course's first instance of plugin `enrol`.
+    pub fn instance_of(&self, courseid: i64, enrol: &str) -> Option<&EnrolInstance> {
+        self.instances(courseid).into_iter().find(|i| i.enrol == enrol)
+    }
+
+    /// Enrols a user through the course's instance of `method` (made,
+    /// enabled, if the course has none) with a role (0: none). For
+    /// `manual` this is [`SiteState::enrol`]; other methods assign the role
+    /// with their component (`enrol_cohort`…) unless the plugin's roles are
+    /// not protected (self, guest). Returns the instance id.
+    pub fn enrol_by(&mut self, courseid: i64, userid: i64, roleid: i64, method: &str) -> i64 {
+        self.seed_instances();
+        if method == "manual" {
+            let e = self.enrol_manual(courseid, userid);
+            if roleid != 0 {
+                e.roles.insert(roleid);
+            }
+            return e.instanceid;
+        }
+        let instance = match self.instance_of(courseid, method) {
+            Some(i) => i.clone(),
+            None => {
+                let id = self.add_instance(courseid, method);
+                self.enrol_instances[&id].clone()
+            }
+        };
+        let entry = self
+            .other_enrolments
+            .entry((instance.id, userid))
+            .or_insert_with(|| Enrolment {
+                courseid,
+                userid,
+                instanceid: instance.id,
+                roles: BTreeSet::new(),
+                timestart: 0,
+                timeend: 0,
+                suspended: false,
+            });
+        if roleid != 0 && !instance.role_component().is_empty() {
+            entry.roles.insert(roleid);
+        } else if roleid != 0 {
+            self.assign_role(courseid, userid, roleid);
+        }
+        instance.id
+    }
+
+    /// Suspends (or reactivates) the user's enrolment in the course by
+    /// `method`; false when there is none.
+    pub fn suspend_enrolment(&mut self, courseid: i64, userid: i64, method: &str, suspended: bool) -> bool {
+        match self.enrolment_by_mut(courseid, userid, method) {
+            Some(e) => {
+                e.suspended = suspended;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The user's enrolment in the course through the first instance of
+    /// `method`.
+    pub fn enrolment_by(&self, courseid: i64, userid: i64, method: &str) -> Option<&Enrolment> {
+        if method == "manual" {
+            return self.enrolment(courseid, userid);
+        }
+        let id = self.instance_of(courseid, method)?.id;
+        self.other_enrolments.get(&(id, userid))
+    }
+
+    pub fn enrolment_by_mut(&mut self, courseid: i64, userid: i64, method: &str) -> Option<&mut Enrolment> {
+        if method == "manual" {
+            return self.enrolments.get_mut(&(courseid, userid));
+        }
+        let id = self.instance_of(courseid, method)?.id;
+        self.other_enrolments.get_mut(&(id, userid))
+    }
+
+    /// Every enrolment of the user in the course, any method, in instance
+    /// order.
+    pub fn enrolments_in(&self, courseid: i64, userid: i64) -> Vec<&Enrolment> {
+        let mut all: Vec<&Enrolment> = self
+            .enrolment(courseid, userid)
+            .into_iter()
+            .chain(
+                self.other_enrolments
+                    .values()
+                    .filter(|e| e.courseid == courseid && e.userid == userid),
+            )
+            .collect();
+        all.sort_by_key(|e| e.instanceid);
+        all
+    }
+
+    /// The user is enrolled in the course by any method (active or not).
+    pub fn is_enrolled(&self, courseid: i64, userid: i64) -> bool {
+        !self.enrolments_in(courseid, userid).is_empty()
+    }
+
+    /// The user has an enrolment that counts as active now
+    /// (`get_enrolled_sql` with onlyactive: user enrolment active, instance
+    /// enabled, within its dates).
+    pub fn is_active(&self, courseid: i64, userid: i64, now: i64) -> bool {
+        self.enrolments_in(courseid, userid)
+            .into_iter()
+            .any(|e| self.enrolment_active(e, now))
+    }
+
+    /// The user's role assignments in the course context, by role then
+    /// component.
+    pub fn role_assignments(&self, courseid: i64, userid: i64) -> Vec<RoleAssignment> {
+        let mut all = Vec::new();
+        let plain = self
+            .enrolment(courseid, userid)
+            .map(|e| &e.roles)
+            .or_else(|| self.loose_roles.get(&(courseid, userid)));
+        for r in plain.into_iter().flatten() {
+            all.push(RoleAssignment {
+                roleid: *r,
+                component: String::new(),
+                itemid: 0,
+            });
+        }
+        for e in self
+            .other_enrolments
+            .values()
+            .filter(|e| e.courseid == courseid && e.userid == userid)
+        {
+            let component = self
+                .enrol_instances
+                .get(&e.instanceid)
+                .map(EnrolInstance::role_component)
+                .unwrap_or_default();
+            for r in &e.roles {
+                all.push(RoleAssignment {
+                    roleid: *r,
+                    component: component.clone(),
+                    itemid: e.instanceid,
+                });
+            }
+        }
+        all.sort();
+        all
+    }
+
+    /// The ids of the user's roles in the course, any component.
+    pub fn roles_in(&self, courseid: i64, userid: i64) -> BTreeSet<i64> {
+        self.role_assignments(courseid, userid)
+            .into_iter()
+            .map(|a| a.roleid)
+            .collect()
+    }
+
+    /// `role_assign($roleid, $userid, $coursecontext)`: a role without
+    /// component (kept once).
+    pub fn assign_role(&mut self, courseid: i64, userid: i64, roleid: i64) {
+        match self.enrolments.get_mut(&(courseid, userid)) {
+            Some(e) => e.roles.insert(roleid),
+            None => self
+                .loose_roles
+                .entry((courseid, userid))
+                .or_default()
+                .insert(roleid),
+        };
+    }
+
+    /// `role_unassign($roleid, $userid, $coursecontext)`: only the
+    /// assignment without component goes.
+    pub fn unassign_role(&mut self, courseid: i64, userid: i64, roleid: i64) -> bool {
+        match self.enrolments.get_mut(&(courseid, userid)) {
+            Some(e) => e.roles.remove(&roleid),
+            None => {
+                let Some(set) = self.loose_roles.get_mut(&(courseid, userid)) else {
+                    return false;
+                };
+                let removed = set.remove(&roleid);
+                if set.is_empty() {
+                    self.loose_roles.remove(&(courseid, userid));
+                }
+                removed
+            }
+        }
+    }
+
+    /// `enrol_plugin::unenrol_user` (lib/enrollib.php): the enrolment and
+    /// the roles of the instance's component go; roles without component
+    /// stay while another method keeps the user enrolled, and with the last
+    /// enrolment every course role, group membership, grade and last
+    /// access goes. Not enrolled: nothing happens. True if something was
+    /// removed.
+    pub fn unenrol_instance(&mut self, instanceid: i64, userid: i64) -> bool {
+        let Some(instance) = self.enrol_instances.get(&instanceid).cloned() else {
+            return false;
+        };
+        let courseid = instance.courseid;
+        if instance.enrol == "manual" {
+            match self.enrolments.get(&(courseid, userid)) {
+                Some(e) if e.instanceid == instanceid => {}
+                _ => return false,
+            }
+            let removed = self.enrolments.remove(&(courseid, userid)).expect("checked");
+            if !removed.roles.is_empty() {
+                self.loose_roles.insert((courseid, userid), removed.roles);
+            }
+        } else if self.other_enrolments.remove(&(instanceid, userid)).is_none() {
+            return false;
+        }
+        if !self.is_enrolled(courseid, userid) {
+            self.loose_roles.remove(&(courseid, userid));
+            for group in self.groups.values_mut().filter(|g| g.courseid == courseid) {
+                group.members.remove(&userid);
+            }
+            let items: BTreeSet<i64> = self
+                .grade_items
+                .values()
+                .filter(|i| i.courseid == courseid)
+                .map(|i| i.id)
+                .collect();
+            self.grades
+                .retain(|(item, u), _| !(*u == userid && items.contains(item)));
+            self.lastcourseaccess.remove(&(courseid, userid));
+        }
+        true
+    }
+
+    /// What `delete_user` (lib/moodlelib.php) removes besides marking the
+    /// row: every enrolment (`enrol_user_delete`), every role assignment,
+    /// group memberships and grades.
+    pub fn remove_user_data(&mut self, userid: i64) {
+        self.enrolments.retain(|_, e| e.userid != userid);
+        self.other_enrolments.retain(|_, e| e.userid != userid);
+        self.loose_roles.retain(|(_, u), _| *u != userid);
+        for group in self.groups.values_mut() {
+            group.members.remove(&userid);
+        }
+        self.grades.retain(|(_, u), _| *u != userid);
+        self.lastcourseaccess.retain(|(_, u), _| *u != userid);
+    }
+
+    /// `delete_course` (course/lib.php): the course with its instances,
+    /// enrolments, roles, groups and grades.
+    pub fn remove_course(&mut self, courseid: i64) {
+        self.courses.remove(&courseid);
+        self.enrolments.retain(|_, e| e.courseid != courseid);
+        self.other_enrolments.retain(|_, e| e.courseid != courseid);
+        self.loose_roles.retain(|(c, _), _| *c != courseid);
+        self.enrol_instances.retain(|_, i| i.courseid != courseid);
+        self.groups.retain(|_, g| g.courseid != courseid);
+        let items: BTreeSet<i64> = self
+            .grade_items
+            .values()
+            .filter(|i| i.courseid == courseid)
+            .map(|i| i.id)
+            .collect();
+        self.grade_items.retain(|id, _| !items.contains(id));
+        self.grades.retain(|(item, _), _| !items.contains(item));
+        self.lastcourseaccess.retain(|(c, _), _| *c != courseid);
+    }
+
+    /// The id of a course's context.
+    pub fn course_contextid(courseid: i64) -> i64 {
+        COURSE_CONTEXT_BASE + courseid
     }
 
     /// Adds a group to a course; returns its id.
@@ -600,6 +1027,7 @@ impl SiteState {
     /// An enrolment that counts as active now: not suspended, started and
     /// not ended (`get_enrolled_sql` with onlyactive).
     pub fn enrolment_active(&self, e: &Enrolment, now: i64) -> bool {
-        !e.suspended && e.timestart <= now && (e.timeend == 0 || e.timeend > now)
+        let enabled = self.enrol_instances.get(&e.instanceid).map_or(true, |i| i.enabled);
+        enabled && !e.suspended && e.timestart <= now && (e.timeend == 0 || e.timeend > now)
     }
 }

@@ -78,6 +78,7 @@ pub fn create_courses(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
     for course in batch {
         ctx.state.courses.insert(course.id, course);
     }
+    ctx.state.seed_instances();
     Ok(Value::Array(created))
 }
 
@@ -230,11 +231,13 @@ fn course_details(ctx: &Ctx, course: &Course) -> Value {
         .get(&course.categoryid)
         .map(|c| c.name.clone())
         .unwrap_or_default();
-    let methods: Vec<&str> = if course.manual_enrol == ManualEnrol::Enabled {
-        vec!["manual"]
-    } else {
-        vec![]
-    };
+    // The plugins of the course's enabled instances, each once.
+    let mut methods: Vec<&str> = Vec::new();
+    for instance in ctx.state.instances(course.id) {
+        if instance.enabled && !methods.contains(&instance.enrol.as_str()) {
+            methods.push(&instance.enrol);
+        }
+    }
     json!({
         "id": course.id,
         "fullname": course.fullname,
@@ -485,4 +488,193 @@ pub fn get_categories(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
         })
         .collect();
     Ok(Value::Array(categories))
+}
+
+// ---- core_course_update_courses / core_course_delete_courses (course/externallib.php) ----
+
+pub fn update_params(_: &SiteConfig) -> Desc {
+    let o = |name, t| optional(name, value(t));
+    let name_value = |key| {
+        list(single(vec![
+            required(key, value(T::Alphanumext)),
+            required("value", value(T::Raw)),
+        ]))
+    };
+    single(vec![required(
+        "courses",
+        list(single(vec![
+            required("id", value(T::Int)),
+            o("fullname", T::Text),
+            o("shortname", T::Text),
+            o("categoryid", T::Int),
+            o("idnumber", T::Raw),
+            o("summary", T::Raw),
+            o("summaryformat", T::Int),
+            o("format", T::Plugin),
+            o("showgrades", T::Int),
+            o("newsitems", T::Int),
+            o("startdate", T::Int),
+            o("enddate", T::Int),
+            o("numsections", T::Int),
+            o("maxbytes", T::Int),
+            o("showreports", T::Int),
+            o("visible", T::Int),
+            o("hiddensections", T::Int),
+            o("groupmode", T::Int),
+            o("groupmodeforce", T::Int),
+            o("defaultgroupingid", T::Int),
+            o("enablecompletion", T::Int),
+            o("completionnotify", T::Int),
+            o("lang", T::Safedir),
+            o("forcetheme", T::Plugin),
+            optional("courseformatoptions", name_value("name")),
+            optional("customfields", name_value("shortname")),
+        ])),
+    )])
+}
+
+/// Each course on its own: any exception becomes a warning `{item:
+/// "course", itemid, warningcode: errorcode, message}` and the next course
+/// is tried. Checks in Moodle's order: the course context (MUST_EXIST:
+/// `invalidrecord` on table course), a changed fullname/shortname must not
+/// be blank (`errorinvalidparam`), a changed lang must be installed, a
+/// changed summaryformat must be supported; then `update_course`: shortname
+/// and non-empty idnumber unique among the other courses
+/// (`shortnametaken`, `courseidnumbertaken`), a new category must exist,
+/// dates consistent.
+pub fn update_courses(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
+    let mut warnings = Vec::new();
+    for rec in params.list("courses") {
+        let id = rec.int("id").unwrap_or_default();
+        match update_one(ctx, rec) {
+            Ok(course) => {
+                ctx.state.courses.insert(course.id, course);
+                ctx.committed = true;
+            }
+            Err(e) => warnings.push(json!({
+                "item": "course",
+                "itemid": id,
+                "warningcode": e.errorcode.unwrap_or_default(),
+                "message": e.message,
+            })),
+        }
+    }
+    Ok(json!({ "warnings": warnings }))
+}
+
+fn update_one(ctx: &Ctx, rec: Rec) -> Result<Course, WsError> {
+    let id = rec.int("id").unwrap_or_default();
+    let Some(old) = ctx.state.courses.get(&id) else {
+        return Err(WsError::missing_record(
+            "invalidrecord",
+            "Can not find data record in database table course.",
+            super::sql_debug("SELECT id,category FROM {course} WHERE id = ?", &id.to_string()),
+        ));
+    };
+    let mut course = old.clone();
+    for (field, current) in [("fullname", &old.fullname), ("shortname", &old.shortname)] {
+        if let Some(v) = rec.str(field).filter(|v| *v != current) {
+            if php_trim(v).is_empty() {
+                return Err(invalid_param(field));
+            }
+        }
+    }
+    if let Some(format) = rec.int("summaryformat").filter(|f| *f != old.summaryformat) {
+        if !matches!(format, 0 | 1 | 2 | 4) {
+            return Err(WsError::moodle("formatnotsupported", "Format not supported"));
+        }
+        course.summaryformat = format;
+    }
+    if let Some(lang) = rec.str("lang") {
+        if !lang.is_empty() && !ctx.site.langs.iter().any(|l| l == lang) {
+            return Err(invalid_param("lang"));
+        }
+    }
+    // update_course (course/lib.php).
+    if let Some(categoryid) = rec.int("categoryid").filter(|c| *c != 0 && *c != old.categoryid) {
+        if !ctx.state.categories.contains_key(&categoryid) {
+            return Err(WsError::moodle("unknowncategory", "Category not known!"));
+        }
+        course.categoryid = categoryid;
+    }
+    let others = || ctx.state.courses.values().filter(|c| c.id != id);
+    if let Some(shortname) = rec
+        .str("shortname")
+        .filter(|s| !s.is_empty() && *s != old.shortname)
+    {
+        if others().any(|c| c.shortname == shortname) {
+            return Err(WsError::moodle(
+                "shortnametaken",
+                &format!("Short name is already used for another course ({shortname})"),
+            ));
+        }
+        course.shortname = shortname.to_string();
+    }
+    if let Some(idnumber) = rec.str("idnumber") {
+        if !idnumber.is_empty() && idnumber != old.idnumber && others().any(|c| c.idnumber == idnumber) {
+            return Err(WsError::moodle(
+                "courseidnumbertaken",
+                &format!("ID number is already used for another course ({idnumber})"),
+            ));
+        }
+        course.idnumber = idnumber.to_string();
+    }
+    let start = rec.int("startdate").unwrap_or(old.startdate);
+    let end = rec.int("enddate").unwrap_or(old.enddate);
+    if end > 0 && end < start {
+        return Err(WsError::moodle(
+            "enddatebeforestartdate",
+            "The course end date must be after the start date.",
+        ));
+    }
+    course.startdate = start;
+    course.enddate = end;
+    if let Some(fullname) = rec.str("fullname") {
+        course.fullname = fullname.to_string();
+    }
+    if let Some(summary) = rec.str("summary") {
+        course.summary = summary.to_string();
+    }
+    if let Some(format) = rec.str("format") {
+        course.format = format.to_string();
+    }
+    if let Some(visible) = rec.int("visible") {
+        course.visible = visible != 0;
+    }
+    check_column("course", "shortname", &course.shortname, 255)?;
+    check_column("course", "idnumber", &course.idnumber, 100)?;
+    Ok(course)
+}
+
+pub fn delete_params(_: &SiteConfig) -> Desc {
+    single(vec![required("courseids", list(value(T::Int)))])
+}
+
+/// No transaction: each course is deleted on its own. Unknown ids are a
+/// warning `unknowncourseidnumber`; the front page cannot be deleted
+/// (`can_delete_course` is false for it: `cannotdeletecourse`, with
+/// Moodle's message glued to the id). A deleted course takes its
+/// enrolment instances, enrolments, role assignments, groups and grades.
+pub fn delete_courses(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
+    let mut warnings = Vec::new();
+    for id in params.strings("courseids") {
+        let id: i64 = id.parse().unwrap_or_default();
+        if id == 1 {
+            warnings.push(json!({
+                "item": "course", "itemid": id, "warningcode": "cannotdeletecourse",
+                "message": format!("You do not have the permission to delete this course{id}"),
+            }));
+            continue;
+        }
+        if !ctx.state.courses.contains_key(&id) {
+            warnings.push(json!({
+                "item": "course", "itemid": id, "warningcode": "unknowncourseidnumber",
+                "message": format!("Unknown course ID {id}"),
+            }));
+            continue;
+        }
+        ctx.state.remove_course(id);
+        ctx.committed = true;
+    }
+    Ok(json!({ "warnings": warnings }))
 }

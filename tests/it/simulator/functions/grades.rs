@@ -59,11 +59,7 @@ pub fn get_grade_items(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
             .users
             .values()
             .filter(|u| !u.deleted)
-            .filter(|u| {
-                state
-                    .enrolment(courseid, u.id)
-                    .is_some_and(|e| state.enrolment_active(e, now))
-            })
+            .filter(|u| state.is_active(courseid, u.id, now))
             .filter(|u| {
                 groupid == 0
                     || state

@@ -106,6 +106,48 @@ pub const FUNCTIONS: &[Function] = &[
         run: grades::get_grade_items,
     },
     Function {
+        name: "core_user_get_users",
+        writes: false,
+        params: users::get_users_params,
+        run: users::get_users,
+    },
+    Function {
+        name: "core_user_delete_users",
+        writes: true,
+        params: users::delete_users_params,
+        run: users::delete_users,
+    },
+    Function {
+        name: "core_enrol_get_course_enrolment_methods",
+        writes: false,
+        params: enrol::methods_params,
+        run: enrol::get_course_enrolment_methods,
+    },
+    Function {
+        name: "core_role_assign_roles",
+        writes: true,
+        params: enrol::assign_params,
+        run: enrol::assign_roles,
+    },
+    Function {
+        name: "core_role_unassign_roles",
+        writes: true,
+        params: enrol::unassign_params,
+        run: enrol::unassign_roles,
+    },
+    Function {
+        name: "core_course_update_courses",
+        writes: true,
+        params: courses::update_params,
+        run: courses::update_courses,
+    },
+    Function {
+        name: "core_course_delete_courses",
+        writes: true,
+        params: courses::delete_params,
+        run: courses::delete_courses,
+    },
+    Function {
         name: "core_webservice_get_site_info",
         writes: false,
         params: site::site_info_params,

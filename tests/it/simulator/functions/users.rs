@@ -673,15 +673,16 @@ pub fn user_get_user_details(
     }
     put("department", json!(user.field("department")));
     if let Some(courseid) = course {
+        // get_user_roles($context, $userid, false): every assignment in the
+        // course context, a role given by two components twice.
         let roles: Vec<Value> = ctx
             .state
-            .enrolment(courseid, user.id)
-            .map(|e| e.roles.iter().copied().collect::<Vec<i64>>())
-            .unwrap_or_default()
+            .role_assignments(courseid, user.id)
             .into_iter()
-            .filter_map(|r| {
-                super::super::state::role::info(r)
-                    .map(|(shortname, sortorder)| json!({"roleid": r, "name": "", "shortname": shortname, "sortorder": sortorder}))
+            .filter_map(|a| {
+                super::super::state::role::info(a.roleid).map(|(shortname, sortorder)| {
+                    json!({"roleid": a.roleid, "name": "", "shortname": shortname, "sortorder": sortorder})
+                })
             })
             .collect();
         put("roles", Value::Array(roles));
@@ -768,11 +769,9 @@ fn custom_fields_of(ctx: &Ctx, user: &User) -> Vec<Value> {
 fn enrolled_courses(ctx: &Ctx, userid: i64) -> Vec<Value> {
     let now = now();
     ctx.state
-        .enrolments
+        .courses
         .values()
-        .filter(|e| e.userid == userid && ctx.state.enrolment_active(e, now))
-        .filter_map(|e| ctx.state.courses.get(&e.courseid))
-        .filter(|c| c.categoryid != 0)
+        .filter(|c| c.categoryid != 0 && ctx.state.is_active(c.id, userid, now))
         .map(|c| json!({"id": c.id, "fullname": c.fullname, "shortname": c.shortname}))
         .collect()
 }
@@ -782,4 +781,276 @@ pub fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
+}
+
+// ---- core_user_get_users and core_user_delete_users (user/externallib.php) ----
+
+pub fn get_users_params(_: &SiteConfig) -> Desc {
+    single(vec![required(
+        "criteria",
+        list(single(vec![
+            required("key", value(T::Alpha)),
+            required("value", value(T::Raw)),
+        ])),
+    )])
+}
+
+/// One valid criterion: the column and the cleaned value.
+struct Criterion {
+    key: String,
+    value: String,
+}
+
+impl Criterion {
+    /// `=` for id, idnumber, username, auth; `sql_like(..., false)` (ILIKE,
+    /// `%` and `_` wildcards, `\` escapes) for email, firstname, lastname.
+    fn matches(&self, user: &User) -> bool {
+        match self.key.as_str() {
+            "id" => user.id.to_string() == self.value,
+            "idnumber" => user.idnumber == self.value,
+            "username" => user.username == self.value,
+            "auth" => user.auth == self.value,
+            "email" => sql_ilike(&user.email, &self.value),
+            "firstname" => sql_ilike(&user.firstname, &self.value),
+            _ => sql_ilike(&user.lastname, &self.value),
+        }
+    }
+}
+
+/// Criteria are ANDed. A key sent twice is a `keyalreadyset`
+/// moodle_exception (checked before the key is recognised); an unknown key
+/// is a warning `invalidfieldparameter` and is left out of the search. Each
+/// value is cleaned with the column's type (not strictly checked). Deleted
+/// users never match; matches come by id, and a user whose details lack a
+/// searched field (PHP `empty()`, e.g. an empty idnumber) is dropped.
+pub fn get_users(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
+    let mut used: Vec<String> = Vec::new();
+    let mut warnings = Vec::new();
+    let mut criteria = Vec::new();
+    for crit in params.list("criteria") {
+        let key = crit.text("key");
+        if used.iter().any(|k| k == key) {
+            return Err(WsError::new(
+                class::MOODLE,
+                "keyalreadyset",
+                "error/keyalreadyset",
+                Some(format!("The key {key} can only be sent once")),
+            ));
+        }
+        used.push(key.to_string());
+        let raw = crit.text("value");
+        let value = match key {
+            "id" => super::courses::php_int(raw).to_string(),
+            "idnumber" => raw.to_string(),
+            "username" => clean_lookup_value("username", raw),
+            "email" => clean_lookup_value("email", raw),
+            "auth" => {
+                if ctx.site.auth_plugins.iter().any(|a| a == raw) {
+                    raw.to_string()
+                } else {
+                    String::new()
+                }
+            }
+            "firstname" | "lastname" => match moodle_params::notags(raw) {
+                Ok(()) => raw.to_string(),
+                Err(r) => r.cleaned.unwrap_or_default(),
+            },
+            _ => {
+                warnings.push(json!({
+                    "item": key,
+                    "warningcode": "invalidfieldparameter",
+                    "message": format!("The search key '{key}' is not supported, look at the web service documentation"),
+                }));
+                continue;
+            }
+        };
+        criteria.push(Criterion {
+            key: key.to_string(),
+            value,
+        });
+    }
+    let mut users = Vec::new();
+    for user in ctx.state.users.values().filter(|u| !u.deleted) {
+        if !criteria.iter().all(|c| c.matches(user)) {
+            continue;
+        }
+        let details = user_get_user_details(ctx, user, None, &[]).unwrap_or_default();
+        let complete = criteria.iter().all(|c| {
+            details
+                .get(&c.key)
+                .is_some_and(|v| !matches!(v, Value::Null | Value::Bool(false)) && !php_empty(&plain(v)))
+        });
+        if complete {
+            users.push(Value::Object(keep(details, USER_DESCRIPTION, true)));
+        }
+    }
+    Ok(json!({"users": users, "warnings": warnings}))
+}
+
+/// A scalar JSON value as PHP would stringify it.
+fn plain(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// PostgreSQL `value ILIKE pattern ESCAPE '\'`: `%` any run, `_` one
+/// character, `\` makes the next one literal; case folded.
+pub fn sql_ilike(value: &str, pattern: &str) -> bool {
+    fn go(v: &[char], p: &[char]) -> bool {
+        match p.first() {
+            None => v.is_empty(),
+            Some('%') => (0..=v.len()).any(|i| go(&v[i..], &p[1..])),
+            Some('_') => !v.is_empty() && go(&v[1..], &p[1..]),
+            Some('\\') if p.len() > 1 => v.first() == Some(&p[1]) && go(&v[1..], &p[2..]),
+            Some(c) => v.first() == Some(c) && go(&v[1..], &p[1..]),
+        }
+    }
+    let v: Vec<char> = value.to_lowercase().chars().collect();
+    let p: Vec<char> = pattern.to_lowercase().chars().collect();
+    go(&v, &p)
+}
+
+pub fn delete_users_params(_: &SiteConfig) -> Desc {
+    single(vec![required("userids", list(value(T::Int)))])
+}
+
+/// One transaction: each id must be a user not deleted (also not earlier
+/// in this call), not a site admin (`useradminodelete`) and not the caller
+/// (`usernotdeletederror`); any failure deletes nothing. The guest account
+/// passes these checks but `delete_user` (lib/moodlelib.php) refuses it
+/// with a mere debugging message, so it stays and the call still answers
+/// null. Deleting keeps the row marked deleted, with the username
+/// replaced by the cleaned email plus `.<time>`, the email by the md5 of
+/// the old username and the idnumber cleared; enrolments, role
+/// assignments, group memberships and grades go.
+pub fn delete_users(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
+    let mut planned: Vec<i64> = Vec::new();
+    for id in params.strings("userids") {
+        let id: i64 = id.parse().unwrap_or_default();
+        let Some(user) = ctx
+            .state
+            .users
+            .get(&id)
+            .filter(|u| !u.deleted && !planned.contains(&u.id))
+        else {
+            return Err(WsError::missing_record(
+                "invaliduser",
+                "Invalid user",
+                format!("SELECT * FROM {{user}} WHERE id = ? AND deleted = ?\n[array (\n  0 => {id},\n  1 => 0,\n)]"),
+            ));
+        };
+        if user.site_admin {
+            return Err(WsError::moodle(
+                "useradminodelete",
+                "Admin accounts cannot be deleted",
+            ));
+        }
+        if user.id == ctx.caller {
+            return Err(WsError::moodle(
+                "usernotdeletederror",
+                "User not deleted - unknown error",
+            ));
+        }
+        if user.username == "guest" || user.id == 1 {
+            continue;
+        }
+        planned.push(id);
+    }
+    let time = now();
+    for id in planned {
+        let user = ctx.state.users[&id].clone();
+        let username = deleted_username(ctx.state, &user, time);
+        let row = ctx.state.users.get_mut(&id).expect("planned");
+        row.deleted = true;
+        row.email = md5_hex(user.username.as_bytes());
+        row.username = username;
+        row.idnumber.clear();
+        ctx.state.remove_user_data(id);
+        ctx.committed = true;
+    }
+    Ok(Value::Null)
+}
+
+/// `delete_user`'s new username: the email (or `username.id@unknownemail.
+/// invalid`) cleaned as PARAM_USERNAME, cut to leave room for `.<time>`
+/// within 100 characters; bumped (PHP `$delname++`) while taken.
+fn deleted_username(state: &SiteState, user: &User, time: i64) -> String {
+    let source = if user.email.is_empty() {
+        format!("{}.{}@unknownemail.invalid", user.username, user.id)
+    } else {
+        user.email.clone()
+    };
+    let cleaned: String = source
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| super::super::params::is_username_char(*c))
+        .collect();
+    let stamp = time.to_string();
+    let keep_chars = 100 - (stamp.len() + 1);
+    let base: String = cleaned.chars().take(keep_chars).collect();
+    let mut suffix = time;
+    loop {
+        let name = format!("{base}.{suffix}");
+        if username_taken(state, &name) {
+            suffix += 1;
+        } else {
+            return name;
+        }
+    }
+}
+
+fn username_taken(state: &SiteState, name: &str) -> bool {
+    state.users.values().any(|u| u.username == name)
+}
+
+/// MD5 of `data` as 32 lowercase hex digits (PHP `md5()`).
+pub fn md5_hex(data: &[u8]) -> String {
+    const S: [u32; 64] = [
+        7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20,
+        5, 9, 14, 20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10, 15, 21, 6, 10, 15,
+        21, 6, 10, 15, 21, 6, 10, 15, 21,
+    ];
+    let k: Vec<u32> = (0..64)
+        .map(|i| ((i as f64 + 1.0).sin().abs() * 4_294_967_296.0) as u32)
+        .collect();
+    let mut msg = data.to_vec();
+    let bits = (data.len() as u64).wrapping_mul(8);
+    msg.push(0x80);
+    while msg.len() % 64 != 56 {
+        msg.push(0);
+    }
+    msg.extend_from_slice(&bits.to_le_bytes());
+    let (mut a0, mut b0, mut c0, mut d0) = (0x6745_2301u32, 0xefcd_ab89u32, 0x98ba_dcfeu32, 0x1032_5476u32);
+    for chunk in msg.chunks(64) {
+        let m: Vec<u32> = chunk
+            .chunks(4)
+            .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+            .collect();
+        let (mut a, mut b, mut c, mut d) = (a0, b0, c0, d0);
+        for i in 0..64 {
+            let (f, g) = match i / 16 {
+                0 => ((b & c) | (!b & d), i),
+                1 => ((d & b) | (!d & c), (5 * i + 1) % 16),
+                2 => (b ^ c ^ d, (3 * i + 5) % 16),
+                _ => (c ^ (b | !d), (7 * i) % 16),
+            };
+            let f = f.wrapping_add(a).wrapping_add(k[i]).wrapping_add(m[g]);
+            a = d;
+            d = c;
+            c = b;
+            b = b.wrapping_add(f.rotate_left(S[i]));
+        }
+        a0 = a0.wrapping_add(a);
+        b0 = b0.wrapping_add(b);
+        c0 = c0.wrapping_add(c);
+        d0 = d0.wrapping_add(d);
+    }
+    [a0, b0, c0, d0]
+        .iter()
+        .flat_map(|w| w.to_le_bytes())
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
