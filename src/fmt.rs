@@ -40,7 +40,8 @@ use crate::diagnostic::{Source, TemplateDiagnostic};
 use crate::span::Span;
 use crate::syntax::ast::{
     BatchSetting, DefaultValue, EmitTarget, FieldDecl, FieldOption, File, Item, LengthRange, Literal,
-    LiteralValue, PolicyDecl, PolicySetting, ReturnShape, ReturnsDecl, RuleDecl, TemplateDecl, TypeExpr,
+    LiteralValue, PolicyDecl, PolicySetting, ReturnShape, ReturnsDecl, RuleDecl, ScopeExpr, TemplateDecl,
+    TypeExpr,
 };
 use crate::syntax::comments::{code_chars, comments, Comment};
 use crate::syntax::escape;
@@ -505,6 +506,25 @@ impl<'a> Printer<'a> {
                 l.key.name,
                 quote(&l.from.value)
             ),
+            Item::Sync(s) => match &s.key {
+                Some(key) => format!("sync {} by {}", s.object.name, key.name),
+                None => format!("sync {}", s.object.name),
+            },
+            Item::Update(u) if u.fields.is_empty() => "update none".to_owned(),
+            Item::Update(u) => format!("update {}", names(&u.fields)),
+            Item::CreateNone(_) => "create none".to_owned(),
+            Item::Scope(s) => match &s.rule {
+                ScopeExpr::Equals { field, value } => format!("scope {} = {}", field.name, literal(value)),
+                ScopeExpr::Like { field, pattern } => {
+                    format!("scope {} like {}", field.name, quote(&pattern.value))
+                }
+                ScopeExpr::Courses(courses) => {
+                    let courses: Vec<String> = courses.iter().map(|c| quote(&c.value)).collect();
+                    format!("scope courses {}", courses.join(", "))
+                }
+            },
+            Item::Missing(m) => format!("missing {}", m.policy.name),
+            Item::Steps(list) => format!("steps {}", names(&list.names)),
         }
     }
 
