@@ -345,12 +345,9 @@ impl<'a> Printer<'a> {
     /// The lines of a block's entries and comments, indented, and the
     /// comment that stays on the line of its `{`.
     fn block_lines(&self, block: &Block<'_>) -> (Option<&Comment>, Vec<String>) {
-        let layout = self.layout(block);
-        let rendered: Vec<Rendered> = block
-            .entries
-            .iter()
-            .map(|e| self.entry(*e, block.depth))
-            .collect();
+        let mut layout = self.layout(block);
+        let entries = sync_last(&block.entries, &mut layout, block.separate);
+        let rendered: Vec<Rendered> = entries.iter().map(|e| self.entry(*e, block.depth)).collect();
         let widths = column_widths(&layout, &rendered);
         let indent = INDENT.repeat(block.depth);
         let mut lines = Vec::new();
@@ -359,7 +356,7 @@ impl<'a> Printer<'a> {
             if slot.blank {
                 lines.push(String::new());
             }
-            let inner = self.inner_comments(block.entries[i]);
+            let inner = self.inner_comments(entries[i]);
             lines.extend(inner.iter().map(|c| format!("{indent}{}", c.text)));
             let text = match &rendered[i] {
                 Rendered::Field(parts) => parts.text(widths[i]),
@@ -605,6 +602,34 @@ impl Layout<'_> {
             }
         }
     }
+}
+
+/// Where a statement goes in a template body: sync statements come after
+/// all the others, in this order (`0` for every other statement).
+fn sync_rank(entry: &Entry<'_>) -> u8 {
+    match entry {
+        Entry::Item(Item::Sync(_)) => 1,
+        Entry::Item(Item::Update(_)) => 2,
+        Entry::Item(Item::CreateNone(_)) => 3,
+        Entry::Item(Item::Scope(_)) => 4,
+        Entry::Item(Item::Missing(_)) => 5,
+        _ => 0,
+    }
+}
+
+/// The entries in printing order: sync statements moved to the end of a
+/// template body, each with its comments; blank lines are normalized again
+/// for the new order.
+fn sync_last<'a>(entries: &[Entry<'a>], layout: &mut Layout<'_>, separate: bool) -> Vec<Entry<'a>> {
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    order.sort_by_key(|&i| sync_rank(&entries[i]));
+    if order.iter().enumerate().all(|(position, &i)| position == i) {
+        return entries.to_vec();
+    }
+    let mut slots: Vec<Option<Slot<'_>>> = std::mem::take(&mut layout.slots).into_iter().map(Some).collect();
+    layout.slots = order.iter().filter_map(|&i| slots[i].take()).collect();
+    layout.normalize_blanks(separate);
+    order.iter().map(|&i| entries[i]).collect()
 }
 
 /// The span of a field's `list { }` type, if it has one.
@@ -940,6 +965,45 @@ mod tests {
                set auth = manual\n  \
                set count = -2.50\n  \
                exclude a, b\n\
+             }\n",
+        );
+    }
+
+    #[test]
+    fn sync_statements_go_last_in_their_order_with_their_comments() {
+        assert_formats(
+            "template t extends create_users {\n\
+             missing   suspend # what the roster lacks\n\
+             scope email like \"%@x.edu\"\n\
+             # owned\n\
+             scope auth=manual\n\
+             create none\n\
+             update firstname,lastname\n\
+             sync users by username\n\
+             \n\
+             map username = \"{{ email }}\"\n\
+             }\n\
+             template e extends enrol_users { sync enrolments scope courses \"A\",\"B\" update none }\n\
+             template s \"Both\" { steps t,e }",
+            "template t extends create_users {\n  \
+               map username = \"{{ email }}\"\n  \
+               sync users by username\n  \
+               update firstname, lastname\n  \
+               create none\n  \
+               scope email like \"%@x.edu\"\n  \
+               # owned\n  \
+               scope auth = manual\n  \
+               missing suspend  # what the roster lacks\n\
+             }\n\
+             \n\
+             template e extends enrol_users {\n  \
+               sync enrolments\n  \
+               update none\n  \
+               scope courses \"A\", \"B\"\n\
+             }\n\
+             \n\
+             template s \"Both\" {\n  \
+               steps t, e\n\
              }\n",
         );
     }
