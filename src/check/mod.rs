@@ -354,17 +354,8 @@ impl<'a> Resolver<'a> {
         source_index: usize,
         chain: &mut Vec<usize>,
     ) -> Option<Template> {
-        let named: Vec<&str> = decl
-            .items
-            .iter()
-            .filter_map(|item| match item {
-                ast::Item::Steps(list) => Some(list.names.iter().map(|n| n.name.as_str())),
-                _ => None,
-            })
-            .flatten()
-            .collect();
-        for name in named {
-            if let Some(&i) = self.by_name.get(name) {
+        for name in step_names(decl) {
+            if let Some(&i) = self.by_name.get(name.as_str()) {
                 if !is_steps(&self.decls[i].1) {
                     self.resolve(i, chain);
                 }
@@ -373,7 +364,7 @@ impl<'a> Resolver<'a> {
         let targets = |name: &str| {
             if let Some(&i) = self.by_name.get(name) {
                 if is_steps(&self.decls[i].1) {
-                    return sync::StepTarget::Steps;
+                    return sync::StepTarget::Steps(step_names(&self.decls[i].1));
                 }
                 if self.state[i] != State::Done {
                     return sync::StepTarget::Broken;
@@ -452,6 +443,18 @@ impl<'a> Resolver<'a> {
 /// Whether a template declaration is a `steps` template.
 fn is_steps(decl: &ast::TemplateDecl) -> bool {
     decl.items.iter().any(|item| matches!(item, ast::Item::Steps(_)))
+}
+
+/// The templates a `steps` template names.
+fn step_names(decl: &ast::TemplateDecl) -> Vec<String> {
+    decl.items
+        .iter()
+        .filter_map(|item| match item {
+            ast::Item::Steps(list) => Some(list.names.iter().map(|n| n.name.clone())),
+            _ => None,
+        })
+        .flatten()
+        .collect()
 }
 
 /// Diagnostics for one source, with a shorthand to make errors in it.

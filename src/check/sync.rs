@@ -404,7 +404,8 @@ fn check_key(sync: &ast::SyncDecl, spec: &SyncSpec, template: &Template, diags: 
         return;
     }
     if template.field(&key.name).is_none() {
-        diags.push(unknown_field(template, key, "sync ... by", diags));
+        let what = format!("sync {} by", object.name());
+        diags.push(unknown_field(template, key, &what, diags));
     }
 }
 
@@ -749,8 +750,8 @@ pub(super) enum StepTarget {
     /// A template declared in the files being compiled that has errors
     /// (reported where it is declared).
     Broken,
-    /// A `steps` template.
-    Steps,
+    /// A `steps` template declared in the files being compiled, with its steps.
+    Steps(Vec<String>),
     /// Nothing by this name.
     Unknown,
 }
@@ -862,7 +863,7 @@ pub(super) fn check_steps(
                 ),
                 _ => {}
             },
-            StepTarget::Steps => nested(ident, &[], diags),
+            StepTarget::Steps(inner) => nested(ident, &inner, diags),
             StepTarget::Broken => broken = true,
             StepTarget::Unknown => {
                 let mut diag = diags

@@ -6,8 +6,8 @@ use moodlec::moodle::ws::STANDARD_ROLES;
 use moodlec::params::{self, ParamValues};
 use moodlec::schema::record_schema;
 use moodlec::template::{
-    Constraints, DefaultValue, Field, FieldType, Kind, Missing, ParamType, PasswordPolicy, Returns, ScopeRule,
-    SyncObject, Template, Value,
+    Constraints, DefaultValue, Field, FieldType, Kind, Missing, ParamType, PasswordPolicy, Returns,
+    ScopeRule, SyncObject, Template, Value,
 };
 
 use crate::cli::error::Error;
@@ -78,10 +78,7 @@ fn describe(template: &Template, values: &ParamValues) -> String {
     let _ = writeln!(out, "{}: {}", template.name, template.doc);
     if let Kind::Steps(steps) = &template.kind {
         let _ = writeln!(out, "  source    {}", template.origin.source.name);
-        let _ = writeln!(
-            out,
-            "\nSteps (sync templates run in this order on one source):"
-        );
+        let _ = writeln!(out, "\nSteps (sync templates run in this order on one source):");
         for (number, step) in steps.iter().enumerate() {
             let _ = writeln!(out, "  {}. {step}", number + 1);
         }
@@ -128,7 +125,11 @@ fn describe_sync(out: &mut String, template: &Template) {
         }
         (None, _) => "by nothing".to_owned(),
     };
-    let _ = writeln!(out, "  keeps     Moodle's {}, matched {matched}", sync.object.name());
+    let _ = writeln!(
+        out,
+        "  keeps     Moodle's {}, matched {matched}",
+        sync.object.name()
+    );
     let updates = match &sync.update {
         None if sync.object == SyncObject::Enrolments => "the role".to_owned(),
         None => "every field sent that Moodle returns".to_owned(),
