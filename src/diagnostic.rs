@@ -122,6 +122,13 @@ pub enum Code {
     BadJoin,
     /// `emits` or `select` naming what the response does not have.
     BadOutput,
+    /// A sync statement that does not fit: `sync user`, `sync users` in a
+    /// template calling core_course_create_courses, `update password`,
+    /// `missing delete` without a `scope`.
+    BadSync,
+    /// `steps` naming an unknown template, one without `sync`, or another
+    /// `steps` template, or a `steps` template with other statements.
+    BadSteps,
 }
 
 impl Code {
@@ -167,6 +174,8 @@ impl Code {
             Code::BadLookup => "check::bad_lookup",
             Code::BadJoin => "check::bad_join",
             Code::BadOutput => "check::bad_output",
+            Code::BadSync => "check::bad_sync",
+            Code::BadSteps => "check::bad_steps",
         }
     }
 }

@@ -40,7 +40,8 @@ use crate::diagnostic::{Source, TemplateDiagnostic};
 use crate::span::Span;
 use crate::syntax::ast::{
     BatchSetting, DefaultValue, EmitTarget, FieldDecl, FieldOption, File, Item, LengthRange, Literal,
-    LiteralValue, PolicyDecl, PolicySetting, ReturnShape, ReturnsDecl, RuleDecl, TemplateDecl, TypeExpr,
+    LiteralValue, PolicyDecl, PolicySetting, ReturnShape, ReturnsDecl, RuleDecl, ScopeExpr, TemplateDecl,
+    TypeExpr,
 };
 use crate::syntax::comments::{code_chars, comments, Comment};
 use crate::syntax::escape;
@@ -344,12 +345,9 @@ impl<'a> Printer<'a> {
     /// The lines of a block's entries and comments, indented, and the
     /// comment that stays on the line of its `{`.
     fn block_lines(&self, block: &Block<'_>) -> (Option<&Comment>, Vec<String>) {
-        let layout = self.layout(block);
-        let rendered: Vec<Rendered> = block
-            .entries
-            .iter()
-            .map(|e| self.entry(*e, block.depth))
-            .collect();
+        let mut layout = self.layout(block);
+        let entries = sync_last(&block.entries, &mut layout, block.separate);
+        let rendered: Vec<Rendered> = entries.iter().map(|e| self.entry(*e, block.depth)).collect();
         let widths = column_widths(&layout, &rendered);
         let indent = INDENT.repeat(block.depth);
         let mut lines = Vec::new();
@@ -358,7 +356,7 @@ impl<'a> Printer<'a> {
             if slot.blank {
                 lines.push(String::new());
             }
-            let inner = self.inner_comments(block.entries[i]);
+            let inner = self.inner_comments(entries[i]);
             lines.extend(inner.iter().map(|c| format!("{indent}{}", c.text)));
             let text = match &rendered[i] {
                 Rendered::Field(parts) => parts.text(widths[i]),
@@ -505,6 +503,25 @@ impl<'a> Printer<'a> {
                 l.key.name,
                 quote(&l.from.value)
             ),
+            Item::Sync(s) => match &s.key {
+                Some(key) => format!("sync {} by {}", s.object.name, key.name),
+                None => format!("sync {}", s.object.name),
+            },
+            Item::Update(u) if u.fields.is_empty() => "update none".to_owned(),
+            Item::Update(u) => format!("update {}", names(&u.fields)),
+            Item::CreateNone(_) => "create none".to_owned(),
+            Item::Scope(s) => match &s.rule {
+                ScopeExpr::Equals { field, value } => format!("scope {} = {}", field.name, literal(value)),
+                ScopeExpr::Like { field, pattern } => {
+                    format!("scope {} like {}", field.name, quote(&pattern.value))
+                }
+                ScopeExpr::Courses(courses) => {
+                    let courses: Vec<String> = courses.iter().map(|c| quote(&c.value)).collect();
+                    format!("scope courses {}", courses.join(", "))
+                }
+            },
+            Item::Missing(m) => format!("missing {}", m.policy.name),
+            Item::Steps(list) => format!("steps {}", names(&list.names)),
         }
     }
 
@@ -585,6 +602,34 @@ impl Layout<'_> {
             }
         }
     }
+}
+
+/// Where a statement goes in a template body: sync statements come after
+/// all the others, in this order (`0` for every other statement).
+fn sync_rank(entry: &Entry<'_>) -> u8 {
+    match entry {
+        Entry::Item(Item::Sync(_)) => 1,
+        Entry::Item(Item::Update(_)) => 2,
+        Entry::Item(Item::CreateNone(_)) => 3,
+        Entry::Item(Item::Scope(_)) => 4,
+        Entry::Item(Item::Missing(_)) => 5,
+        _ => 0,
+    }
+}
+
+/// The entries in printing order: sync statements moved to the end of a
+/// template body, each with its comments; blank lines are normalized again
+/// for the new order.
+fn sync_last<'a>(entries: &[Entry<'a>], layout: &mut Layout<'_>, separate: bool) -> Vec<Entry<'a>> {
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    order.sort_by_key(|&i| sync_rank(&entries[i]));
+    if order.iter().enumerate().all(|(position, &i)| position == i) {
+        return entries.to_vec();
+    }
+    let mut slots: Vec<Option<Slot<'_>>> = std::mem::take(&mut layout.slots).into_iter().map(Some).collect();
+    layout.slots = order.iter().filter_map(|&i| slots[i].take()).collect();
+    layout.normalize_blanks(separate);
+    order.iter().map(|&i| entries[i]).collect()
 }
 
 /// The span of a field's `list { }` type, if it has one.
@@ -920,6 +965,45 @@ mod tests {
                set auth = manual\n  \
                set count = -2.50\n  \
                exclude a, b\n\
+             }\n",
+        );
+    }
+
+    #[test]
+    fn sync_statements_go_last_in_their_order_with_their_comments() {
+        assert_formats(
+            "template t extends create_users {\n\
+             missing   suspend # what the roster lacks\n\
+             scope email like \"%@x.edu\"\n\
+             # owned\n\
+             scope auth=manual\n\
+             create none\n\
+             update firstname,lastname\n\
+             sync users by username\n\
+             \n\
+             map username = \"{{ email }}\"\n\
+             }\n\
+             template e extends enrol_users { sync enrolments scope courses \"A\",\"B\" update none }\n\
+             template s \"Both\" { steps t,e }",
+            "template t extends create_users {\n  \
+               map username = \"{{ email }}\"\n  \
+               sync users by username\n  \
+               update firstname, lastname\n  \
+               create none\n  \
+               scope email like \"%@x.edu\"\n  \
+               # owned\n  \
+               scope auth = manual\n  \
+               missing suspend  # what the roster lacks\n\
+             }\n\
+             \n\
+             template e extends enrol_users {\n  \
+               sync enrolments\n  \
+               update none\n  \
+               scope courses \"A\", \"B\"\n\
+             }\n\
+             \n\
+             template s \"Both\" {\n  \
+               steps t, e\n\
              }\n",
         );
     }

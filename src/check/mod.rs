@@ -14,6 +14,7 @@ mod names;
 mod read;
 mod statements;
 mod suggest;
+mod sync;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -310,6 +311,11 @@ impl<'a> Resolver<'a> {
         self.state[index] = State::Visiting;
         chain.push(index);
         let (source_index, decl) = &self.decls[index];
+        if is_steps(decl) {
+            let checked = self.resolve_steps(decl, *source_index, chain);
+            chain.pop();
+            return self.finish(index, checked);
+        }
         let base = match &decl.base {
             None => Some(None),
             Some(base_name) => self.resolve_base(base_name, *source_index, chain),
@@ -322,6 +328,11 @@ impl<'a> Resolver<'a> {
             self.diagnostics.append(&mut diags.items);
             template
         });
+        self.finish(index, checked)
+    }
+
+    /// Record the outcome of checking template `index`.
+    fn finish(&mut self, index: usize, checked: Option<Template>) -> bool {
         match checked {
             Some(template) => {
                 self.catalog.insert(Arc::new(template));
@@ -334,6 +345,44 @@ impl<'a> Resolver<'a> {
                 false
             }
         }
+    }
+
+    /// A `steps` template: the templates it names are checked first.
+    fn resolve_steps(
+        &mut self,
+        decl: &ast::TemplateDecl,
+        source_index: usize,
+        chain: &mut Vec<usize>,
+    ) -> Option<Template> {
+        for name in step_names(decl) {
+            if let Some(&i) = self.by_name.get(name.as_str()) {
+                if !is_steps(&self.decls[i].1) {
+                    self.resolve(i, chain);
+                }
+            }
+        }
+        let targets = |name: &str| {
+            if let Some(&i) = self.by_name.get(name) {
+                if is_steps(&self.decls[i].1) {
+                    return sync::StepTarget::Steps(step_names(&self.decls[i].1));
+                }
+                if self.state[i] != State::Done {
+                    return sync::StepTarget::Broken;
+                }
+            }
+            match self.catalog.get(name) {
+                Some(template) => sync::StepTarget::Found(Arc::clone(template)),
+                None => sync::StepTarget::Unknown,
+            }
+        };
+        let mut known = self.catalog.names();
+        known.extend(self.by_name.keys().copied());
+        known.sort_unstable();
+        known.dedup();
+        let mut diags = Diagnostics::new(&self.sources[source_index]);
+        let checked = sync::check_steps(decl, &targets, &known, &mut diags);
+        self.diagnostics.append(&mut diags.items);
+        checked
     }
 
     /// The base template, checked; `None` when it is unknown or broken.
@@ -389,6 +438,23 @@ impl<'a> Resolver<'a> {
             self.state[i] = State::Failed;
         }
     }
+}
+
+/// Whether a template declaration is a `steps` template.
+fn is_steps(decl: &ast::TemplateDecl) -> bool {
+    decl.items.iter().any(|item| matches!(item, ast::Item::Steps(_)))
+}
+
+/// The templates a `steps` template names.
+fn step_names(decl: &ast::TemplateDecl) -> Vec<String> {
+    decl.items
+        .iter()
+        .filter_map(|item| match item {
+            ast::Item::Steps(list) => Some(list.names.iter().map(|n| n.name.clone())),
+            _ => None,
+        })
+        .flatten()
+        .collect()
 }
 
 /// Diagnostics for one source, with a shorthand to make errors in it.

@@ -298,6 +298,11 @@ fn refuse_write_statements(decl: &ast::TemplateDecl, diags: &mut Diagnostics) {
             Item::Exists(e) => ("exists", e.span),
             Item::Idempotent(span) => ("idempotent", *span),
             Item::Wrap(ident) => ("wrap", ident.span),
+            Item::Sync(s) => ("sync", s.span),
+            Item::Update(u) => ("update", u.span),
+            Item::CreateNone(span) => ("create", *span),
+            Item::Scope(s) => ("scope", s.span),
+            Item::Missing(m) => ("missing", m.span),
             _ => continue,
         };
         // `wrap`'s span is its name already.

@@ -28,6 +28,21 @@ pub(super) fn check_template(
     diags: &mut Diagnostics,
 ) -> Option<Template> {
     let errors_before = diags.error_count();
+    if let (Some(base), Some(base_ident)) = (base, &decl.base) {
+        if matches!(base.kind, Kind::Steps(_)) {
+            diags.push(
+                diags
+                    .error(
+                        Code::BadSteps,
+                        base_ident.span,
+                        format!("`{}` is a `steps` template, which cannot be extended", base.name),
+                    )
+                    .label("a steps template")
+                    .help("extend one of the sync templates it runs instead"),
+            );
+            return None;
+        }
+    }
     let mut template = match base {
         Some(base) => inherit(base, decl),
         None => Template {
@@ -69,6 +84,7 @@ pub(super) fn check_template(
     if !template.is_read() {
         template.mapping = check_mapping(decl, &template, diags);
         super::read::check_lookups(decl, &mut template, diags);
+        super::sync::check_sync(decl, &mut template, diags);
     }
     check_batch(decl, &mut template, diags);
     (diags.error_count() == errors_before).then_some(template)

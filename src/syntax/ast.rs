@@ -115,6 +115,18 @@ pub enum Item {
     Select(NameList),
     /// `lookup FIELD = KIND by KEY from "EXPR"`
     Lookup(LookupDecl),
+    /// `sync OBJECT [by KEY]`
+    Sync(SyncDecl),
+    /// `update a, b` or `update none`
+    Update(UpdateDecl),
+    /// `create none`
+    CreateNone(Span),
+    /// `scope ...`
+    Scope(ScopeDecl),
+    /// `missing POLICY`
+    Missing(MissingDecl),
+    /// `steps a, b`
+    Steps(NameList),
 }
 
 impl Item {
@@ -136,10 +148,15 @@ impl Item {
             Item::Idempotent(span) => *span,
             Item::Options(decl) => decl.span,
             Item::Emits(decl) => decl.span,
-            Item::Annotate(list) | Item::Select(list) => list.span,
+            Item::Annotate(list) | Item::Select(list) | Item::Steps(list) => list.span,
             Item::Keep(decl) => decl.span,
             Item::Join(decl) => decl.span,
             Item::Lookup(decl) => decl.span,
+            Item::Sync(decl) => decl.span,
+            Item::Update(decl) => decl.span,
+            Item::CreateNone(span) => *span,
+            Item::Scope(decl) => decl.span,
+            Item::Missing(decl) => decl.span,
         }
     }
 }
@@ -498,6 +515,65 @@ pub struct LookupDecl {
     pub key: Ident,
     /// The minijinja template over the source record giving the key value.
     pub from: Str,
+    /// The whole statement.
+    pub span: Span,
+}
+
+/// `sync OBJECT [by KEY]`
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SyncDecl {
+    /// `users`, `courses` or `enrolments`.
+    pub object: Ident,
+    /// The field rows and Moodle records are matched by.
+    pub key: Option<Ident>,
+    /// The whole statement.
+    pub span: Span,
+}
+
+/// `update a, b` or `update none`
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UpdateDecl {
+    /// The managed fields; empty for `update none`.
+    pub fields: Vec<Ident>,
+    /// The whole statement.
+    pub span: Span,
+}
+
+/// `scope ...`
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScopeDecl {
+    /// The criterion.
+    pub rule: ScopeExpr,
+    /// The whole statement.
+    pub span: Span,
+}
+
+/// The criterion of a `scope` statement.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum ScopeExpr {
+    /// `FIELD = VALUE`
+    Equals {
+        /// The Moodle field.
+        field: Ident,
+        /// The value it equals.
+        value: Literal,
+    },
+    /// `FIELD like "pattern"`
+    Like {
+        /// The Moodle field.
+        field: Ident,
+        /// The SQL LIKE pattern.
+        pattern: Str,
+    },
+    /// `courses "A", "B"`
+    Courses(Vec<Str>),
+}
+
+/// `missing POLICY`
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MissingDecl {
+    /// `keep`, `suspend`, `delete` or `unenrol`.
+    pub policy: Ident,
     /// The whole statement.
     pub span: Span,
 }

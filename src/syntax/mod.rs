@@ -262,7 +262,7 @@ fn unclosed_at_end(text: &str) -> Option<TemplateDiagnostic> {
 /// Statement keywords, for suggestions.
 const STATEMENTS: &[&str] = &[
     "function", "wrap", "param", "field", "rule", "unique", "policy", "batch", "returns", "map", "set",
-    "exclude",
+    "exclude", "lookup", "sync", "update", "create", "scope", "missing", "steps",
 ];
 
 /// Field options, for suggestions.
@@ -391,6 +391,12 @@ fn describe_rule(rule: Rule) -> &'static str {
         | Rule::join
         | Rule::select
         | Rule::lookup
+        | Rule::sync
+        | Rule::update
+        | Rule::create
+        | Rule::scope
+        | Rule::missing
+        | Rule::steps
         | Rule::statement => "a statement (field, param, rule, ...)",
         Rule::kw_function => "`function`",
         Rule::kw_wrap => "`wrap`",
@@ -456,6 +462,16 @@ fn describe_rule(rule: Rule) -> &'static str {
         Rule::kw_lookup => "`lookup`",
         Rule::kw_by => "`by`",
         Rule::kw_from => "`from`",
+        Rule::kw_sync => "`sync`",
+        Rule::kw_update => "`update`",
+        Rule::update_none | Rule::kw_none => "`none`",
+        Rule::kw_create => "`create`",
+        Rule::kw_scope => "`scope`",
+        Rule::scope_courses | Rule::kw_courses => "`courses`",
+        Rule::scope_like | Rule::kw_like => "`like`",
+        Rule::scope_equals => "`=`",
+        Rule::kw_missing => "`missing`",
+        Rule::kw_steps => "`steps`",
         Rule::literal | Rule::word => "a value",
         Rule::boolean => "`true` or `false`",
         Rule::number => "a number",

@@ -10,8 +10,9 @@ use pest::iterators::Pair;
 use super::ast::{
     BatchDecl, BatchSetting, DefaultValue, EmitTarget, EmitsDecl, ExcludeDecl, ExistsDecl, FieldDecl,
     FieldOption, File, Ident, Item, JoinDecl, JoinInput, KeepDecl, LengthRange, Literal, LiteralValue,
-    LookupDecl, MapDecl, NameList, Number, OptionsDecl, ParamDecl, PolicyDecl, PolicySetting, ReturnShape,
-    ReturnsDecl, RuleDecl, SetDecl, Str, TemplateDecl, TypeExpr, UniqueDecl,
+    LookupDecl, MapDecl, MissingDecl, NameList, Number, OptionsDecl, ParamDecl, PolicyDecl, PolicySetting,
+    ReturnShape, ReturnsDecl, RuleDecl, ScopeDecl, ScopeExpr, SetDecl, Str, SyncDecl, TemplateDecl, TypeExpr,
+    UniqueDecl, UpdateDecl,
 };
 use super::Rule;
 use crate::span::Span;
@@ -72,6 +73,21 @@ fn parse_statement(pair: Pair<'_, Rule>) -> Item {
         Rule::join => Item::Join(parse_join(pair)),
         Rule::select => Item::Select(parse_name_list(pair)),
         Rule::lookup => Item::Lookup(parse_lookup(pair)),
+        Rule::sync => Item::Sync(parse_sync(pair)),
+        Rule::update => Item::Update(UpdateDecl {
+            span: span_of(&pair),
+            fields: children(pair)
+                .filter(|p| p.as_rule() == Rule::ident)
+                .map(parse_ident)
+                .collect(),
+        }),
+        Rule::create => Item::CreateNone(span_of(&pair)),
+        Rule::scope => Item::Scope(parse_scope(pair)),
+        Rule::missing => Item::Missing(MissingDecl {
+            span: span_of(&pair),
+            policy: parse_ident(first_child(pair)),
+        }),
+        Rule::steps => Item::Steps(parse_name_list(pair)),
         other => unreachable!("grammar yields no statement {other:?}"),
     }
 }
@@ -399,6 +415,38 @@ fn parse_lookup(pair: Pair<'_, Rule>) -> LookupDecl {
     }
 }
 
+/// `sync = { kw_sync ~ ident ~ (kw_by ~ ident)? }`
+fn parse_sync(pair: Pair<'_, Rule>) -> SyncDecl {
+    let span = span_of(&pair);
+    let mut inner = children(pair);
+    let object = parse_ident(inner.next().expect("sync object"));
+    let key = inner.next().map(parse_ident);
+    SyncDecl { object, key, span }
+}
+
+/// `scope = { kw_scope ~ (scope_courses | scope_like | scope_equals) }`
+fn parse_scope(pair: Pair<'_, Rule>) -> ScopeDecl {
+    let span = span_of(&pair);
+    let rule = first_child(pair);
+    let rule = match rule.as_rule() {
+        Rule::scope_courses => ScopeExpr::Courses(children(rule).map(parse_string).collect()),
+        Rule::scope_like => {
+            let mut inner = children(rule);
+            let field = parse_ident(inner.next().expect("scope field"));
+            let pattern = parse_string(inner.next().expect("scope pattern"));
+            ScopeExpr::Like { field, pattern }
+        }
+        Rule::scope_equals => {
+            let mut inner = children(rule);
+            let field = parse_ident(inner.next().expect("scope field"));
+            let value = parse_literal(inner.next().expect("scope value"));
+            ScopeExpr::Equals { field, value }
+        }
+        other => unreachable!("grammar yields no scope {other:?}"),
+    };
+    ScopeDecl { rule, span }
+}
+
 /// `literal = { string | number | boolean | word }`
 fn parse_literal(pair: Pair<'_, Rule>) -> Literal {
     let inner = first_child(pair);
@@ -517,6 +565,15 @@ fn is_keyword(kind: Rule) -> bool {
             | Rule::kw_lookup
             | Rule::kw_by
             | Rule::kw_from
+            | Rule::kw_sync
+            | Rule::kw_update
+            | Rule::kw_none
+            | Rule::kw_create
+            | Rule::kw_scope
+            | Rule::kw_courses
+            | Rule::kw_like
+            | Rule::kw_missing
+            | Rule::kw_steps
     )
 }
 

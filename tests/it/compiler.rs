@@ -299,3 +299,195 @@ fn a_local_copy_of_a_builtin_file_is_not_reported_as_replacing_it() {
     out.code(0);
     assert!(!out.stderr.contains("shadows_builtin"), "{}", out.stderr);
 }
+
+/// The sync example of the README: two sync templates and the steps that run them.
+const SYNC_EXAMPLE: &str = r#"template staff_users extends create_users "Staff accounts from the HR export" {
+  map username = "{{ email | lower }}"
+  map firstname = "{{ first_name }}"
+  sync users by username
+  update firstname, lastname, email
+  create none
+  scope auth = "manual"
+  scope email like "%@staff.example.edu"
+  missing suspend
+}
+
+template staff_enrolments extends enrol_users "Course enrolments from the HR export" {
+  lookup userid = user by username from "{{ username }}"
+  lookup courseid = course by shortname from "{{ course }}"
+  sync enrolments
+  scope courses "MATH101", "PHYS201"
+  missing suspend
+}
+
+template staff_sync "HR staff: accounts, then their course enrolments" {
+  steps staff_users, staff_enrolments
+}
+"#;
+
+fn compile_text(text: &str) -> moodlec::check::Compiled {
+    let source = moodlec::diagnostic::Source::new("sync.moodle", text);
+    moodlec::check::compile(&[source], moodlec::builtin::catalog())
+}
+
+fn sync_of(compiled: &moodlec::check::Compiled, name: &str) -> moodlec::template::SyncSpec {
+    compiled
+        .catalog
+        .get(name)
+        .unwrap_or_else(|| panic!("{name} did not compile: {:?}", compiled.diagnostics))
+        .sync
+        .clone()
+        .unwrap_or_else(|| panic!("{name} has no sync"))
+}
+
+#[test]
+fn sync_statements_compile_to_their_sync_spec() {
+    use moodlec::template::{Kind, Missing, ScopeRule, SyncObject, SyncSpec};
+    let compiled = compile_text(SYNC_EXAMPLE);
+    assert!(compiled.diagnostics.is_empty(), "{:?}", compiled.diagnostics);
+    assert_eq!(
+        sync_of(&compiled, "staff_users"),
+        SyncSpec {
+            object: SyncObject::Users,
+            key: Some("username".to_owned()),
+            update: Some(vec![
+                "firstname".to_owned(),
+                "lastname".to_owned(),
+                "email".to_owned()
+            ]),
+            create: false,
+            scope: vec![
+                ScopeRule::Equals {
+                    field: "auth".to_owned(),
+                    value: "manual".to_owned()
+                },
+                ScopeRule::Like {
+                    field: "email".to_owned(),
+                    pattern: "%@staff.example.edu".to_owned()
+                },
+            ],
+            missing: Missing::Suspend,
+        }
+    );
+    assert_eq!(
+        sync_of(&compiled, "staff_enrolments"),
+        SyncSpec {
+            object: SyncObject::Enrolments,
+            key: None,
+            update: None,
+            create: true,
+            scope: vec![ScopeRule::Courses(vec![
+                "MATH101".to_owned(),
+                "PHYS201".to_owned()
+            ])],
+            missing: Missing::Suspend,
+        }
+    );
+    let steps = compiled.catalog.get("staff_sync").expect("steps template");
+    match &steps.kind {
+        Kind::Steps(names) => assert_eq!(names, &["staff_users", "staff_enrolments"]),
+        other => panic!("expected steps, got {other:?}"),
+    }
+    assert!(steps.sync.is_none() && steps.function.is_empty());
+    // A template without sync statements has no sync spec.
+    assert!(compiled
+        .catalog
+        .get("create_users")
+        .expect("built-in")
+        .sync
+        .is_none());
+}
+
+#[test]
+fn update_none_and_the_defaults_of_a_sync() {
+    use moodlec::template::Missing;
+    let compiled = compile_text(
+        r#"template add_only extends create_users "Add new only" {
+  sync users by email
+  update none
+}
+template courses_sync extends create_courses "Courses" {
+  sync courses by shortname
+  scope categoryid = 5
+  missing delete
+}
+"#,
+    );
+    assert!(compiled.diagnostics.is_empty(), "{:?}", compiled.diagnostics);
+    let add_only = sync_of(&compiled, "add_only");
+    assert_eq!(add_only.update, Some(Vec::new()));
+    assert!(add_only.create);
+    assert_eq!(add_only.missing, Missing::Keep);
+    assert!(add_only.scope.is_empty());
+    let courses = sync_of(&compiled, "courses_sync");
+    assert_eq!(courses.update, None, "no `update`: every field it can compare");
+    assert_eq!(courses.missing, Missing::Delete);
+}
+
+#[test]
+fn a_template_extending_a_sync_template_inherits_and_overrides_its_statements() {
+    use moodlec::template::{Missing, ScopeRule};
+    let text = format!(
+        "{SYNC_EXAMPLE}\ntemplate staff_strict extends staff_users \"Stricter\" {{\n  scope auth = \"ldap\"\n  missing delete\n}}\n"
+    );
+    let compiled = compile_text(&text);
+    assert!(compiled.diagnostics.is_empty(), "{:?}", compiled.diagnostics);
+    let strict = sync_of(&compiled, "staff_strict");
+    let base = sync_of(&compiled, "staff_users");
+    assert_eq!(strict.key, base.key);
+    assert_eq!(strict.update, base.update);
+    assert!(!strict.create);
+    assert_eq!(strict.missing, Missing::Delete);
+    // Scope lines replace the inherited ones.
+    assert_eq!(
+        strict.scope,
+        vec![ScopeRule::Equals {
+            field: "auth".to_owned(),
+            value: "ldap".to_owned()
+        }]
+    );
+}
+
+#[test]
+fn the_sync_example_is_formatted_canonically_and_explained() {
+    let source = moodlec::diagnostic::Source::new("sync.moodle", SYNC_EXAMPLE);
+    assert_eq!(
+        moodlec::fmt::format_source(&source).expect("parses"),
+        SYNC_EXAMPLE
+    );
+    let dir = harness::scratch("compiler-sync-explain");
+    std::fs::create_dir_all(dir.join("templates")).expect("templates dir");
+    std::fs::write(dir.join("templates/staff.moodle"), SYNC_EXAMPLE).expect("write");
+    Moodlec::new(["explain", "staff_users"])
+        .current_dir(&dir)
+        .output()
+        .code(0)
+        .stdout_has("Sync (moodlec plan / sync):")
+        .stdout_has("keeps     Moodle's users, matched by username")
+        .stdout_has("updates   firstname, lastname, email")
+        .stdout_has("creates   nothing (updates only)")
+        .stdout_has("owns      auth = \"manual\" and email like \"%@staff.example.edu\"")
+        .stdout_has("missing   in scope but not in the roster: suspended");
+    Moodlec::new(["explain", "staff_enrolments"])
+        .current_dir(&dir)
+        .output()
+        .code(0)
+        .stdout_has("matched by user username and course shortname")
+        .stdout_has("owns      courses MATH101, PHYS201");
+    let out = Moodlec::new(["explain", "staff_sync", "--json"])
+        .current_dir(&dir)
+        .output();
+    out.code(0);
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
+    assert_eq!(
+        json["steps"],
+        serde_json::json!(["staff_users", "staff_enrolments"])
+    );
+    let out = Moodlec::new(["explain", "staff_users", "--json"])
+        .current_dir(&dir)
+        .output();
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
+    assert_eq!(json["sync"]["object"], "users");
+    assert_eq!(json["sync"]["missing"], "suspend");
+    assert_eq!(json["sync"]["scope"][1]["like"]["pattern"], "%@staff.example.edu");
+}

@@ -6,7 +6,8 @@ use moodlec::moodle::ws::STANDARD_ROLES;
 use moodlec::params::{self, ParamValues};
 use moodlec::schema::record_schema;
 use moodlec::template::{
-    Constraints, DefaultValue, Field, FieldType, ParamType, PasswordPolicy, Returns, Template, Value,
+    Constraints, DefaultValue, Field, FieldType, Kind, Missing, ParamType, PasswordPolicy, Returns,
+    ScopeRule, SyncObject, Template, Value,
 };
 
 use crate::cli::error::Error;
@@ -55,10 +56,12 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
     let text = if args.schema {
         format!("{}\n", pretty(&record_schema(&template)))
     } else if args.json {
-        format!(
-            "{}\n",
-            pretty(&serde_json::to_value(&*template).unwrap_or_default())
-        )
+        let mut json = serde_json::to_value(&*template).unwrap_or_default();
+        // `read` is null for a steps template as for any write template; say what it runs.
+        if let (Kind::Steps(steps), Some(object)) = (&template.kind, json.as_object_mut()) {
+            object.insert("steps".to_owned(), serde_json::json!(steps));
+        }
+        format!("{}\n", pretty(&json))
     } else {
         describe(&template, &values)
     };
@@ -73,6 +76,14 @@ fn pretty(value: &serde_json::Value) -> String {
 fn describe(template: &Template, values: &ParamValues) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}: {}", template.name, template.doc);
+    if let Kind::Steps(steps) = &template.kind {
+        let _ = writeln!(out, "  source    {}", template.origin.source.name);
+        let _ = writeln!(out, "\nSteps (sync templates run in this order on one source):");
+        for (number, step) in steps.iter().enumerate() {
+            let _ = writeln!(out, "  {}. {step}", number + 1);
+        }
+        return out;
+    }
     let _ = writeln!(out, "  function  {}", template.function);
     if let Some(wrap) = &template.wrap {
         let _ = writeln!(out, "  records   {wrap}[i][field]");
@@ -91,8 +102,71 @@ fn describe(template: &Template, values: &ParamValues) -> String {
     }
     describe_mapping(&mut out, template);
     describe_lookups(&mut out, template);
+    describe_sync(&mut out, template);
     describe_checks(&mut out, template);
     out
+}
+
+/// What a sync template keeps equal to the roster, and how.
+fn describe_sync(out: &mut String, template: &Template) {
+    let Some(sync) = &template.sync else { return };
+    let _ = writeln!(out, "\nSync (moodlec plan / sync):");
+    let matched = match (&sync.key, sync.object) {
+        (Some(key), _) => format!("by {key}"),
+        (None, SyncObject::Enrolments) => {
+            let key = |field: &str| {
+                template
+                    .lookups
+                    .iter()
+                    .find(|l| l.field == field)
+                    .map_or_else(|| field.to_owned(), |l| format!("{} {}", l.kind.name(), l.key))
+            };
+            format!("by {} and {}", key("userid"), key("courseid"))
+        }
+        (None, _) => "by nothing".to_owned(),
+    };
+    let _ = writeln!(
+        out,
+        "  keeps     Moodle's {}, matched {matched}",
+        sync.object.name()
+    );
+    let updates = match &sync.update {
+        None if sync.object == SyncObject::Enrolments => "the role".to_owned(),
+        None => "every field sent that Moodle returns".to_owned(),
+        Some(fields) if fields.is_empty() => "nothing (adds new ones only)".to_owned(),
+        Some(fields) => fields.join(", "),
+    };
+    let _ = writeln!(out, "  updates   {updates}");
+    let creates = if sync.create {
+        "what Moodle lacks"
+    } else {
+        "nothing (updates only)"
+    };
+    let _ = writeln!(out, "  creates   {creates}");
+    let scope = if sync.scope.is_empty() {
+        match sync.object {
+            SyncObject::Enrolments => "the courses the roster names".to_owned(),
+            _ => format!("every {}", sync.object.name()),
+        }
+    } else {
+        sync.scope
+            .iter()
+            .map(|rule| match rule {
+                ScopeRule::Equals { field, value } => format!("{field} = {value:?}"),
+                ScopeRule::Like { field, pattern } => format!("{field} like {pattern:?}"),
+                ScopeRule::Courses(courses) => format!("courses {}", courses.join(", ")),
+            })
+            .collect::<Vec<_>>()
+            .join(" and ")
+    };
+    let _ = writeln!(out, "  owns      {scope}");
+    let missing = match sync.missing {
+        Missing::Keep => "kept",
+        Missing::Suspend => "suspended",
+        Missing::Delete => "deleted (needs --allow-delete)",
+        Missing::Unenrol => "unenrolled",
+    };
+    let _ = writeln!(out, "  missing   in scope but not in the roster: {missing}");
 }
 
 /// How a read template calls Moodle and what it outputs.
