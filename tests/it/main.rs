@@ -35,6 +35,7 @@ mod simulator_behaviour;
 mod simulator_sync;
 mod site_faults;
 mod sites;
+mod sync;
 mod token_scan;
 
 /// Every test is built into this binary: Cargo builds no other test target

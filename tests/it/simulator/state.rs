@@ -1027,7 +1027,10 @@ impl SiteState {
     /// An enrolment that counts as active now: not suspended, started and
     /// not ended (`get_enrolled_sql` with onlyactive).
     pub fn enrolment_active(&self, e: &Enrolment, now: i64) -> bool {
-        let enabled = self.enrol_instances.get(&e.instanceid).map_or(true, |i| i.enabled);
+        let enabled = self
+            .enrol_instances
+            .get(&e.instanceid)
+            .map_or(true, |i| i.enabled);
         enabled && !e.suspended && e.timestart <= now && (e.timeend == 0 || e.timeend > now)
     }
 }

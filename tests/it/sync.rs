@@ -1,0 +1,490 @@
+//! `moodlec plan`, `apply` and `sync` end to end: the real binary against the
+//! Moodle simulator, from an empty site to a daily job's second run.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::fixtures::results;
+use crate::harness::{self, Moodlec, Output};
+use crate::simulator::{Course, Simulator, SiteConfig, User, TOKEN};
+
+/// The sync templates of the tests: staff accounts by username (leavers
+/// follow `missing`), their enrolments by username and course short name.
+fn templates(user_missing: &str, enrol_missing: &str) -> String {
+    format!(
+        r#"
+template staff_users extends create_users "Staff accounts" {{
+  map username = "{{{{ username }}}}"
+  map firstname = "{{{{ first_name }}}}"
+  map lastname = "{{{{ last_name }}}}"
+  map email = "{{{{ email }}}}"
+  map department = "{{{{ department }}}}"
+  map password = "{{{{ password }}}}"
+  exclude course, role
+  sync users by username
+  scope email like "%@staff.example.edu"
+  missing {user_missing}
+}}
+
+template staff_enrolments extends enrol_users "Staff enrolments" {{
+  lookup userid = user by username from "{{{{ username }}}}"
+  lookup courseid = course by shortname from "{{{{ course }}}}"
+  map roleid = "{{{{ role }}}}"
+  exclude first_name, last_name, email, department, password
+  sync enrolments
+  missing {enrol_missing}
+}}
+
+template staff_sync "Staff accounts, then their enrolments" {{
+  steps staff_users, staff_enrolments
+}}
+"#
+    )
+}
+
+/// One roster line: username, last name, department, course, role.
+type Line<'a> = (&'a str, &'a str, &'a str, &'a str, u8);
+
+fn roster(lines: &[Line]) -> String {
+    let mut csv = String::from("username,first_name,last_name,email,department,password,course,role\n");
+    for (username, last, department, course, role) in lines {
+        csv.push_str(&format!(
+            "{username},{},{last},{username}@staff.example.edu,{department},Staff-{username}-1!,{course},{role}\n",
+            username.to_uppercase()
+        ));
+    }
+    csv
+}
+
+/// A folder with the templates and a roster.
+fn scratch(name: &str, user_missing: &str, enrol_missing: &str, lines: &[Line]) -> PathBuf {
+    let dir = harness::scratch(&format!("sync-{name}"));
+    std::fs::create_dir_all(dir.join("templates")).expect("templates folder");
+    std::fs::write(
+        dir.join("templates/staff.moodle"),
+        templates(user_missing, enrol_missing),
+    )
+    .expect("templates");
+    write_roster(&dir, lines);
+    dir
+}
+
+fn write_roster(dir: &Path, lines: &[Line]) {
+    std::fs::write(dir.join("staff.csv"), roster(lines)).expect("roster");
+}
+
+/// A site with courses MATH101 (2) and PHYS201 (3).
+fn site() -> Simulator {
+    let mut config = SiteConfig::default();
+    config.courses.push(Course::new(2, "MATH101", 1));
+    config.courses.push(Course::new(3, "PHYS201", 1));
+    Simulator::start(config)
+}
+
+fn moodlec(dir: &Path, sim: &Simulator, args: &[&str]) -> Moodlec {
+    Moodlec::new(args)
+        .args(["--url", sim.url()])
+        .current_dir(dir)
+        .token(TOKEN)
+        .config_home(dir.join("config"))
+}
+
+fn plan_json(dir: &Path, sim: &Simulator, extra: &[&str]) -> (Value, Output) {
+    let out = moodlec(
+        dir,
+        sim,
+        &["plan", "-t", "staff_sync", "staff.csv", "--format", "json"],
+    )
+    .args(extra)
+    .output();
+    let plan: Value =
+        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("plan JSON: {e}\n{}", out.all()));
+    (plan, out)
+}
+
+/// The plan's changes as (action, key) pairs, in plan order.
+fn changes(plan: &Value) -> Vec<(String, String)> {
+    plan["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s["changes"].as_array().cloned().unwrap_or_default())
+        .map(|c| {
+            let key: Vec<String> = c["key"]
+                .as_object()
+                .map(|k| k.values().map(|v| v.as_str().unwrap_or("").to_owned()).collect())
+                .unwrap_or_default();
+            (c["action"].as_str().unwrap_or("").to_owned(), key.join("/"))
+        })
+        .collect()
+}
+
+fn write_calls(sim: &Simulator) -> usize {
+    sim.calls()
+        .iter()
+        .filter(|c| {
+            let f = c.function.as_deref().unwrap_or("");
+            !(f.contains("_get_") || f == "core_webservice_get_site_info")
+        })
+        .count()
+}
+
+fn sync(dir: &Path, sim: &Simulator, extra: &[&str]) -> Output {
+    moodlec(dir, sim, &["sync", "-t", "staff_sync", "staff.csv", "--yes"])
+        .args(extra)
+        .output()
+}
+
+const TEAM: &[Line] = &[
+    ("ada", "Lovelace", "Maths", "MATH101", 3),
+    ("ada", "Lovelace", "Maths", "PHYS201", 5),
+    ("bob", "Builder", "Physics", "PHYS201", 3),
+    ("cy", "Young", "Physics", "PHYS201", 5),
+];
+
+#[test]
+fn first_sync_of_an_empty_site_creates_and_enrols_everyone_then_a_second_plan_is_empty() {
+    let dir = scratch("first", "suspend", "suspend", TEAM);
+    let sim = site();
+    let (plan, out) = plan_json(&dir, &sim, &["--detailed-exitcode"]);
+    out.code(4);
+    assert_eq!(
+        changes(&plan),
+        vec![
+            ("create".to_owned(), "ada".to_owned()),
+            ("create".to_owned(), "bob".to_owned()),
+            ("create".to_owned(), "cy".to_owned()),
+            ("enrol".to_owned(), "MATH101/ada".to_owned()),
+            ("enrol".to_owned(), "PHYS201/ada".to_owned()),
+            ("enrol".to_owned(), "PHYS201/bob".to_owned()),
+            ("enrol".to_owned(), "PHYS201/cy".to_owned()),
+        ]
+    );
+    assert!(
+        !out.stdout.contains("Staff-ada-1!"),
+        "a plan never holds a password:\n{}",
+        out.stdout
+    );
+    assert_eq!(write_calls(&sim), 0, "plan changes nothing");
+
+    let out = sync(&dir, &sim, &["--results", "r.ndjson"]);
+    out.code(0);
+    let state = sim.state();
+    let ada = state.user_by_username("ada").expect("ada created");
+    assert_eq!(ada.lastname, "Lovelace");
+    assert_eq!(
+        ada.password.as_deref(),
+        Some("Staff-ada-1!"),
+        "the password comes from the roster"
+    );
+    assert_eq!(state.roles_in(2, ada.id).into_iter().collect::<Vec<_>>(), vec![3]);
+    assert_eq!(state.roles_in(3, ada.id).into_iter().collect::<Vec<_>>(), vec![5]);
+    let cy = state.user_by_username("cy").expect("cy created");
+    assert!(state.is_enrolled(3, cy.id));
+    let lines = results(&dir.join("r.ndjson"));
+    assert_eq!(lines.len(), 7, "one result per change: {lines:?}");
+    assert!(lines.values().all(|l| l["status"] == "applied"), "{lines:?}");
+
+    let writes = write_calls(&sim);
+    let (plan, out) = plan_json(&dir, &sim, &["--detailed-exitcode"]);
+    out.code(0);
+    assert_eq!(changes(&plan), Vec::<(String, String)>::new(), "{}", out.stdout);
+    assert_eq!(plan["counts"]["unchanged"], 7);
+    let out = sync(&dir, &sim, &[]);
+    out.code(0).stderr_has("nothing to apply");
+    assert_eq!(
+        write_calls(&sim),
+        writes,
+        "an idempotent second run writes nothing"
+    );
+}
+
+#[test]
+fn a_changed_field_is_one_update_with_old_and_new() {
+    let dir = scratch("changed", "keep", "keep", TEAM);
+    let sim = site();
+    sync(&dir, &sim, &[]).code(0);
+    let mut team = TEAM.to_vec();
+    team[2] = ("bob", "Builder-Smith", "Physics", "PHYS201", 3);
+    write_roster(&dir, &team);
+    let out = moodlec(&dir, &sim, &["plan", "-t", "staff_sync", "staff.csv"])
+        .env("NO_COLOR", "1")
+        .output();
+    out.code(0)
+        .stdout_has("~ 1 to update")
+        .stdout_has("username bob")
+        .stdout_has(r#"lastname: "Builder" -> "Builder-Smith""#);
+    sync(&dir, &sim, &[]).code(0);
+    assert_eq!(
+        sim.state().user_by_username("bob").unwrap().lastname,
+        "Builder-Smith"
+    );
+    let (plan, _) = plan_json(&dir, &sim, &[]);
+    assert!(changes(&plan).is_empty());
+}
+
+/// Twenty staff in Moodle; the roster keeps the first `kept`.
+fn staff(n: usize) -> Vec<(String, String)> {
+    (0..n).map(|i| (format!("s{i:02}"), format!("Name{i}"))).collect()
+}
+
+fn seeded(dir: &Path, n: usize) -> Simulator {
+    let sim = site();
+    let people = staff(n);
+    let lines: Vec<Line> = people
+        .iter()
+        .map(|(u, l)| (u.as_str(), l.as_str(), "Staff", "MATH101", 5))
+        .collect();
+    write_roster(dir, &lines);
+    sync(dir, &sim, &[]).code(0);
+    sim
+}
+
+fn keep_first(dir: &Path, n: usize, kept: usize) {
+    let people = staff(n);
+    let lines: Vec<Line> = people[..kept]
+        .iter()
+        .map(|(u, l)| (u.as_str(), l.as_str(), "Staff", "MATH101", 5))
+        .collect();
+    write_roster(dir, &lines);
+}
+
+#[test]
+fn a_leaver_is_kept_suspended_or_deleted_as_the_template_says() {
+    // keep: nothing happens.
+    let dir = scratch("leaver-keep", "keep", "keep", &[]);
+    let sim = seeded(&dir, 10);
+    keep_first(&dir, 10, 9);
+    let (plan, out) = plan_json(&dir, &sim, &[]);
+    out.code(0);
+    assert!(changes(&plan).is_empty(), "{}", out.stdout);
+
+    // suspend: one of ten is 10% of the scope, which the rail lets through.
+    let dir = scratch("leaver-suspend", "suspend", "keep", &[]);
+    let sim = seeded(&dir, 10);
+    keep_first(&dir, 10, 9);
+    let (plan, _) = plan_json(&dir, &sim, &[]);
+    assert_eq!(changes(&plan), vec![("suspend".to_owned(), "s09".to_owned())]);
+    sync(&dir, &sim, &[]).code(0);
+    assert!(sim.state().user_by_username("s09").unwrap().suspended);
+    let (plan, _) = plan_json(&dir, &sim, &[]);
+    assert!(changes(&plan).is_empty(), "a suspended leaver stays as it is");
+
+    // delete: needs --allow-delete as well.
+    let dir = scratch("leaver-delete", "delete", "keep", &[]);
+    let sim = seeded(&dir, 10);
+    keep_first(&dir, 10, 9);
+    let out = sync(&dir, &sim, &[]);
+    out.code(1).stderr_has("--allow-delete");
+    assert!(
+        sim.state().user_by_username("s09").is_some(),
+        "not deleted without --allow-delete"
+    );
+    sync(&dir, &sim, &["--allow-delete"]).code(0);
+    assert!(sim.state().user_by_username("s09").is_none(), "deleted");
+}
+
+#[test]
+fn the_removal_rail_stops_a_truncated_roster_and_an_empty_one_removes_nothing() {
+    let dir = scratch("rail", "suspend", "suspend", &[]);
+    let sim = seeded(&dir, 20);
+    keep_first(&dir, 20, 5);
+    let (plan, out) = plan_json(&dir, &sim, &[]);
+    out.code(1);
+    assert_eq!(plan["rails"]["stopped"]["rail"], "mass_removal", "{}", out.stdout);
+    let writes = write_calls(&sim);
+    let out = sync(&dir, &sim, &[]);
+    out.code(1).stderr_has("--allow-removals 30");
+    assert_eq!(write_calls(&sim), writes, "a stopped plan sends nothing");
+    assert!(!sim.state().user_by_username("s19").unwrap().suspended);
+
+    // A header without records: nothing is removed, whatever the rails allow.
+    std::fs::write(dir.join("staff.csv"), roster(&[])).unwrap();
+    let (plan, out) = plan_json(&dir, &sim, &["--allow-removals", "1000"]);
+    out.code(0);
+    assert!(changes(&plan).is_empty(), "{}", out.stdout);
+    assert!(out.stdout.contains("nothing is removed"), "{}", out.stdout);
+
+    keep_first(&dir, 20, 5);
+    sync(&dir, &sim, &["--allow-removals", "30"]).code(0);
+    assert!(sim.state().user_by_username("s19").unwrap().suspended);
+}
+
+fn user_id(sim: &Simulator, username: &str) -> i64 {
+    sim.state()
+        .user_by_username(username)
+        .unwrap_or_else(|| panic!("no user {username}"))
+        .id
+}
+
+#[test]
+fn a_role_change_assigns_the_new_role_and_unassigns_the_old() {
+    let dir = scratch("role", "keep", "keep", TEAM);
+    let sim = site();
+    sync(&dir, &sim, &[]).code(0);
+    let mut team = TEAM.to_vec();
+    team[3] = ("cy", "Young", "Physics", "PHYS201", 3);
+    write_roster(&dir, &team);
+    let (plan, _) = plan_json(&dir, &sim, &[]);
+    assert_eq!(
+        changes(&plan),
+        vec![
+            ("assign".to_owned(), "PHYS201/cy".to_owned()),
+            ("unassign".to_owned(), "PHYS201/cy".to_owned())
+        ]
+    );
+    sync(&dir, &sim, &[]).code(0);
+    let cy = user_id(&sim, "cy");
+    assert_eq!(
+        sim.state().roles_in(3, cy).into_iter().collect::<Vec<_>>(),
+        vec![3]
+    );
+    let (plan, _) = plan_json(&dir, &sim, &[]);
+    assert!(changes(&plan).is_empty());
+}
+
+#[test]
+fn a_suspended_enrolment_is_reactivated_and_a_leavers_enrolment_suspended() {
+    let dir = scratch("enrol-suspend", "keep", "suspend", TEAM);
+    let sim = site();
+    sync(&dir, &sim, &[]).code(0);
+    let bob = user_id(&sim, "bob");
+    sim.with_state(|s| s.suspend_enrolment(3, bob, "manual", true));
+    let (plan, _) = plan_json(&dir, &sim, &[]);
+    assert_eq!(
+        changes(&plan),
+        vec![("reactivate".to_owned(), "PHYS201/bob".to_owned())]
+    );
+    sync(&dir, &sim, &[]).code(0);
+    assert!(!sim.state().enrolment_by(3, bob, "manual").unwrap().suspended);
+
+    // ada leaves PHYS201 (one of four enrolments there: needs the rail's consent).
+    let team: Vec<Line> = TEAM
+        .iter()
+        .copied()
+        .filter(|l| !(l.0 == "ada" && l.3 == "PHYS201"))
+        .collect();
+    write_roster(&dir, &team);
+    let (plan, _) = plan_json(&dir, &sim, &["--allow-removals", "1"]);
+    assert_eq!(
+        changes(&plan),
+        vec![("suspend".to_owned(), "PHYS201/ada".to_owned())]
+    );
+    sync(&dir, &sim, &["--allow-removals", "1"]).code(0);
+    let ada = user_id(&sim, "ada");
+    let state = sim.state();
+    assert!(state.enrolment_by(3, ada, "manual").unwrap().suspended);
+    assert!(state.is_enrolled(2, ada), "her other course is untouched");
+    let (plan, _) = plan_json(&dir, &sim, &[]);
+    assert!(
+        changes(&plan).is_empty(),
+        "a suspended leaver stays suspended: {plan}"
+    );
+}
+
+#[test]
+fn an_enrolment_by_another_method_is_reported_kept_never_removed() {
+    let dir = scratch("other-method", "keep", "unenrol", TEAM);
+    let sim = site();
+    sync(&dir, &sim, &[]).code(0);
+    // dee was enrolled in PHYS201 by cohort sync, eve manually; neither is in the roster.
+    let (dee, eve) = sim.with_state(|s| {
+        let dee = s.take_user_id();
+        s.users
+            .insert(dee, User::new(dee, "dee", "dee@staff.example.edu"));
+        s.enrol_by(3, dee, 5, "cohort");
+        let eve = s.take_user_id();
+        s.users
+            .insert(eve, User::new(eve, "eve", "eve@staff.example.edu"));
+        s.enrol_by(3, eve, 5, "manual");
+        (dee, eve)
+    });
+    let (plan, _) = plan_json(&dir, &sim, &["--allow-removals", "2"]);
+    assert_eq!(
+        changes(&plan),
+        vec![
+            ("unenrol".to_owned(), "PHYS201/dee".to_owned()),
+            ("unenrol".to_owned(), "PHYS201/eve".to_owned())
+        ]
+    );
+    let out = sync(&dir, &sim, &["--allow-removals", "2", "--results", "r.ndjson"]);
+    out.code(0).stderr_has("1 kept: enrolled by another method");
+    let state = sim.state();
+    assert!(state.is_enrolled(3, dee), "the cohort enrolment stays");
+    assert!(!state.is_enrolled(3, eve), "the manual one is gone");
+    let lines = results(&dir.join("r.ndjson"));
+    let by_status: BTreeMap<String, String> = lines
+        .values()
+        .map(|l| {
+            (
+                l["status"].as_str().unwrap().to_owned(),
+                l["error"]["errorcode"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        by_status.get("skipped").map(String::as_str),
+        Some("enrolled_by_other_method"),
+        "{lines:?}"
+    );
+    assert!(by_status.contains_key("applied"), "{lines:?}");
+}
+
+#[test]
+fn a_plan_whose_records_changed_since_is_refused_or_applied_in_part() {
+    let dir = scratch("drift", "keep", "keep", TEAM);
+    let sim = site();
+    sync(&dir, &sim, &[]).code(0);
+    let mut team = TEAM.to_vec();
+    team[0] = ("ada", "King", "Maths", "MATH101", 3);
+    team[1] = ("ada", "King", "Maths", "PHYS201", 5);
+    team[2] = ("bob", "Builder-Smith", "Physics", "PHYS201", 3);
+    write_roster(&dir, &team);
+    moodlec(
+        &dir,
+        &sim,
+        &["plan", "-t", "staff_sync", "staff.csv", "--out", "plan.json"],
+    )
+    .output()
+    .code(0);
+    // Someone edits bob in Moodle after the plan.
+    let bob = user_id(&sim, "bob");
+    sim.with_state(|s| s.users.get_mut(&bob).unwrap().lastname = "Edited".to_owned());
+    let out = moodlec(&dir, &sim, &["apply", "plan.json"]).output();
+    out.code(1)
+        .stderr_has("changed since")
+        .stderr_has("--on-drift skip");
+    assert_eq!(
+        sim.state().user_by_username("ada").unwrap().lastname,
+        "Lovelace",
+        "nothing applied"
+    );
+    let out = moodlec(
+        &dir,
+        &sim,
+        &[
+            "apply",
+            "plan.json",
+            "--on-drift",
+            "skip",
+            "--results",
+            "r.ndjson",
+        ],
+    )
+    .output();
+    out.code(1);
+    let state = sim.state();
+    assert_eq!(state.user_by_username("ada").unwrap().lastname, "King");
+    assert_eq!(
+        state.user_by_username("bob").unwrap().lastname,
+        "Edited",
+        "the drifted change is not applied"
+    );
+    let lines = results(&dir.join("r.ndjson"));
+    assert!(
+        lines.values().any(|l| l["error"]["errorcode"] == "drifted"),
+        "{lines:?}"
+    );
+}
