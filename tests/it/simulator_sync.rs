@@ -453,6 +453,7 @@ fn course_enrolment_methods_list_what_get_enrol_info_describes() {
     let self_id = sim.with_state(|s| {
         let id = s.add_instance(2, "self");
         s.add_instance(2, "cohort");
+        s.add_instance(2, "cohort");
         let hidden = s.add_instance(2, "guest");
         s.set_instance_enabled(hidden, false);
         id
@@ -480,7 +481,7 @@ fn course_enrolment_methods_list_what_get_enrol_info_describes() {
     );
     assert_eq!(
         course["courses"][0]["enrollmentmethods"],
-        json!(["manual", "self", "cohort"])
+        json!(["manual", "self", "cohort", "cohort"])
     );
 }
 

@@ -499,6 +499,8 @@ impl SiteState {
         self.courses.values().find(|c| c.shortname == shortname)
     }
 
+    /// The user's manual enrolment in the course (see
+    /// [`SiteState::enrolments_in`] for every method).
     pub fn enrolment(&self, courseid: i64, userid: i64) -> Option<&Enrolment> {
         self.enrolments.get(&(courseid, userid))
     }
@@ -1024,8 +1026,9 @@ impl SiteState {
             .map_or(0, |p| (p as i64 + 1) * 10000)
     }
 
-    /// An enrolment that counts as active now: not suspended, started and
-    /// not ended (`get_enrolled_sql` with onlyactive).
+    /// An enrolment that counts as active now: its instance enabled, not
+    /// suspended, started and not ended (`get_enrolled_join` with
+    /// onlyactive, lib/enrollib.php).
     pub fn enrolment_active(&self, e: &Enrolment, now: i64) -> bool {
         let enabled = self
             .enrol_instances

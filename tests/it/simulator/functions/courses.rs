@@ -231,13 +231,16 @@ fn course_details(ctx: &Ctx, course: &Course) -> Value {
         .get(&course.categoryid)
         .map(|c| c.name.clone())
         .unwrap_or_default();
-    // The plugins of the course's enabled instances, each once.
-    let mut methods: Vec<&str> = Vec::new();
-    for instance in ctx.state.instances(course.id) {
-        if instance.enabled && !methods.contains(&instance.enrol.as_str()) {
-            methods.push(&instance.enrol);
-        }
-    }
+    // The plugin of each enabled instance, in instance order (a plugin
+    // with two instances twice): get_course_public_information,
+    // course/externallib.php.
+    let methods: Vec<&str> = ctx
+        .state
+        .instances(course.id)
+        .into_iter()
+        .filter(|i| i.enabled)
+        .map(|i| i.enrol.as_str())
+        .collect();
     json!({
         "id": course.id,
         "fullname": course.fullname,
