@@ -376,10 +376,19 @@ impl Applier {
     async fn drift(&self, plan: &Plan, steps: &[PlanStep]) -> Result<Vec<Drift>, ApplyError> {
         let mut drifts = Vec::new();
         for (step, plan_step) in plan.steps.iter().zip(steps) {
+            // Changes an earlier apply finished, or sent without learning
+            // the outcome (the runner's applied check settles those), are
+            // not compared: Moodle moved because of them.
+            let in_flight: BTreeSet<u64> = self
+                .resume
+                .unfinished
+                .iter()
+                .flat_map(|u| u.records.iter().copied())
+                .collect();
             let pending: Vec<&Change> = step
                 .changes
                 .iter()
-                .filter(|c| !self.resume.done.contains(c.id))
+                .filter(|c| !self.resume.done.contains(c.id) && !in_flight.contains(&c.id))
                 .collect();
             if pending.is_empty() {
                 continue;

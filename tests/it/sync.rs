@@ -488,3 +488,181 @@ fn a_plan_whose_records_changed_since_is_refused_or_applied_in_part() {
         "{lines:?}"
     );
 }
+
+/// A generator for kill moments (SplitMix64), seeded from MOODLEC_TEST_SEED or the clock.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) % n
+    }
+}
+
+fn seed() -> u64 {
+    std::env::var("MOODLEC_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+        })
+}
+
+#[test]
+fn kill_9_during_apply_then_resume_applies_every_change_once() {
+    let seed = seed();
+    let mut rng = Rng(seed);
+    eprintln!("kill test seed: {seed} (MOODLEC_TEST_SEED={seed} draws the same kill moments)");
+    let people = staff(40);
+    let lines: Vec<Line> = people
+        .iter()
+        .map(|(u, l)| {
+            (
+                u.as_str(),
+                l.as_str(),
+                "Staff",
+                if u.ends_with('1') { "PHYS201" } else { "MATH101" },
+                5,
+            )
+        })
+        .collect();
+    let mut killed_midway = 0;
+    for trial in 0..8 {
+        let dir = scratch(&format!("kill-{trial}"), "keep", "keep", &lines);
+        // Small batches, so that a kill can fall between two of them.
+        let text = std::fs::read_to_string(dir.join("templates/staff.moodle")).unwrap();
+        let text = text.replacen(
+            "  sync users by username",
+            "  batch size 4\n  sync users by username",
+            1,
+        );
+        std::fs::write(dir.join("templates/staff.moodle"), text).unwrap();
+        let sim = site();
+        moodlec(
+            &dir,
+            &sim,
+            &["plan", "-t", "staff_sync", "staff.csv", "--out", "plan.json"],
+        )
+        .output()
+        .code(0);
+        sim.set_faults(crate::simulator::Faults {
+            latency: std::time::Duration::from_millis(20),
+            latency_jitter: std::time::Duration::from_millis(20),
+            ..crate::simulator::Faults::default()
+        });
+        let apply = |resume: bool| {
+            let mut args = vec!["apply", "plan.json", "--results", "r.ndjson", "--quiet"];
+            if resume {
+                args.push("--resume");
+            }
+            moodlec(&dir, &sim, &args).spawn_with(std::process::Stdio::null(), std::process::Stdio::piped())
+        };
+        let mut child = apply(false);
+        std::thread::sleep(std::time::Duration::from_millis(100 + rng.below(500)));
+        let _ = child.kill();
+        let _ = child.wait();
+        let done = if dir.join("r.ndjson").exists() {
+            results(&dir.join("r.ndjson")).len()
+        } else {
+            0
+        };
+        if done > 0 && done < 80 {
+            killed_midway += 1;
+        }
+        let mut rounds = 0;
+        loop {
+            rounds += 1;
+            assert!(
+                rounds < 5,
+                "trial {trial} (MOODLEC_TEST_SEED={seed}): no apply finished"
+            );
+            let resume = dir.join("r.ndjson").exists();
+            let child = apply(resume);
+            let out = child.wait_with_output().unwrap();
+            if out.status.code() == Some(0) {
+                break;
+            }
+            panic!(
+                "trial {trial} (MOODLEC_TEST_SEED={seed}, {done} results at the kill): {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let lines_written = results(&dir.join("r.ndjson"));
+        assert_eq!(
+            lines_written.len(),
+            80,
+            "one result per change (trial {trial}, MOODLEC_TEST_SEED={seed})"
+        );
+        assert!(
+            lines_written.values().all(|l| l["status"] == "applied"),
+            "trial {trial} (MOODLEC_TEST_SEED={seed}): {lines_written:?}"
+        );
+        let state = sim.state();
+        for (username, _) in &people {
+            let user = state
+                .user_by_username(username)
+                .unwrap_or_else(|| panic!("{username} missing"));
+            let course = if username.ends_with('1') { 3 } else { 2 };
+            assert!(
+                state.is_enrolled(course, user.id),
+                "{username} enrolled (trial {trial})"
+            );
+        }
+        let refused = sim
+            .calls()
+            .iter()
+            .filter(|c| matches!(c.outcome, crate::simulator::Outcome::Rejected { .. }))
+            .count();
+        assert_eq!(
+            refused, 0,
+            "trial {trial} (MOODLEC_TEST_SEED={seed}): a change was sent again after it was applied"
+        );
+        let (plan, _) = plan_json(&dir, &sim, &[]);
+        assert!(
+            changes(&plan).is_empty(),
+            "trial {trial}: in sync after the resume"
+        );
+    }
+    assert!(
+        killed_midway >= 2,
+        "{killed_midway} of 8 kills hit an apply midway (MOODLEC_TEST_SEED={seed})"
+    );
+}
+
+#[test]
+fn two_overlapping_syncs_of_one_site_and_template_cannot_run() {
+    let dir = scratch("lock", "keep", "keep", TEAM);
+    let sim = site();
+    sim.set_faults(crate::simulator::Faults {
+        latency: std::time::Duration::from_millis(300),
+        ..crate::simulator::Faults::default()
+    });
+    let first = moodlec(
+        &dir,
+        &sim,
+        &["sync", "-t", "staff_sync", "staff.csv", "--yes", "--quiet"],
+    )
+    .spawn_with(std::process::Stdio::null(), std::process::Stdio::piped());
+    // The first holds the lock from its start to its end (several calls of 300 ms).
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let second = sync(&dir, &sim, &[]);
+    second
+        .code(2)
+        .stderr_has("another sync `staff_sync`")
+        .stderr_has("is running");
+    let first = first.wait_with_output().unwrap();
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    sim.set_faults(crate::simulator::Faults::default());
+    sync(&dir, &sim, &[]).code(0).stderr_has("nothing to apply");
+}
