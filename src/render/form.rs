@@ -199,3 +199,34 @@ fn write_scalar(value: &Value, body: &mut String) {
         Value::Str(s) => body.extend(form_urlencoded::byte_serialize(s.as_bytes())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::builtin;
+
+    /// A write template that collects a field sends `LIST[i]`, the same
+    /// through the writer as through the pairs.
+    #[test]
+    fn a_collected_field_is_sent_as_one_list() {
+        let template = builtin::catalog().get("delete_users").expect("built-in");
+        let records: Vec<ValidRecord> = [5, 7]
+            .into_iter()
+            .enumerate()
+            .map(|(i, id)| ValidRecord {
+                number: i as u64 + 1,
+                line: i as u64 + 1,
+                values: vec![(0, FieldValue::Scalar(Value::Int(id)))],
+            })
+            .collect();
+        let mut body = String::new();
+        let mut pairs = Vec::new();
+        let writer = RecordWriter::new(template);
+        for (index, record) in records.iter().enumerate() {
+            writer.write(record, index, &mut body);
+            record_pairs(template, record, index, &mut pairs);
+        }
+        assert_eq!(body, "userids[0]=5&userids[1]=7");
+        assert_eq!(crate::form::encode(&pairs), body);
+    }
+}
