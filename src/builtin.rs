@@ -49,6 +49,26 @@ pub const BUILTIN_FILES: &[(&str, &str)] = &[
         include_str!("../templates/grade_items.moodle"),
     ),
     ("site_info.moodle", include_str!("../templates/site_info.moodle")),
+    (
+        "delete_users.moodle",
+        include_str!("../templates/delete_users.moodle"),
+    ),
+    (
+        "update_courses.moodle",
+        include_str!("../templates/update_courses.moodle"),
+    ),
+    (
+        "delete_courses.moodle",
+        include_str!("../templates/delete_courses.moodle"),
+    ),
+    (
+        "assign_roles.moodle",
+        include_str!("../templates/assign_roles.moodle"),
+    ),
+    (
+        "unassign_roles.moodle",
+        include_str!("../templates/unassign_roles.moodle"),
+    ),
 ];
 
 static BUILTINS: LazyLock<Compiled> = LazyLock::new(|| compile(&sources(), &Catalog::default()));
@@ -86,6 +106,11 @@ mod tests {
             "enrol_users",
             "unenrol_users",
             "create_courses",
+            "delete_users",
+            "update_courses",
+            "delete_courses",
+            "assign_roles",
+            "unassign_roles",
         ] {
             assert!(catalog().get(name).is_some(), "missing built-in {name}");
         }

@@ -45,7 +45,71 @@ pub(super) fn check_batch(decl: &ast::TemplateDecl, template: &mut Template, dia
     if template.is_read() && template.batch.collect.is_none() && size_span.is_none() {
         template.batch.size = 1;
     }
+    if !template.is_read() {
+        check_write_collect(decl, template, diags);
+    }
     check_budget(template, size_span.unwrap_or(decl.name.span), diags);
+}
+
+/// `collect` in a write template: the records' values are the call's one
+/// list parameter (`userids[0]=5&userids[1]=7`), so the collected field is
+/// the only field and no `wrap` carries the records.
+fn check_write_collect(decl: &ast::TemplateDecl, template: &Template, diags: &mut Diagnostics) {
+    let Some(collect) = &template.batch.collect else {
+        return;
+    };
+    let span = decl
+        .items
+        .iter()
+        .find_map(|item| match item {
+            Item::Batch(batch) => batch.settings.iter().find_map(|s| match s {
+                BatchSetting::Collect { field, .. } => Some(field.span),
+                _ => None,
+            }),
+            _ => None,
+        })
+        .unwrap_or(decl.name.span);
+    if let Some(wrap) = &template.wrap {
+        diags.push(
+            diags
+                .error(
+                    Code::BadBatchSize,
+                    span,
+                    format!(
+                        "`collect` sends the records' `{}` values in `{}[i]`, and `wrap {wrap}` sends whole records",
+                        collect.field, collect.into
+                    ),
+                )
+                .label("collects into a list of its own")
+                .help(format!("a write template either wraps its records or collects one field of each; remove `wrap {wrap}` or the `collect`")),
+        );
+        return;
+    }
+    let others: Vec<&str> = template
+        .fields
+        .iter()
+        .map(|f| f.name.as_str())
+        .filter(|name| *name != collect.field)
+        .collect();
+    if !others.is_empty() {
+        diags.push(
+            diags
+                .error(
+                    Code::BadBatchSize,
+                    span,
+                    format!(
+                        "a write template that collects `{}` can send no other field, and this one has {}",
+                        collect.field,
+                        others.join(", ")
+                    ),
+                )
+                .label("the call's only parameter")
+                .help(format!(
+                    "the call takes just the list `{}[i]`; remove the other fields, or `wrap` whole records instead of collecting",
+                    collect.into
+                )),
+        );
+    }
 }
 
 fn positive(number: &ast::Number, what: &str, diags: &mut Diagnostics) -> Option<usize> {

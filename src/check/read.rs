@@ -265,13 +265,6 @@ fn refuse_read_statements(decl: &ast::TemplateDecl, diags: &mut Diagnostics) {
             Item::Keep(k) => ("keep", k.span),
             Item::Join(j) => ("join", j.span),
             Item::Select(l) => ("select", l.span),
-            Item::Batch(b)
-                if b.settings
-                    .iter()
-                    .any(|s| matches!(s, ast::BatchSetting::Collect { .. })) =>
-            {
-                ("batch collect", b.span)
-            }
             _ => continue,
         };
         let span = keyword_span(span, keyword);

@@ -12,6 +12,24 @@ use crate::validate::ValidRecord;
 
 /// The pairs of record `record` placed at index `index` of the template's list parameter.
 pub fn record_pairs(template: &Template, record: &ValidRecord, index: usize, out: &mut Vec<Pair>) {
+    // A write template that collects a field sends each record's value as
+    // `{into}[{index}]` (read templates take the collected field out first).
+    if let (None, Some(collect)) = (&template.wrap, &template.batch.collect) {
+        for (position, value) in &record.values {
+            match value {
+                FieldValue::Scalar(scalar) if template.fields[*position].name == collect.field => {
+                    out.push((format!("{}[{index}]", collect.into), scalar_text(scalar)));
+                }
+                _ => value_pairs(
+                    &template.fields,
+                    std::slice::from_ref(&(*position, value.clone())),
+                    "",
+                    out,
+                ),
+            }
+        }
+        return;
+    }
     let prefix = match &template.wrap {
         Some(wrap) => format!("{wrap}[{index}]"),
         None => String::new(),
@@ -59,7 +77,8 @@ pub fn write_record(template: &Template, record: &ValidRecord, index: usize, bod
 /// they need no encoding.
 pub struct RecordWriter<'t> {
     fields: &'t [Field],
-    /// `{wrap}[`, or empty when record fields are top-level parameters.
+    /// `{wrap}[` (or `{into}[` for a template that collects a field), or
+    /// empty when record fields are top-level parameters.
     open: String,
     /// Per field position, what follows the record's index up to the value:
     /// `][{name}]=`, or `{name}=` without a wrap.
@@ -70,18 +89,24 @@ impl<'t> RecordWriter<'t> {
     /// A writer for records of `template`.
     pub fn new(template: &'t Template) -> Self {
         let wrapped = template.wrap.is_some();
+        // Without a wrap, a collected field is `{into}[{index}]`.
+        let collect = template.batch.collect.as_ref().filter(|_| !wrapped);
+        let open = match (&template.wrap, collect) {
+            (Some(wrap), _) => format!("{wrap}["),
+            (None, Some(collect)) => format!("{}[", collect.into),
+            (None, None) => String::new(),
+        };
         RecordWriter {
             fields: &template.fields,
-            open: template
-                .wrap
-                .as_ref()
-                .map_or_else(String::new, |wrap| format!("{wrap}[")),
+            open,
             after_index: template
                 .fields
                 .iter()
                 .map(|field| {
                     if wrapped {
                         format!("][{}]=", field.name)
+                    } else if collect.is_some_and(|c| c.field == field.name) {
+                        "]=".to_owned()
                     } else {
                         format!("{}=", field.name)
                     }
@@ -172,5 +197,36 @@ fn write_scalar(value: &Value, body: &mut String) {
         Value::Bool(b) => body.push(if *b { '1' } else { '0' }),
         Value::Float(f) => body.extend(form_urlencoded::byte_serialize(f.to_string().as_bytes())),
         Value::Str(s) => body.extend(form_urlencoded::byte_serialize(s.as_bytes())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::builtin;
+
+    /// A write template that collects a field sends `LIST[i]`, the same
+    /// through the writer as through the pairs.
+    #[test]
+    fn a_collected_field_is_sent_as_one_list() {
+        let template = builtin::catalog().get("delete_users").expect("built-in");
+        let records: Vec<ValidRecord> = [5, 7]
+            .into_iter()
+            .enumerate()
+            .map(|(i, id)| ValidRecord {
+                number: i as u64 + 1,
+                line: i as u64 + 1,
+                values: vec![(0, FieldValue::Scalar(Value::Int(id)))],
+            })
+            .collect();
+        let mut body = String::new();
+        let mut pairs = Vec::new();
+        let writer = RecordWriter::new(template);
+        for (index, record) in records.iter().enumerate() {
+            writer.write(record, index, &mut body);
+            record_pairs(template, record, index, &mut pairs);
+        }
+        assert_eq!(body, "userids[0]=5&userids[1]=7");
+        assert_eq!(crate::form::encode(&pairs), body);
     }
 }

@@ -543,6 +543,47 @@ mod tests {
     }
 
     #[test]
+    fn parses_the_sync_statements() {
+        let file = parse_str(
+            "template t extends create_users { sync users by username update none create none\n\
+             scope auth = \"manual\" scope email like \"%@x.edu\" scope courses \"A\", \"B\"\n\
+             missing suspend update a, b }\n\
+             template s { steps t, u }",
+        )
+        .unwrap();
+        let items = &file.templates[0].items;
+        let ast::Item::Sync(sync) = &items[0] else {
+            panic!("expected sync, got {:?}", items[0]);
+        };
+        assert_eq!(sync.object.name, "users");
+        assert_eq!(sync.key.as_ref().map(|k| k.name.as_str()), Some("username"));
+        assert!(matches!(&items[1], ast::Item::Update(u) if u.fields.is_empty()));
+        assert!(matches!(&items[2], ast::Item::CreateNone(_)));
+        assert!(matches!(
+            &items[3],
+            ast::Item::Scope(ast::ScopeDecl { rule: ast::ScopeExpr::Equals { field, .. }, .. }) if field.name == "auth"
+        ));
+        assert!(matches!(
+            &items[4],
+            ast::Item::Scope(ast::ScopeDecl { rule: ast::ScopeExpr::Like { pattern, .. }, .. }) if pattern.value == "%@x.edu"
+        ));
+        assert!(matches!(
+            &items[5],
+            ast::Item::Scope(ast::ScopeDecl { rule: ast::ScopeExpr::Courses(courses), .. }) if courses.len() == 2
+        ));
+        assert!(matches!(&items[6], ast::Item::Missing(m) if m.policy.name == "suspend"));
+        assert!(matches!(&items[7], ast::Item::Update(u) if u.fields.len() == 2));
+        assert!(matches!(&file.templates[1].items[0], ast::Item::Steps(list) if list.names.len() == 2));
+    }
+
+    #[test]
+    fn create_takes_only_none() {
+        let error = parse_str("template t { create all }").unwrap_err();
+        assert_eq!(error.code, Code::Syntax);
+        assert!(error.message.contains("`none`"), "{}", error.message);
+    }
+
+    #[test]
     fn deep_nesting_is_an_error_not_a_crash() {
         let text = format!("template t {{ field x: {} }}", "list { field y: ".repeat(5000));
         let error = parse_str(&text).unwrap_err();

@@ -370,9 +370,14 @@ fn describe_checks(out: &mut String, template: &Template) {
         .as_ref()
         .map(|g| format!(", grouped by {g}"))
         .unwrap_or_default();
+    let collected = batch
+        .collect
+        .as_ref()
+        .map(|c| format!(", their {} values sent as {}[i]", c.field, c.into))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
-        "\nBatches: up to {} records per call{grouping}, under max_input_vars {}",
+        "\nBatches: up to {} records per call{grouping}{collected}, under max_input_vars {}",
         batch.size, batch.max_input_vars
     );
     let _ = writeln!(out, "Returns: {}", show_returns(&template.returns));
