@@ -241,6 +241,14 @@ fn only_template_name(compiled: &Compiled, path: &str) -> Result<String, Error> 
         .iter()
         .filter(|t| t.origin.source.name == path)
         .collect();
+    // A file that holds a sync and its steps is named by its steps template.
+    let steps: Vec<&&Arc<Template>> = declared
+        .iter()
+        .filter(|t| matches!(t.kind, moodlec::template::Kind::Steps(_)))
+        .collect();
+    if let [one] = steps.as_slice() {
+        return Ok(one.name.clone());
+    }
     match declared.as_slice() {
         [one] => Ok(one.name.clone()),
         [] => Err(Error::usage(format!("{path} declares no template"))),

@@ -77,11 +77,19 @@ pub struct Steps {
 /// # Errors
 /// No such template, not a sync template, or a `--set` no step takes (exit 2).
 pub fn load_steps(spec: &str, set: &[(String, String)]) -> Result<Steps, Error> {
-    let template = load::template(spec)?;
+    let (template, catalog) = load::template_with_catalog(spec)?;
+    // The steps come from where the steps template was found (its own file, ./templates/, the built-ins).
     let templates: Vec<Arc<Template>> = match &template.kind {
         Kind::Steps(names) => names
             .iter()
-            .map(|n| load::template(n))
+            .map(|n| {
+                catalog.get(n).cloned().ok_or_else(|| {
+                    Error::usage(format!(
+                        "step `{n}` of `{}` is not a known template",
+                        template.name
+                    ))
+                })
+            })
             .collect::<Result<_, _>>()?,
         _ => vec![template.clone()],
     };

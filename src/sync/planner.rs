@@ -160,7 +160,7 @@ impl Planner<'_> {
         let mut next_id = 1;
         for ((step, d), a) in steps.iter().zip(&desired).zip(&actuals) {
             let diff = diff::step(&step.template, &step.spec, d, a, removals);
-            notes.extend(step_notes(step, &diff, a));
+            notes.extend(step_notes(step, d, &diff, a));
             planned_steps.push(assemble(step, diff, a, &mut next_id));
         }
         problems.sort_by_key(|p| (p.record, p.step.clone()));
@@ -205,11 +205,15 @@ fn unknown_users(
     }
 }
 
-fn step_notes(step: &PlanStep, diff: &StepDiff, actual: &Actual) -> Vec<String> {
+fn step_notes(step: &PlanStep, desired: &Desired, diff: &StepDiff, actual: &Actual) -> Vec<String> {
     let mut notes: Vec<String> = actual.notes.clone();
     notes.extend(diff.notes.iter().cloned());
     let creates = diff.changes.iter().any(|c| c.action == Action::Create);
-    let secrets = diff::secret_fields(&step.template);
+    // Only the secrets the roster gives: a template that sets createpassword sends none.
+    let secrets: Vec<String> = diff::secret_fields(&step.template)
+        .into_iter()
+        .filter(|f| desired.rows.values().any(|row| row.fields.contains_key(f)))
+        .collect();
     if creates && !secrets.is_empty() {
         notes.push(format!(
             "{}: {} set on create only (Moodle never returns it, so it is never compared, and this plan does not hold it: apply reads it from the roster)",

@@ -137,6 +137,9 @@ fn step_title(step: &Step) -> String {
 
 fn rail_line(plan: &Plan) -> String {
     let rails = &plan.rails;
+    if rails.removals == 0 {
+        return "Removals: none".to_owned();
+    }
     format!(
         "Removals: {} of {} in scope (allowed without --allow-removals: {}{})",
         rails.removals,
