@@ -745,3 +745,43 @@ fn the_staff_sync_example_plans_what_its_expected_files_show() {
     // 20 people and 21 enrolment lines, all as Moodle holds them now.
     out.code(0).stdout_has("= 41 unchanged");
 }
+
+#[test]
+fn plan_json_follows_its_documented_schema() {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(harness::repo_root().join("docs/plan.schema.json")).unwrap(),
+    )
+    .unwrap();
+    jsonschema::meta::validate(&schema).expect("the schema conforms to the meta-schema");
+    let validator = jsonschema::draft202012::options().build(&schema).expect("schema");
+    let dir = scratch("schema", "suspend", "suspend", TEAM);
+    let sim = site();
+    // An empty site (creates, enrols), then a role change, an update and removals.
+    let (plan, _) = plan_json(&dir, &sim, &[]);
+    let errors: Vec<String> = validator
+        .iter_errors(&plan)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}\n{plan}");
+    sync(&dir, &sim, &[]).code(0);
+    write_roster(
+        &dir,
+        &[
+            ("ada", "King", "Maths", "MATH101", 5),
+            ("bob", "Builder", "Physics", "PHYS201", 3),
+        ],
+    );
+    let (plan, _) = plan_json(&dir, &sim, &[]);
+    assert_eq!(plan["rails"]["stopped"]["rail"], "mass_removal", "{plan}");
+    let errors: Vec<String> = validator
+        .iter_errors(&plan)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}\n{plan}");
+    for action in ["update", "assign", "unassign", "suspend"] {
+        assert!(
+            plan["counts"]["changes"][action].as_u64() >= Some(1),
+            "{action} in {plan}"
+        );
+    }
+}
