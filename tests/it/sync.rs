@@ -785,3 +785,81 @@ fn plan_json_follows_its_documented_schema() {
         );
     }
 }
+
+#[test]
+fn courses_are_created_updated_and_deleted_only_when_asked() {
+    let dir = harness::scratch("sync-courses");
+    std::fs::create_dir_all(dir.join("templates")).unwrap();
+    std::fs::write(
+        dir.join("templates/catalogue.moodle"),
+        r#"
+template catalogue extends create_courses "Courses of category 1 from the catalogue" {
+  sync courses by shortname
+  update fullname
+  scope categoryid = 1
+  missing delete
+}
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("catalogue.ndjson"),
+        concat!(
+            r#"{"shortname": "MATH101", "fullname": "Mathematics I", "categoryid": 1}"#,
+            "\n",
+            r#"{"shortname": "CHEM301", "fullname": "Chemistry III", "categoryid": 1}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let sim = site();
+    let plan = |extra: &[&str]| {
+        let out = moodlec(
+            &dir,
+            &sim,
+            &["plan", "-t", "catalogue", "catalogue.ndjson", "--format", "json"],
+        )
+        .args(extra)
+        .output();
+        let plan: Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.all()));
+        (plan, out)
+    };
+    let (p, out) = plan(&[]);
+    assert_eq!(
+        changes(&p),
+        vec![
+            ("create".to_owned(), "CHEM301".to_owned()),
+            ("update".to_owned(), "MATH101".to_owned()),
+            ("delete".to_owned(), "PHYS201".to_owned())
+        ],
+        "{}",
+        out.stdout
+    );
+    let sync = |extra: &[&str]| {
+        moodlec(
+            &dir,
+            &sim,
+            &["sync", "-t", "catalogue", "catalogue.ndjson", "--yes"],
+        )
+        .args(extra)
+        .output()
+    };
+    sync(&["--allow-removals", "1"])
+        .code(1)
+        .stderr_has("--allow-delete");
+    assert!(sim.state().course_by_shortname("PHYS201").is_some());
+    sync(&["--allow-removals", "1", "--allow-delete"]).code(0);
+    let state = sim.state();
+    assert_eq!(
+        state.course_by_shortname("MATH101").unwrap().fullname,
+        "Mathematics I"
+    );
+    assert!(state.course_by_shortname("CHEM301").is_some());
+    assert!(
+        state.course_by_shortname("PHYS201").is_none(),
+        "deleted when asked"
+    );
+    let (p, out) = plan(&["--detailed-exitcode"]);
+    out.code(0);
+    assert!(changes(&p).is_empty());
+}
