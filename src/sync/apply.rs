@@ -517,9 +517,11 @@ impl Applier {
             })
             .collect();
         self.settle(&lookup_failed, summary);
-        // Unenrolments are checked before their results are written:
-        // Moodle answers null even when it left an enrolment alone.
-        let verify = group.action == Action::Unenrol;
+        // Unenrolments and enrolment suspensions are checked before their
+        // results are written: Moodle answers null even when an enrolment
+        // by another method keeps the user in the course (active).
+        let verify = step.object == SyncObject::Enrolments
+            && matches!(group.action, Action::Unenrol | Action::Suspend);
         let collecting = Arc::new(Collecting {
             inner: self.reporter.clone(),
             results: Mutex::new(Vec::new()),
@@ -555,7 +557,9 @@ impl Applier {
         let mut results =
             std::mem::take(&mut *collecting.results.lock().unwrap_or_else(PoisonError::into_inner));
         if verify {
-            self.keep_other_methods(&pending, &mut results, summary).await;
+            let only_active = group.action == Action::Suspend;
+            self.keep_other_methods(&pending, only_active, &mut results, summary)
+                .await;
             self.settle(&results, summary);
         } else {
             count(&results, summary);
@@ -601,11 +605,13 @@ impl Applier {
         Ok(ids)
     }
 
-    /// Unenrolments Moodle answered but left in place (an enrolment by
-    /// cohort, self, database or meta link): `skipped`, "kept", never removed.
+    /// Unenrolments (suspensions, with `only_active`) Moodle answered but
+    /// that left the user enrolled (active) through another method (cohort,
+    /// self, database, meta link): `skipped`, "kept", never removed.
     async fn keep_other_methods(
         &self,
         changes: &[&Change],
+        only_active: bool,
         results: &mut [RecordResult],
         summary: &mut Applied,
     ) {
@@ -615,13 +621,12 @@ impl Applier {
             .collect();
         let mut enrolled: BTreeSet<(i64, i64)> = BTreeSet::new();
         for course in courses {
-            let answer = self
-                .session
-                .read(
-                    "core_enrol_get_enrolled_users",
-                    &[("courseid".to_owned(), course.to_string())],
-                )
-                .await;
+            let mut params = vec![("courseid".to_owned(), course.to_string())];
+            if only_active {
+                params.push(("options[0][name]".to_owned(), "onlyactive".to_owned()));
+                params.push(("options[0][value]".to_owned(), "1".to_owned()));
+            }
+            let answer = self.session.read("core_enrol_get_enrolled_users", &params).await;
             match answer {
                 Ok(users) => enrolled.extend(
                     users

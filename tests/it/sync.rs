@@ -863,3 +863,28 @@ template catalogue extends create_courses "Courses of category 1 from the catalo
     out.code(0);
     assert!(changes(&p).is_empty());
 }
+
+#[test]
+fn suspending_an_enrolment_kept_active_by_another_method_is_reported_kept() {
+    let dir = scratch("other-method-suspend", "keep", "suspend", TEAM);
+    let sim = site();
+    sync(&dir, &sim, &[]).code(0);
+    let dee = sim.with_state(|s| {
+        let dee = s.take_user_id();
+        s.users
+            .insert(dee, User::new(dee, "dee", "dee@staff.example.edu"));
+        s.enrol_by(3, dee, 5, "cohort");
+        dee
+    });
+    let out = sync(&dir, &sim, &["--allow-removals", "1", "--results", "r.ndjson"]);
+    out.code(0).stderr_has("1 kept: enrolled by another method");
+    assert!(
+        sim.state().is_active(3, dee, 0),
+        "the cohort enrolment keeps dee active"
+    );
+    let lines = results(&dir.join("r.ndjson"));
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let line = lines.values().next().unwrap();
+    assert_eq!(line["status"], "skipped");
+    assert_eq!(line["error"]["errorcode"], "enrolled_by_other_method");
+}
