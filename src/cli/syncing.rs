@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use moodlec::params;
-use moodlec::run::ledger::{journal_path, Ledger, Pin, Resume, ResumeError};
+use moodlec::run::ledger::{journal_path, template_hash, Ledger, Pin, Resume, ResumeError};
 use moodlec::run::outcome::RecordResult;
 use moodlec::run::{Reporter, Settings, StopKind};
 use moodlec::site::webhook::Webhook;
@@ -121,23 +121,28 @@ pub fn load_steps(spec: &str, set: &[(String, String)]) -> Result<Steps, Error> 
     })
 }
 
+/// The hash of the steps' templates.
+pub fn templates_hash(steps: &Steps) -> String {
+    steps
+        .steps
+        .iter()
+        .map(|step| template_hash(&step.template).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("+")
+}
+
 /// The hash of the steps' templates, and the roster's size and hash.
 ///
 /// # Errors
 /// The roster cannot be read (exit 2).
 pub fn pins(steps: &Steps, source: &Path) -> Result<(String, String), Error> {
-    let mut template_hash = String::new();
-    let mut source_hash = String::new();
-    for step in &steps.steps {
-        let pin = Pin::new(source, &step.template, &step.params)
-            .map_err(|e| Error::usage(format!("cannot read {}: {e}", source.display())))?;
-        if !template_hash.is_empty() {
-            template_hash.push('+');
-        }
-        template_hash.push_str(&pin.template_hash);
-        source_hash = format!("{}:{}", pin.data_size, pin.data_hash);
-    }
-    Ok((template_hash, source_hash))
+    let step = &steps.steps[0];
+    let pin = Pin::new(source, &step.template, &step.params)
+        .map_err(|e| Error::usage(format!("cannot read {}: {e}", source.display())))?;
+    Ok((
+        templates_hash(steps),
+        format!("{}:{}", pin.data_size, pin.data_hash),
+    ))
 }
 
 /// Compute the plan of `steps` over the roster at `source`.

@@ -57,6 +57,17 @@ pub struct Pin {
     pub params: Json,
 }
 
+/// The hash of a checked template (its JSON form, FNV-1a 128 bits, hex):
+/// what a journal or a plan pins to know the template did not change.
+///
+/// # Errors
+/// The template cannot be serialized (not expected).
+pub fn template_hash(template: &Template) -> io::Result<String> {
+    let mut hash = Fnv128::default();
+    hash.write(&serde_json::to_vec(template).map_err(io::Error::other)?);
+    Ok(hash.hex())
+}
+
 impl Pin {
     /// The pin of a run over the data at `data` with `template` and `params`.
     ///
@@ -76,8 +87,7 @@ impl Pin {
             size += n as u64;
             file.consume(n);
         }
-        let mut template_hash = Fnv128::default();
-        template_hash.write(&serde_json::to_vec(template).map_err(io::Error::other)?);
+        let template_hash = template_hash(template)?;
         let params: serde_json::Map<String, Json> = params
             .iter()
             .map(|(name, value)| (name.to_owned(), serde_json::to_value(value).unwrap_or(Json::Null)))
@@ -86,7 +96,7 @@ impl Pin {
             data_size: size,
             data_hash: hash.hex(),
             template: template.name.clone(),
-            template_hash: template_hash.hex(),
+            template_hash,
             params: Json::Object(params),
         })
     }

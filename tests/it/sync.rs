@@ -888,3 +888,50 @@ fn suspending_an_enrolment_kept_active_by_another_method_is_reported_kept() {
     assert_eq!(line["status"], "skipped");
     assert_eq!(line["error"]["errorcode"], "enrolled_by_other_method");
 }
+
+#[test]
+fn apply_refuses_another_site_a_changed_template_and_a_changed_roster() {
+    let dir = scratch("apply-refuses", "keep", "keep", TEAM);
+    let sim = site();
+    moodlec(
+        &dir,
+        &sim,
+        &["plan", "-t", "staff_sync", "staff.csv", "--out", "plan.json"],
+    )
+    .output()
+    .code(0);
+    let other = site();
+    moodlec(&dir, &other, &["apply", "plan.json"])
+        .output()
+        .code(2)
+        .stderr_has("the plan was computed against");
+    // The creates take their passwords from the roster: it must be the planned one.
+    let original = std::fs::read_to_string(dir.join("staff.csv")).unwrap();
+    std::fs::write(dir.join("staff.csv"), original.replace("Builder", "Builds")).unwrap();
+    moodlec(&dir, &sim, &["apply", "plan.json"])
+        .output()
+        .code(2)
+        .stderr_has("changed since the plan");
+    std::fs::write(dir.join("staff.csv"), &original).unwrap();
+    let templates = std::fs::read_to_string(dir.join("templates/staff.moodle")).unwrap();
+    std::fs::write(
+        dir.join("templates/staff.moodle"),
+        templates.replace(
+            "missing keep\n}\n\ntemplate staff_enrolments",
+            "missing suspend\n}\n\ntemplate staff_enrolments",
+        ),
+    )
+    .unwrap();
+    moodlec(&dir, &sim, &["apply", "plan.json"])
+        .output()
+        .code(2)
+        .stderr_has("changed since the plan was computed");
+    assert_eq!(
+        write_calls(&sim) + write_calls(&other),
+        0,
+        "nothing was sent anywhere"
+    );
+    std::fs::write(dir.join("templates/staff.moodle"), templates).unwrap();
+    moodlec(&dir, &sim, &["apply", "plan.json"]).output().code(0);
+    assert!(sim.state().user_by_username("bob").is_some());
+}

@@ -76,20 +76,12 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
 
 /// The templates must be those the plan was computed with.
 fn check_templates(plan: &moodlec::sync::model::Plan, steps: &syncing::Steps) -> Result<(), Error> {
-    let path = std::path::Path::new(&plan.source.path);
-    let hash = if path.exists() {
-        syncing::pins(steps, path).map(|(hash, _)| hash).ok()
-    } else {
-        None
-    };
-    if let Some(hash) = hash {
-        if hash != plan.template_hash {
-            return Err(Error::usage(format!(
-                "the template `{}` changed since the plan was computed",
-                plan.sync
-            ))
-            .with_help("plan again with the template as it is now"));
-        }
+    if syncing::templates_hash(steps) != plan.template_hash {
+        return Err(Error::usage(format!(
+            "the template `{}` changed since the plan was computed",
+            plan.sync
+        ))
+        .with_help("plan again with the template as it is now"));
     }
     let names: Vec<&str> = steps.steps.iter().map(|s| s.template.name.as_str()).collect();
     let planned: Vec<&str> = plan.steps.iter().map(|s| s.template.as_str()).collect();
