@@ -935,3 +935,30 @@ fn apply_refuses_another_site_a_changed_template_and_a_changed_roster() {
     moodlec(&dir, &sim, &["apply", "plan.json"]).output().code(0);
     assert!(sim.state().user_by_username("bob").is_some());
 }
+
+#[test]
+fn a_named_site_of_the_config_file_is_enough_without_url() {
+    let dir = scratch("named-site", "keep", "keep", TEAM);
+    let sim = site();
+    std::fs::create_dir_all(dir.join("config/moodlec")).unwrap();
+    std::fs::write(
+        dir.join("config/moodlec/config.toml"),
+        format!("[site.school]\nurl = \"{}\"\n", sim.url()),
+    )
+    .unwrap();
+    Moodlec::new([
+        "sync",
+        "-t",
+        "staff_sync",
+        "staff.csv",
+        "--site",
+        "school",
+        "--yes",
+    ])
+    .current_dir(&dir)
+    .token(TOKEN)
+    .config_home(dir.join("config"))
+    .output()
+    .code(0);
+    assert!(sim.state().user_by_username("ada").is_some());
+}

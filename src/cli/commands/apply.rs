@@ -18,7 +18,7 @@ use crate::cli::syncing::{self, ApplyArgs, RailArgs};
 /// command's --allow-removals and --allow-delete. Passwords are never in a plan:
 /// creates read them from the roster, which must be unchanged.
 #[derive(Debug, clap::Args)]
-#[command(mut_arg("url", |url| url.required(true)))]
+#[command(mut_arg("url", |url| url.required_unless_present("site_name")))]
 #[command(
     after_help = "Examples:\n  moodlec apply plan.json --url https://moodle.example.edu\n  moodlec apply plan.json --url https://moodle.example.edu --results apply.results.ndjson\n  moodlec apply plan.json --url https://moodle.example.edu --results apply.results.ndjson --resume\n\nExit codes: 0 all applied, 1 some changes failed or were skipped (drift), or a rail or drift refused the plan, 2 usage or template error, 3 server unreachable or refused."
 )]

@@ -17,7 +17,7 @@ use crate::cli::syncing::{self, PlanFormat, RailArgs};
 /// unchanged`), then each change with its key and, for updates, `field: old -> new`.
 /// --out saves it (JSON, with the Moodle state of every change) for `moodlec apply`.
 #[derive(Debug, clap::Args)]
-#[command(mut_arg("url", |url| url.required(true)))]
+#[command(mut_arg("url", |url| url.required_unless_present("site_name")))]
 #[command(
     after_help = "Examples:\n  moodlec plan -t staff_sync staff.csv --url https://moodle.example.edu\n  moodlec plan -t staff_sync staff.csv --url https://moodle.example.edu --out plan.json\n  moodlec plan -t staff_sync staff.csv --url https://moodle.example.edu --format markdown > change-request.md\n\nExit codes: 0 planned, 1 roster records with problems or a rail stops the plan, 2 usage or template error, 3 server unreachable or refused; with --detailed-exitcode 0 means no changes and 4 changes pending."
 )]

@@ -43,7 +43,7 @@ const MAX_PROBLEMS_SHOWN: u64 = 50;
 /// --token-file, or the file `moodlec login` wrote) is never shown.
 #[derive(Debug, clap::Args)]
 // The site flags are shared; a run needs the site, and retries writes too.
-#[command(mut_arg("url", |url| url.required(true)))]
+#[command(mut_arg("url", |url| url.required_unless_present("site_name")))]
 #[command(mut_arg("retries", |retries| retries
     .help("Retries of a call that failed without reaching Moodle (and re-sends after an unclear outcome)")))]
 #[command(

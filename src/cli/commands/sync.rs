@@ -19,7 +19,7 @@ use crate::cli::syncing::{self, ApplyArgs, PlanFormat, RailArgs};
 /// than 50) need --allow-removals N; deleting needs --allow-delete. One sync per
 /// site and template runs at a time.
 #[derive(Debug, clap::Args)]
-#[command(mut_arg("url", |url| url.required(true)))]
+#[command(mut_arg("url", |url| url.required_unless_present("site_name")))]
 #[command(
     after_help = "Examples:\n  moodlec sync -t staff_sync staff.csv --url https://moodle.example.edu\n  moodlec sync -t staff_sync staff.csv --url https://moodle.example.edu --yes --results sync.results.ndjson\n\nExit codes: 0 in sync (or all applied), 1 roster problems, a rail stopped the plan, or some changes failed, 2 usage or template error, 3 server unreachable or refused."
 )]
