@@ -18,7 +18,9 @@
 //!   has happened yet, the slow start; then one at a time). `q` above 1.5:
 //!   one less. In between: hold. `r ≥ 2` (latency twice the best): halve.
 //! - A timeout or dropped connection, an HTTP 5xx or 429, or no connection
-//!   halves the limit at once, whenever the request was sent.
+//!   halves the limit at once, whenever the request was sent. Moodle's
+//!   error objects are not counted: a refusal is often quick, and would set
+//!   a baseline no real work reaches.
 //! - The limit stays within 1 and the cap (`--max-concurrency`).
 
 use std::sync::{Mutex, PoisonError};
@@ -27,7 +29,7 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
-use super::reply::CallError;
+use super::reply::{CallError, Reply};
 
 /// How many requests may be in flight at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,19 +59,22 @@ impl Concurrency {
 /// What an answer says about the site's load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signal {
-    /// An answer (a value, or Moodle's error object: the site is working).
+    /// A value: its latency tells how busy the site is.
     Clean,
     /// The site is struggling: no answer, a timeout, no connection, a 5xx, a 429.
     Overload,
-    /// Nothing about load (a redirect, an empty body, a 4xx): not counted.
+    /// Nothing about load: Moodle's error object (often a quick refusal
+    /// before any work, whose latency would make a bad baseline), a
+    /// redirect, an empty body, a 4xx. Not counted.
     Neutral,
 }
 
 impl Signal {
     /// The signal of a call's result.
-    pub fn of<T>(answer: &Result<T, CallError>) -> Signal {
+    pub fn of(answer: &Result<Reply, CallError>) -> Signal {
         match answer {
-            Ok(_) => Signal::Clean,
+            Ok(Reply::Value(_)) => Signal::Clean,
+            Ok(Reply::Error(_)) => Signal::Neutral,
             Err(CallError::NotSent(_) | CallError::Ambiguous(_) | CallError::Maintenance { .. }) => {
                 Signal::Overload
             }
@@ -428,6 +433,7 @@ pub fn form_keys(fields: &str) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::site::reply::MoodleError;
     use proptest::prelude::*;
 
     fn seen(aimd: &Aimd, millis: u64, records: usize, signal: Signal) -> Observation {
@@ -565,24 +571,23 @@ mod tests {
     #[test]
     fn signals_of_answers() {
         let status = |status| {
-            Err::<(), _>(CallError::Status {
+            Err(CallError::Status {
                 status,
                 retry_after: None,
             })
         };
-        assert_eq!(Signal::of(&Ok::<(), CallError>(())), Signal::Clean);
+        let value = Ok(Reply::Value(serde_json::Value::Null));
+        assert_eq!(Signal::of(&value), Signal::Clean);
+        let refused = MoodleError::local("invalid_parameter_exception", "refused");
+        assert_eq!(Signal::of(&Ok(Reply::Error(refused))), Signal::Neutral);
         assert_eq!(Signal::of(&status(429)), Signal::Overload);
         assert_eq!(Signal::of(&status(502)), Signal::Overload);
         assert_eq!(Signal::of(&status(413)), Signal::Neutral);
-        assert_eq!(
-            Signal::of(&Err::<(), _>(CallError::Ambiguous("timeout".into()))),
-            Signal::Overload
-        );
-        assert_eq!(
-            Signal::of(&Err::<(), _>(CallError::NotSent("refused".into()))),
-            Signal::Overload
-        );
-        assert_eq!(Signal::of(&Err::<(), _>(CallError::Disabled)), Signal::Neutral);
+        let timeout = Err(CallError::Ambiguous("timeout".into()));
+        assert_eq!(Signal::of(&timeout), Signal::Overload);
+        let refused = Err(CallError::NotSent("refused".into()));
+        assert_eq!(Signal::of(&refused), Signal::Overload);
+        assert_eq!(Signal::of(&Err(CallError::Disabled)), Signal::Neutral);
     }
 
     #[tokio::test(flavor = "current_thread")]
