@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use moodlec::site::Concurrency;
+
 /// How to reach the site: `--url`, `--allow-http`, `--timeout` (fetch,
 /// validate, run, login). A command that needs the site makes `--url`
 /// required, or says so itself (see `SiteArgs::required_site`).
@@ -39,6 +41,50 @@ pub struct TokenArgs {
     /// At most R requests per second.
     #[arg(long, value_name = "R", value_parser = positive)]
     pub rate: Option<f64>,
+}
+
+/// How many requests go at once: `--concurrency`, `--max-concurrency` (run, fetch).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConcurrencyArgs {
+    /// Requests in flight at once: `auto` starts at 1 and adds one while the site answers as fast
+    /// as before, and halves on a timeout, a 5xx, a 429 or answers slowing down; a number fixes it.
+    #[arg(long, default_value = "auto", value_name = "auto|N", value_parser = concurrency)]
+    pub concurrency: ConcurrencyArg,
+    /// The most requests in flight at once with `--concurrency auto`.
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub max_concurrency: u16,
+}
+
+impl ConcurrencyArgs {
+    /// What the flags ask for.
+    pub fn concurrency(&self) -> Concurrency {
+        match self.concurrency {
+            ConcurrencyArg::Fixed(n) => Concurrency::Fixed(usize::from(n)),
+            ConcurrencyArg::Auto => Concurrency::Auto {
+                max: usize::from(self.max_concurrency),
+            },
+        }
+    }
+}
+
+/// The value of `--concurrency`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConcurrencyArg {
+    /// Adaptive.
+    Auto,
+    /// This many.
+    Fixed(u16),
+}
+
+/// `auto` or a number of requests from 1 to 64.
+pub fn concurrency(text: &str) -> Result<ConcurrencyArg, String> {
+    if text.eq_ignore_ascii_case("auto") {
+        return Ok(ConcurrencyArg::Auto);
+    }
+    match text.parse::<u16>() {
+        Ok(n @ 1..=64) => Ok(ConcurrencyArg::Fixed(n)),
+        _ => Err(format!("`{text}` is not `auto` or a number from 1 to 64")),
+    }
 }
 
 /// A positive, finite number (of requests per second).
@@ -104,6 +150,17 @@ mod tests {
             let refused = seconds(text);
             assert!(refused.is_err(), "{text:?} gave {refused:?}");
             assert!(refused.unwrap_err().contains(&format!("`{text}`")), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn concurrency_is_auto_or_a_small_number() {
+        assert_eq!(concurrency("auto"), Ok(ConcurrencyArg::Auto));
+        assert_eq!(concurrency("AUTO"), Ok(ConcurrencyArg::Auto));
+        assert_eq!(concurrency("1"), Ok(ConcurrencyArg::Fixed(1)));
+        assert_eq!(concurrency("64"), Ok(ConcurrencyArg::Fixed(64)));
+        for text in ["0", "65", "-1", "", "fast", "2.5"] {
+            assert!(concurrency(text).is_err(), "{text:?}");
         }
     }
 

@@ -46,7 +46,9 @@ use outcome::{RecordResult, Status};
 /// How a run behaves.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Requests in flight at once.
+    /// Batches in flight at once. With a session limited by
+    /// `Concurrency::Auto`, the cap: the session's limiter decides how many
+    /// of their requests go at once.
     pub concurrency: usize,
     /// Send valid records (false: the input had invalid records, so valid
     /// ones are reported `skipped`).

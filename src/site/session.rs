@@ -4,11 +4,13 @@
 //! parameters and get Moodle's answer, the token already scrubbed from it.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value as Json;
 
 use super::client::Client;
+use super::limit::{form_keys, records_in, Concurrency, Limiter, Signal};
 use super::reply::{CallError, MoodleError, Reply};
 use super::retry::{with_retries, Attempts, RateLimiter, Retry, RetryPolicy};
 use super::token::Token;
@@ -68,6 +70,8 @@ pub struct Session {
     retries: AtomicU64,
     halted: AtomicBool,
     on_retry: RetryReport,
+    /// Requests in flight at once, when the session bounds them (`--concurrency auto`).
+    concurrency: Option<Arc<Limiter>>,
 }
 
 impl Session {
@@ -85,7 +89,27 @@ impl Session {
             retries: AtomicU64::new(0),
             halted: AtomicBool::new(false),
             on_retry: Box::new(|_, _, _| {}),
+            concurrency: None,
         })
+    }
+
+    /// Bound the requests in flight at once as `concurrency` says.
+    /// `Auto`: every request (each attempt, lookups and reads included) waits
+    /// for a permit of an adaptive [`Limiter`] fed with its answer, so the
+    /// caller may keep [`Concurrency::most`] tasks going. `Fixed`: the session
+    /// adds no bound; the caller keeps that many tasks going, as before.
+    #[must_use]
+    pub fn limited(mut self, concurrency: Concurrency) -> Self {
+        self.concurrency = match concurrency {
+            Concurrency::Auto { .. } => Some(Arc::new(Limiter::new(concurrency))),
+            Concurrency::Fixed(_) => None,
+        };
+        self
+    }
+
+    /// The adaptive limiter, with `--concurrency auto`.
+    pub fn limiter(&self) -> Option<&Limiter> {
+        self.concurrency.as_deref()
     }
 
     /// Report each retry to `report` (the error, the attempt number, the wait).
@@ -127,7 +151,11 @@ impl Session {
         function: &str,
         params: &[(String, String)],
     ) -> Result<Reply, CallError> {
-        with_retries(&self.retry, retry, self, || self.client.call(function, params)).await
+        let records = || records_in(params.iter().map(|(key, _)| key.as_str()));
+        with_retries(&self.retry, retry, self, || {
+            self.limited_attempt(records, self.client.call(function, params))
+        })
+        .await
     }
 
     /// Call the write function `function` with `fields`, already form-encoded
@@ -137,10 +165,27 @@ impl Session {
     /// # Errors
     /// No answer from Moodle after the retries (see [`CallError`]).
     pub async fn send(&self, function: &str, fields: &str) -> Result<Reply, CallError> {
+        let records = || records_in(form_keys(fields));
         with_retries(&self.retry, Retry::Write, self, || {
-            self.client.send(function, fields)
+            self.limited_attempt(records, self.client.send(function, fields))
         })
         .await
+    }
+
+    /// One attempt, within the concurrency limit when there is one; its
+    /// answer is fed to the limiter (`records`: how many records the call holds).
+    async fn limited_attempt(
+        &self,
+        records: impl Fn() -> usize,
+        attempt: impl std::future::Future<Output = Result<Reply, CallError>>,
+    ) -> Result<Reply, CallError> {
+        let Some(limiter) = &self.concurrency else {
+            return attempt.await;
+        };
+        let permit = limiter.acquire().await;
+        let answer = attempt.await;
+        permit.done(records(), Signal::of(&answer));
+        answer
     }
 
     /// Stop retrying: calls from now on are tried once (e.g. the run is stopping).

@@ -17,6 +17,7 @@ mod cli;
 mod cli_errors;
 mod cli_records;
 mod compiler;
+mod concurrency;
 mod examples;
 mod fault_matrix;
 mod fetch;

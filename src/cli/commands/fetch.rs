@@ -17,7 +17,7 @@ use moodlec::site::Session;
 use moodlec::template::{ReadTemplate, Template};
 use moodlec::validate::{ValidateOptions, Validator, Violation};
 
-use crate::cli::args::{SiteArgs, TokenArgs};
+use crate::cli::args::{ConcurrencyArgs, SiteArgs, TokenArgs};
 use crate::cli::error::Error;
 use crate::cli::exit::Outcome;
 use crate::cli::input::DataArgs;
@@ -58,9 +58,8 @@ pub struct Args {
     /// Replace FILE of -o when it exists (else an existing file is refused).
     #[arg(long, requires = "output")]
     force: bool,
-    /// Calls in flight at once.
-    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
-    concurrency: u16,
+    #[command(flatten)]
+    concurrency: ConcurrencyArgs,
     #[command(flatten)]
     site: SiteArgs,
     #[command(flatten)]
@@ -99,7 +98,10 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
     let site = args.site.required_site("fetch")?;
     refuse_existing_output(args)?;
     let (calls, invalid) = plan_calls(args, &template)?;
-    let session = args.site.session(&args.token, &site)?;
+    let session = args
+        .site
+        .session(&args.token, &site)?
+        .limited(args.concurrency.concurrency());
     let runtime = crate::cli::connect::runtime()?;
     runtime.block_on(check_site(args, &session, &template, &joined))?;
     // The preflight is not one of the fetch's own requests.
@@ -285,7 +287,8 @@ struct Sent {
     stopped: Option<Error>,
 }
 
-/// Run the calls, `--concurrency` at a time, writing records in call order.
+/// Run the calls, `--concurrency` at a time (with auto: up to the cap, the
+/// session's limiter deciding how many go), writing records in call order.
 async fn send(
     args: &Args,
     template: &ReadTemplate,
@@ -298,7 +301,7 @@ async fn send(
     let progress = Progress::new(args.quiet, calls.len() as u64);
     let mut answers = stream::iter(calls.iter())
         .map(|call| fetcher.call(call))
-        .buffered(usize::from(args.concurrency));
+        .buffered(args.concurrency.concurrency().most());
     let mut sent = Sent {
         records: 0,
         failed: 0,

@@ -22,7 +22,7 @@ use moodlec::validate::{ValidateOptions, Validator};
 use tempfile::TempPath;
 use tokio::runtime::Runtime;
 
-use crate::cli::args::{SiteArgs, TokenArgs};
+use crate::cli::args::{ConcurrencyArgs, SiteArgs, TokenArgs};
 use crate::cli::error::{Error, ErrorKind};
 use crate::cli::exit::Outcome;
 use crate::cli::input::DataArgs;
@@ -62,9 +62,8 @@ pub struct Args {
     /// Send the valid records even when some are invalid (those are reported as results).
     #[arg(long)]
     skip_invalid: bool,
-    /// Requests in flight at once.
-    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
-    concurrency: u16,
+    #[command(flatten)]
+    concurrency: ConcurrencyArgs,
     /// Write one NDJSON result per input record to FILE (and a journal to FILE.journal).
     #[arg(long, value_name = "FILE")]
     results: Option<PathBuf>,
@@ -251,15 +250,21 @@ fn execute(args: &Args, runtime: &Runtime, prepared: Prepared) -> Result<Outcome
     let to_send = if send { counts.to_send } else { counts.valid };
     let reporter = Arc::new(Progress::new(args.quiet, if args.test { 1 } else { to_send }));
     let progress = reporter.clone();
-    let session = Arc::new(session.on_retry(move |error, attempt, wait| {
-        progress.retrying(error, attempt, wait);
-    }));
+    let concurrency = args.concurrency.concurrency();
+    let session = Arc::new(
+        session
+            .limited(concurrency)
+            .on_retry(move |error, attempt, wait| {
+                progress.retrying(error, attempt, wait);
+            }),
+    );
     let runner = Runner {
         template: template.clone(),
-        session,
+        session: session.clone(),
         applied,
         settings: Settings {
-            concurrency: usize::from(args.concurrency),
+            // With auto, the session's limiter decides how many of these send at once.
+            concurrency: concurrency.most(),
             send,
             test: args.test,
             handle_interrupt: true,
@@ -287,6 +292,15 @@ fn execute(args: &Args, runtime: &Runtime, prepared: Prepared) -> Result<Outcome
     });
     let summary = runtime.block_on(runner.run(records, params, options, resume));
     reporter.finish();
+    if let Some(limiter) = session.limiter().filter(|_| !args.quiet && send) {
+        report::note(&format!(
+            "concurrency auto: {} requests in flight at the end, at most {} (--max-concurrency {}), backed off {} times",
+            limiter.limit(),
+            limiter.peak(),
+            concurrency.most(),
+            limiter.backoffs()
+        ));
+    }
     finish(args, &summary, send)
 }
 

@@ -1,5 +1,9 @@
 //! What a test says about the site it wants: settings, seed data, tokens.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
 use moodlec::moodle::password::Policy;
 
 use super::faults::Faults;
@@ -108,6 +112,39 @@ pub struct SiteConfig {
     /// messages and debuginfo, and into its HTML error pages. JSON escapes
     /// `/` as `\/`, as PHP does.
     pub echo_token: bool,
+    /// PHP workers serving server.php (php-fpm `pm.max_children`): a call
+    /// holds one while Moodle works on it (the fault plan's latency plus
+    /// `cost_per_record` per record) and waits while all are busy. `None`:
+    /// as many as there are calls.
+    pub workers: Option<usize>,
+    /// Time a worker spends per record of a call (the length of its main
+    /// list parameter, or 1), on top of the latency.
+    pub cost_per_record: Duration,
+    /// Calls in flight at the site, waiting for a worker included: a test
+    /// keeps a clone to read the peak.
+    pub load: Load,
+}
+
+/// Calls in flight at the site, and the most seen at once.
+#[derive(Clone, Debug, Default)]
+pub struct Load(Arc<(AtomicUsize, AtomicUsize)>);
+
+impl Load {
+    /// A call arrived; the peak so far counts it.
+    pub fn enter(&self) {
+        let now = self.0 .0.fetch_add(1, Ordering::SeqCst) + 1;
+        self.0 .1.fetch_max(now, Ordering::SeqCst);
+    }
+
+    /// A call was answered.
+    pub fn leave(&self) {
+        self.0 .0.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// The most calls in flight at once so far.
+    pub fn peak(&self) -> usize {
+        self.0 .1.load(Ordering::SeqCst)
+    }
 }
 
 impl Default for SiteConfig {
@@ -159,6 +196,9 @@ impl Default for SiteConfig {
             tokens: vec![Token::new(TOKEN, 2, SERVICE)],
             faults: Faults::default(),
             echo_token: false,
+            workers: None,
+            cost_per_record: Duration::ZERO,
+            load: Load::default(),
         }
     }
 }

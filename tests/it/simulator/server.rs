@@ -20,6 +20,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::serve::{IncomingStream, Listener};
+use axum::Extension;
 use axum::Router;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
@@ -46,12 +47,19 @@ pub async fn serve(
     shutdown: tokio::sync::oneshot::Receiver<()>,
 ) {
     let listener = KillListener(TcpListener::from_std(listener).expect("listener into tokio"));
+    let workers = Workers(
+        lock(&shared)
+            .config
+            .workers
+            .map(|n| Arc::new(tokio::sync::Semaphore::new(n.max(1)))),
+    );
     let app = Router::new()
         .route("/webservice/rest/server.php", any(rest))
         .route("/login/token.php", any(token))
         .with_state(shared)
         // PHP's post_max_size applies instead of axum's 2 MB.
-        .layer(DefaultBodyLimit::disable());
+        .layer(DefaultBodyLimit::disable())
+        .layer(Extension(workers));
     let server = axum::serve(listener, app.into_make_service_with_connect_info::<KillSwitch>());
     tokio::select! {
         _ = server.into_future() => {}
@@ -97,15 +105,39 @@ enum Answer {
     Drop,
 }
 
+/// The PHP workers of `SiteConfig::workers` (None: unlimited).
+#[derive(Clone)]
+struct Workers(Option<Arc<tokio::sync::Semaphore>>);
+
+/// Counts a call in `SiteConfig::load` until it is answered (or dropped).
+struct InFlight(super::config::Load);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.leave();
+    }
+}
+
 async fn rest(
     State(shared): State<Shared>,
+    Extension(workers): Extension<Workers>,
     ConnectInfo(kill): ConnectInfo<KillSwitch>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (answer, delay) = run_call(&shared, &method, &uri, &headers, &body);
+    let load = lock(&shared).config.load.clone();
+    load.enter();
+    let _in_flight = InFlight(load);
+    // A call holds a worker from its start to its answer; it waits while all are busy.
+    let _worker = match workers.0 {
+        Some(workers) => Some(workers.acquire_owned().await.expect("workers are never closed")),
+        None => None,
+    };
+    let (answer, delay, records) = run_call(&shared, &method, &uri, &headers, &body);
+    let cost = lock(&shared).config.cost_per_record;
+    let delay = delay + cost * u32::try_from(records).unwrap_or(u32::MAX);
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
@@ -119,13 +151,15 @@ async fn rest(
 }
 
 /// Everything under the lock: fault decision, the Moodle call, the log.
+/// Also the records Moodle worked on: the length of the call's main list
+/// parameter, or 1 (0 when the call did not reach Moodle).
 fn run_call(
     shared: &Shared,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
-) -> (Answer, Duration) {
+) -> (Answer, Duration, usize) {
     let mut site = lock(shared);
     let input = read_input(method, uri, headers, body, &site.config);
     let seq = site.calls.len() + 1;
@@ -152,6 +186,16 @@ fn run_call(
         )
     });
     let redirect_to = site.faults.plan.redirect_to.clone();
+    let records = if fault.is_some_and(|f| !f.reaches_moodle()) {
+        0
+    } else {
+        // The control parameters are strings: the first array is the main list.
+        input
+            .vars
+            .values()
+            .find_map(|value| value.as_array().map(PhpArray::len))
+            .unwrap_or(1)
+    };
     let (answer, outcome) = match fault {
         Some(f) if !f.reaches_moodle() => (
             fault_answer(f, redirect_to.as_deref(), echo.as_deref()),
@@ -173,7 +217,7 @@ fn run_call(
         dropped_pairs: input.dropped,
         outcome,
     });
-    (answer, latency + slow)
+    (answer, latency + slow, records)
 }
 
 /// The call reaches Moodle; a drop-after-apply or slow fault then acts on
