@@ -12,7 +12,7 @@ use moodlec::run::ledger::{journal_path, template_hash, Ledger, Pin, Resume, Res
 use moodlec::run::outcome::RecordResult;
 use moodlec::run::{Reporter, Settings, StopKind};
 use moodlec::site::webhook::Webhook;
-use moodlec::site::{Session, SiteUrl};
+use moodlec::site::{Concurrency, Session, SiteUrl};
 use moodlec::sync::apply::{Applied, Applier, ApplyError, OnDrift};
 use moodlec::sync::desired::{Collector, Desired};
 use moodlec::sync::model::{Action, Plan, SourceInfo};
@@ -22,6 +22,7 @@ use moodlec::sync::show;
 use moodlec::template::{Kind, Template};
 use moodlec::validate::ValidateOptions;
 
+use super::args::ConcurrencyArgs;
 use super::error::{Error, Message};
 use super::exit::Outcome;
 use super::input::DataArgs;
@@ -38,12 +39,16 @@ pub struct RailArgs {
     /// Allow deleting (also needs `missing delete` in the template).
     #[arg(long)]
     pub allow_delete: bool,
-    /// Reads (and, for apply, batches) in flight at once.
-    #[arg(long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub concurrency: u16,
+    #[command(flatten)]
+    pub concurrency: ConcurrencyArgs,
 }
 
 impl RailArgs {
+    /// How many reads and batches go at once (`--concurrency auto|N`).
+    pub fn concurrency(&self) -> Concurrency {
+        self.concurrency.concurrency()
+    }
+
     /// What the rails may let through.
     pub fn allowance(&self) -> Allowance {
         Allowance {
@@ -170,7 +175,7 @@ pub fn compute(
     };
     let planner = Planner {
         session,
-        concurrency: usize::from(rails.concurrency),
+        concurrency: rails.concurrency().most(),
         allowance: rails.allowance(),
         options: ValidateOptions {
             allow_unknown: data.allow_unknown,
@@ -348,7 +353,7 @@ pub fn apply(
     let applier = Applier {
         session: Arc::new(session),
         settings: Settings {
-            concurrency: usize::from(rails.concurrency),
+            concurrency: rails.concurrency().most(),
             send: true,
             test: false,
             handle_interrupt: true,

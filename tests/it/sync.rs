@@ -514,6 +514,20 @@ fn seed() -> u64 {
         })
 }
 
+/// Wait until `journal` records `k` requests started (or the apply ends, or 20 s pass).
+fn wait_for_started(journal: &Path, k: usize, child: &mut std::process::Child) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::time::Instant::now() < deadline {
+        let started = std::fs::read_to_string(journal)
+            .map(|text| text.lines().filter(|l| l.contains("\"start\"")).count())
+            .unwrap_or(0);
+        if started >= k || child.try_wait().ok().flatten().is_some() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
 #[test]
 fn kill_9_during_apply_then_resume_applies_every_change_once() {
     let seed = seed();
@@ -564,7 +578,15 @@ fn kill_9_during_apply_then_resume_applies_every_change_once() {
             moodlec(&dir, &sim, &args).spawn_with(std::process::Stdio::null(), std::process::Stdio::piped())
         };
         let mut child = apply(false);
-        std::thread::sleep(std::time::Duration::from_millis(100 + rng.below(500)));
+        if trial % 2 == 0 {
+            // Anywhere from start-up to the first batches.
+            std::thread::sleep(std::time::Duration::from_millis(rng.below(400)));
+        } else {
+            // Once the k-th request is journaled, plus up to 40 ms: midway however fast the machine is.
+            let k = 1 + rng.below(18) as usize;
+            wait_for_started(&dir.join("r.ndjson.journal"), k, &mut child);
+            std::thread::sleep(std::time::Duration::from_millis(rng.below(40)));
+        }
         let _ = child.kill();
         let _ = child.wait();
         let done = if dir.join("r.ndjson").exists() {

@@ -59,7 +59,10 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
         Vec::new()
     };
     let _lock = crate::cli::lock::acquire(&site, &plan.sync)?;
-    let session = args.site.session(&args.token, &site)?;
+    let session = args
+        .site
+        .session(&args.token, &site)?
+        .limited(args.rails.concurrency());
     let runtime = crate::cli::connect::runtime()?;
     syncing::apply(
         &runtime,

@@ -52,7 +52,10 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
     let steps = syncing::load_steps(&args.data.template, &args.data.set)?;
     let site = args.site.required_site("sync")?;
     let _lock = crate::cli::lock::acquire(&site, &steps.name)?;
-    let session = args.site.session(&args.token, &site)?;
+    let session = args
+        .site
+        .session(&args.token, &site)?
+        .limited(args.rails.concurrency());
     let runtime = crate::cli::connect::runtime()?;
     let planned = syncing::compute(&runtime, &session, &steps, &args.data, &args.roster, &args.rails)?;
     let plan = &planned.plan;
