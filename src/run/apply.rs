@@ -104,11 +104,6 @@ async fn send(ctx: &Ctx, records: Vec<ValidRecord>, resends: u32, stack: &mut Ve
         return settle_all(ctx, &records, Status::Skipped, &stop.as_error());
     }
     let numbers = numbers(&records);
-    let Some(request) = ctx.journal_start(&numbers) else {
-        let stop = ctx.stopped().map(|s| s.as_error());
-        let error = stop.unwrap_or_else(|| MoodleError::local("not_sent", "not sent"));
-        return settle_all(ctx, &records, Status::Skipped, &error);
-    };
     let form_fields = records.iter().map(ValidRecord::form_fields).sum::<usize>() + CONTROL_FIELDS;
     let batch = Batch {
         number: 0,
@@ -116,7 +111,21 @@ async fn send(ctx: &Ctx, records: Vec<ValidRecord>, resends: u32, stack: &mut Ve
         form_fields,
     };
     let fields = records_body(&ctx.template, &batch);
-    let mut answer = ctx.session.send(&ctx.template.function, &fields).await;
+    // Journaled when it may leave, not while it waits for its turn: a crash
+    // in between would otherwise count it as in flight.
+    let mut request = None;
+    let sent = ctx
+        .session
+        .send_started(&ctx.template.function, &fields, || {
+            request = ctx.journal_start(&numbers);
+            request.is_some()
+        })
+        .await;
+    let (Some(mut answer), Some(request)) = (sent, request) else {
+        let stop = ctx.stopped().map(|s| s.as_error());
+        let error = stop.unwrap_or_else(|| MoodleError::local("not_sent", "not sent"));
+        return settle_all(ctx, &batch.records, Status::Skipped, &error);
+    };
     scrub_answer(&ctx.template, &batch.records, &mut answer);
     if ctx.settings.test {
         show_exchange(ctx, &batch, &answer);

@@ -172,6 +172,48 @@ impl Session {
         .await
     }
 
+    /// [`Session::send`] for a caller that journals what it sends: `start`
+    /// is called once, when the first attempt may leave (after any wait for
+    /// a permit of the adaptive limit), so that a request is never recorded
+    /// as sent while it only waits its turn. `None`: `start` said no, and
+    /// nothing was sent.
+    ///
+    /// # Errors
+    /// No answer from Moodle after the retries (see [`CallError`]).
+    pub async fn send_started(
+        &self,
+        function: &str,
+        fields: &str,
+        start: impl FnOnce() -> bool,
+    ) -> Option<Result<Reply, CallError>> {
+        let first = match &self.concurrency {
+            Some(limiter) => Some(limiter.acquire().await),
+            None => None,
+        };
+        if !start() {
+            return None;
+        }
+        let mut first = Some(first);
+        let records = || records_in(form_keys(fields));
+        let answer = with_retries(&self.retry, Retry::Write, self, || {
+            let held = first.take();
+            async move {
+                let permit = match (held, &self.concurrency) {
+                    (Some(permit), _) => permit,
+                    (None, Some(limiter)) => Some(limiter.acquire().await),
+                    (None, None) => None,
+                };
+                let answer = self.client.send(function, fields).await;
+                if let Some(permit) = permit {
+                    permit.done(records(), Signal::of(&answer));
+                }
+                answer
+            }
+        })
+        .await;
+        Some(answer)
+    }
+
     /// One attempt, within the concurrency limit when there is one; its
     /// answer is fed to the limiter (`records`: how many records the call holds).
     async fn limited_attempt(

@@ -190,3 +190,88 @@ fn auto_backs_off_on_429_and_5xx_and_accounts_for_every_record() {
     assert!(backoffs >= 1, "the limit went down: {}", out.stderr);
     assert!(load.peak() >= 2, "the site saw {} calls at once", load.peak());
 }
+
+/// A batch waiting for its turn under `--concurrency auto` is not in flight:
+/// the journal records a request only when it may leave, so after a kill -9
+/// the batches that only waited are sent by the resume, not reported unknown.
+#[test]
+fn batches_waiting_for_their_turn_are_not_journaled_as_sent() {
+    let dir = scratch("waiting");
+    std::fs::write(
+        dir.join("templates/bare.moodle"),
+        r#"
+template bare_users "create_users without a way to check a record after a timeout" {
+  function core_user_create_users
+  wrap users
+  field username: username required
+  field firstname: notags required
+  field lastname: notags required
+  field email: email required
+  field password: password
+  batch size 5
+  returns list {
+    field id: int required
+    field username: username required
+  }
+}
+"#,
+    )
+    .unwrap();
+    std::fs::write(dir.join("users.ndjson"), users("w", 30)).unwrap();
+    let sim = Simulator::start(SiteConfig::default());
+    // Slow answers: the first batch is in flight a long while; auto starts at one request.
+    sim.set_faults(Faults {
+        latency: Duration::from_millis(1500),
+        ..Faults::default()
+    });
+    let args = [
+        "run",
+        "-t",
+        "bare_users",
+        "users.ndjson",
+        "--url",
+        sim.url(),
+        "--results",
+        "r.ndjson",
+        "--quiet",
+    ];
+    let mut child = Moodlec::new(args)
+        .current_dir(&dir)
+        .token(TOKEN)
+        .config_home(dir.join("config"))
+        .spawn_with(std::process::Stdio::null(), std::process::Stdio::null());
+    let journal = dir.join("r.ndjson.journal");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while sim
+        .calls()
+        .iter()
+        .all(|c| c.function.as_deref() != Some("core_user_create_users"))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first batch never reached the site"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // The first batch is at the site for 1.5 s; the other five wait for a permit.
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let started = std::fs::read_to_string(&journal)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("\"start\""))
+        .count();
+    assert_eq!(started, 1, "only the batch that left is journaled");
+    sim.set_faults(Faults::default());
+    let mut resume: Vec<&str> = args.to_vec();
+    resume.push("--resume");
+    let out = run(&dir, &resume);
+    let results = results(&dir.join("r.ndjson"));
+    assert_eq!(results.len(), 30, "{}", out.all());
+    let unknown = results.values().filter(|r| r["status"] != "applied").count();
+    assert_eq!(
+        unknown, 5,
+        "only the batch in flight at the kill has an unclear outcome: {results:?}"
+    );
+}
