@@ -429,10 +429,14 @@ impl Applier {
             );
         }
         let mut spec = step.spec.clone();
-        if spec.object == SyncObject::Enrolments {
+        match spec.object {
+            // Only the changes' users, by key (100 a call), not the whole scope again.
+            SyncObject::Users => spec.scope.clear(),
             // The courses of the changes, whatever the scope said.
-            spec.scope
-                .retain(|r| !matches!(r, crate::template::ScopeRule::Courses(_)));
+            SyncObject::Enrolments => spec
+                .scope
+                .retain(|r| !matches!(r, crate::template::ScopeRule::Courses(_))),
+            SyncObject::Courses => {}
         }
         actual::read(&self.session, &spec, &key, &desired, self.settings.concurrency).await
     }
