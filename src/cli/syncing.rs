@@ -368,7 +368,6 @@ pub fn apply(
         },
     };
     let applied = runtime.block_on(applier.apply(plan, &steps.steps, secrets));
-    progress.finish();
     match applied {
         Ok(applied) => finish(&applied, args.quiet),
         Err(ApplyError::Drifted(drifts)) => {
@@ -489,8 +488,6 @@ impl Progress {
             last: std::sync::Mutex::new(Instant::now()),
         }
     }
-
-    fn finish(&self) {}
 }
 
 impl Reporter for Progress {

@@ -289,7 +289,6 @@ impl Applier {
         if !drifts.is_empty() && self.on_drift == OnDrift::Refuse {
             return Err(ApplyError::Drifted(drifts));
         }
-        let drifted: BTreeSet<u64> = drifts.iter().map(|d| d.change).collect();
         let mut done = self.resume.done.clone();
         let drift_results: Vec<RecordResult> = drifts
             .iter()
@@ -320,7 +319,6 @@ impl Applier {
             self.group(plan, steps, secrets, group, &done, applied, &mut summary)
                 .await;
         }
-        let _ = drifted;
         summary.requests = (self.session.counts() - before).requests;
         summary.elapsed = started.elapsed();
         Ok(summary)

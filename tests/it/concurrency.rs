@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::fixtures::{results, users};
+use crate::fixtures::{self, results, users};
 use crate::harness::{self, Moodlec, Output};
 use crate::simulator::{Fault, Faults, Simulator, SiteConfig, TOKEN};
 
@@ -31,25 +31,9 @@ fn run(dir: &Path, args: &[&str]) -> Output {
         .output()
 }
 
-/// Every record applied, carrying the id the site holds for its username, and no user created twice.
+/// Every record of `dir/r.ndjson` applied once, with the id Moodle gave its username.
 fn assert_all_applied(sim: &Simulator, dir: &Path, prefix: &str, n: usize) {
-    let results = results(&dir.join("r.ndjson"));
-    let state = sim.state();
-    assert_eq!(results.len(), n, "one result per record");
-    for i in 1..=n {
-        let result = &results[&(i as u64)];
-        assert_eq!(result["status"], "applied", "record {i}: {result}");
-        let user = state
-            .user_by_username(&format!("{prefix}{i:03}"))
-            .unwrap_or_else(|| panic!("user {i} is in Moodle"));
-        assert_eq!(result["id"], user.id, "record {i} carries its Moodle id");
-    }
-    let created = state
-        .users
-        .values()
-        .filter(|u| u.username.starts_with(prefix))
-        .count();
-    assert_eq!(created, n, "no user created twice or left out");
+    fixtures::assert_all_applied(sim, &results(&dir.join("r.ndjson")), prefix, n);
 }
 
 /// `concurrency auto: L requests in flight at the end, at most P (...), backed off B times`.

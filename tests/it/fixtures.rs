@@ -111,3 +111,28 @@ pub fn answering_server(answer: impl Fn(&[u8]) -> (&'static str, String) + Send 
     });
     url
 }
+
+/// Every record applied once, with the id Moodle gave its username.
+pub fn assert_all_applied(
+    sim: &crate::simulator::Simulator,
+    results: &BTreeMap<u64, Value>,
+    prefix: &str,
+    n: usize,
+) {
+    let state = sim.state();
+    assert_eq!(results.len(), n, "one result per record");
+    for i in 1..=n {
+        let result = &results[&(i as u64)];
+        assert_eq!(result["status"], "applied", "record {i}: {result}");
+        let user = state
+            .user_by_username(&format!("{prefix}{i:03}"))
+            .unwrap_or_else(|| panic!("user {i} is in Moodle"));
+        assert_eq!(result["id"], user.id, "record {i} carries its Moodle id");
+    }
+    let created = state
+        .users
+        .values()
+        .filter(|u| u.username.starts_with(prefix))
+        .count();
+    assert_eq!(created, n, "no user created twice or left out");
+}

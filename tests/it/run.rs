@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::fixtures::{self, results, users};
+use crate::fixtures::{self, assert_all_applied, results, users};
 use crate::harness::{self, Moodlec, Output};
 use crate::simulator::{
     role, Course, Fault, Faults, Outcome, Service, Simulator, SiteConfig, Token, User, ADMIN_PASSWORD, TOKEN,
@@ -72,26 +72,6 @@ fn status_counts(results: &BTreeMap<u64, Value>) -> BTreeMap<String, usize> {
             .or_insert(0) += 1;
     }
     counts
-}
-
-/// Every record applied once, with the id Moodle gave its username.
-fn assert_all_applied(sim: &Simulator, results: &BTreeMap<u64, Value>, prefix: &str, n: usize) {
-    let state = sim.state();
-    assert_eq!(results.len(), n, "one result per record");
-    for i in 1..=n {
-        let result = &results[&(i as u64)];
-        assert_eq!(result["status"], "applied", "record {i}: {result}");
-        let user = state
-            .user_by_username(&format!("{prefix}{i:03}"))
-            .unwrap_or_else(|| panic!("user {i} is in Moodle"));
-        assert_eq!(result["id"], user.id, "record {i} carries its Moodle id");
-    }
-    let created = state
-        .users
-        .values()
-        .filter(|u| u.username.starts_with(prefix))
-        .count();
-    assert_eq!(created, n, "no user created twice or left out");
 }
 
 fn create_calls(sim: &Simulator) -> usize {

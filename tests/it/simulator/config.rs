@@ -117,8 +117,9 @@ pub struct SiteConfig {
     /// `cost_per_record` per record) and waits while all are busy. `None`:
     /// as many as there are calls.
     pub workers: Option<usize>,
-    /// Time a worker spends per record of a call (the length of its main
-    /// list parameter, or 1), on top of the latency.
+    /// Time a worker spends per record a write call writes (the length of
+    /// its main list parameter, or 1), on top of the latency; reads cost
+    /// only the latency.
     pub cost_per_record: Duration,
     /// Calls in flight at the site, waiting for a worker included: a test
     /// keeps a clone to read the peak.

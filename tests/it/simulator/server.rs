@@ -151,8 +151,10 @@ async fn rest(
 }
 
 /// Everything under the lock: fault decision, the Moodle call, the log.
-/// Also the records Moodle worked on: the length of the call's main list
-/// parameter, or 1 (0 when the call did not reach Moodle).
+/// Also the records Moodle wrote: the length of a write call's main list
+/// parameter, or 1; 0 for a read (reading a user is a query, writing one is
+/// many queries, events and caches: the measured cost per record is a
+/// write's) and for a call that did not reach Moodle.
 fn run_call(
     shared: &Shared,
     method: &Method,
@@ -186,7 +188,7 @@ fn run_call(
         )
     });
     let redirect_to = site.faults.plan.redirect_to.clone();
-    let records = if fault.is_some_and(|f| !f.reaches_moodle()) {
+    let records = if !writes || fault.is_some_and(|f| !f.reaches_moodle()) {
         0
     } else {
         // The control parameters are strings: the first array is the main list.
