@@ -984,3 +984,31 @@ fn a_named_site_of_the_config_file_is_enough_without_url() {
     .code(0);
     assert!(sim.state().user_by_username("ada").is_some());
 }
+
+#[test]
+fn a_sync_stopped_midway_is_run_again_not_resumed() {
+    let dir = scratch("rerun", "keep", "keep", TEAM);
+    let sim = site();
+    sync(&dir, &sim, &["--results", "r.ndjson", "--resume"])
+        .code(2)
+        .stderr_has("sync does not resume");
+    // A sync that dies after some of its changes: the next one plans the rest.
+    // Its second write call (the enrolments, after the accounts) meets a
+    // redirect moodlec does not follow: the sync stops there.
+    sim.set_faults(crate::simulator::Faults {
+        fail_writes: vec![(2, crate::simulator::Fault::RedirectHere(302))],
+        ..crate::simulator::Faults::default()
+    });
+    sync(&dir, &sim, &[]).code(3);
+    sim.set_faults(crate::simulator::Faults::default());
+    let (plan, _) = plan_json(&dir, &sim, &[]);
+    let remaining = changes(&plan).len();
+    assert!(remaining < 7, "the first sync applied something: {plan}");
+    sync(&dir, &sim, &[]).code(0);
+    let (plan, _) = plan_json(&dir, &sim, &[]);
+    assert!(changes(&plan).is_empty());
+    assert_eq!(
+        sim.state().user_by_username("cy").map(|u| u.lastname.clone()),
+        Some("Young".to_owned())
+    );
+}

@@ -49,6 +49,12 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Result<Outcome, Error> {
+    if args.apply.resume {
+        // A new sync plans from what Moodle holds now, which already includes
+        // whatever the stopped one applied: its change numbers would not match.
+        return Err(Error::usage("sync does not resume: run it again, and it plans from what Moodle holds now")
+            .with_help("to resume an apply exactly, save the plan with `moodlec plan --out plan.json` and use `moodlec apply plan.json --results FILE --resume`"));
+    }
     let steps = syncing::load_steps(&args.data.template, &args.data.set)?;
     let site = args.site.required_site("sync")?;
     let _lock = crate::cli::lock::acquire(&site, &steps.name)?;
