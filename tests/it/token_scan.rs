@@ -337,3 +337,135 @@ fn the_token_leaves_in_no_encoding_from_any_command() {
     let found = leaks(&texts);
     assert!(found.is_empty(), "the token left:\n{}", found.join("\n"));
 }
+
+/// plan, apply and sync against the echoing site: neither the token nor a
+/// roster's password is in their output, the plan file, the results file,
+/// its journal or the webhook bodies.
+#[test]
+fn plan_apply_and_sync_leak_neither_the_token_nor_passwords() {
+    const PASSWORDS: [&str; 3] = ["Pw-ada-Secret-1!", "Pw-bob-Secret-2!", "Pw-cy-Secret-3!"];
+    let sim = echoing_site();
+    let dir = scratch("sync");
+    std::fs::write(
+        dir.join("templates/sync.moodle"),
+        r#"
+template staff extends create_users "Staff" {
+  map email = "{{ username }}@staff.example.edu"
+  sync users by username
+  scope email like "%@staff.example.edu"
+  missing suspend
+}
+"#,
+    )
+    .unwrap();
+    let roster = |rows: &[(&str, &str)]| {
+        let mut csv = String::from("username,firstname,lastname,password\n");
+        for (user, password) in rows {
+            csv.push_str(&format!("{user},F,L,{password}\n"));
+        }
+        std::fs::write(dir.join("data.csv"), csv).unwrap();
+    };
+    roster(&[("ada", PASSWORDS[0]), ("bob", PASSWORDS[1])]);
+    let (hook, bodies) = fixtures::webhook_receiver("200 OK");
+    let url = sim.url().to_owned();
+    let mut texts: Vec<(String, String)> = Vec::new();
+    let mut keep = |what: &str, out: &Output| {
+        texts.push((format!("{what}: stdout"), out.stdout.clone()));
+        texts.push((format!("{what}: stderr"), out.stderr.clone()));
+    };
+    let out = moodlec(
+        &dir,
+        &[
+            "plan",
+            "-t",
+            "staff",
+            "data.csv",
+            "--url",
+            &url,
+            "--out",
+            "plan.json",
+        ],
+    );
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    keep("plan", &out);
+    for format in ["json", "markdown"] {
+        let out = moodlec(
+            &dir,
+            &[
+                "plan", "-t", "staff", "data.csv", "--url", &url, "--format", format,
+            ],
+        );
+        keep(&format!("plan --format {format}"), &out);
+    }
+    let out = moodlec(
+        &dir,
+        &[
+            "apply",
+            "plan.json",
+            "--url",
+            &url,
+            "--results",
+            "apply.ndjson",
+            "--webhook",
+            &hook,
+        ],
+    );
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    keep("apply", &out);
+    assert_eq!(
+        sim.state()
+            .user_by_username("ada")
+            .and_then(|u| u.password.clone())
+            .as_deref(),
+        Some(PASSWORDS[0]),
+        "the password went to Moodle"
+    );
+    // A new hire and a leaver, through sync.
+    roster(&[("ada", PASSWORDS[0]), ("cy", PASSWORDS[2])]);
+    let out = moodlec(
+        &dir,
+        &[
+            "sync",
+            "-t",
+            "staff",
+            "data.csv",
+            "--url",
+            &url,
+            "--yes",
+            "--allow-removals",
+            "1",
+            "--results",
+            "sync.ndjson",
+            "--webhook",
+            &hook,
+        ],
+    );
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    keep("sync", &out);
+    assert!(sim.state().user_by_username("bob").is_some_and(|u| u.suspended));
+    let files = written_files(&dir);
+    assert!(files.iter().any(|(name, _)| name == "plan.json"), "{files:?}");
+    assert!(
+        files.iter().any(|(name, _)| name == "sync.ndjson.journal"),
+        "{files:?}"
+    );
+    texts.extend(files.into_iter().filter(|(name, _)| name != "data.csv"));
+    texts.extend(
+        bodies
+            .lock()
+            .unwrap()
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (format!("webhook {i}"), b.clone())),
+    );
+    let mut found = leaks(&texts);
+    for (what, text) in &texts {
+        for password in &PASSWORDS {
+            let encoded: String = form_urlencoded::byte_serialize(password.as_bytes()).collect();
+            if text.contains(password) || text.contains(&encoded) {
+                found.push(format!("{what} holds the password {password:?}"));
+            }
+        }
+    }
+    assert!(found.is_empty(), "secrets left:\n{}", found.join("\n"));
+}
