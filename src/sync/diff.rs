@@ -117,11 +117,13 @@ fn records(
     let managed = managed(template, spec);
     let secrets = secret_fields(template);
     let mut out = StepDiff {
+        // What the roster sends that Moodle never returns.
         create_only: template
             .fields
             .iter()
             .map(|f| f.name.clone())
             .filter(|f| !comparable(spec.object, f) && Some(f) != spec.key.as_ref())
+            .filter(|f| desired.rows.values().any(|row| row.fields.contains_key(f)))
             .collect(),
         ..StepDiff::default()
     };
