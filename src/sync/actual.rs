@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures_util::stream::{self, StreamExt};
 use serde_json::{json, Value as Json};
 
-use super::desired::{joined, normalise_key, Desired, KeySpec};
+use super::desired::{describe, joined, normalise_key, Desired, KeySpec};
 use super::model::Fields;
 use crate::site::find::{self, Found};
 use crate::site::{ReadError, Session};
@@ -125,6 +125,13 @@ async fn users(
                 Some(k) => {
                     let j = joined(&k);
                     actual.in_scope.insert(j.clone());
+                    if actual.records.contains_key(&j) {
+                        // Two accounts whose keys differ only in case: a row matches neither for sure.
+                        actual.problems.insert(
+                            j.clone(),
+                            format!("several Moodle users in scope have {}", describe(&k)),
+                        );
+                    }
                     actual.records.insert(j, Record { key: k, fields });
                 }
                 None => keyless += 1,

@@ -173,7 +173,8 @@ fn records(
     }
     if removals {
         for joined in &actual.in_scope {
-            if desired.rows.contains_key(joined) {
+            // A key Moodle holds more than once is never removed on a guess.
+            if desired.rows.contains_key(joined) || actual.problems.contains_key(joined) {
                 continue;
             }
             let Some(moodle) = actual.records.get(joined) else {
@@ -281,7 +282,8 @@ fn enrolments(spec: &SyncSpec, desired: &Desired, actual: &Actual, removals: boo
     }
     if removals {
         for joined in &actual.in_scope {
-            if desired.rows.contains_key(joined) {
+            // A key Moodle holds more than once is never removed on a guess.
+            if desired.rows.contains_key(joined) || actual.problems.contains_key(joined) {
                 continue;
             }
             let Some(moodle) = actual.records.get(joined) else {
@@ -492,6 +494,22 @@ mod tests {
             true,
         );
         assert_eq!(actions(&diff), vec![(Action::Delete, "leaver".to_owned())]);
+    }
+
+    #[test]
+    fn a_key_moodle_holds_twice_is_never_removed() {
+        let template = builtin::catalog().get("create_users").unwrap();
+        let mut have = actual(&[("twice", json!({"id": 8, "username": "twice", "suspended": false}))]);
+        have.problems
+            .insert(joined(&key(&[("username", "twice")])), "several".to_owned());
+        let diff = step(
+            template,
+            &users_spec(Missing::Delete),
+            &Desired::default(),
+            &have,
+            true,
+        );
+        assert!(diff.changes.is_empty(), "{:?}", diff.changes);
     }
 
     #[test]
