@@ -62,6 +62,7 @@ fn check_field(decl: &ast::FieldDecl, params: &[Param], diags: &mut Diagnostics)
         required: false,
         default: None,
         constraints,
+        per_call: false,
         doc: decl.doc.as_ref().map(|d| d.value.clone()).unwrap_or_default(),
         span: decl.span,
     };
