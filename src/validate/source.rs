@@ -166,7 +166,11 @@ impl Assembler {
                 // Reported: no default stands in for a value the record gave wrongly.
                 self.present[position] = true;
                 violations.extend(errors.into_iter().map(|(path, error)| {
-                Violation::new("wrong_type", Some(key), format!("`{key}{path}`: {}", error.message))
+                    Violation::new(
+                        "wrong_type",
+                        Some(key),
+                        format!("`{key}{path}`: {}", error.message),
+                    )
                     .help(error.help)
                     .at(span.clone())
                 }));

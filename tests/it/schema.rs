@@ -148,13 +148,19 @@ fn structures_are_nested_schema_objects_and_arrays() {
     let properties = &schema["properties"];
     assert_eq!(properties["cohorttype"]["type"], "object");
     assert_eq!(properties["cohorttype"]["required"], json!(["value"]));
-    assert_eq!(properties["cohorttype"]["properties"]["type"]["default"], "idnumber");
+    assert_eq!(
+        properties["cohorttype"]["properties"]["type"]["default"],
+        "idnumber"
+    );
     assert_eq!(
         properties["userids"],
         json!({ "type": "array", "items": { "type": "integer", "minimum": 1 } })
     );
     assert_eq!(properties["rows"]["items"]["properties"]["tags"]["type"], "array");
-    assert_eq!(properties["rows"]["items"]["properties"]["tags"]["items"]["type"], "string");
+    assert_eq!(
+        properties["rows"]["items"]["properties"]["tags"]["items"]["type"],
+        "string"
+    );
     assert_eq!(schema["required"], json!(["cohorttype", "courseid"]));
 
     let validator = validator(&schema);
@@ -166,10 +172,22 @@ fn structures_are_nested_schema_objects_and_arrays() {
     });
     assert_eq!(errors(&validator, &good), Vec::<String>::new());
     for (bad, path) in [
-        (json!({ "cohorttype": { "type": "name", "value": "C1" }, "courseid": 2 }), "/cohorttype/type"),
-        (json!({ "cohorttype": { "value": "C1", "colour": "red" }, "courseid": 2 }), "/cohorttype"),
-        (json!({ "cohorttype": { "value": "C1" }, "userids": [5, 0], "courseid": 2 }), "/userids/1"),
-        (json!({ "cohorttype": { "value": "C1" }, "rows": [{ "tags": ["a"] }], "courseid": 2 }), "/rows/0"),
+        (
+            json!({ "cohorttype": { "type": "name", "value": "C1" }, "courseid": 2 }),
+            "/cohorttype/type",
+        ),
+        (
+            json!({ "cohorttype": { "value": "C1", "colour": "red" }, "courseid": 2 }),
+            "/cohorttype",
+        ),
+        (
+            json!({ "cohorttype": { "value": "C1" }, "userids": [5, 0], "courseid": 2 }),
+            "/userids/1",
+        ),
+        (
+            json!({ "cohorttype": { "value": "C1" }, "rows": [{ "tags": ["a"] }], "courseid": 2 }),
+            "/rows/0",
+        ),
         (json!({ "cohorttype": "C1", "courseid": 2 }), "/cohorttype"),
     ] {
         let found = errors(&validator, &bad);
