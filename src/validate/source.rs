@@ -197,20 +197,27 @@ impl Assembler {
                         self.values.push((position, value, None));
                         self.present[position] = true;
                     }
-                    Err(error) => violations.push(
-                        Violation::new(
-                            "wrong_type",
-                            Some(&map.field),
-                            format!("`{}` (mapped to {text:?}): {}", map.field, error.message),
-                        )
-                        .help(error.help),
-                    ),
+                    Err(error) => {
+                        // Reported: no default stands in for it.
+                        self.present[position] = true;
+                        violations.push(
+                            Violation::new(
+                                "wrong_type",
+                                Some(&map.field),
+                                format!("`{}` (mapped to {text:?}): {}", map.field, error.message),
+                            )
+                            .help(error.help),
+                        );
+                    }
                 },
-                Err(message) => violations.push(Violation::new(
-                    "map_failed",
-                    Some(&map.field),
-                    format!("map for `{}` failed: {message}", map.field),
-                )),
+                Err(message) => {
+                    self.present[position] = true;
+                    violations.push(Violation::new(
+                        "map_failed",
+                        Some(&map.field),
+                        format!("map for `{}` failed: {message}", map.field),
+                    ));
+                }
             }
         }
     }

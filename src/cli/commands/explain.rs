@@ -418,11 +418,14 @@ fn describe_checks(out: &mut String, template: &Template) {
         let _ = writeln!(out, "\nPassword policy: {}", show_policy(policy));
     }
     let batch = &template.batch;
-    let grouping = batch
+    let mut grouping = batch
         .group_by
         .as_ref()
         .map(|g| format!(", grouped by {g}"))
         .unwrap_or_default();
+    if template.fields.iter().any(|f| f.per_call) {
+        grouping.push_str(", records with equal per-call values together");
+    }
     let collected = batch
         .collect
         .as_ref()
