@@ -129,6 +129,7 @@ fn shapes_schema() -> Value {
       field userids: list int min 1
       field rows: list { field tags: list text field n: int required }
       field courseid: int required per_call
+      field usertype: object { field type: text default "username" field id: int } required
     }"#;
     let compiled = moodlec::check::compile(
         &[moodlec::diagnostic::Source::new("shapes.moodle", text)],
@@ -161,7 +162,9 @@ fn structures_are_nested_schema_objects_and_arrays() {
         properties["rows"]["items"]["properties"]["tags"]["items"]["type"],
         "string"
     );
+    // `usertype` is built from its fields' defaults when a record lacks it.
     assert_eq!(schema["required"], json!(["cohorttype", "courseid"]));
+    assert_eq!(properties["usertype"]["type"], "object");
 
     let validator = validator(&schema);
     let good = json!({
