@@ -51,6 +51,16 @@ pub fn coerce(cell: &Cell, field: &Field) -> Result<Option<FieldValue>, CoerceEr
 }
 
 fn coerce_any(cell: &Cell, field: &Field) -> Result<Option<FieldValue>, CoerceError> {
+    // Scalars, nearly every value: straight to their type.
+    match (cell, &field.ty) {
+        (Cell::Json(Json::Null), _) => return Ok(None),
+        (Cell::Text(text), _) if text.is_empty() => return Ok(None),
+        (Cell::Json(json), FieldType::Scalar(scalar)) => {
+            return json_scalar(json, *scalar).map(|v| Some(FieldValue::Scalar(v)))
+        }
+        (Cell::Text(text), ty) if !ty.is_structure() => return coerce_text(text, ty).map(Some),
+        _ => {}
+    }
     coerce_all(cell, field, &|_| None).map_err(|mut errors| {
         let (path, error) = errors.swap_remove(0);
         if path.is_empty() {
