@@ -283,6 +283,90 @@ impl Nested<'_, '_> {
     }
 }
 
+/// For a structure that did not coerce: the problems of its parts that did
+/// (Moodle's checks, constraints, missing required fields), each at its
+/// path, so that a record reports all its problems at once. `field` is the
+/// top-level field, `json` its value.
+pub(super) fn partial_problems(json: &Json, field: &Field) -> Vec<super::Violation> {
+    let mut found = Vec::new();
+    let mut path = field.name.clone();
+    partial(json, field, &field.name, &mut path, &mut found);
+    found
+}
+
+fn partial(json: &Json, field: &Field, top: &str, path: &mut String, found: &mut Vec<super::Violation>) {
+    let base = path.len();
+    match &field.ty {
+        FieldType::Scalar(_) | FieldType::Enum(_) => {
+            let mut errors = Vec::new();
+            let value = Nested {
+                param: &|_| None,
+                errors: &mut errors,
+            }
+            .json(json, &field.ty, &mut String::new());
+            if let Some(FieldValue::Scalar(value)) = value {
+                if let Err(mut violation) = super::check_scalar(field, &value, path) {
+                    violation.field = Some(top.to_owned());
+                    found.push(violation);
+                }
+            }
+        }
+        FieldType::Object(fields) => partial_object(json, fields, top, path, found),
+        FieldType::List(fields) => {
+            for (index, item) in json.as_array().into_iter().flatten().enumerate() {
+                push_index(path, index);
+                partial_object(item, fields, top, path, found);
+                path.truncate(base);
+            }
+        }
+        FieldType::Values(inner) => {
+            let element = Field {
+                ty: (**inner).clone(),
+                ..field.clone()
+            };
+            for (index, item) in json.as_array().into_iter().flatten().enumerate() {
+                push_index(path, index);
+                partial(item, &element, top, path, found);
+                path.truncate(base);
+            }
+        }
+    }
+}
+
+fn partial_object(
+    json: &Json,
+    fields: &[Field],
+    top: &str,
+    path: &mut String,
+    found: &mut Vec<super::Violation>,
+) {
+    let Json::Object(object) = json else {
+        return;
+    };
+    let base = path.len();
+    for field in fields {
+        match object.get(&field.name) {
+            Some(value) if !value.is_null() => {
+                path.push('.');
+                path.push_str(&field.name);
+                partial(value, field, top, path, found);
+                path.truncate(base);
+            }
+            _ if field.required && field.default.is_none() && default_value(field, &|_| None).is_none() => {
+                found.push(
+                    super::Violation::new(
+                        "missing_required",
+                        Some(top),
+                        format!("missing required field `{path}.{}`", field.name),
+                    )
+                    .help(Some(format!("{} ({})", field.doc_or_type(), field.ty))),
+                )
+            }
+            _ => {}
+        }
+    }
+}
+
 /// The value a field inside a structure takes when the structure lacks it:
 /// its default, or for a `required` structure, one built from its fields' defaults.
 pub fn default_value(field: &Field, param: ParamDefault<'_>) -> Option<FieldValue> {

@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use minijinja::Value as Jinja;
 
-use super::coerce::{coerce_all, coerce_text, default_value};
+use super::coerce::{coerce_all, coerce_text, default_value, partial_problems};
 use super::hash::FxBuildHasher;
 use super::Violation;
 use crate::check::suggestion;
@@ -174,6 +174,14 @@ impl Assembler {
                     .help(error.help)
                     .at(span.clone())
                 }));
+                // And the problems of the structure's parts that were well typed.
+                if let (true, Cell::Json(json)) = (field.ty.is_structure(), cell) {
+                    violations.extend(
+                        partial_problems(json, field)
+                            .into_iter()
+                            .map(|v| v.at(span.clone())),
+                    );
+                }
             }
         }
     }
