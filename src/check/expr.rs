@@ -86,6 +86,7 @@ pub(super) fn check_rule(
     Some(Rule {
         expr: decl.expr.value.clone(),
         message: decl.message.value.clone(),
+        advisory: decl.warn,
         compiled: Arc::new(compiled),
         span: decl.span,
     })

@@ -419,6 +419,7 @@ fn check_policy(decl: &ast::TemplateDecl, template: &mut Template, diags: &mut D
         if let Some(when) = &policy.when {
             let names: Vec<&str> = template.fields.iter().map(|f| f.name.as_str()).collect();
             let decl = ast::RuleDecl {
+                warn: false,
                 expr: when.clone(),
                 message: ast::Str {
                     value: "the password policy applies".to_owned(),

@@ -36,6 +36,9 @@ pub struct DataArgs {
     /// Report source keys that are not template fields as warnings, not errors.
     #[arg(long)]
     pub allow_unknown: bool,
+    /// Warnings fail like errors: the record is invalid and the exit code 1 (for CI).
+    #[arg(long)]
+    pub strict: bool,
     /// Largest record accepted, in bytes; a larger one is that record's error.
     #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
     pub max_record_bytes: usize,
@@ -49,6 +52,7 @@ impl DataArgs {
             set: Vec::new(),
             input_format,
             allow_unknown: false,
+            strict: false,
             max_record_bytes: 1 << 20,
         }
     }
@@ -92,15 +96,22 @@ pub struct Tally {
     pub valid: u64,
     /// Records invalid or unreadable.
     pub invalid: u64,
+    /// Warnings reported (values Moodle accepts but that are probably wrong).
+    pub warnings: u64,
     /// Problems printed so far.
     pub printed: u64,
 }
 
 impl Tally {
-    /// `records read: N, valid: V, invalid: I`
+    /// `records read: N, valid: V, invalid: I` (and `, warnings: W` when there are any)
     pub fn summary(&self) -> String {
+        let warnings = if self.warnings > 0 {
+            format!(", warnings: {}", self.warnings)
+        } else {
+            String::new()
+        };
         format!(
-            "records read: {}, valid: {}, invalid: {}",
+            "records read: {}, valid: {}, invalid: {}{warnings}",
             self.read, self.valid, self.invalid
         )
     }

@@ -420,10 +420,12 @@ fn describe_rule(rule: Rule) -> &'static str {
         | Rule::pattern
         | Rule::kw_pattern
         | Rule::one_of
-        | Rule::kw_one_of => "a field option (required, default, min, max, length, pattern, one_of)",
+        | Rule::kw_one_of
+        | Rule::warn_option => "a field option (required, default, min, max, length, pattern, one_of)",
         Rule::param_ref => "`param.NAME`",
         Rule::length_range => "a range like `1..100`",
         Rule::kw_rule => "`rule`",
+        Rule::kw_warn => "`warn`",
         Rule::kw_unique => "`unique`",
         Rule::ignore_case | Rule::kw_ignore_case => "`ignore_case`",
         Rule::kw_policy => "`policy`",
