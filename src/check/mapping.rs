@@ -104,7 +104,8 @@ fn past(how: &str) -> &str {
 
 fn target_field(template: &Template, field: &ast::Ident, how: &str, diags: &mut Diagnostics) -> bool {
     match template.field(&field.name) {
-        Some(f) if matches!(f.ty, FieldType::List(_)) => {
+        // A `map` may fill a list field by rendering JSON (`| tojson`); a `set` may not.
+        Some(f) if matches!(f.ty, FieldType::List(_)) && how != "map" => {
             diags.push(
                 diags
                     .error(
@@ -113,7 +114,7 @@ fn target_field(template: &Template, field: &ast::Ident, how: &str, diags: &mut 
                         format!("`{how}` cannot fill the list field `{}`", field.name),
                     )
                     .label("a list field")
-                    .help("list fields come from the data as JSON arrays"),
+                    .help("list fields come from the data as JSON arrays, or from a `map` that renders one with `| tojson`"),
             );
             false
         }
