@@ -19,6 +19,21 @@ pub enum FormatArg {
     Json,
     /// CSV with a header row.
     Csv,
+    /// Tab-separated values with a header row (CSV with --delimiter tab).
+    Tsv,
+}
+
+/// `--delimiter`: `,` `;` `|` or a tab (`tab` or `\t`).
+fn parse_delimiter(text: &str) -> Result<u8, String> {
+    match text {
+        "," | "comma" => Ok(b','),
+        ";" | "semicolon" => Ok(b';'),
+        "|" | "pipe" => Ok(b'|'),
+        "\t" | "\\t" | "tab" => Ok(b'\t'),
+        other => Err(format!(
+            "{other:?} is not a CSV delimiter moodlec reads: give ',', ';', '|' or tab"
+        )),
+    }
 }
 
 /// `-t`, `--set`, `--input-format`, `--allow-unknown`.
@@ -30,9 +45,13 @@ pub struct DataArgs {
     /// Set an endpoint-level param, e.g. --set roleid=teacher.
     #[arg(long = "set", value_name = "NAME=VALUE", value_parser = params::parse_assignment)]
     pub set: Vec<(String, String)>,
-    /// Data format, when the file extension does not say (.ndjson/.jsonl, .json, .csv).
+    /// Data format, when the file extension does not say (.ndjson/.jsonl, .json, .csv, .tsv).
     #[arg(long, value_enum)]
     pub input_format: Option<FormatArg>,
+    /// CSV delimiter: `,` `;` `|` or `tab`. Default: tab for .tsv files, else
+    /// told from the header line (`;` or tab when they outnumber commas there).
+    #[arg(long, value_name = "CHAR", value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
     /// Report source keys that are not template fields as warnings, not errors.
     #[arg(long)]
     pub allow_unknown: bool,
@@ -51,6 +70,7 @@ impl DataArgs {
             template: template.to_owned(),
             set: Vec::new(),
             input_format,
+            delimiter: None,
             allow_unknown: false,
             strict: false,
             max_record_bytes: 1 << 20,
@@ -76,13 +96,17 @@ impl DataArgs {
             format: self.input_format.map(|f| match f {
                 FormatArg::Ndjson => InputFormat::Ndjson,
                 FormatArg::Json => InputFormat::JsonArray,
-                FormatArg::Csv => InputFormat::Csv,
+                FormatArg::Csv | FormatArg::Tsv => InputFormat::Csv,
             }),
             max_record_bytes: self.max_record_bytes,
+            delimiter: self
+                .delimiter
+                .or((self.input_format == Some(FormatArg::Tsv)).then_some(b'\t')),
         };
         record::open(path, &options).map_err(|e| {
-            Error::usage(format!("cannot read {}: {e}", path.display()))
-                .with_help("give a .ndjson, .jsonl, .json or .csv file, or --input-format for other names")
+            Error::usage(format!("cannot read {}: {e}", path.display())).with_help(
+                "give a .ndjson, .jsonl, .json, .csv or .tsv file, or --input-format for other names",
+            )
         })
     }
 }

@@ -668,3 +668,111 @@ fn strict_turns_warnings_into_failures_for_validate_and_run() {
         "{run:?}"
     );
 }
+
+#[test]
+fn csv_delimiters_are_given_or_told_from_the_header_and_tsv_is_tab_separated() {
+    let semicolons = "userid;courseid;timestart\n101;7;2026-09-01\n102;0;\n";
+    let pipes = "userid|courseid\n101|7\n";
+    let dir = folder(
+        "delimiters",
+        &[
+            ("export.csv", semicolons),
+            ("export.tsv", "userid\tcourseid\n101\t7\n102\tx\n"),
+            ("pipes.txt", pipes),
+        ],
+    );
+    let detected = moodlec(
+        &dir,
+        &["validate", "-t", "enrol_users", "export.csv", "--format", "json"],
+    );
+    assert_eq!(detected.code, Some(1), "{detected:?}");
+    assert!(detected.stdout.contains(r#""record":2"#), "{detected:?}");
+    assert!(
+        detected
+            .stdout
+            .contains(r#"{"summary":{"records":2,"valid":1,"invalid":1}}"#),
+        "{detected:?}"
+    );
+    let tsv = moodlec(&dir, &["validate", "-t", "enrol_users", "export.tsv"]);
+    assert!(
+        tsv.stderr.contains("records read: 2, valid: 1, invalid: 1"),
+        "{tsv:?}"
+    );
+    let given = moodlec(
+        &dir,
+        &[
+            "validate",
+            "-t",
+            "enrol_users",
+            "pipes.txt",
+            "--input-format",
+            "csv",
+            "--delimiter",
+            "|",
+        ],
+    );
+    assert_eq!(given.code, Some(0), "{given:?}");
+    // Without --delimiter a pipe file is one column named "userid|courseid": unknown.
+    let guessed = moodlec(
+        &dir,
+        &[
+            "validate",
+            "-t",
+            "enrol_users",
+            "pipes.txt",
+            "--input-format",
+            "csv",
+        ],
+    );
+    assert_eq!(guessed.code, Some(1), "{guessed:?}");
+    let bad = moodlec(
+        &dir,
+        &["validate", "-t", "enrol_users", "pipes.txt", "--delimiter", ":"],
+    );
+    assert_eq!(bad.code, Some(2), "{bad:?}");
+}
+
+#[test]
+fn a_map_reads_columns_of_any_name_and_fills_a_list_field() {
+    let template = r#"template hr_users extends create_users {
+  map email = "{{ row[\"Email Address\"] | lower }}"
+  map customfields = "{{ [{'type': 'costcentre', 'value': row['Cost centre']}] | tojson }}"
+  exclude "Badge No.", notes
+}
+"#;
+    let csv = "username;firstname;lastname;Email Address;Cost centre;Badge No.;notes;createpassword\n\
+               ann;Ann;Lee;Ann@Example.org;CC \"7\";77;hi;1\n";
+    let dir = folder("any-name", &[("hr.moodle", template), ("staff.csv", csv)]);
+    let out = moodlec(
+        &dir,
+        &["render", "-t", "hr.moodle", "staff.csv", "--format", "form"],
+    );
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(
+        out.stdout.contains("users[0][email]=ann%40example.org"),
+        "{out:?}"
+    );
+    assert!(
+        out.stdout.contains(
+            "users[0][customfields][0][type]=costcentre&users[0][customfields][0][value]=CC+%227%22"
+        ),
+        "{out:?}"
+    );
+    assert!(
+        !out.stdout.contains("Badge") && !out.stdout.contains("notes"),
+        "{out:?}"
+    );
+    // A misspelt column in the map: the real column is unknown, and the help names the map's spelling.
+    let typo = template.replace("Email Address\\\"", "Emial Address\\\"");
+    std::fs::write(dir.join("typo.moodle"), typo).expect("write");
+    let out = moodlec(
+        &dir,
+        &["validate", "-t", "typo.moodle", "staff.csv", "--format", "json"],
+    );
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(
+        out.stdout
+            .contains("a `map` reads `Emial Address`, which no column matches"),
+        "{out:?}"
+    );
+}
