@@ -162,6 +162,24 @@ fn check_set(
         );
         return;
     }
+    // A `warn` constraint: Moodle accepts the value, so the template still compiles.
+    if let Some(why) = field
+        .constraints
+        .advisory
+        .as_ref()
+        .and_then(|a| a.violation(&value))
+    {
+        diags.push(
+            crate::diagnostic::TemplateDiagnostic::warning(
+                Code::BadDefault,
+                set.value.span,
+                format!("the value set for `{}` breaks a `warn` constraint", field.name),
+            )
+            .in_source(diags.source())
+            .label(why)
+            .help("Moodle accepts it, so every record gets a warning (an error with --strict)"),
+        );
+    }
     mapping.maps.retain(|m| m.field != field.name);
     mapping.sets.retain(|(f, _)| *f != field.name);
     mapping.sets.push((field.name.clone(), value));

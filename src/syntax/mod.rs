@@ -425,7 +425,7 @@ fn describe_rule(rule: Rule) -> &'static str {
         Rule::param_ref => "`param.NAME`",
         Rule::length_range => "a range like `1..100`",
         Rule::kw_rule => "`rule`",
-        Rule::kw_warn => "`warn`",
+        Rule::kw_warn | Rule::warn_rule => "`warn`",
         Rule::kw_unique => "`unique`",
         Rule::ignore_case | Rule::kw_ignore_case => "`ignore_case`",
         Rule::kw_policy => "`policy`",

@@ -54,6 +54,15 @@ fn parse_statement(pair: Pair<'_, Rule>) -> Item {
         Rule::param => Item::Param(parse_param(pair)),
         Rule::field => Item::Field(parse_field(pair)),
         Rule::record_rule => Item::Rule(parse_rule(pair)),
+        Rule::warn_rule => Item::Rule(RuleDecl {
+            warn: true,
+            span: span_of(&pair),
+            ..parse_rule(
+                pair.into_inner()
+                    .find(|child| child.as_rule() == Rule::record_rule)
+                    .expect("grammar gives `warn` a rule"),
+            )
+        }),
         Rule::unique => Item::Unique(parse_unique(pair)),
         Rule::policy => Item::Policy(parse_policy(pair)),
         Rule::batch => Item::Batch(parse_batch(pair)),

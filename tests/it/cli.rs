@@ -297,3 +297,17 @@ fn warn_constraints_and_quoted_excludes_check_and_format() {
         .output()
         .code(2);
 }
+
+#[test]
+fn a_set_value_breaking_a_warn_constraint_is_a_check_warning() {
+    let dir = harness::scratch("cli-set-warn");
+    let template =
+        "template enrol_suspended extends enrol_users \"Suspended enrolments\" {\n  set suspend = 2\n}\n";
+    std::fs::write(dir.join("t.moodle"), template).expect("write template");
+    Moodlec::new(["check", "t.moodle"])
+        .current_dir(&dir)
+        .output()
+        .code(0)
+        .stderr_has("the value set for `suspend` breaks a `warn` constraint")
+        .stderr_has("2 is not one of [0, 1]");
+}
