@@ -123,7 +123,11 @@ pub(super) fn check_map(
                     format!("map for `{}` does not compile", decl.field.name),
                 )
                 .label(error.detail().unwrap_or("invalid template").to_owned())
-                .help("maps are minijinja templates over the source record, e.g. \"{{ email | lower }}\""),
+                .help(if decl.template.value.contains('`') {
+                    "a column whose name is no identifier is read as row[\"Email Address\"], e.g. \"{{ row['Email Address'] | lower }}\""
+                } else {
+                    "maps are minijinja templates over the source record, e.g. \"{{ email | lower }}\""
+                }),
         );
         return None;
     }

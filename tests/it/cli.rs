@@ -311,3 +311,15 @@ fn a_set_value_breaking_a_warn_constraint_is_a_check_warning() {
         .stderr_has("the value set for `suspend` breaks a `warn` constraint")
         .stderr_has("2 is not one of [0, 1]");
 }
+
+#[test]
+fn a_backquoted_column_in_a_map_is_an_error_that_shows_row() {
+    let dir = harness::scratch("cli-backquote");
+    let template = "template t extends create_users {\n  map email = \"{{ `Email Address` }}\"\n}\n";
+    std::fs::write(dir.join("t.moodle"), template).expect("write template");
+    Moodlec::new(["check", "t.moodle"])
+        .current_dir(&dir)
+        .output()
+        .code(2)
+        .stderr_has("row[\"Email Address\"]");
+}
