@@ -465,7 +465,7 @@ impl<'a> Printer<'a> {
             Item::Returns(r) => self.returns(r, depth),
             Item::Map(m) => format!("map {} = {}", m.field.name, quote(&m.template.value)),
             Item::Set(s) => format!("set {} = {}", s.field.name, literal(&s.value)),
-            Item::Exclude(e) => format!("exclude {}", names(&e.keys)),
+            Item::Exclude(e) => format!("exclude {}", column_names(&e.keys)),
             Item::Exists(e) => format!("exists {} {}", e.function.name, e.field.name),
             Item::Idempotent(_) => "idempotent".to_owned(),
             Item::Options(o) => format!(
@@ -729,12 +729,14 @@ fn push_doc(text: &mut String, doc: Option<&str>) {
 fn rule(r: &RuleDecl, depth: usize) -> String {
     let expr = quote(&r.expr.value);
     let message = quote(&r.message.value);
-    let one_line = format!("rule {expr} {message}");
+    let keyword = if r.warn { "warn rule" } else { "rule" };
+    let one_line = format!("{keyword} {expr} {message}");
     if INDENT.len() * depth + one_line.chars().count() <= MAX_WIDTH {
         return one_line;
     }
     let indent = INDENT.repeat(depth);
-    format!("rule {expr}\n{indent}     {message}")
+    let pad = " ".repeat(keyword.len() + 1);
+    format!("{keyword} {expr}\n{indent}{pad}{message}")
 }
 
 fn batch(settings: &[BatchSetting]) -> String {
@@ -764,6 +766,7 @@ fn option_text(option: &FieldOption, depth: usize) -> String {
         FieldOption::OneOf { values, .. } => {
             bracketed("one_of [", values.iter().map(literal).collect(), "]", depth)
         }
+        FieldOption::Warn(inner) => format!("warn {}", option_text(inner, depth)),
     }
 }
 
@@ -801,6 +804,25 @@ fn literal(value: &Literal) -> String {
 
 fn quote(value: &str) -> String {
     format!("\"{}\"", escape(value))
+}
+
+/// Source column names: bare when they are identifiers, quoted otherwise (`"Cost centre"`).
+fn column_names(idents: &[crate::syntax::ast::Ident]) -> String {
+    let is_ident = |name: &str| {
+        name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    idents
+        .iter()
+        .map(|i| {
+            if is_ident(&i.name) {
+                i.name.clone()
+            } else {
+                quote(&i.name)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn names(idents: &[crate::syntax::ast::Ident]) -> String {

@@ -111,6 +111,23 @@ mod tests {
     }
 
     #[test]
+    fn noneditingteacher_is_moodles_teacher_never_the_editing_one() {
+        let set = |v: &str| resolve(enrol(), &[("roleid".to_owned(), v.to_owned())]);
+        assert_eq!(
+            set("noneditingteacher").unwrap().get("roleid"),
+            Some(&Value::Int(4))
+        );
+        assert_eq!(
+            set("Non-editing teacher").unwrap().get("roleid"),
+            Some(&Value::Int(4))
+        );
+        assert_eq!(set("editingteacher").unwrap().get("roleid"), Some(&Value::Int(3)));
+        let typo = set("noneditngteacher").unwrap_err();
+        let help = typo.help.unwrap_or_default();
+        assert!(help.starts_with("did you mean `teacher`?"), "{help}");
+    }
+
+    #[test]
     fn unknown_params_are_errors_with_suggestions() {
         let error = resolve(enrol(), &[("rolid".to_owned(), "5".to_owned())]).unwrap_err();
         assert_eq!(error.help.as_deref(), Some("did you mean `roleid`?"));

@@ -389,6 +389,9 @@ pub struct Constraints {
     /// Allowed values.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub one_of: Vec<Value>,
+    /// `warn ...` constraints: Moodle accepts a value breaking them, so it is a warning.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advisory: Option<Box<Constraints>>,
 }
 
 impl Constraints {
@@ -496,6 +499,9 @@ pub struct Rule {
     pub expr: String,
     /// Shown when the expression is false.
     pub message: String,
+    /// `warn rule`: Moodle accepts a record breaking it; the record gets a warning.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub advisory: bool,
     /// The compiled expression.
     #[serde(skip)]
     pub compiled: Arc<minijinja::Expression<'static, 'static>>,

@@ -22,7 +22,19 @@ fn expression_environment() -> Environment<'static> {
     let mut env = Environment::new();
     // Bounded work per record: no template or rule can loop for long.
     env.set_fuel(Some(100_000));
+    env.add_filter("tojson", tojson);
     env
+}
+
+/// `{{ [{"type": "dept", "value": row["Department"]}] | tojson }}`: a value
+/// as JSON, so that a `map` can fill a list field (`customfields`) from columns.
+fn tojson(value: minijinja::Value) -> Result<String, minijinja::Error> {
+    serde_json::to_string(&value).map_err(|e| {
+        minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            format!("cannot write JSON: {e}"),
+        )
+    })
 }
 
 /// Names every expression may use besides the record's fields.
@@ -86,6 +98,7 @@ pub(super) fn check_rule(
     Some(Rule {
         expr: decl.expr.value.clone(),
         message: decl.message.value.clone(),
+        advisory: decl.warn,
         compiled: Arc::new(compiled),
         span: decl.span,
     })
@@ -100,6 +113,7 @@ pub(super) fn check_map(
 ) -> Option<Map> {
     let mut env = Environment::new();
     env.set_fuel(Some(100_000));
+    env.add_filter("tojson", tojson);
     if let Err(error) = env.add_template_owned(Map::TEMPLATE_NAME, decl.template.value.clone()) {
         diags.push(
             diags
@@ -109,10 +123,15 @@ pub(super) fn check_map(
                     format!("map for `{}` does not compile", decl.field.name),
                 )
                 .label(error.detail().unwrap_or("invalid template").to_owned())
-                .help("maps are minijinja templates over the source record, e.g. \"{{ email | lower }}\""),
+                .help(if decl.template.value.contains('`') {
+                    "a column whose name is no identifier is read as row[\"Email Address\"], e.g. \"{{ row['Email Address'] | lower }}\""
+                } else {
+                    "maps are minijinja templates over the source record, e.g. \"{{ email | lower }}\""
+                }),
         );
         return None;
     }
+    let mut row_keys = Vec::new();
     if let Ok(template) = env.get_template(Map::TEMPLATE_NAME) {
         let compiled = machinery::get_compiled_template(&template);
         let mut all: Vec<&Instructions> = vec![&compiled.instructions];
@@ -120,6 +139,7 @@ pub(super) fn check_map(
         if !check_names(&all, &decl.template, params, "map", diags) {
             return None;
         }
+        row_keys = all.iter().flat_map(|i| row_reads(i)).collect();
     }
     let builtins = builtin_names();
     let mut reads: Vec<String> = env
@@ -127,15 +147,43 @@ pub(super) fn check_map(
         .map(|t| t.undeclared_variables(false))
         .unwrap_or_default()
         .into_iter()
-        .filter(|name| !builtins.contains(name))
+        .filter(|name| !builtins.contains(name) && name != ROW)
+        .chain(row_keys)
         .collect();
     reads.sort();
+    reads.dedup();
     Some(Map {
         field: decl.field.name.clone(),
         template: decl.template.value.clone(),
         reads,
         compiled: Arc::new(env),
     })
+}
+
+/// The name under which a map sees the whole source record, for columns
+/// that are no identifiers: `{{ row["Email Address"] }}`.
+pub const ROW: &str = "row";
+
+/// The source keys a map reads as `row["KEY"]` (or `row.KEY`): constant keys only.
+fn row_reads(instructions: &Instructions) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut idx = 0;
+    while let Some(instruction) = instructions.get(idx) {
+        idx += 1;
+        if !matches!(instruction, Instruction::Lookup(name) if *name == ROW) {
+            continue;
+        }
+        match (instructions.get(idx), instructions.get(idx + 1)) {
+            (Some(Instruction::GetAttr(key)), _) => keys.push((*key).to_owned()),
+            (Some(Instruction::LoadConst(key)), Some(Instruction::GetItem)) => {
+                if let Some(key) = key.as_str() {
+                    keys.push(key.to_owned());
+                }
+            }
+            _ => {}
+        }
+    }
+    keys
 }
 
 /// The instructions of a rule expression (`None` if it does not compile,

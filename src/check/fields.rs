@@ -306,6 +306,33 @@ pub(super) fn bad_literal(
 }
 
 fn check_constraints(decl: &ast::FieldDecl, ty: &FieldType, diags: &mut Diagnostics) -> Constraints {
+    let enforced: Vec<&FieldOption> = decl
+        .options
+        .iter()
+        .filter(|o| !matches!(o, FieldOption::Warn(_)))
+        .collect();
+    let advisory: Vec<&FieldOption> = decl
+        .options
+        .iter()
+        .filter_map(|o| match o {
+            FieldOption::Warn(inner) => Some(inner.as_ref()),
+            _ => None,
+        })
+        .collect();
+    let mut constraints = constraints_of(decl, &enforced, ty, diags);
+    if !advisory.is_empty() {
+        constraints.advisory = Some(Box::new(constraints_of(decl, &advisory, ty, diags)));
+    }
+    constraints
+}
+
+/// The constraints `options` (all enforced, or all advisory) declare.
+fn constraints_of(
+    decl: &ast::FieldDecl,
+    options: &[&FieldOption],
+    ty: &FieldType,
+    diags: &mut Diagnostics,
+) -> Constraints {
     let mut constraints = Constraints::default();
     // A `list TYPE` field's constraints apply to each of its values.
     let mut element = ty;
@@ -319,9 +346,9 @@ fn check_constraints(decl: &ast::FieldDecl, ty: &FieldType, diags: &mut Diagnost
     let numeric = scalar.is_some_and(ScalarType::is_numeric);
     let textual = scalar.is_some_and(ScalarType::is_textual) || matches!(element, FieldType::Enum(_));
     let ty = element;
-    for option in &decl.options {
+    for &option in options {
         let applicable = match option {
-            FieldOption::Required(_) | FieldOption::Default(_) | FieldOption::PerCall(_) => continue,
+            FieldOption::Required(_) | FieldOption::Default(_) | FieldOption::PerCall(_) | FieldOption::Warn(_) => continue,
             FieldOption::Min(_) | FieldOption::Max(_) => numeric,
             FieldOption::Length(_) | FieldOption::Pattern(_) => textual,
             FieldOption::OneOf { .. } => scalar.is_some(),
@@ -354,7 +381,7 @@ fn check_constraints(decl: &ast::FieldDecl, ty: &FieldType, diags: &mut Diagnost
                     })
                     .collect();
             }
-            FieldOption::Required(_) | FieldOption::Default(_) | FieldOption::PerCall(_) => {}
+            FieldOption::Required(_) | FieldOption::Default(_) | FieldOption::PerCall(_) | FieldOption::Warn(_) => {}
         }
     }
     if let (Some(min), Some(max)) = (constraints.min, constraints.max) {
@@ -397,6 +424,7 @@ pub(super) fn with_keyword(option: &FieldOption, text: &str) -> Span {
         FieldOption::Pattern(_) => "pattern",
         FieldOption::Default(_) => "default",
         FieldOption::Required(_) | FieldOption::PerCall(_) | FieldOption::OneOf { .. } => return span,
+        FieldOption::Warn(inner) => return with_keyword(inner, text),
     };
     let before = text.get(..span.start).unwrap_or_default().trim_end();
     match before.strip_suffix(keyword) {

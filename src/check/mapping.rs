@@ -104,7 +104,7 @@ fn past(how: &str) -> &str {
 
 fn target_field(template: &Template, field: &ast::Ident, how: &str, diags: &mut Diagnostics) -> bool {
     match template.field(&field.name) {
-        // A `map` may build a structure: its text is read as JSON.
+        // A `map` may build a structure: its text is read as JSON (`| tojson`); a `set` may not.
         Some(f) if f.ty.is_structure() && how != "map" => {
             diags.push(
                 diags
@@ -114,7 +114,7 @@ fn target_field(template: &Template, field: &ast::Ident, how: &str, diags: &mut 
                         format!("`{how}` cannot fill the {} field `{}`", f.ty, field.name),
                     )
                     .label(format!("a field of type `{}`", f.ty))
-                    .help("structures come from the data, or from a `map` whose text is JSON"),
+                    .help("structures come from the data as JSON, or from a `map` that renders JSON with `| tojson`"),
             );
             false
         }
@@ -161,6 +161,24 @@ fn check_set(
                 .help("set a value the field accepts, or redeclare the field with other constraints"),
         );
         return;
+    }
+    // A `warn` constraint: Moodle accepts the value, so the template still compiles.
+    if let Some(why) = field
+        .constraints
+        .advisory
+        .as_ref()
+        .and_then(|a| a.violation(&value))
+    {
+        diags.push(
+            crate::diagnostic::TemplateDiagnostic::warning(
+                Code::BadDefault,
+                set.value.span,
+                format!("the value set for `{}` breaks a `warn` constraint", field.name),
+            )
+            .in_source(diags.source())
+            .label(why)
+            .help("Moodle accepts it, so every record gets a warning (an error with --strict)"),
+        );
     }
     mapping.maps.retain(|m| m.field != field.name);
     mapping.sets.retain(|(f, _)| *f != field.name);

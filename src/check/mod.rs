@@ -25,6 +25,7 @@ use crate::syntax::{self, ast};
 use crate::template::Template;
 
 pub use batch::min_form_fields;
+pub use expr::ROW;
 pub use read::emitted_fields;
 pub(crate) use statements::resolve_param_value;
 pub use suggest::suggestion;

@@ -58,6 +58,7 @@ pub(super) fn check_read(decl: &ast::TemplateDecl, template: &mut Template, diag
                 let mut names: Vec<&str> = emitted.iter().map(String::as_str).collect();
                 names.extend(spec.annotate.iter().map(String::as_str));
                 let rule = ast::RuleDecl {
+                    warn: false,
                     expr: keep.expr.clone(),
                     message: ast::Str {
                         value: String::new(),

@@ -13,7 +13,7 @@ use super::names::scalar_field;
 use super::suggest::{did_you_mean, suggestion};
 use super::Diagnostics;
 use crate::diagnostic::Code;
-use crate::moodle::ws::{role_id, STANDARD_ROLES};
+use crate::moodle::ws::{role_id, ROLE_ALIASES, STANDARD_ROLES};
 use crate::span::Span;
 use crate::syntax::ast::{self, Item, LiteralValue};
 use crate::template::{
@@ -274,7 +274,21 @@ pub(crate) fn resolve_param_value(
             None => Err((
                 Code::UnknownRole,
                 format!("`{name}` is not a standard Moodle role"),
-                match did_you_mean(name, STANDARD_ROLES.iter().map(|(role, _)| *role)) {
+                // Aliases count as candidates, so that a misspelt
+                // "noneditingteacher" suggests `teacher`, not `editingteacher`.
+                match did_you_mean(
+                    &name.to_lowercase(),
+                    STANDARD_ROLES
+                        .iter()
+                        .map(|(role, _)| *role)
+                        .chain(ROLE_ALIASES.iter().map(|(alias, _)| *alias)),
+                )
+                .map(|best| {
+                    ROLE_ALIASES
+                        .iter()
+                        .find(|(alias, _)| *alias == best)
+                        .map_or(best, |(_, shortname)| *shortname)
+                }) {
                     Some(best) => format!("did you mean `{best}`? Roles: {}", roles()),
                     None => format!("use a role id or one of: {}", roles()),
                 },
@@ -419,6 +433,7 @@ fn check_policy(decl: &ast::TemplateDecl, template: &mut Template, diags: &mut D
         if let Some(when) = &policy.when {
             let names: Vec<&str> = template.fields.iter().map(|f| f.name.as_str()).collect();
             let decl = ast::RuleDecl {
+                warn: false,
                 expr: when.clone(),
                 message: ast::Str {
                     value: "the password policy applies".to_owned(),

@@ -19,6 +19,21 @@ pub enum FormatArg {
     Json,
     /// CSV with a header row.
     Csv,
+    /// Tab-separated values with a header row (CSV with --delimiter tab).
+    Tsv,
+}
+
+/// `--delimiter`: `,` `;` `|` or a tab (`tab` or `\t`).
+fn parse_delimiter(text: &str) -> Result<u8, String> {
+    match text {
+        "," | "comma" => Ok(b','),
+        ";" | "semicolon" => Ok(b';'),
+        "|" | "pipe" => Ok(b'|'),
+        "\t" | "\\t" | "tab" => Ok(b'\t'),
+        other => Err(format!(
+            "{other:?} is not a CSV delimiter moodlec reads: give ',', ';', '|' or tab"
+        )),
+    }
 }
 
 /// `-t`, `--set`, `--input-format`, `--allow-unknown`.
@@ -30,12 +45,19 @@ pub struct DataArgs {
     /// Set an endpoint-level param, e.g. --set roleid=teacher.
     #[arg(long = "set", value_name = "NAME=VALUE", value_parser = params::parse_assignment)]
     pub set: Vec<(String, String)>,
-    /// Data format, when the file extension does not say (.ndjson/.jsonl, .json, .csv).
+    /// Data format, when the file extension does not say (.ndjson/.jsonl, .json, .csv, .tsv).
     #[arg(long, value_enum)]
     pub input_format: Option<FormatArg>,
+    /// CSV delimiter: `,` `;` `|` or `tab`. Default: tab for .tsv files, else
+    /// told from the header line (`;` or tab when they outnumber commas there).
+    #[arg(long, value_name = "CHAR", value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
     /// Report source keys that are not template fields as warnings, not errors.
     #[arg(long)]
     pub allow_unknown: bool,
+    /// Warnings fail like errors: the record is invalid and the exit code 1 (for CI).
+    #[arg(long)]
+    pub strict: bool,
     /// Largest record accepted, in bytes; a larger one is that record's error.
     #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
     pub max_record_bytes: usize,
@@ -48,7 +70,9 @@ impl DataArgs {
             template: template.to_owned(),
             set: Vec::new(),
             input_format,
+            delimiter: None,
             allow_unknown: false,
+            strict: false,
             max_record_bytes: 1 << 20,
         }
     }
@@ -72,13 +96,17 @@ impl DataArgs {
             format: self.input_format.map(|f| match f {
                 FormatArg::Ndjson => InputFormat::Ndjson,
                 FormatArg::Json => InputFormat::JsonArray,
-                FormatArg::Csv => InputFormat::Csv,
+                FormatArg::Csv | FormatArg::Tsv => InputFormat::Csv,
             }),
             max_record_bytes: self.max_record_bytes,
+            delimiter: self
+                .delimiter
+                .or((self.input_format == Some(FormatArg::Tsv)).then_some(b'\t')),
         };
         record::open(path, &options).map_err(|e| {
-            Error::usage(format!("cannot read {}: {e}", path.display()))
-                .with_help("give a .ndjson, .jsonl, .json or .csv file, or --input-format for other names")
+            Error::usage(format!("cannot read {}: {e}", path.display())).with_help(
+                "give a .ndjson, .jsonl, .json, .csv or .tsv file, or --input-format for other names",
+            )
         })
     }
 }
@@ -92,15 +120,22 @@ pub struct Tally {
     pub valid: u64,
     /// Records invalid or unreadable.
     pub invalid: u64,
+    /// Warnings reported (values Moodle accepts but that are probably wrong).
+    pub warnings: u64,
     /// Problems printed so far.
     pub printed: u64,
 }
 
 impl Tally {
-    /// `records read: N, valid: V, invalid: I`
+    /// `records read: N, valid: V, invalid: I` (and `, warnings: W` when there are any)
     pub fn summary(&self) -> String {
+        let warnings = if self.warnings > 0 {
+            format!(", warnings: {}", self.warnings)
+        } else {
+            String::new()
+        };
         format!(
-            "records read: {}, valid: {}, invalid: {}",
+            "records read: {}, valid: {}, invalid: {}{warnings}",
             self.read, self.valid, self.invalid
         )
     }

@@ -179,6 +179,7 @@ pub fn compute(
         allowance: rails.allowance(),
         options: ValidateOptions {
             allow_unknown: data.allow_unknown,
+            strict: data.strict,
         },
     };
     // Opened once here so that an unreadable roster is the usual clear error.
@@ -291,6 +292,7 @@ pub fn secrets_from_roster(plan: &Plan, steps: &Steps, data: &DataArgs) -> Resul
             step.params.clone(),
             ValidateOptions {
                 allow_unknown: data.allow_unknown,
+                strict: data.strict,
             },
         );
         out.push(collector.collect(data.open(&source)?));

@@ -25,30 +25,37 @@ pub const COUNTRIES: &[&str] = &[
     "VG", "VI", "VN", "VU", "WF", "WS", "YE", "YT", "ZA", "ZM", "ZW",
 ];
 
-/// Follows lib/classes/user.php (`country`: PARAM_ALPHA with the country
-/// list as choices) and `core_user::clean_field()`: accepted are the codes
-/// in [`COUNTRIES`], exactly as written (uppercase), and '' (not set).
-/// Non-letters fail PARAM_ALPHA and reject the whole call; letters that are
-/// not a listed code pass the web-service check but user_create_user then
-/// silently stores the site's default country instead.
+/// What Moodle's web service checks of a country (lib/classes/user.php:
+/// `country` is PARAM_ALPHA): letters only, '' allowed. Anything else
+/// rejects the whole call. A code that is not in [`COUNTRIES`] passes: see
+/// [`unlisted`].
 pub fn country(s: &str) -> Result<(), Rejection> {
-    if s.is_empty() || COUNTRIES.binary_search(&s).is_ok() {
-        return Ok(());
-    }
-    if alpha(s).is_err() {
-        return Err(Rejection::new(
+    alpha(s).map_err(|_| {
+        Rejection::new(
             "Moodle country codes are two letters (ISO 3166-1 alpha-2, e.g. GB); \
              any other character makes Moodle reject the whole call",
-        ));
+        )
+    })
+}
+
+/// Why a country Moodle accepts is probably wrong: letters that are not a
+/// code of [`COUNTRIES`] (`uk`, `USA`, `XX`). Moodle does not reject them
+/// (user/lib.php user_create_user() runs core_user::validate() and only
+/// cleans the fields that fail it, with a developer debugging message;
+/// clean_field() replaces a value outside the choices with the site's
+/// default country), so this is a warning, never an error.
+pub fn unlisted(s: &str) -> Option<Rejection> {
+    if s.is_empty() || COUNTRIES.binary_search(&s).is_ok() || alpha(s).is_err() {
+        return None;
     }
-    let message = "Moodle country codes are uppercase ISO 3166-1 alpha-2 codes (e.g. GB); \
-                   Moodle would silently replace this value with the site's default country";
+    let message = "not an uppercase ISO 3166-1 alpha-2 code of Moodle's country list (e.g. GB); \
+                   Moodle accepts it but does not store it as a country users can see";
     let upper = s.to_ascii_uppercase();
-    if COUNTRIES.binary_search(&upper.as_str()).is_ok() {
-        Err(Rejection::with_cleaned(message, upper))
+    Some(if COUNTRIES.binary_search(&upper.as_str()).is_ok() {
+        Rejection::with_cleaned(message, upper)
     } else {
-        Err(Rejection::new(message))
-    }
+        Rejection::new(message)
+    })
 }
 
 #[cfg(test)]
@@ -79,12 +86,12 @@ mod tests {
             ("GB", Ok(())),
             ("ZW", Ok(())),
             ("", Ok(())),
-            ("au", Err(Some("AU"))),
-            ("Gb", Err(Some("GB"))),
-            ("UK", Err(None)),
-            ("XX", Err(None)),
-            ("GBR", Err(None)),
-            ("G", Err(None)),
+            ("au", Ok(())),
+            ("Gb", Ok(())),
+            ("UK", Ok(())),
+            ("XX", Ok(())),
+            ("USA", Ok(())),
+            ("G", Ok(())),
             ("G1", Err(None)),
             (" GB", Err(None)),
             ("GB\n", Err(None)),
@@ -97,9 +104,24 @@ mod tests {
                 "country({input:?})"
             );
         }
-        let silent = country("au").err().map(|r| r.message).unwrap_or_default();
-        assert!(silent.contains("silently replace"));
         let hard = country("G1").err().map(|r| r.message).unwrap_or_default();
         assert!(hard.contains("reject the whole call"));
+    }
+
+    #[test]
+    fn unlisted_codes_are_advice_not_rejections() {
+        let cases: &[(&str, Option<Option<&str>>)] = &[
+            ("GB", None),
+            ("", None),
+            ("G1", None),
+            ("us", Some(Some("US"))),
+            ("USA", Some(None)),
+            ("XX", Some(None)),
+            ("UK", Some(None)),
+        ];
+        for (input, expected) in cases {
+            let got = unlisted(input).map(|r| r.cleaned);
+            assert_eq!(got, expected.map(|c| c.map(str::to_owned)), "unlisted({input:?})");
+        }
     }
 }

@@ -56,7 +56,58 @@ pub const STANDARD_ROLES: &[(&str, i64)] = &[
     ("student", 5),
 ];
 
-/// The role id of a standard role's shortname.
+/// What people call the standard roles, by the shortname Moodle gives them.
+/// Moodle's `teacher` is the *non-editing* teacher (lib/db/install.php
+/// creates `editingteacher` 3, then `teacher` 4, whose English name is
+/// "Non-editing teacher", lang/en/role.php), so "noneditingteacher" must
+/// find `teacher`, never `editingteacher`.
+pub const ROLE_ALIASES: &[(&str, &str)] = &[
+    ("noneditingteacher", "teacher"),
+    ("nonediting", "teacher"),
+    ("teacheredit", "editingteacher"),
+    ("learner", "student"),
+];
+
+/// The role id of a standard role's shortname, or of a common name for it
+/// ([`ROLE_ALIASES`]); case, spaces, `-` and `_` do not matter
+/// (`Non-editing teacher` is `teacher`, 4).
 pub fn role_id(name: &str) -> Option<i64> {
-    STANDARD_ROLES.iter().find(|(n, _)| *n == name).map(|(_, id)| *id)
+    let key: String = name
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect();
+    let shortname = ROLE_ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == key)
+        .map_or(key.as_str(), |(_, shortname)| *shortname);
+    STANDARD_ROLES
+        .iter()
+        .find(|(n, _)| *n == shortname)
+        .map(|(_, id)| *id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::role_id;
+
+    #[test]
+    fn role_names_and_aliases_find_moodles_ids() {
+        let cases = [
+            ("student", Some(5)),
+            ("teacher", Some(4)),
+            ("editingteacher", Some(3)),
+            ("manager", Some(1)),
+            ("noneditingteacher", Some(4)),
+            ("Non-editing teacher", Some(4)),
+            ("non_editing_teacher", Some(4)),
+            ("Editing Teacher", Some(3)),
+            ("Student", Some(5)),
+            ("headmaster", None),
+            ("", None),
+        ];
+        for (name, id) in cases {
+            assert_eq!(role_id(name), id, "{name}");
+        }
+    }
 }

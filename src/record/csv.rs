@@ -35,6 +35,8 @@ pub(super) struct CsvReader {
     /// Records read so far, including unreadable ones.
     records: u64,
     done: bool,
+    /// The delimiter given; `None`: told from the header line.
+    delimiter: Option<u8>,
 }
 
 /// Where the current row is, once read: its line, its text within `raw`,
@@ -59,7 +61,25 @@ impl CsvReader {
             line: 1,
             records: 0,
             done: false,
+            delimiter: None,
         }
+    }
+
+    /// Read cells separated by `delimiter` instead of telling it from the header.
+    pub(super) fn set_delimiter(&mut self, delimiter: u8) {
+        self.delimiter = Some(delimiter);
+    }
+
+    /// Before the header is read: the delimiter given, or the one the header
+    /// line uses (European spreadsheet exports write `;`), and a parser for it.
+    fn choose_delimiter(&mut self) -> io::Result<()> {
+        let delimiter = match self.delimiter {
+            Some(delimiter) => delimiter,
+            None => detect_delimiter(self.input.fill()?),
+        };
+        self.delimiter = Some(delimiter);
+        self.core = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
+        Ok(())
     }
 
     /// The next row after the header, as a record.
@@ -92,6 +112,9 @@ impl CsvReader {
     /// Read the header row: `None` for an empty input, an error (after which
     /// nothing is read) for a header that cannot name the columns.
     fn read_header(&mut self) -> Option<Result<(), ReadError>> {
+        if let Err(error) = self.choose_delimiter() {
+            return Some(Err(self.input.fail(error, 0, self.line)));
+        }
         let row = match self.read_row() {
             Ok(Some(row)) => row,
             Ok(None) => {
@@ -141,7 +164,7 @@ impl CsvReader {
         }
         let raw =
             std::str::from_utf8(bytes).map_err(|e| ReadError::invalid_utf8(number, row.line, bytes, e))?;
-        let spans = cell_spans(raw.as_bytes());
+        let spans = cell_spans(raw.as_bytes(), self.delimiter.unwrap_or(b','));
         let spans = (spans.len() == row.cells).then_some(spans);
         let header = self.header.as_deref().unwrap_or_default();
         if row.cells > header.len() {
@@ -267,7 +290,7 @@ fn leading_line_ends(bytes: &[u8]) -> usize {
 
 /// The span of each cell (quotes included) in a row's text, cut the way the
 /// parser cuts: a cell starting with `"` is quoted up to a lone `"`.
-fn cell_spans(row: &[u8]) -> Vec<Range<usize>> {
+fn cell_spans(row: &[u8], delimiter: u8) -> Vec<Range<usize>> {
     let mut spans = Vec::new();
     let mut start = 0;
     loop {
@@ -287,7 +310,7 @@ fn cell_spans(row: &[u8]) -> Vec<Range<usize>> {
         }
         at += row[at.min(row.len())..]
             .iter()
-            .take_while(|b| **b != b',')
+            .take_while(|b| **b != delimiter)
             .count();
         let end = at.min(row.len());
         spans.push(start..end);
@@ -298,6 +321,31 @@ fn cell_spans(row: &[u8]) -> Vec<Range<usize>> {
     }
 }
 
+/// The delimiter of a CSV whose text starts with `head`: `;` or tab when
+/// the first line (outside quotes) has more of it than of `,`, else `,`.
+/// A header longer than `head` is judged by its start.
+pub(super) fn detect_delimiter(head: &[u8]) -> u8 {
+    let (mut commas, mut semicolons, mut tabs) = (0usize, 0usize, 0usize);
+    let mut quoted = false;
+    for &byte in head {
+        match byte {
+            b'"' => quoted = !quoted,
+            b'\n' | b'\r' if !quoted => break,
+            b',' if !quoted => commas += 1,
+            b';' if !quoted => semicolons += 1,
+            b'\t' if !quoted => tabs += 1,
+            _ => {}
+        }
+    }
+    if tabs > commas && tabs >= semicolons {
+        b'\t'
+    } else if semicolons > commas {
+        b';'
+    } else {
+        b','
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::cell_spans;
@@ -305,6 +353,50 @@ mod tests {
 
     fn read(bytes: &'static [u8]) -> Vec<Result<SourceRecord, ReadError>> {
         from_reader(bytes, "test", InputFormat::Csv, 1 << 20).collect()
+    }
+
+    fn cells(record: &Result<SourceRecord, ReadError>) -> Vec<(String, String)> {
+        let record = record.as_ref().expect("a record");
+        record
+            .fields
+            .iter()
+            .map(|(k, c)| match c {
+                Cell::Text(t) => (k.clone(), t.clone()),
+                Cell::Json(j) => (k.clone(), j.to_string()),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn semicolons_and_tabs_are_told_from_the_header_line() {
+        let pair = |a: &str, b: &str| {
+            vec![
+                ("name".to_owned(), a.to_owned()),
+                ("city".to_owned(), b.to_owned()),
+            ]
+        };
+        let semi = read(b"name;city\n\"Lee, Ann\";Paris\n");
+        assert_eq!(cells(&semi[0]), pair("Lee, Ann", "Paris"));
+        let tabs = read(b"name\tcity\nAnn; Bo\tRome\n");
+        assert_eq!(cells(&tabs[0]), pair("Ann; Bo", "Rome"));
+        // Commas win a tie, and a quoted header cell's `;` does not count.
+        let commas = read(b"\"name;x\",city\nAnn,Oslo\n");
+        assert_eq!(
+            cells(&commas[0]),
+            vec![
+                ("name;x".to_owned(), "Ann".to_owned()),
+                ("city".to_owned(), "Oslo".to_owned())
+            ]
+        );
+        assert_eq!(super::detect_delimiter(b"a|b"), b',');
+        // The cell spans (for excerpts and password masking) follow the delimiter.
+        let record = semi[0].as_ref().expect("record");
+        let spans: Vec<&str> = record
+            .spans
+            .iter()
+            .map(|s| &record.raw[s.clone().expect("span")])
+            .collect();
+        assert_eq!(spans, ["\"Lee, Ann\"", "Paris"]);
     }
 
     fn origin(item: &Result<SourceRecord, ReadError>) -> (u64, u64, bool) {
@@ -422,11 +514,17 @@ mod tests {
     #[test]
     fn spans_of_cells() {
         let row = b"a,\"b,\"\"c\",,\"d\"x,";
-        let spans: Vec<&[u8]> = cell_spans(row).into_iter().map(|s| &row[s]).collect();
+        let spans: Vec<&[u8]> = cell_spans(row, b',').into_iter().map(|s| &row[s]).collect();
         assert_eq!(spans, [&b"a"[..], b"\"b,\"\"c\"", b"", b"\"d\"x", b""]);
-        assert_eq!((cell_spans(b"").len(), cell_spans(b"")[0].clone()), (1, 0..0));
         assert_eq!(
-            (cell_spans(b"\"open").len(), cell_spans(b"\"open")[0].clone()),
+            (cell_spans(b"", b',').len(), cell_spans(b"", b',')[0].clone()),
+            (1, 0..0)
+        );
+        assert_eq!(
+            (
+                cell_spans(b"\"open", b',').len(),
+                cell_spans(b"\"open", b',')[0].clone()
+            ),
             (1, 0..5)
         );
     }

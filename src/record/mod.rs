@@ -35,7 +35,7 @@ pub enum InputFormat {
     Ndjson,
     /// A top-level JSON array of objects (`.json` starting with `[`).
     JsonArray,
-    /// CSV with a header row (`.csv`).
+    /// CSV with a header row (`.csv`; `.tsv` is read as tab-separated).
     Csv,
 }
 
@@ -48,7 +48,7 @@ impl InputFormat {
         let extension = path.extension()?.to_str()?.to_ascii_lowercase();
         match extension.as_str() {
             "ndjson" | "jsonl" => Some(InputFormat::Ndjson),
-            "csv" => Some(InputFormat::Csv),
+            "csv" | "tsv" => Some(InputFormat::Csv),
             _ => None,
         }
     }
@@ -178,6 +178,9 @@ pub struct ReadOptions {
     /// Largest record accepted, in bytes; a larger one is that record's
     /// error and is skipped without being held in memory.
     pub max_record_bytes: usize,
+    /// The CSV delimiter; `None`: tab for `.tsv` files, else told from the
+    /// header line (`;` or tab when they outnumber commas there, else `,`).
+    pub delimiter: Option<u8>,
 }
 
 impl Default for ReadOptions {
@@ -185,6 +188,7 @@ impl Default for ReadOptions {
         ReadOptions {
             format: None,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            delimiter: None,
         }
     }
 }

@@ -34,7 +34,16 @@ pub fn open(path: &Path, options: &ReadOptions) -> io::Result<Records> {
         None if is_stdin || has_json_extension(path) => sniff(&mut input, is_stdin, &name)?,
         None => return Err(unknown_format(&name)),
     };
-    Ok(Records::new(input, name, format, options.max_record_bytes))
+    let is_tsv = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("tsv"));
+    let delimiter = options.delimiter.or(is_tsv.then_some(b'\t'));
+    let mut records = Records::new(input, name, format, options.max_record_bytes);
+    if let (Reader::Csv(csv), Some(delimiter)) = (&mut records.reader, delimiter) {
+        csv.set_delimiter(delimiter);
+    }
+    Ok(records)
 }
 
 /// Records of `reader` in `format` (`name` names it in messages): for tests

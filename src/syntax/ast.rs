@@ -263,6 +263,8 @@ pub enum FieldOption {
         /// The whole option.
         span: Span,
     },
+    /// `warn OPTION`: a constraint Moodle does not enforce; breaking it is a warning.
+    Warn(Box<FieldOption>),
 }
 
 impl FieldOption {
@@ -278,6 +280,7 @@ impl FieldOption {
             FieldOption::Default(DefaultValue::Param(ident)) => ident.span,
             FieldOption::Length(range) => range.span,
             FieldOption::Pattern(s) => s.span,
+            FieldOption::Warn(inner) => inner.span(),
         }
     }
 }
@@ -305,6 +308,8 @@ pub struct LengthRange {
 /// `rule "EXPR" "MESSAGE"`
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RuleDecl {
+    /// `warn rule`: a record breaking it gets a warning, not an error.
+    pub warn: bool,
     /// The minijinja expression.
     pub expr: Str,
     /// The message when the expression is false.

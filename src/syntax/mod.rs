@@ -421,13 +421,15 @@ fn describe_rule(rule: Rule) -> &'static str {
         | Rule::kw_pattern
         | Rule::one_of
         | Rule::kw_one_of
+        | Rule::warn_option
         | Rule::per_call
         | Rule::kw_per_call => {
-            "a field option (required, default, min, max, length, pattern, one_of, per_call)"
+            "a field option (required, default, min, max, length, pattern, one_of, warn, per_call)"
         }
         Rule::param_ref => "`param.NAME`",
         Rule::length_range => "a range like `1..100`",
         Rule::kw_rule => "`rule`",
+        Rule::kw_warn | Rule::warn_rule => "`warn`",
         Rule::kw_unique => "`unique`",
         Rule::ignore_case | Rule::kw_ignore_case => "`ignore_case`",
         Rule::kw_policy => "`policy`",

@@ -54,6 +54,15 @@ fn parse_statement(pair: Pair<'_, Rule>) -> Item {
         Rule::param => Item::Param(parse_param(pair)),
         Rule::field => Item::Field(parse_field(pair)),
         Rule::record_rule => Item::Rule(parse_rule(pair)),
+        Rule::warn_rule => Item::Rule(RuleDecl {
+            warn: true,
+            span: span_of(&pair),
+            ..parse_rule(
+                pair.into_inner()
+                    .find(|child| child.as_rule() == Rule::record_rule)
+                    .expect("grammar gives `warn` a rule"),
+            )
+        }),
         Rule::unique => Item::Unique(parse_unique(pair)),
         Rule::policy => Item::Policy(parse_policy(pair)),
         Rule::batch => Item::Batch(parse_batch(pair)),
@@ -187,6 +196,13 @@ fn parse_field_option(pair: Pair<'_, Rule>) -> FieldOption {
             values: children(pair).map(parse_literal).collect(),
             span,
         },
+        Rule::warn_option => {
+            let inner = pair
+                .into_inner()
+                .find(|child| child.as_rule() != Rule::kw_warn)
+                .expect("grammar gives `warn` an option");
+            FieldOption::Warn(Box::new(parse_field_option(inner)))
+        }
         other => unreachable!("grammar yields no field option {other:?}"),
     }
 }
@@ -216,13 +232,22 @@ fn parse_length_range(pair: Pair<'_, Rule>) -> LengthRange {
     }
 }
 
-/// `record_rule = { kw_rule ~ string ~ string }`
+/// `record_rule = { kw_warn? ~ kw_rule ~ string ~ string }`
 fn parse_rule(pair: Pair<'_, Rule>) -> RuleDecl {
     let span = span_of(&pair);
-    let mut inner = children(pair);
+    let warn = pair
+        .clone()
+        .into_inner()
+        .any(|child| child.as_rule() == Rule::kw_warn);
+    let mut inner = children(pair).filter(|child| child.as_rule() != Rule::kw_warn);
     let expr = parse_string(inner.next().expect("rule expression"));
     let message = parse_string(inner.next().expect("rule message"));
-    RuleDecl { expr, message, span }
+    RuleDecl {
+        warn,
+        expr,
+        message,
+        span,
+    }
 }
 
 /// `unique = { kw_unique ~ ident ~ ("," ~ ident)* ~ ignore_case? }`
@@ -331,7 +356,19 @@ fn parse_set(pair: Pair<'_, Rule>) -> SetDecl {
 /// `exclude = { kw_exclude ~ ident ~ ("," ~ ident)* }`
 fn parse_exclude(pair: Pair<'_, Rule>) -> ExcludeDecl {
     let span = span_of(&pair);
-    let keys = children(pair).map(parse_ident).collect();
+    // A string names a column that is no identifier (`"Cost centre"`).
+    let keys = children(pair)
+        .map(|key| match key.as_rule() {
+            Rule::string => {
+                let key = parse_string(key);
+                Ident {
+                    name: key.value,
+                    span: key.span,
+                }
+            }
+            _ => parse_ident(key),
+        })
+        .collect();
     ExcludeDecl { keys, span }
 }
 

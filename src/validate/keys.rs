@@ -194,10 +194,13 @@ pub struct KeyProblem {
 /// required to be non-empty (an empty key is never a silent skip).
 pub fn key_value(lookup: &Lookup, record: &SourceRecord) -> Result<String, KeyProblem> {
     let span = source_span(lookup, record);
-    let text = render_map(&lookup.from, &source_context(record)).map_err(|message| KeyProblem {
-        message: format!("the lookup of `{}` failed: {message}", lookup.field),
-        span: span.clone(),
-    })?;
+    let text =
+        render_map(&lookup.from, &source_context(record, &lookup.from.template)).map_err(|message| {
+            KeyProblem {
+                message: format!("the lookup of `{}` failed: {message}", lookup.field),
+                span: span.clone(),
+            }
+        })?;
     if text.is_empty() {
         let what = match lookup.from.reads.as_slice() {
             [column] => format!("`{column}` is empty"),

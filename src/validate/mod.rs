@@ -4,6 +4,7 @@
 //! rule-result cache) and gives each record one [`Verdict`]: a [`ValidRecord`]
 //! ready to render, or every [`Violation`] found in it.
 
+mod advisory;
 mod coerce;
 pub(crate) mod hash;
 pub mod keys;
@@ -102,6 +103,8 @@ pub struct Verdict {
 pub struct ValidateOptions {
     /// Unknown source keys are warnings instead of errors.
     pub allow_unknown: bool,
+    /// Warnings reject the record, as errors do (`--strict`, for CI).
+    pub strict: bool,
 }
 
 /// Validates records against one template, remembering what `unique` needs.
@@ -166,18 +169,33 @@ impl<'t> Validator<'t> {
         let mut values = Vec::with_capacity(self.assembler.values.len());
         for (position, value, span) in self.assembler.values.drain(..) {
             let field = &self.template.fields[position];
+            if let FieldValue::Scalar(scalar) = &value {
+                let before = warnings.len();
+                advisory::warnings(field, scalar, &mut warnings);
+                for warning in &mut warnings[before..] {
+                    warning.span.clone_from(&span);
+                }
+            }
             match check_value(field, &value) {
                 Ok(()) => values.push((position, value)),
                 Err(found) => violations.extend(found.into_iter().map(|v| v.at(span.clone()))),
             }
         }
         self.check_required(&values, &mut violations);
-        if violations.is_empty() {
-            violations.extend(self.rules.check(self.template, &self.params, &values));
-        }
-        if violations.is_empty() {
-            violations.extend(self.check_passwords(&values));
-            violations.extend(self.check_form_budget(&values));
+        // Every problem of the record, not only the first kind found: rules
+        // that read a field already in trouble are skipped (they would
+        // only repeat it), all others run.
+        let failed: Vec<&str> = violations.iter().filter_map(|v| v.field.as_deref()).collect();
+        let (broken, advised) = self.rules.check(self.template, &self.params, &values, &failed);
+        violations.extend(broken);
+        warnings.extend(advised);
+        violations.extend(self.check_passwords(&values));
+        violations.extend(self.check_form_budget(&values));
+        if self.options.strict {
+            violations.extend(warnings.drain(..).map(|mut w| {
+                w.message.push_str(" (a warning, an error with --strict)");
+                w
+            }));
         }
         // Duplicates are reported even for records with other problems (one
         // fix round, not two); only valid records claim their keys.

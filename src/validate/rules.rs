@@ -63,16 +63,32 @@ impl RuleSet {
         RuleSet { rules }
     }
 
-    /// The rules this record breaks.
+    /// The rules this record breaks: (errors, warnings of `warn rule`s).
+    /// Rules reading a field named in `failed` (one that already has a
+    /// problem) are skipped: they would only repeat that problem.
     pub(super) fn check(
         &mut self,
         template: &Template,
         params: &ParamValues,
         values: &[(usize, FieldValue)],
-    ) -> Vec<Violation> {
+        failed: &[&str],
+    ) -> (Vec<Violation>, Vec<Violation>) {
         let mut context = None;
         let mut violations = Vec::new();
+        let mut warnings = Vec::new();
         for (rule, state) in template.rules.iter().zip(&mut self.rules) {
+            if state
+                .reads
+                .iter()
+                .any(|&p| failed.contains(&template.fields[p].name.as_str()))
+            {
+                continue;
+            }
+            let found = if rule.advisory {
+                &mut warnings
+            } else {
+                &mut violations
+            };
             let key = read_hash(&state.reads, values);
             let cached = key.and_then(|k| state.cached(k, values));
             let passed = match cached {
@@ -91,11 +107,11 @@ impl RuleSet {
                 Ok(false) => {
                     let mut v = Violation::new("rule", None, rule.message.clone());
                     v.help = Some(format!("rule: {}", rule.expr));
-                    violations.push(v);
+                    found.push(v);
                 }
                 Err(error) => {
                     let detail = error.detail().map_or_else(|| error.to_string(), str::to_owned);
-                    violations.push(Violation::new(
+                    found.push(Violation::new(
                         "rule",
                         None,
                         format!("{} (the rule could not be evaluated: {detail})", rule.message),
@@ -103,7 +119,7 @@ impl RuleSet {
                 }
             }
         }
-        violations
+        (violations, warnings)
     }
 }
 

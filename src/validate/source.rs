@@ -193,7 +193,11 @@ impl Assembler {
         record: &SourceRecord,
         violations: &mut Vec<Violation>,
     ) {
-        let context = map_context(record, &self.params);
+        let row = mapping
+            .maps
+            .iter()
+            .any(|m| m.template.contains(crate::check::ROW));
+        let context = map_context(record, &self.params, row);
         for (map, position) in mapping.maps.iter().zip(&self.map_positions) {
             let Some(position) = *position else {
                 continue;
@@ -268,9 +272,32 @@ fn key_span(raw: &str, value: Option<Range<usize>>) -> Option<Range<usize>> {
     Some(value)
 }
 
+/// Characters that differ between `a` and `b`, position by position, plus the length difference.
+fn strsim_distance(a: &str, b: &str) -> usize {
+    let common = a.chars().zip(b.chars()).filter(|(x, y)| x != y).count();
+    common + a.chars().count().abs_diff(b.chars().count())
+}
+
 fn unknown_key(template: &Template, key: &str, span: Option<Range<usize>>) -> Violation {
     let names: Vec<&str> = template.fields.iter().map(|f| f.name.as_str()).collect();
-    let help = suggestion(key, &names).unwrap_or_else(|| {
+    // A column a map misspells (`row["Emial Address"]`) shows up here as unknown.
+    let reads: Vec<&str> = mapping(template)
+        .maps
+        .iter()
+        .flat_map(|m| &m.reads)
+        .map(String::as_str)
+        .collect();
+    let misread = || {
+        suggestion(key, &reads).map(|_| {
+            let read = reads
+                .iter()
+                .min_by_key(|r| strsim_distance(key, r))
+                .copied()
+                .unwrap_or_default();
+            format!("a `map` reads `{read}`, which no column matches: a typo of `{key}`?")
+        })
+    };
+    let help = suggestion(key, &names).or_else(misread).unwrap_or_else(|| {
         "only the template's fields are sent; map or exclude other columns in a template that extends this one".to_owned()
     });
     Violation::new(
@@ -282,25 +309,46 @@ fn unknown_key(template: &Template, key: &str, span: Option<Range<usize>>) -> Vi
     .at(span)
 }
 
-/// The source record as a minijinja object: JSON values as they are, CSV cells as strings.
-pub(crate) fn source_context(record: &SourceRecord) -> Jinja {
+/// The source record as a minijinja object: JSON values as they are, CSV
+/// cells as strings; `row` is the record again, for keys that are no
+/// identifiers (`row["Email Address"]`).
+/// `row` is only built when `template` (a map's or lookup's text) mentions it.
+pub(crate) fn source_context(record: &SourceRecord, template: &str) -> Jinja {
+    with_row(
+        record,
+        record_object(record),
+        template.contains(crate::check::ROW),
+    )
+    .into()
+}
+
+/// What a `map` sees: the source record (also as `row` when `row` is
+/// true), and `param` (the template's params).
+fn map_context(record: &SourceRecord, params: &Jinja, row: bool) -> Jinja {
+    let mut context = with_row(record, record_object(record), row);
+    context.insert("param".to_owned(), params.clone());
+    context.into()
+}
+
+fn record_object(record: &SourceRecord) -> std::collections::BTreeMap<String, Jinja> {
     record
         .fields
         .iter()
         .map(|(key, cell)| (key.clone(), cell_value(cell)))
-        .collect::<std::collections::BTreeMap<String, Jinja>>()
-        .into()
+        .collect()
 }
 
-/// What a `map` sees: the source record, and `param` (the template's params).
-fn map_context(record: &SourceRecord, params: &Jinja) -> Jinja {
-    let mut context: std::collections::BTreeMap<String, Jinja> = record
-        .fields
-        .iter()
-        .map(|(key, cell)| (key.clone(), cell_value(cell)))
-        .collect();
-    context.insert("param".to_owned(), params.clone());
-    context.into()
+/// `context` plus, when `wanted`, `row`: the whole record (unless a column is itself named `row`).
+fn with_row(
+    record: &SourceRecord,
+    mut context: std::collections::BTreeMap<String, Jinja>,
+    wanted: bool,
+) -> std::collections::BTreeMap<String, Jinja> {
+    if wanted && !context.contains_key(crate::check::ROW) {
+        let row = Jinja::from(record_object(record));
+        context.insert(crate::check::ROW.to_owned(), row);
+    }
+    context
 }
 
 fn cell_value(cell: &Cell) -> Jinja {

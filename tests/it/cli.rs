@@ -235,3 +235,91 @@ fn write_commands_refuse_read_templates_and_fetch_refuses_write_ones() {
         .code(2)
         .stderr_has("is a write template");
 }
+
+#[test]
+fn explain_set_takes_noneditingteacher_as_moodles_teacher() {
+    Moodlec::new(["explain", "enrol_users", "--set", "roleid=noneditingteacher"])
+        .output()
+        .code(0)
+        .stdout_has("roleid : role = teacher (4)");
+    Moodlec::new(["explain", "enrol_users", "--set", "roleid=noneditngteacher"])
+        .output()
+        .code(2)
+        .stderr_has("did you mean `teacher`?");
+}
+
+/// `warn` constraints and rules, and quoted `exclude` names: they check,
+/// format stably, and `warn` applies only to constraints.
+#[test]
+fn warn_constraints_and_quoted_excludes_check_and_format() {
+    let dir = harness::scratch("cli-warn-syntax");
+    let template = "template hr extends create_users {\n  \
+                    field mailformat: int warn one_of [0, 1] \"Email format\"\n  \
+                    field maildisplay: int warn min 0 warn max 2\n  \
+                    warn rule \"city is none or city != 'x'\" \"city x is odd\"\n  \
+                    exclude \"Cost centre\", notes, \"Manager's e-mail\"\n\
+                    }\n";
+    std::fs::write(dir.join("hr.moodle"), template).expect("write template");
+    Moodlec::new(["check", "hr.moodle"])
+        .current_dir(&dir)
+        .output()
+        .code(0);
+    Moodlec::new(["fmt", "hr.moodle"])
+        .current_dir(&dir)
+        .output()
+        .code(0);
+    let formatted = std::fs::read_to_string(dir.join("hr.moodle")).expect("read back");
+    assert!(formatted.contains("warn one_of [0, 1]"), "{formatted}");
+    assert!(formatted.contains("warn min 0 warn max 2"), "{formatted}");
+    assert!(formatted.contains("warn rule \"city"), "{formatted}");
+    assert!(
+        formatted.contains("exclude \"Cost centre\", notes, \"Manager's e-mail\""),
+        "{formatted}"
+    );
+    Moodlec::new(["fmt", "--check", "hr.moodle"])
+        .current_dir(&dir)
+        .output()
+        .code(0);
+    Moodlec::new(["explain", "hr.moodle"])
+        .current_dir(&dir)
+        .output()
+        .code(0)
+        .stdout_has("warn one of [0, 1]")
+        .stdout_has("city x is odd (warning only)");
+    // `warn` marks constraints only: `warn required` is a syntax error.
+    std::fs::write(
+        dir.join("bad.moodle"),
+        "template b extends create_users { field city: text warn required }\n",
+    )
+    .expect("write template");
+    Moodlec::new(["check", "bad.moodle"])
+        .current_dir(&dir)
+        .output()
+        .code(2);
+}
+
+#[test]
+fn a_set_value_breaking_a_warn_constraint_is_a_check_warning() {
+    let dir = harness::scratch("cli-set-warn");
+    let template =
+        "template enrol_suspended extends enrol_users \"Suspended enrolments\" {\n  set suspend = 2\n}\n";
+    std::fs::write(dir.join("t.moodle"), template).expect("write template");
+    Moodlec::new(["check", "t.moodle"])
+        .current_dir(&dir)
+        .output()
+        .code(0)
+        .stderr_has("the value set for `suspend` breaks a `warn` constraint")
+        .stderr_has("2 is not one of [0, 1]");
+}
+
+#[test]
+fn a_backquoted_column_in_a_map_is_an_error_that_shows_row() {
+    let dir = harness::scratch("cli-backquote");
+    let template = "template t extends create_users {\n  map email = \"{{ `Email Address` }}\"\n}\n";
+    std::fs::write(dir.join("t.moodle"), template).expect("write template");
+    Moodlec::new(["check", "t.moodle"])
+        .current_dir(&dir)
+        .output()
+        .code(2)
+        .stderr_has("row[\"Email Address\"]");
+}

@@ -567,3 +567,212 @@ fn allowed_unknown_keys_are_github_warnings_not_errors() {
         .expect("an annotation for `cohort`");
     assert!(annotation.starts_with("::warning "), "{annotation}");
 }
+
+/// Users Moodle accepts, each with a value that is probably wrong: a country
+/// not in Moodle's list (record 1) and mailformat 2 (record 2).
+const WARNED_USERS: &str = r#"{"username":"ann","firstname":"Ann","lastname":"Lee","email":"ann@example.org","password":"Sécurité-2026","country":"USA"}
+{"username":"bob","firstname":"Bob","lastname":"Ray","email":"bob@example.org","password":"Sécurité-2026","mailformat":2}
+"#;
+
+#[test]
+fn warnings_appear_in_every_format_and_are_counted_but_do_not_fail_without_strict() {
+    let dir = folder("warnings", &[("users.ndjson", WARNED_USERS)]);
+    let validate = |extra: &[&str]| {
+        let mut args = vec!["validate", "-t", "create_users", "users.ndjson"];
+        args.extend_from_slice(extra);
+        moodlec(&dir, &args)
+    };
+    let human = validate(&[]);
+    assert_eq!(human.code, Some(0), "{human:?}");
+    assert!(
+        human
+            .stderr
+            .contains("records read: 2, valid: 2, invalid: 0, warnings: 2"),
+        "{human:?}"
+    );
+    assert!(
+        human.stderr.contains("moodlec::record::unknown_country"),
+        "{human:?}"
+    );
+    assert!(human.stderr.contains("mailformat"), "{human:?}");
+
+    let github = validate(&["--format", "github"]);
+    assert_eq!(github.code, Some(0), "{github:?}");
+    let annotations: Vec<&str> = github.stderr.lines().filter(|l| l.starts_with("::")).collect();
+    assert_eq!(annotations.len(), 2, "{github:?}");
+    assert!(
+        annotations
+            .iter()
+            .all(|l| l.starts_with("::warning file=users.ndjson,")),
+        "{annotations:?}"
+    );
+
+    let json = validate(&["--format", "json"]);
+    assert_eq!(json.code, Some(0), "{json:?}");
+    let lines: Vec<serde_json::Value> = json
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let severities: Vec<&str> = lines.iter().filter_map(|v| v["severity"].as_str()).collect();
+    assert_eq!(severities, ["warning", "warning"], "{json:?}");
+    assert_eq!(
+        lines.last().map(|v| v["summary"].clone()),
+        Some(serde_json::json!({"records": 2, "valid": 2, "invalid": 0, "warnings": 2}))
+    );
+}
+
+#[test]
+fn strict_turns_warnings_into_failures_for_validate_and_run() {
+    let dir = folder("strict", &[("users.ndjson", WARNED_USERS)]);
+    let strict = moodlec(
+        &dir,
+        &[
+            "validate",
+            "-t",
+            "create_users",
+            "users.ndjson",
+            "--strict",
+            "--format",
+            "github",
+        ],
+    );
+    assert_eq!(strict.code, Some(1), "{strict:?}");
+    let annotations: Vec<&str> = strict.stderr.lines().filter(|l| l.starts_with("::")).collect();
+    assert_eq!(annotations.len(), 2, "{strict:?}");
+    assert!(
+        annotations.iter().all(|l| l.starts_with("::error ")),
+        "{annotations:?}"
+    );
+    assert!(
+        strict.stderr.contains("records read: 2, valid: 0, invalid: 2"),
+        "{strict:?}"
+    );
+    // run validates first: with --strict nothing is sent (no site is even needed to tell).
+    let run = Moodlec::new([
+        "run",
+        "-t",
+        "create_users",
+        "users.ndjson",
+        "--strict",
+        "--url",
+        "http://127.0.0.1:9",
+    ])
+    .env("MOODLE_TOKEN", "0123456789abcdef0123456789abcdef")
+    .current_dir(&dir)
+    .output();
+    assert_ne!(run.code, Some(0), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("2 of 2 records are invalid: nothing was sent"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn csv_delimiters_are_given_or_told_from_the_header_and_tsv_is_tab_separated() {
+    let semicolons = "userid;courseid;timestart\n101;7;2026-09-01\n102;0;\n";
+    let pipes = "userid|courseid\n101|7\n";
+    let dir = folder(
+        "delimiters",
+        &[
+            ("export.csv", semicolons),
+            ("export.tsv", "userid\tcourseid\n101\t7\n102\tx\n"),
+            ("pipes.txt", pipes),
+        ],
+    );
+    let detected = moodlec(
+        &dir,
+        &["validate", "-t", "enrol_users", "export.csv", "--format", "json"],
+    );
+    assert_eq!(detected.code, Some(1), "{detected:?}");
+    assert!(detected.stdout.contains(r#""record":2"#), "{detected:?}");
+    assert!(
+        detected
+            .stdout
+            .contains(r#"{"summary":{"records":2,"valid":1,"invalid":1}}"#),
+        "{detected:?}"
+    );
+    let tsv = moodlec(&dir, &["validate", "-t", "enrol_users", "export.tsv"]);
+    assert!(
+        tsv.stderr.contains("records read: 2, valid: 1, invalid: 1"),
+        "{tsv:?}"
+    );
+    let given = moodlec(
+        &dir,
+        &[
+            "validate",
+            "-t",
+            "enrol_users",
+            "pipes.txt",
+            "--input-format",
+            "csv",
+            "--delimiter",
+            "|",
+        ],
+    );
+    assert_eq!(given.code, Some(0), "{given:?}");
+    // Without --delimiter a pipe file is one column named "userid|courseid": unknown.
+    let guessed = moodlec(
+        &dir,
+        &[
+            "validate",
+            "-t",
+            "enrol_users",
+            "pipes.txt",
+            "--input-format",
+            "csv",
+        ],
+    );
+    assert_eq!(guessed.code, Some(1), "{guessed:?}");
+    let bad = moodlec(
+        &dir,
+        &["validate", "-t", "enrol_users", "pipes.txt", "--delimiter", ":"],
+    );
+    assert_eq!(bad.code, Some(2), "{bad:?}");
+}
+
+#[test]
+fn a_map_reads_columns_of_any_name_and_fills_a_list_field() {
+    let template = r#"template hr_users extends create_users {
+  map email = "{{ row[\"Email Address\"] | lower }}"
+  map customfields = "{{ [{'type': 'costcentre', 'value': row['Cost centre']}] | tojson }}"
+  exclude "Badge No.", notes
+}
+"#;
+    let csv = "username;firstname;lastname;Email Address;Cost centre;Badge No.;notes;createpassword\n\
+               ann;Ann;Lee;Ann@Example.org;CC \"7\";77;hi;1\n";
+    let dir = folder("any-name", &[("hr.moodle", template), ("staff.csv", csv)]);
+    let out = moodlec(
+        &dir,
+        &["render", "-t", "hr.moodle", "staff.csv", "--format", "form"],
+    );
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(
+        out.stdout.contains("users[0][email]=ann%40example.org"),
+        "{out:?}"
+    );
+    assert!(
+        out.stdout.contains(
+            "users[0][customfields][0][type]=costcentre&users[0][customfields][0][value]=CC+%227%22"
+        ),
+        "{out:?}"
+    );
+    assert!(
+        !out.stdout.contains("Badge") && !out.stdout.contains("notes"),
+        "{out:?}"
+    );
+    // A misspelt column in the map: the real column is unknown, and the help names the map's spelling.
+    let typo = template.replace("Email Address\\\"", "Emial Address\\\"");
+    std::fs::write(dir.join("typo.moodle"), typo).expect("write");
+    let out = moodlec(
+        &dir,
+        &["validate", "-t", "typo.moodle", "staff.csv", "--format", "json"],
+    );
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(
+        out.stdout
+            .contains("a `map` reads `Emial Address`, which no column matches"),
+        "{out:?}"
+    );
+}

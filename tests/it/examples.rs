@@ -165,7 +165,10 @@ fn verdicts(args: &[String], [out, err, _]: &[String; 3]) -> (BTreeSet<u64>, Opt
         .next()
         .unwrap_or(0);
     let mut reported = numbers_after(err, "× record ");
-    reported.extend(numbers_after(out, "\"record\":"));
+    // Errors only: a warning's record is still valid (and sent).
+    for line in out.lines().filter(|l| l.contains("\"severity\":\"error\"")) {
+        reported.extend(numbers_after(line, "\"record\":"));
+    }
     let format = args
         .iter()
         .position(|a| a == "--format")

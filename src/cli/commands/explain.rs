@@ -377,6 +377,10 @@ fn show_constraints(c: &Constraints) -> String {
         let values: Vec<String> = c.one_of.iter().map(ToString::to_string).collect();
         parts.push(format!("one of [{}]", values.join(", ")));
     }
+    // `warn` constraints: Moodle accepts a value breaking them (a warning).
+    if let Some(advisory) = &c.advisory {
+        parts.push(format!("warn {}", show_constraints(advisory)));
+    }
     parts.join(", ")
 }
 
@@ -400,7 +404,8 @@ fn describe_checks(out: &mut String, template: &Template) {
     if !template.rules.is_empty() {
         let _ = writeln!(out, "\nRules:");
         for rule in &template.rules {
-            let _ = writeln!(out, "  {}\n      {}", rule.message, rule.expr);
+            let warn = if rule.advisory { " (warning only)" } else { "" };
+            let _ = writeln!(out, "  {}{warn}\n      {}", rule.message, rule.expr);
         }
     }
     if !template.unique.is_empty() {

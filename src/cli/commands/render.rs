@@ -78,6 +78,7 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
         params,
         ValidateOptions {
             allow_unknown: args.data.allow_unknown,
+            strict: args.data.strict,
         },
     );
     let mut batcher = Batcher::new(&template);

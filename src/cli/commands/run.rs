@@ -277,6 +277,7 @@ fn execute(args: &Args, runtime: &Runtime, prepared: Prepared) -> Result<Outcome
     let records = input.open(&args.data)?;
     let options = ValidateOptions {
         allow_unknown: args.data.allow_unknown,
+        strict: args.data.strict,
     };
     // The runner stops cleanly on the first Ctrl-C; a second one quits at
     // once, leaving the journal to --resume. `process::exit` runs no
@@ -398,6 +399,7 @@ fn validate_all(
     let file = input.name();
     let options = ValidateOptions {
         allow_unknown: args.data.allow_unknown,
+        strict: args.data.strict,
     };
     let mut validator = Validator::new(template, params.clone(), options).with_lookups(lookups);
     let mut counts = Counts::default();

@@ -19,8 +19,11 @@ use crate::cli::report::{self, DiagnosticFormat};
 /// Validate data records against a template with Moodle's own rules.
 ///
 /// Every record gets a verdict; problems point at the record's line and
-/// value. Exit 0 when every record is valid, 1 when any is not, 2 for usage
-/// or template errors.
+/// value. Errors are what Moodle rejects; warnings are values Moodle accepts
+/// but that are probably wrong (an unknown country code, a `warn` constraint
+/// of the template). Exit 0 when every record is valid (warnings or not), 1
+/// when any is not (with --strict: or has a warning), 2 for usage or
+/// template errors.
 ///
 /// Templates with lookups (`lookup userid = user by email from ...`) need
 /// --url to resolve them: then the data is read once to collect the keys,
@@ -60,6 +63,7 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
     let (template, params) = args.data.template_and_params()?;
     let options = ValidateOptions {
         allow_unknown: args.data.allow_unknown,
+        strict: args.data.strict,
     };
     let resolutions = resolve_lookups(args, &template)?;
     let unchecked = if resolutions.is_none() {
@@ -100,6 +104,7 @@ fn validate_file(
                         .masking(template, &record)
                 };
                 for warning in &verdict.warnings {
+                    tally.warnings += 1;
                     report(args, tally, &problem(warning).into_warning())?;
                 }
                 match &verdict.outcome {
@@ -176,6 +181,9 @@ fn finish(args: &Args, tally: &Tally, unchecked: &[String]) -> Result<Outcome, E
         DiagnosticFormat::Json => {
             let mut summary =
                 json!({ "records": tally.read, "valid": tally.valid, "invalid": tally.invalid });
+            if tally.warnings > 0 {
+                summary["warnings"] = json!(tally.warnings);
+            }
             if !unchecked.is_empty() {
                 summary["unchecked"] = json!(unchecked);
             }
