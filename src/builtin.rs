@@ -90,6 +90,10 @@ pub const BUILTIN_FILES: &[(&str, &str)] = &[
         include_str!("../templates/delete_group_members.moodle"),
     ),
     (
+        "delete_cohort_members.moodle",
+        include_str!("../templates/delete_cohort_members.moodle"),
+    ),
+    (
         "send_messages.moodle",
         include_str!("../templates/send_messages.moodle"),
     ),
@@ -97,10 +101,7 @@ pub const BUILTIN_FILES: &[(&str, &str)] = &[
         "create_notes.moodle",
         include_str!("../templates/create_notes.moodle"),
     ),
-    (
-        "users.moodle",
-        include_str!("../templates/users.moodle"),
-    ),
+    ("users.moodle", include_str!("../templates/users.moodle")),
     (
         "user_courses.moodle",
         include_str!("../templates/user_courses.moodle"),
@@ -113,10 +114,7 @@ pub const BUILTIN_FILES: &[(&str, &str)] = &[
         "course_groups.moodle",
         include_str!("../templates/course_groups.moodle"),
     ),
-    (
-        "cohorts.moodle",
-        include_str!("../templates/cohorts.moodle"),
-    ),
+    ("cohorts.moodle", include_str!("../templates/cohorts.moodle")),
     (
         "enrolment_methods.moodle",
         include_str!("../templates/enrolment_methods.moodle"),
@@ -172,6 +170,7 @@ mod tests {
             "create_groups",
             "add_group_members",
             "delete_group_members",
+            "delete_cohort_members",
             "send_messages",
             "create_notes",
             "users",

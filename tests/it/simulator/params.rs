@@ -104,7 +104,8 @@ impl ParamType {
 fn is_component(s: &str) -> bool {
     s.is_empty()
         || (s.starts_with(|c: char| c.is_ascii_lowercase())
-            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
             && !s.contains("__")
             && !s.ends_with('_'))
 }

@@ -100,10 +100,18 @@ pub fn create_categories(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
         let descriptionformat = check_format(rec)?;
         let name = rec.text("name");
         if php_empty(name) {
-            return Err(WsError::moodle("categorynamerequired", "The category name is required"));
+            return Err(WsError::moodle(
+                "categorynamerequired",
+                "The category name is required",
+            ));
         }
         check_name_idnumber(Some(name), rec.str("idnumber"), all())?;
-        let sortorder = all().filter(|c| c.parent == parent).map(|c| c.sortorder).max().unwrap_or(0) + 1;
+        let sortorder = all()
+            .filter(|c| c.parent == parent)
+            .map(|c| c.sortorder)
+            .max()
+            .unwrap_or(0)
+            + 1;
         let visible = parent_row.map_or(true, |p| p.visible);
         batch.push(Category {
             id: next,
@@ -124,7 +132,10 @@ pub fn create_categories(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
         });
         next += 1;
     }
-    let answer: Vec<Value> = batch.iter().map(|c| json!({"id": c.id, "name": c.name})).collect();
+    let answer: Vec<Value> = batch
+        .iter()
+        .map(|c| json!({"id": c.id, "name": c.name}))
+        .collect();
     ctx.committed = !batch.is_empty();
     for category in batch {
         ctx.state.categories.insert(category.id, category);

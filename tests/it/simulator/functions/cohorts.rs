@@ -110,7 +110,13 @@ pub fn create_cohorts(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
             }
         };
         let idnumber = rec.text("idnumber");
-        if ctx.state.cohorts.values().chain(&batch).any(|c| c.idnumber == idnumber) {
+        if ctx
+            .state
+            .cohorts
+            .values()
+            .chain(&batch)
+            .any(|c| c.idnumber == idnumber)
+        {
             return Err(WsError::invalid_parameter(format!(
                 "record already exists: idnumber={idnumber}"
             )));
@@ -119,7 +125,8 @@ pub fn create_cohorts(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
         if !matches!(descriptionformat, 0 | 1 | 2 | 4) {
             return Err(WsError::moodle("formatnotsupported", "Format not supported"));
         }
-        let customfields: BTreeMap<String, String> = rec.pairs("customfields", "shortname").into_iter().collect();
+        let customfields: BTreeMap<String, String> =
+            rec.pairs("customfields", "shortname").into_iter().collect();
         batch.push(Cohort {
             id: next,
             categoryid,
@@ -208,7 +215,12 @@ pub fn add_cohort_members(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> 
         added.push((cohortid, userid));
     }
     for (cohortid, userid) in added {
-        ctx.state.cohorts.get_mut(&cohortid).expect("found").members.insert(userid);
+        ctx.state
+            .cohorts
+            .get_mut(&cohortid)
+            .expect("found")
+            .members
+            .insert(userid);
         ctx.committed = true;
     }
     Ok(json!({ "warnings": warnings }))
@@ -241,7 +253,13 @@ pub fn delete_cohort_members(ctx: &mut Ctx, params: Rec) -> Result<Value, WsErro
         planned.push((cohortid, userid));
     }
     for (cohortid, userid) in planned {
-        ctx.committed |= ctx.state.cohorts.get_mut(&cohortid).expect("checked").members.remove(&userid);
+        ctx.committed |= ctx
+            .state
+            .cohorts
+            .get_mut(&cohortid)
+            .expect("checked")
+            .members
+            .remove(&userid);
     }
     Ok(Value::Null)
 }
@@ -251,7 +269,11 @@ pub fn delete_cohort_members(ctx: &mut Ctx, params: Rec) -> Result<Value, WsErro
 /// themes; custom fields as `{name, shortname, type, valueraw, value}`
 /// (text fields named by their shortname here).
 pub fn get_cohorts(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
-    let ids: Vec<i64> = params.strings("cohortids").iter().filter_map(|s| s.parse().ok()).collect();
+    let ids: Vec<i64> = params
+        .strings("cohortids")
+        .iter()
+        .filter_map(|s| s.parse().ok())
+        .collect();
     let cohorts: Vec<Value> = ctx
         .state
         .cohorts

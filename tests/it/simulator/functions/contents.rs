@@ -32,7 +32,10 @@ pub fn contents_params(_: &SiteConfig) -> Desc {
 }
 
 pub fn completion_params(_: &SiteConfig) -> Desc {
-    single(vec![required("courseid", value(T::Int)), required("userid", value(T::Int))])
+    single(vec![
+        required("courseid", value(T::Int)),
+        required("userid", value(T::Int)),
+    ])
 }
 
 fn invalid_course(courseid: i64) -> WsError {
@@ -83,7 +86,11 @@ pub fn get_contents(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
             "cmid" => cmid = Some(php_int(raw)),
             "modid" => modid = Some(php_int(raw)),
             "modname" => {
-                if raw.is_empty() || !raw.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+                if raw.is_empty()
+                    || !raw
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                {
                     return Err(runtime(&format!("Invalid value for option {name}")));
                 }
                 modname = Some(raw.to_string());
@@ -94,7 +101,12 @@ pub fn get_contents(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
     if !ctx.state.courses.contains_key(&courseid) {
         return Err(invalid_course(courseid));
     }
-    let mut modules: Vec<&Module> = ctx.state.modules.values().filter(|m| m.courseid == courseid).collect();
+    let mut modules: Vec<&Module> = ctx
+        .state
+        .modules
+        .values()
+        .filter(|m| m.courseid == courseid)
+        .collect();
     modules.sort_by_key(|m| (m.section, m.id));
     let last = modules.iter().map(|m| m.section).max().unwrap_or(0).max(4);
     let url = ctx.site_url;
@@ -218,13 +230,17 @@ pub fn get_course_completion_status(ctx: &mut Ctx, params: Rec) -> Result<Value,
         ));
     };
     if user.deleted {
-        return Err(WsError::moodle("userdeleted", "The user account has been deleted"));
+        return Err(WsError::moodle(
+            "userdeleted",
+            "The user account has been deleted",
+        ));
     }
     if !ctx.site.enable_completion || ctx.state.completion_disabled.contains(&courseid) {
         return Err(WsError::moodle("cannotviewreport", "You cannot view this report"));
     }
     let now = now();
-    let tracked = ctx.state.is_active(courseid, userid, now) && ctx.state.roles_in(courseid, userid).contains(&role::STUDENT);
+    let tracked = ctx.state.is_active(courseid, userid, now)
+        && ctx.state.roles_in(courseid, userid).contains(&role::STUDENT);
     if !tracked {
         let (code, message) = if userid == ctx.caller {
             ("notenroled", "You are not enrolled in this course")
@@ -233,9 +249,17 @@ pub fn get_course_completion_status(ctx: &mut Ctx, params: Rec) -> Result<Value,
         };
         return Err(WsError::new(class::MOODLE, code, message, None));
     }
-    let criteria: Vec<_> = ctx.state.completion_criteria.iter().filter(|c| c.courseid == courseid).collect();
+    let criteria: Vec<_> = ctx
+        .state
+        .completion_criteria
+        .iter()
+        .filter(|c| c.courseid == courseid)
+        .collect();
     if criteria.is_empty() {
-        return Err(WsError::moodle("nocriteriaset", "No criteria set for this course"));
+        return Err(WsError::moodle(
+            "nocriteriaset",
+            "No criteria set for this course",
+        ));
     }
     let mut all = true;
     let completions: Vec<Value> = criteria
@@ -247,7 +271,11 @@ pub fn get_course_completion_status(ctx: &mut Ctx, params: Rec) -> Result<Value,
                 1 => ("Self completion", "Self completion", "Marking yourself complete"),
                 4 => ("Activity completion", "Activity completion", "Marking complete"),
                 6 => ("Course grade", "Course grade", "Course grade"),
-                7 => ("Manual completion by", "Manual completion by", "Marked complete by role"),
+                7 => (
+                    "Manual completion by",
+                    "Manual completion by",
+                    "Marked complete by role",
+                ),
                 _ => ("Criteria", "Criteria", ""),
             };
             json!({

@@ -160,7 +160,10 @@ fn group_and_user(state: &SiteState, rec: Rec) -> Result<(Group, i64), WsError> 
         return Err(WsError::missing_record(
             "invalidrecord",
             "Can not find data record in database table groups.",
-            sql_debug("SELECT id, courseid FROM {groups} WHERE id = ?", &groupid.to_string()),
+            sql_debug(
+                "SELECT id, courseid FROM {groups} WHERE id = ?",
+                &groupid.to_string(),
+            ),
         ));
     };
     if !state.users.get(&userid).is_some_and(|u| !u.deleted) {
@@ -230,7 +233,12 @@ pub fn get_course_groups(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
     if !ctx.state.courses.contains_key(&courseid) {
         return Err(course_context_error(courseid));
     }
-    let mut groups: Vec<&Group> = ctx.state.groups.values().filter(|g| g.courseid == courseid).collect();
+    let mut groups: Vec<&Group> = ctx
+        .state
+        .groups
+        .values()
+        .filter(|g| g.courseid == courseid)
+        .collect();
     groups.sort_by(|a, b| (&a.name, a.id).cmp(&(&b.name, b.id)));
     Ok(Value::Array(groups.into_iter().map(group_json).collect()))
 }

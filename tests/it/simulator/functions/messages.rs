@@ -107,7 +107,10 @@ pub fn send_instant_messages(ctx: &mut Ctx, params: Rec) -> Result<Value, WsErro
 /// each with its clientnoteid.
 pub fn create_notes(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
     if !ctx.site.enable_notes {
-        return Err(WsError::moodle("notesdisabled", "Notes are disabled on this site"));
+        return Err(WsError::moodle(
+            "notesdisabled",
+            "Notes are disabled on this site",
+        ));
     }
     let mut results = Vec::new();
     for rec in params.list("notes") {
