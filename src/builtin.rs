@@ -123,6 +123,18 @@ pub const BUILTIN_FILES: &[(&str, &str)] = &[
         "completion_status.moodle",
         include_str!("../templates/completion_status.moodle"),
     ),
+    (
+        "create_cohorts.moodle",
+        include_str!("../templates/create_cohorts.moodle"),
+    ),
+    (
+        "add_cohort_members.moodle",
+        include_str!("../templates/add_cohort_members.moodle"),
+    ),
+    (
+        "update_grades.moodle",
+        include_str!("../templates/update_grades.moodle"),
+    ),
 ];
 
 static BUILTINS: LazyLock<Compiled> = LazyLock::new(|| compile(&sources(), &Catalog::default()));
@@ -171,6 +183,9 @@ mod tests {
             "add_group_members",
             "delete_group_members",
             "delete_cohort_members",
+            "create_cohorts",
+            "add_cohort_members",
+            "update_grades",
             "send_messages",
             "create_notes",
             "users",
