@@ -89,7 +89,7 @@ fn check_name_idnumber<'a>(
 /// themes. Answers `[{id, name}]` in input order.
 pub fn create_categories(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
     let mut batch: Vec<Category> = Vec::new();
-    let mut next = ctx.state.categories.keys().max().map_or(1, |m| m + 1);
+    let first = ctx.state.categories.keys().max().map_or(1, |m| m + 1);
     for rec in params.list("categories") {
         let parent = rec.int("parent").unwrap_or(0);
         let all = || ctx.state.categories.values().chain(&batch);
@@ -114,7 +114,7 @@ pub fn create_categories(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
             + 1;
         let visible = parent_row.map_or(true, |p| p.visible);
         batch.push(Category {
-            id: next,
+            id: first + batch.len() as i64,
             name: name.to_string(),
             parent,
             idnumber: rec.text("idnumber").to_string(),
@@ -130,7 +130,6 @@ pub fn create_categories(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
             },
             timemodified: super::users::now(),
         });
-        next += 1;
     }
     let answer: Vec<Value> = batch
         .iter()

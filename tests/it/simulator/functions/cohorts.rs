@@ -85,7 +85,7 @@ fn sub(rec: Rec<'_>, name: &str) -> (String, String) {
 /// stored, in input order (theme only when one was kept).
 pub fn create_cohorts(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
     let mut batch: Vec<Cohort> = Vec::new();
-    let mut next = ctx.state.cohorts.keys().max().map_or(1, |m| m + 1);
+    let first = ctx.state.cohorts.keys().max().map_or(1, |m| m + 1);
     for rec in params.list("cohorts") {
         let (kind, val) = sub(rec, "categorytype");
         if !matches!(kind.as_str(), "idnumber" | "id" | "system") {
@@ -128,7 +128,7 @@ pub fn create_cohorts(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
         let customfields: BTreeMap<String, String> =
             rec.pairs("customfields", "shortname").into_iter().collect();
         batch.push(Cohort {
-            id: next,
+            id: first + batch.len() as i64,
             categoryid,
             name: rec.text("name").to_string(),
             idnumber: idnumber.to_string(),
@@ -139,7 +139,6 @@ pub fn create_cohorts(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
             customfields,
             members: BTreeSet::new(),
         });
-        next += 1;
     }
     let allow_themes = ctx.site.allow_cohort_themes;
     let answer: Vec<Value> = batch

@@ -81,7 +81,7 @@ fn course_context_error(courseid: i64) -> WsError {
 /// (`idnumbertaken`). Answers each group as stored, in input order.
 pub fn create_groups(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
     let mut batch: Vec<Group> = Vec::new();
-    let mut next = ctx.state.groups.keys().max().map_or(1, |m| m + 1);
+    let first = ctx.state.groups.keys().max().map_or(1, |m| m + 1);
     for rec in params.list("groups") {
         let courseid = rec.int("courseid").unwrap_or_default();
         let name = rec.text("name");
@@ -115,7 +115,7 @@ pub fn create_groups(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
         check_column("groups", "idnumber", idnumber, 100)?;
         check_column("groups", "enrolmentkey", rec.text("enrolmentkey"), 50)?;
         batch.push(Group {
-            id: next,
+            id: first + batch.len() as i64,
             courseid,
             name: name.to_string(),
             description: rec.text("description").to_string(),
@@ -127,7 +127,6 @@ pub fn create_groups(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
             participation: rec.str("participation").map_or(true, |p| p == "1"),
             plugin_members: BTreeSet::new(),
         });
-        next += 1;
     }
     let answer: Vec<Value> = batch.iter().map(group_json).collect();
     ctx.committed = !batch.is_empty();
