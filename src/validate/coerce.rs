@@ -94,11 +94,7 @@ pub fn coerce_all(
     };
     let mut errors = Vec::new();
     let mut path = String::new();
-    let value = Nested {
-        param,
-        errors: &mut errors,
-    }
-    .json(&json, &field.ty, &mut path);
+    let value = Nested { param, errors: &mut errors }.json(&json, &field.ty, &mut path);
     if errors.is_empty() {
         Ok(value)
     } else {
@@ -112,10 +108,7 @@ fn structure_text(text: &str, ty: &FieldType) -> Result<Json, CoerceError> {
         let (what, example) = match ty {
             FieldType::Object(_) => ("a JSON object", "{\"type\":\"idnumber\",\"value\":\"C1\"}"),
             FieldType::Values(_) => ("a JSON array", "[5, 7]"),
-            _ => (
-                "a JSON array of objects",
-                "[{\"type\":\"dept\",\"value\":\"HR\"}]",
-            ),
+            _ => ("a JSON array of objects", "[{\"type\":\"dept\",\"value\":\"HR\"}]"),
         };
         CoerceError::new(format!("expected {what}: {e}")).help(format!(
             "a CSV cell (or a map) gives a structure as JSON, e.g. {example}"
@@ -227,12 +220,7 @@ impl Nested<'_, '_> {
     }
 
     /// A structure's values by position, its fields' defaults filled in.
-    fn object(
-        &mut self,
-        json: &Json,
-        fields: &[Field],
-        path: &mut String,
-    ) -> Option<Vec<(usize, FieldValue)>> {
+    fn object(&mut self, json: &Json, fields: &[Field], path: &mut String) -> Option<Vec<(usize, FieldValue)>> {
         let Json::Object(object) = json else {
             self.fail(
                 path,
@@ -248,11 +236,8 @@ impl Nested<'_, '_> {
                 let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
                 self.fail(
                     path,
-                    CoerceError::new(format!("unknown key {key:?}")).help(format!(
-                        "{} takes: {}",
-                        if path.is_empty() { "it" } else { path.as_str() }.trim_start_matches('.'),
-                        names.join(", ")
-                    )),
+                    CoerceError::new(format!("unknown key {key:?}"))
+                        .help(format!("{} takes: {}", if path.is_empty() { "it" } else { path.as_str() }.trim_start_matches('.'), names.join(", "))),
                 );
                 continue;
             };

@@ -163,13 +163,9 @@ impl Assembler {
             }
             Ok(None) => {}
             Err(errors) => violations.extend(errors.into_iter().map(|(path, error)| {
-                Violation::new(
-                    "wrong_type",
-                    Some(key),
-                    format!("`{key}{path}`: {}", error.message),
-                )
-                .help(error.help)
-                .at(span.clone())
+                Violation::new("wrong_type", Some(key), format!("`{key}{path}`: {}", error.message))
+                    .help(error.help)
+                    .at(span.clone())
             })),
         }
     }

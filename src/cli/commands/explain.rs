@@ -90,11 +90,7 @@ fn describe(template: &Template, values: &ParamValues) -> String {
             let _ = writeln!(out, "  records   {wrap}[i][field]");
         }
         (None, Some(collect)) if !template.is_read() => {
-            let _ = writeln!(
-                out,
-                "  records   {}[i] (each record's `{}`)",
-                collect.into, collect.field
-            );
+            let _ = writeln!(out, "  records   {}[i] (each record's `{}`)", collect.into, collect.field);
         }
         _ if !template.is_read() => {
             let _ = writeln!(out, "  records   one per call, fields as top-level parameters");
@@ -106,11 +102,7 @@ fn describe(template: &Template, values: &ParamValues) -> String {
         .map(|f| f.name.as_str())
         .collect();
     if !per_call.is_empty() {
-        let _ = writeln!(
-            out,
-            "  per call  {} (once per call, beside the records)",
-            per_call.join(", ")
-        );
+        let _ = writeln!(out, "  per call  {} (once per call, beside the records)", per_call.join(", "));
     }
     if let Some(base) = &template.base {
         let _ = writeln!(out, "  extends   {base}");
@@ -316,13 +308,7 @@ fn describe_fields(
 
 /// The fields inside a structure type, under its field: `fields:` of an
 /// object, `each element:` of a list, at any depth.
-fn describe_structure(
-    out: &mut String,
-    ty: &FieldType,
-    template: &Template,
-    values: &ParamValues,
-    depth: usize,
-) {
+fn describe_structure(out: &mut String, ty: &FieldType, template: &Template, values: &ParamValues, depth: usize) {
     let indent = "  ".repeat(depth);
     match ty {
         FieldType::List(inner) => {
