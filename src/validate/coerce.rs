@@ -237,7 +237,7 @@ impl Nested<'_, '_> {
                 self.fail(
                     path,
                     CoerceError::new(format!("unknown key {key:?}"))
-                        .help(format!("{} takes: {}", if path.is_empty() { "it" } else { path.as_str() }.trim_start_matches('.'), names.join(", "))),
+                        .help(format!("the keys here are: {}", names.join(", "))),
                 );
                 continue;
             };

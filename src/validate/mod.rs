@@ -300,6 +300,21 @@ fn check_value(field: &Field, value: &FieldValue) -> Result<(), Vec<Violation>> 
 /// [`check_value`] of `value` at `path`, inside top-level field `top`.
 fn check_nested(top: &str, field: &Field, value: &FieldValue, path: &mut String, found: &mut Vec<Violation>) {
     let base = path.len();
+    if field.required && field.ty.is_structure() && value.form_fields() == 0 {
+        // No pair names it, so Moodle would find the required key missing.
+        found.push(
+            Violation::new(
+                "missing_required",
+                Some(top),
+                format!("`{path}` is empty, and Moodle requires it"),
+            )
+            .help(Some(format!(
+                "an empty {} sends nothing at all; give at least one value",
+                field.ty
+            ))),
+        );
+        return;
+    }
     match (&field.ty, value) {
         (FieldType::List(fields), FieldValue::List(elements)) => {
             for (index, element) in elements.iter().enumerate() {

@@ -162,11 +162,15 @@ impl Assembler {
                 self.present[position] = true;
             }
             Ok(None) => {}
-            Err(errors) => violations.extend(errors.into_iter().map(|(path, error)| {
+            Err(errors) => {
+                // Reported: no default stands in for a value the record gave wrongly.
+                self.present[position] = true;
+                violations.extend(errors.into_iter().map(|(path, error)| {
                 Violation::new("wrong_type", Some(key), format!("`{key}{path}`: {}", error.message))
                     .help(error.help)
                     .at(span.clone())
-            })),
+                }));
+            }
         }
     }
 
