@@ -822,10 +822,17 @@ fn add_cohort_members_adds_by_idnumber_and_username_and_warns_per_member() {
         &sim,
         "add-cohort-members",
         "add_cohort_members",
-        &[member("STAFF", "ann"), member("STAFF", "bob")],
+        &[
+            member("STAFF", "ann"),
+            member("STAFF", "nobody"),
+            member("STAFF", "bob"),
+        ],
     );
-    out.code(0);
-    assert_eq!(statuses(&results), ["applied", "applied"]);
+    // One member per call: Moodle's warning for `nobody` is that record's.
+    out.code(1);
+    assert_eq!(statuses(&results), ["applied", "failed", "applied"]);
+    assert_eq!(results[&2]["error"]["errorcode"], "2", "{results:?}");
+    assert_eq!(results[&2]["error"]["message"], "user username=nobody not exists");
     assert_eq!(
         sim.state().cohorts[&1]
             .members
@@ -834,9 +841,9 @@ fn add_cohort_members_adds_by_idnumber_and_username_and_warns_per_member() {
             .collect::<Vec<_>>(),
         [3, 4]
     );
+    assert_eq!(calls_of(&sim, "core_cohort_add_cohort_members"), 3);
 
-    // A warning names its member only in its text (no itemid): with one
-    // record per call the runner can still tell whose it is.
+    // Already a member: warning 3, that record's failure.
     let (out, results) = run(
         &sim,
         "add-cohort-members-again",
