@@ -323,7 +323,9 @@ fn check_nested(top: &str, field: &Field, value: &FieldValue, path: &mut String,
                 path.truncate(base);
             }
         }
-        (FieldType::Object(fields), FieldValue::Object(values)) => check_structure(top, fields, values, path, found),
+        (FieldType::Object(fields), FieldValue::Object(values)) => {
+            check_structure(top, fields, values, path, found)
+        }
         (FieldType::Values(inner), FieldValue::Values(items)) => {
             let element = Field {
                 ty: (**inner).clone(),
@@ -405,12 +407,10 @@ fn check_scalar(field: &Field, value: &Value, path: &str) -> Result<(), Violatio
     }
     if let (FieldType::Scalar(scalar), Value::Str(text)) = (&field.ty, value) {
         if let Err(rejection) = check_scalar_text(*scalar, text) {
-            return Err(Violation::new(
-                "moodle_rejects",
-                name,
-                format!("`{path}`: {}", rejection.message),
-            )
-            .help(rejection.cleaned.map(|c| format!("Moodle would accept {c:?}"))));
+            return Err(
+                Violation::new("moodle_rejects", name, format!("`{path}`: {}", rejection.message))
+                    .help(rejection.cleaned.map(|c| format!("Moodle would accept {c:?}"))),
+            );
         }
     }
     if let Some(why) = field.constraints.violation(value) {

@@ -526,7 +526,11 @@ fn a_template_without_a_list_parameter_makes_one_call_per_record() {
         .get("override_completion")
         .unwrap_or_else(|| panic!("{:?}", compiled.diagnostics));
     assert_eq!(template.batch.size, 1);
-    assert!(compiled.diagnostics.iter().all(|d| !d.is_error()), "{:?}", compiled.diagnostics);
+    assert!(
+        compiled.diagnostics.iter().all(|d| !d.is_error()),
+        "{:?}",
+        compiled.diagnostics
+    );
     let dir = with_local_templates("compiler-one-per-call", &[("shapes.moodle", SHAPES)]);
     std::fs::write(
         dir.join("completion.ndjson"),
@@ -550,9 +554,11 @@ fn a_template_without_a_list_parameter_makes_one_call_per_record() {
 #[test]
 fn explain_shows_the_fields_inside_structures() {
     let dir = with_local_templates("compiler-explain-shapes", &[("shapes.moodle", SHAPES)]);
-    let out = Moodlec::new(["explain", "cohort_members"]).current_dir(&dir).output();
+    let out = Moodlec::new(["explain", "cohort_members"])
+        .current_dir(&dir)
+        .output();
     out.code(0);
-    let text = out.stdout.replace(|c: char| c == ' ', "");
+    let text = out.stdout.replace(' ', "");
     assert!(text.contains("cohorttypeobjectrequired\nfields:\ntypeenum(id,idnumber)optionaldefault\"idnumber\"\nvaluerawrequired"), "{}", out.stdout);
     let out = Moodlec::new(["explain", "user_lists"]).current_dir(&dir).output();
     out.code(0);
@@ -568,9 +574,16 @@ fn csv_cells_give_structures_as_json() {
         "cohorttype,usertype\n\"{\"\"value\"\":\"\"C1\"\"}\",\"{\"\"type\"\":\"\"id\"\",\"\"value\"\":\"\"7\"\"}\"\nC1,ann\n",
     )
     .expect("write");
-    let out = Moodlec::new(["validate", "-t", "cohort_members", "members.csv", "--format", "json"])
-        .current_dir(&dir)
-        .output();
+    let out = Moodlec::new([
+        "validate",
+        "-t",
+        "cohort_members",
+        "members.csv",
+        "--format",
+        "json",
+    ])
+    .current_dir(&dir)
+    .output();
     out.code(1);
     let lines: Vec<serde_json::Value> = out
         .stdout
@@ -578,10 +591,15 @@ fn csv_cells_give_structures_as_json() {
         .map(|l| serde_json::from_str(l).expect("JSON line"))
         .collect();
     let errors: Vec<&serde_json::Value> = lines.iter().filter(|l| l["record"].is_number()).collect();
-    assert!(errors.iter().all(|e| e["record"] == 2), "record 1 is valid: {lines:?}");
+    assert!(
+        errors.iter().all(|e| e["record"] == 2),
+        "record 1 is valid: {lines:?}"
+    );
     assert!(
         errors.iter().any(|e| e["field"] == "cohorttype"
-            && e["message"].as_str().is_some_and(|m| m.contains("expected a JSON object"))),
+            && e["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("expected a JSON object"))),
         "{lines:?}"
     );
     let out = Moodlec::new(["render", "-t", "cohort_members", "members.csv"])

@@ -129,6 +129,7 @@ fn shapes_schema() -> Value {
       field userids: list int min 1
       field rows: list { field tags: list text field n: int required }
       field courseid: int required per_call
+      field usertype: object { field type: text default "username" field id: int } required
     }"#;
     let compiled = moodlec::check::compile(
         &[moodlec::diagnostic::Source::new("shapes.moodle", text)],
@@ -148,14 +149,22 @@ fn structures_are_nested_schema_objects_and_arrays() {
     let properties = &schema["properties"];
     assert_eq!(properties["cohorttype"]["type"], "object");
     assert_eq!(properties["cohorttype"]["required"], json!(["value"]));
-    assert_eq!(properties["cohorttype"]["properties"]["type"]["default"], "idnumber");
+    assert_eq!(
+        properties["cohorttype"]["properties"]["type"]["default"],
+        "idnumber"
+    );
     assert_eq!(
         properties["userids"],
         json!({ "type": "array", "items": { "type": "integer", "minimum": 1 } })
     );
     assert_eq!(properties["rows"]["items"]["properties"]["tags"]["type"], "array");
-    assert_eq!(properties["rows"]["items"]["properties"]["tags"]["items"]["type"], "string");
+    assert_eq!(
+        properties["rows"]["items"]["properties"]["tags"]["items"]["type"],
+        "string"
+    );
+    // `usertype` is built from its fields' defaults when a record lacks it.
     assert_eq!(schema["required"], json!(["cohorttype", "courseid"]));
+    assert_eq!(properties["usertype"]["type"], "object");
 
     let validator = validator(&schema);
     let good = json!({
@@ -166,10 +175,22 @@ fn structures_are_nested_schema_objects_and_arrays() {
     });
     assert_eq!(errors(&validator, &good), Vec::<String>::new());
     for (bad, path) in [
-        (json!({ "cohorttype": { "type": "name", "value": "C1" }, "courseid": 2 }), "/cohorttype/type"),
-        (json!({ "cohorttype": { "value": "C1", "colour": "red" }, "courseid": 2 }), "/cohorttype"),
-        (json!({ "cohorttype": { "value": "C1" }, "userids": [5, 0], "courseid": 2 }), "/userids/1"),
-        (json!({ "cohorttype": { "value": "C1" }, "rows": [{ "tags": ["a"] }], "courseid": 2 }), "/rows/0"),
+        (
+            json!({ "cohorttype": { "type": "name", "value": "C1" }, "courseid": 2 }),
+            "/cohorttype/type",
+        ),
+        (
+            json!({ "cohorttype": { "value": "C1", "colour": "red" }, "courseid": 2 }),
+            "/cohorttype",
+        ),
+        (
+            json!({ "cohorttype": { "value": "C1" }, "userids": [5, 0], "courseid": 2 }),
+            "/userids/1",
+        ),
+        (
+            json!({ "cohorttype": { "value": "C1" }, "rows": [{ "tags": ["a"] }], "courseid": 2 }),
+            "/rows/0",
+        ),
         (json!({ "cohorttype": "C1", "courseid": 2 }), "/cohorttype"),
     ] {
         let found = errors(&validator, &bad);
