@@ -1008,3 +1008,52 @@ fn templates_lists_writes_then_reads_each_with_its_function() {
         assert_eq!(line[2], function, "{name}");
     }
 }
+
+#[test]
+fn the_new_functions_are_in_the_service_and_validate_their_parameters() {
+    let sim = start();
+    let info = call(&sim, "core_webservice_get_site_info", &[]);
+    let names: Vec<&str> = info["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    for name in [
+        "core_course_create_categories",
+        "core_course_update_categories",
+        "core_group_create_groups",
+        "core_group_add_group_members",
+        "core_group_delete_group_members",
+        "core_group_get_course_groups",
+        "core_cohort_create_cohorts",
+        "core_cohort_add_cohort_members",
+        "core_cohort_delete_cohort_members",
+        "core_cohort_get_cohorts",
+        "core_grades_update_grades",
+        "core_message_send_instant_messages",
+        "core_notes_create_notes",
+        "core_enrol_get_users_courses",
+        "core_course_get_contents",
+        "core_completion_get_course_completion_status",
+    ] {
+        assert!(names.contains(&name), "{name} missing from {names:?}");
+        let answer = call(&sim, name, &[("stray", "1")]);
+        assert_eq!(answer["errorcode"], "invalidparameter", "{name}: {answer}");
+    }
+    // Nested structures are validated with their path.
+    let answer = call(
+        &sim,
+        "core_cohort_add_cohort_members",
+        &[
+            ("members[0][cohorttype][type]", "id"),
+            ("members[0][cohorttype][value]", "1"),
+            ("members[0][usertype][type]", "user name"),
+            ("members[0][usertype][value]", "ann"),
+        ],
+    );
+    assert_eq!(
+        answer["debuginfo"],
+        "members => Invalid parameter value detected: usertype => Invalid parameter value detected: type => Invalid parameter value detected: Invalid external api parameter: the value is \"user name\", the server was expecting \"alphanumext\" type"
+    );
+}
