@@ -41,7 +41,8 @@ pub fn notes_params(_: &SiteConfig) -> Desc {
 
 /// Messaging off is `disabled` for the whole call. Per message: a
 /// recipient that does not exist or is deleted gets `msgid` -1 and
-/// `touserdoesntexist`'s text; the token's user here is a site admin, whom
+/// `touserdoesntexist`'s text, a text over 4096 bytes `errormessagetoolong`'s;
+/// the token's user here is a site admin, whom
 /// `can_send_message` always lets through; an unsupported text format
 /// fails the whole call (`external_validate_format`). A message sent is
 /// stored in the two users' conversation; its result carries the text,
@@ -55,7 +56,9 @@ pub fn send_instant_messages(ctx: &mut Ctx, params: Rec) -> Result<Value, WsErro
         let touserid = rec.int("touserid").unwrap_or_default();
         let mut result = serde_json::Map::new();
         let exists = ctx.state.users.get(&touserid).is_some_and(|u| !u.deleted);
-        if exists {
+        // \core_message\api::MESSAGE_MAX_LENGTH, in bytes (strlen).
+        let too_long = exists && rec.text("text").len() > 4096;
+        if exists && !too_long {
             let format = rec.int("textformat").unwrap_or(0);
             if !matches!(format, 0 | 1 | 2 | 4) {
                 return Err(WsError::moodle("formatnotsupported", "Format not supported"));
@@ -86,12 +89,13 @@ pub fn send_instant_messages(ctx: &mut Ctx, params: Rec) -> Result<Value, WsErro
             if let Some(client) = rec.str("clientmsgid") {
                 result.insert("clientmsgid".into(), json!(client));
             }
-            result.insert(
-                "errormessage".into(),
-                json!(format!(
-                    "You can not send a message to a user id ({touserid}) that doesn't exist"
-                )),
-            );
+            // errormessagetoolong's English text is not recorded; made up.
+            let message = if too_long {
+                "The message is longer than allowed".to_string()
+            } else {
+                format!("You can not send a message to a user id ({touserid}) that doesn't exist")
+            };
+            result.insert("errormessage".into(), json!(message));
         }
         results.push(Value::Object(result));
     }
