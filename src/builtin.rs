@@ -69,6 +69,72 @@ pub const BUILTIN_FILES: &[(&str, &str)] = &[
         "unassign_roles.moodle",
         include_str!("../templates/unassign_roles.moodle"),
     ),
+    (
+        "create_categories.moodle",
+        include_str!("../templates/create_categories.moodle"),
+    ),
+    (
+        "update_categories.moodle",
+        include_str!("../templates/update_categories.moodle"),
+    ),
+    (
+        "create_groups.moodle",
+        include_str!("../templates/create_groups.moodle"),
+    ),
+    (
+        "add_group_members.moodle",
+        include_str!("../templates/add_group_members.moodle"),
+    ),
+    (
+        "delete_group_members.moodle",
+        include_str!("../templates/delete_group_members.moodle"),
+    ),
+    (
+        "delete_cohort_members.moodle",
+        include_str!("../templates/delete_cohort_members.moodle"),
+    ),
+    (
+        "send_messages.moodle",
+        include_str!("../templates/send_messages.moodle"),
+    ),
+    (
+        "create_notes.moodle",
+        include_str!("../templates/create_notes.moodle"),
+    ),
+    ("users.moodle", include_str!("../templates/users.moodle")),
+    (
+        "user_courses.moodle",
+        include_str!("../templates/user_courses.moodle"),
+    ),
+    (
+        "course_contents.moodle",
+        include_str!("../templates/course_contents.moodle"),
+    ),
+    (
+        "course_groups.moodle",
+        include_str!("../templates/course_groups.moodle"),
+    ),
+    ("cohorts.moodle", include_str!("../templates/cohorts.moodle")),
+    (
+        "enrolment_methods.moodle",
+        include_str!("../templates/enrolment_methods.moodle"),
+    ),
+    (
+        "completion_status.moodle",
+        include_str!("../templates/completion_status.moodle"),
+    ),
+    (
+        "create_cohorts.moodle",
+        include_str!("../templates/create_cohorts.moodle"),
+    ),
+    (
+        "add_cohort_members.moodle",
+        include_str!("../templates/add_cohort_members.moodle"),
+    ),
+    (
+        "update_grades.moodle",
+        include_str!("../templates/update_grades.moodle"),
+    ),
 ];
 
 static BUILTINS: LazyLock<Compiled> = LazyLock::new(|| compile(&sources(), &Catalog::default()));
@@ -111,6 +177,24 @@ mod tests {
             "delete_courses",
             "assign_roles",
             "unassign_roles",
+            "create_categories",
+            "update_categories",
+            "create_groups",
+            "add_group_members",
+            "delete_group_members",
+            "delete_cohort_members",
+            "create_cohorts",
+            "add_cohort_members",
+            "update_grades",
+            "send_messages",
+            "create_notes",
+            "users",
+            "user_courses",
+            "course_contents",
+            "course_groups",
+            "cohorts",
+            "enrolment_methods",
+            "completion_status",
         ] {
             assert!(catalog().get(name).is_some(), "missing built-in {name}");
         }

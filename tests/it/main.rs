@@ -13,6 +13,7 @@
 mod harness;
 mod simulator;
 
+mod builtins;
 mod cli;
 mod cli_errors;
 mod cli_records;

@@ -8,7 +8,8 @@ use crate::cli::exit::Outcome;
 use crate::cli::load::Local;
 use crate::cli::report::{self, DiagnosticFormat};
 
-/// List the built-in templates and those in ./templates/.
+/// List the built-in templates and those in ./templates/: writes, then reads,
+/// then syncs, each with the Moodle function it calls.
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "With --json, an error that ends the command is one JSON object on standard output:\n  {\"severity\":\"error\",\"code\":\"moodlec::usage\",\"message\":\"...\",\"help\":...}"
@@ -35,7 +36,8 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
     let local = Local::load();
     local.warn();
     let mut templates: Vec<&Template> = local.compiled.catalog.iter().map(AsRef::as_ref).collect();
-    templates.sort_by(|a, b| a.name.cmp(&b.name));
+    // Grouped: writes (`run`), then reads (`fetch`), then syncs, each by name.
+    templates.sort_by(|a, b| (group(a), &a.name).cmp(&(group(b), &b.name)));
     if args.json {
         print_json(&templates)?;
     } else {
@@ -50,6 +52,15 @@ fn kind(t: &Template) -> &'static str {
         Kind::Read(_) => "read",
         Kind::Write => "write",
         Kind::Steps(_) => "sync",
+    }
+}
+
+/// The listing's order of kinds: write, read, sync.
+fn group(t: &Template) -> u8 {
+    match t.kind {
+        Kind::Write => 0,
+        Kind::Read(_) => 1,
+        Kind::Steps(_) => 2,
     }
 }
 

@@ -124,6 +124,16 @@ pub struct SiteConfig {
     /// Calls in flight at the site, waiting for a worker included: a test
     /// keeps a clone to read the peak.
     pub load: Load,
+    /// `$CFG->messaging` (core_message_send_instant_messages: `disabled`).
+    pub messaging: bool,
+    /// `$CFG->enablenotes` (core_notes_create_notes: `notesdisabled`).
+    pub enable_notes: bool,
+    /// `$CFG->enablecompletion` (site-wide completion tracking).
+    pub enable_completion: bool,
+    /// `$CFG->allowcategorythemes` / `allowcohortthemes`: a theme given to a
+    /// category or cohort is kept (and must be installed) only when on.
+    pub allow_category_themes: bool,
+    pub allow_cohort_themes: bool,
 }
 
 /// Calls in flight at the site, and the most seen at once.
@@ -200,6 +210,11 @@ impl Default for SiteConfig {
             workers: None,
             cost_per_record: Duration::ZERO,
             load: Load::default(),
+            messaging: true,
+            enable_notes: true,
+            enable_completion: true,
+            allow_category_themes: false,
+            allow_cohort_themes: false,
         }
     }
 }

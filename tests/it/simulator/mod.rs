@@ -39,8 +39,8 @@ pub use config::{Service, SiteConfig, Token, ADMIN_PASSWORD, SERVICE, TOKEN};
 pub use faults::{Fault, Faults};
 #[allow(unused_imports)]
 pub use state::{
-    role, Category, Course, EnrolInstance, Enrolment, Grade, GradeItem, Group, ManualEnrol, ProfileField,
-    RoleAssignment, SiteState, User,
+    role, Category, Cohort, CompletionCriterion, Course, EnrolInstance, Enrolment, Grade, GradeItem, Group,
+    ManualEnrol, Message, Module, Note, ProfileField, RoleAssignment, SiteState, User,
 };
 
 use faults::FaultState;

@@ -19,6 +19,8 @@ use super::php_input::{Key, PhpArray, PhpValue};
 pub enum ParamType {
     Int,
     Bool,
+    Float,
+    Component,
     Raw,
     RawTrimmed,
     Text,
@@ -41,6 +43,8 @@ impl ParamType {
         match self {
             ParamType::Int => "int",
             ParamType::Bool => "bool",
+            ParamType::Float => "float",
+            ParamType::Component => "component",
             ParamType::Raw => "raw",
             ParamType::RawTrimmed => "raw_trimmed",
             ParamType::Text => "text",
@@ -68,6 +72,8 @@ impl ParamType {
             ParamType::Int => params::int(s).is_ok(),
             // validate_parameters special-cases PARAM_BOOL: only 0/1 (1.2).
             ParamType::Bool => s == "0" || s == "1",
+            ParamType::Float => params::float(s).is_ok(),
+            ParamType::Component => is_component(s),
             ParamType::Raw => params::raw(s).is_ok(),
             ParamType::RawTrimmed => params::raw_trimmed(s).is_ok(),
             ParamType::Text => params::text(s).is_ok(),
@@ -90,6 +96,18 @@ impl ParamType {
             ParamType::Timezone => params::timezone(s).is_ok(),
         }
     }
+}
+
+/// PARAM_COMPONENT: `type_name` frankenstyle (`mod_assign`, `core`,
+/// `core_grades`): lowercase letters, digits and underscores, starting with
+/// a letter, no double underscore, not ending with one ('' is accepted).
+fn is_component(s: &str) -> bool {
+    s.is_empty()
+        || (s.starts_with(|c: char| c.is_ascii_lowercase())
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            && !s.contains("__")
+            && !s.ends_with('_'))
 }
 
 /// Characters PARAM_USERNAME keeps with `extendedusernamechars` off (3.3).

@@ -276,6 +276,121 @@ pub struct Group {
     pub name: String,
     pub description: String,
     pub members: BTreeSet<i64>,
+    pub descriptionformat: i64,
+    pub enrolmentkey: String,
+    pub idnumber: String,
+    /// GROUPS_VISIBILITY_ALL (0), MEMBERS (1), OWN (2), NONE (3).
+    pub visibility: i64,
+    pub participation: bool,
+    /// Members added by an enrolment plugin (`component` set, e.g.
+    /// enrol_cohort): `groups_remove_member_allowed` refuses to remove them.
+    pub plugin_members: BTreeSet<i64>,
+}
+
+/// A cohort (`mdl_cohort`) with its members.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cohort {
+    pub id: i64,
+    /// The category whose context holds the cohort; `None`: the system context.
+    pub categoryid: Option<i64>,
+    pub name: String,
+    pub idnumber: String,
+    pub description: String,
+    pub descriptionformat: i64,
+    pub visible: bool,
+    pub theme: String,
+    pub customfields: BTreeMap<String, String>,
+    pub members: BTreeSet<i64>,
+}
+
+impl Cohort {
+    /// A visible system cohort without members.
+    pub fn new(id: i64, name: &str, idnumber: &str) -> Self {
+        Cohort {
+            id,
+            categoryid: None,
+            name: name.to_string(),
+            idnumber: idnumber.to_string(),
+            description: String::new(),
+            descriptionformat: 1,
+            visible: true,
+            theme: String::new(),
+            customfields: BTreeMap::new(),
+            members: BTreeSet::new(),
+        }
+    }
+}
+
+/// A note about a user (`mdl_post` with module 'notes').
+#[derive(Clone, Debug, PartialEq)]
+pub struct Note {
+    pub id: i64,
+    pub courseid: i64,
+    pub userid: i64,
+    /// The token's user.
+    pub author: i64,
+    pub content: String,
+    pub format: i64,
+    /// NOTES_STATE_DRAFT (`draft`), NOTES_STATE_PUBLIC (`public`) or NOTES_STATE_SITE (`site`).
+    pub publishstate: String,
+}
+
+/// A message (`mdl_messages`) in a two-person conversation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Message {
+    pub id: i64,
+    pub useridfrom: i64,
+    pub useridto: i64,
+    pub conversationid: i64,
+    pub text: String,
+    pub format: i64,
+    pub timecreated: i64,
+}
+
+/// A course module (`mdl_course_modules`): an activity or resource on a
+/// course page.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Module {
+    /// The course module id (cmid).
+    pub id: i64,
+    pub courseid: i64,
+    /// The section number it is in.
+    pub section: i64,
+    /// `assign`, `forum`, `quiz`, `resource`, `page`, `label`…
+    pub modname: String,
+    /// Its id in the module's own table.
+    pub instance: i64,
+    pub name: String,
+    pub visible: bool,
+    /// 0: none, 1: manual, 2: automatic.
+    pub completion: i64,
+}
+
+impl Module {
+    pub fn new(id: i64, courseid: i64, section: i64, modname: &str, instance: i64, name: &str) -> Self {
+        Module {
+            id,
+            courseid,
+            section,
+            modname: modname.to_string(),
+            instance,
+            name: name.to_string(),
+            visible: true,
+            completion: 0,
+        }
+    }
+}
+
+/// A course completion criterion (`mdl_course_completion_criteria`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CompletionCriterion {
+    pub id: i64,
+    pub courseid: i64,
+    /// COMPLETION_CRITERIA_TYPE_SELF (1), DATE (2), UNENROL (3), ACTIVITY (4),
+    /// DURATION (5), GRADE (6), ROLE (7), COURSE (8).
+    pub criteriatype: i64,
+    /// The activity of an ACTIVITY criterion.
+    pub moduleinstance: Option<i64>,
 }
 
 /// A grade item (`mdl_grade_items`). Each course has one of type `course`
@@ -471,6 +586,16 @@ pub struct SiteState {
     pub next_grade_item_id: i64,
     /// Last access to a course, keyed by (courseid, userid).
     pub lastcourseaccess: BTreeMap<(i64, i64), i64>,
+    pub cohorts: BTreeMap<i64, Cohort>,
+    pub notes: Vec<Note>,
+    pub messages: Vec<Message>,
+    /// Course modules by cmid.
+    pub modules: BTreeMap<i64, Module>,
+    pub completion_criteria: Vec<CompletionCriterion>,
+    /// When a user met a criterion, keyed by (criterion id, userid).
+    pub criteria_completions: BTreeMap<(i64, i64), i64>,
+    /// Courses with completion tracking off (`enablecompletion` 0).
+    pub completion_disabled: BTreeSet<i64>,
 }
 
 impl SiteState {
@@ -866,6 +991,9 @@ impl SiteState {
         for group in self.groups.values_mut() {
             group.members.remove(&userid);
         }
+        for cohort in self.cohorts.values_mut() {
+            cohort.members.remove(&userid);
+        }
         self.grades.retain(|(_, u), _| *u != userid);
         self.lastcourseaccess.retain(|(_, u), _| *u != userid);
     }
@@ -879,6 +1007,7 @@ impl SiteState {
         self.loose_roles.retain(|(c, _), _| *c != courseid);
         self.enrol_instances.retain(|_, i| i.courseid != courseid);
         self.groups.retain(|_, g| g.courseid != courseid);
+        self.modules.retain(|_, m| m.courseid != courseid);
         let items: BTreeSet<i64> = self
             .grade_items
             .values()
@@ -906,6 +1035,12 @@ impl SiteState {
                 name: name.to_string(),
                 description: String::new(),
                 members: BTreeSet::new(),
+                descriptionformat: 1,
+                enrolmentkey: String::new(),
+                idnumber: String::new(),
+                visibility: 0,
+                participation: true,
+                plugin_members: BTreeSet::new(),
             },
         );
         id
@@ -915,6 +1050,50 @@ impl SiteState {
         if let Some(group) = self.groups.get_mut(&groupid) {
             group.members.insert(userid);
         }
+    }
+
+    /// Adds a cohort; returns its id.
+    pub fn add_cohort(&mut self, cohort: Cohort) -> i64 {
+        let id = cohort.id;
+        self.cohorts.insert(id, cohort);
+        id
+    }
+
+    /// Adds a course module (its id is the cmid).
+    pub fn add_module(&mut self, module: Module) -> i64 {
+        let id = module.id;
+        self.modules.insert(id, module);
+        id
+    }
+
+    /// Adds a completion criterion to a course; returns its id.
+    pub fn add_criterion(&mut self, courseid: i64, criteriatype: i64, moduleinstance: Option<i64>) -> i64 {
+        let id = self.completion_criteria.iter().map(|c| c.id).max().unwrap_or(0) + 1;
+        self.completion_criteria.push(CompletionCriterion {
+            id,
+            courseid,
+            criteriatype,
+            moduleinstance,
+        });
+        id
+    }
+
+    /// The user met the criterion at `time`.
+    pub fn complete_criterion(&mut self, criterionid: i64, userid: i64, time: i64) {
+        self.criteria_completions.insert((criterionid, userid), time);
+    }
+
+    /// The id of the conversation between two users (made if missing):
+    /// one per pair, whichever sent first.
+    pub fn conversation(&self, a: i64, b: i64) -> i64 {
+        let (low, high) = (a.min(b), a.max(b));
+        self.messages
+            .iter()
+            .find(|m| (m.useridfrom.min(m.useridto), m.useridfrom.max(m.useridto)) == (low, high))
+            .map_or_else(
+                || self.messages.iter().map(|m| m.conversationid).max().unwrap_or(0) + 1,
+                |m| m.conversationid,
+            )
     }
 
     /// The id of the course's course-total grade item, created if the

@@ -537,3 +537,80 @@ pub fn unassign_roles(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
     }
     Ok(Value::Null)
 }
+
+// ---- core_enrol_get_users_courses (enrol/externallib.php) ----
+
+pub fn users_courses_params(_: &SiteConfig) -> Desc {
+    single(vec![
+        required("userid", value(T::Int)),
+        optional("returnusercount", value(T::Bool)),
+    ])
+}
+
+/// `enrol_get_users_courses($userid, true)`: courses where the user has
+/// an active enrolment (front page excluded; an unknown user has none),
+/// by course sortorder; each described as the token's user (a site admin)
+/// sees it. `returnusercount` (absent: the function's default, 1) adds the
+/// count of enrolled users (any status, deleted users excluded). Values
+/// the simulator does not model are those of a stock course.
+pub fn get_users_courses(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
+    let userid = params.int("userid").unwrap_or_default();
+    let count = params.str("returnusercount").map_or(true, |v| v == "1");
+    let now = now();
+    let state = &*ctx.state;
+    if !state.users.get(&userid).is_some_and(|u| !u.deleted) {
+        return Ok(Value::Array(Vec::new()));
+    }
+    let mut courses: Vec<&Course> = state
+        .courses
+        .values()
+        .filter(|c| state.is_active(c.id, userid, now))
+        .collect();
+    courses.sort_by_key(|c| (!c.visible, c.id));
+    let answer: Vec<Value> = courses
+        .into_iter()
+        .map(|c| {
+            let tracked = state.completion_criteria.iter().any(|k| k.courseid == c.id);
+            let mut v = json!({
+                "id": c.id,
+                "shortname": c.shortname,
+                "fullname": c.fullname,
+                "displayname": c.fullname,
+                "idnumber": c.idnumber,
+                "visible": i64::from(c.visible),
+                "summary": c.summary,
+                "summaryformat": c.summaryformat,
+                "format": c.format,
+                "courseimage": format!("{}/course/generated.svg?id={}", ctx.site_url, c.id),
+                "showgrades": true,
+                "lang": "",
+                "enablecompletion": !state.completion_disabled.contains(&c.id),
+                "completionhascriteria": tracked,
+                "completionusertracked": true,
+                "category": c.categoryid,
+                "progress": null,
+                "completed": false,
+                "startdate": c.startdate,
+                "enddate": c.enddate,
+                "marker": 0,
+                "lastaccess": state.lastcourseaccess.get(&(c.id, userid)).copied(),
+                "isfavourite": false,
+                "hidden": false,
+                "overviewfiles": [],
+                "showactivitydates": true,
+                "showcompletionconditions": true,
+                "timemodified": 0,
+            });
+            if count {
+                let enrolled = state
+                    .users
+                    .values()
+                    .filter(|u| !u.deleted && state.is_enrolled(c.id, u.id))
+                    .count();
+                v["enrolledusercount"] = json!(enrolled);
+            }
+            v
+        })
+        .collect();
+    Ok(Value::Array(answer))
+}

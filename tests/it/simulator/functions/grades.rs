@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 use super::super::config::SiteConfig;
 use super::super::params::{default, required, single, value, Desc, ParamType as T, Rec};
 use super::super::response::WsError;
-use super::super::state::{GradeItem, User};
+use super::super::state::{Grade, GradeItem, User};
 use super::users::now;
 use super::Ctx;
 
@@ -200,4 +200,147 @@ fn item_data(ctx: &Ctx, item: &GradeItem, items: &[GradeItem], userid: i64) -> V
     put("feedback", json!(grade.map_or("", |g| g.feedback.as_str())));
     put("feedbackformat", json!(0));
     Value::Object(data)
+}
+
+// ---- core_grades_update_grades (grade/externallib.php, lib/gradelib.php grade_update) ----
+
+pub fn update_grades_params(_: &SiteConfig) -> Desc {
+    use super::super::params::{list, optional};
+    single(vec![
+        required("source", value(T::Text)),
+        required("courseid", value(T::Int)),
+        required("component", value(T::Component)),
+        required("activityid", value(T::Int)),
+        required("itemnumber", value(T::Int)),
+        optional(
+            "grades",
+            list(single(vec![
+                required("studentid", value(T::Int)),
+                required("grade", value(T::Float)),
+                optional("str_feedback", value(T::Text)),
+            ])),
+        ),
+        optional(
+            "itemdetails",
+            single(vec![
+                optional("itemname", value(T::Alphanumext)),
+                optional("idnumber", value(T::Int)),
+                optional("gradetype", value(T::Int)),
+                optional("grademax", value(T::Float)),
+                optional("grademin", value(T::Float)),
+                optional("scaleid", value(T::Int)),
+                optional("multfactor", value(T::Float)),
+                optional("plusfactor", value(T::Float)),
+                optional("deleted", value(T::Bool)),
+                optional("hidden", value(T::Bool)),
+            ]),
+        ),
+    ])
+}
+
+/// GRADE_UPDATE_OK, GRADE_UPDATE_ITEM_LOCKED (lib/gradelib.php).
+const GRADE_UPDATE_OK: i64 = 0;
+const GRADE_UPDATE_ITEM_LOCKED: i64 = 4;
+
+/// The component names a module (`mod_assign`), and `activityid` must be a
+/// course module of that module (`invalidcoursemodule`); the course
+/// context (`errorcoursecontextnotvalid`); then `grade_update` for the
+/// module instance's item `itemnumber`: made if missing (named by
+/// itemdetails' itemname, else the module's name), deleted with
+/// `itemdetails[deleted]`, its itemname/idnumber/grademin/grademax/hidden
+/// set from itemdetails; a locked item takes no grades (answer 4); each
+/// grade sets the student's grade and feedback. Answers 0.
+pub fn update_grades(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
+    let courseid = params.int("courseid").unwrap_or_default();
+    let component = params.text("component");
+    let activityid = params.int("activityid").unwrap_or_default();
+    let itemnumber = params.int("itemnumber").unwrap_or_default();
+    let module = component.strip_prefix("mod_");
+    let cm = module.and_then(|m| {
+        ctx.state
+            .modules
+            .get(&activityid)
+            .filter(|cm| cm.modname == m)
+            .cloned()
+    });
+    let Some(cm) = cm else {
+        return Err(WsError::moodle("invalidcoursemodule", "Invalid course module ID"));
+    };
+    if !ctx.state.courses.contains_key(&courseid) {
+        return Err(WsError::moodle(
+            "errorcoursecontextnotvalid",
+            &format!(
+                "You cannot execute functions in the course context (course id:{courseid}). \
+                 The context error message was: Invalid parameter value detected"
+            ),
+        ));
+    }
+    let details = params.0.get("itemdetails").and_then(|d| d.as_array()).map(Rec);
+    let existing = ctx
+        .state
+        .grade_items
+        .values()
+        .find(|i| {
+            i.courseid == courseid
+                && i.itemtype == "mod"
+                && i.itemmodule.as_deref() == Some(cm.modname.as_str())
+                && i.iteminstance == Some(cm.instance)
+                && i.itemnumber == Some(itemnumber)
+        })
+        .map(|i| i.id);
+    if details.is_some_and(|d| d.flag("deleted")) {
+        if let Some(id) = existing {
+            ctx.state.grade_items.remove(&id);
+            ctx.state.grades.retain(|(item, _), _| *item != id);
+            ctx.committed = true;
+        }
+        return Ok(Value::from(GRADE_UPDATE_OK));
+    }
+    let id = match existing {
+        Some(id) => id,
+        None => {
+            let name = details
+                .and_then(|d| d.str("itemname"))
+                .map_or(cm.name.clone(), str::to_string);
+            let mut item = GradeItem::activity(0, courseid, &name, &cm.modname, cm.instance, cm.id);
+            item.itemnumber = Some(itemnumber);
+            ctx.committed = true;
+            ctx.state.add_grade_item(courseid, item)
+        }
+    };
+    let item = ctx.state.grade_items.get_mut(&id).expect("made");
+    if let Some(d) = details {
+        if let Some(name) = d.str("itemname") {
+            item.itemname = Some(name.to_string());
+        }
+        if let Some(idnumber) = d.str("idnumber") {
+            item.idnumber = Some(idnumber.to_string());
+        }
+        if let Some(max) = d.str("grademax").and_then(|v| v.parse().ok()) {
+            item.grademax = max;
+        }
+        if let Some(min) = d.str("grademin").and_then(|v| v.parse().ok()) {
+            item.grademin = min;
+        }
+        if d.str("hidden").is_some() {
+            item.hidden = d.flag("hidden");
+        }
+        ctx.committed = true;
+    }
+    let grades = params.list("grades");
+    if item.locked && !grades.is_empty() {
+        return Ok(Value::from(GRADE_UPDATE_ITEM_LOCKED));
+    }
+    for g in grades {
+        let userid = g.int("studentid").unwrap_or_default();
+        let value: f64 = g.text("grade").parse().unwrap_or(0.0);
+        let grade = Grade {
+            feedback: g.text("str_feedback").to_string(),
+            timemodified: now(),
+            ..Grade::new(value)
+        };
+        ctx.state.grades.insert((id, userid), grade);
+        ctx.committed = true;
+    }
+    Ok(Value::from(GRADE_UPDATE_OK))
 }

@@ -1,9 +1,15 @@
 //! The simulated web-service functions: each one's parameter description
-//! and behaviour, per moodle-ws.md section 2.
+//! and behaviour, per moodle-ws.md section 2 and the Moodle source each
+//! module names.
 
+mod categories;
+mod cohorts;
+mod contents;
 mod courses;
 mod enrol;
 mod grades;
+mod groups;
+mod messages;
 mod site;
 mod users;
 
@@ -152,6 +158,102 @@ pub const FUNCTIONS: &[Function] = &[
         writes: false,
         params: site::site_info_params,
         run: site::get_site_info,
+    },
+    Function {
+        name: "core_course_create_categories",
+        writes: true,
+        params: categories::create_params,
+        run: categories::create_categories,
+    },
+    Function {
+        name: "core_course_update_categories",
+        writes: true,
+        params: categories::update_params,
+        run: categories::update_categories,
+    },
+    Function {
+        name: "core_group_create_groups",
+        writes: true,
+        params: groups::create_params,
+        run: groups::create_groups,
+    },
+    Function {
+        name: "core_group_add_group_members",
+        writes: true,
+        params: groups::add_members_params,
+        run: groups::add_group_members,
+    },
+    Function {
+        name: "core_group_delete_group_members",
+        writes: true,
+        params: groups::delete_members_params,
+        run: groups::delete_group_members,
+    },
+    Function {
+        name: "core_group_get_course_groups",
+        writes: false,
+        params: groups::course_groups_params,
+        run: groups::get_course_groups,
+    },
+    Function {
+        name: "core_cohort_create_cohorts",
+        writes: true,
+        params: cohorts::create_params,
+        run: cohorts::create_cohorts,
+    },
+    Function {
+        name: "core_cohort_add_cohort_members",
+        writes: true,
+        params: cohorts::add_members_params,
+        run: cohorts::add_cohort_members,
+    },
+    Function {
+        name: "core_cohort_delete_cohort_members",
+        writes: true,
+        params: cohorts::delete_members_params,
+        run: cohorts::delete_cohort_members,
+    },
+    Function {
+        name: "core_cohort_get_cohorts",
+        writes: false,
+        params: cohorts::get_params,
+        run: cohorts::get_cohorts,
+    },
+    Function {
+        name: "core_grades_update_grades",
+        writes: true,
+        params: grades::update_grades_params,
+        run: grades::update_grades,
+    },
+    Function {
+        name: "core_message_send_instant_messages",
+        writes: true,
+        params: messages::send_params,
+        run: messages::send_instant_messages,
+    },
+    Function {
+        name: "core_notes_create_notes",
+        writes: true,
+        params: messages::notes_params,
+        run: messages::create_notes,
+    },
+    Function {
+        name: "core_enrol_get_users_courses",
+        writes: false,
+        params: enrol::users_courses_params,
+        run: enrol::get_users_courses,
+    },
+    Function {
+        name: "core_course_get_contents",
+        writes: false,
+        params: contents::contents_params,
+        run: contents::get_contents,
+    },
+    Function {
+        name: "core_completion_get_course_completion_status",
+        writes: false,
+        params: contents::completion_params,
+        run: contents::get_course_completion_status,
     },
 ];
 
