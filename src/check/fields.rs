@@ -348,7 +348,10 @@ fn constraints_of(
     let ty = element;
     for &option in options {
         let applicable = match option {
-            FieldOption::Required(_) | FieldOption::Default(_) | FieldOption::PerCall(_) | FieldOption::Warn(_) => continue,
+            FieldOption::Required(_)
+            | FieldOption::Default(_)
+            | FieldOption::PerCall(_)
+            | FieldOption::Warn(_) => continue,
             FieldOption::Min(_) | FieldOption::Max(_) => numeric,
             FieldOption::Length(_) | FieldOption::Pattern(_) => textual,
             FieldOption::OneOf { .. } => scalar.is_some(),
@@ -381,7 +384,10 @@ fn constraints_of(
                     })
                     .collect();
             }
-            FieldOption::Required(_) | FieldOption::Default(_) | FieldOption::PerCall(_) | FieldOption::Warn(_) => {}
+            FieldOption::Required(_)
+            | FieldOption::Default(_)
+            | FieldOption::PerCall(_)
+            | FieldOption::Warn(_) => {}
         }
     }
     if let (Some(min), Some(max)) = (constraints.min, constraints.max) {
