@@ -6,6 +6,7 @@
 //! with an error is left out of the resulting [`Catalog`].
 
 mod batch;
+mod catalogue;
 mod expr;
 mod fields;
 mod literal;
@@ -324,7 +325,12 @@ impl<'a> Resolver<'a> {
         let checked = base.and_then(|base| {
             let source = &self.sources[*source_index];
             let mut diags = Diagnostics::new(source);
-            let template = statements::check_template(decl, base.as_deref(), &mut diags);
+            let template = statements::check_template(decl, base.as_deref(), &mut diags).and_then(|t| {
+                // Compared with Moodle's description only once it checked clean on its own.
+                let errors = diags.error_count();
+                catalogue::check(decl, &t, &mut diags);
+                (diags.error_count() == errors).then_some(t)
+            });
             self.diagnostics.append(&mut diags.items);
             template
         });

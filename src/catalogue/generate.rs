@@ -1,0 +1,430 @@
+//! `moodlec new FUNCTION`: a ready template for a catalogued function.
+//!
+//! The template declares every parameter the function takes, with its type,
+//! `required` or `default`, and nesting; `wrap` when the records travel in
+//! the function's one list of records, `collect` when the call takes one
+//! list of plain values, one call per record when the parameters are all
+//! scalars; and `returns` from the answer's shape. The text is in `fmt`'s
+//! canonical form. Parameters the language cannot express are reported, not
+//! silently left out.
+
+use std::fmt::Write as _;
+
+use super::{Function, FunctionKind, ObjectShape, Presence, Shape, ValueShape};
+use crate::diagnostic::Source;
+use crate::moodle::ws::CONTROL_FIELDS;
+use crate::template::{BatchRule, ScalarType};
+use crate::value::check_scalar_text;
+
+/// Why a function's template cannot be written in today's language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsupported {
+    /// The function.
+    pub function: String,
+    /// One sentence per parameter that cannot be expressed.
+    pub reasons: Vec<String>,
+}
+
+impl std::fmt::Display for Unsupported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.function, self.reasons.join("; "))
+    }
+}
+
+/// How a generated template sends its records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Carrier {
+    /// The parameters are scalars: one call per record, each field a parameter.
+    TopLevel,
+    /// `wrap NAME`: records are the elements of the one list of records.
+    Wrap(String),
+    /// `collect FIELD into NAME`: each record gives one element of the one list of values.
+    Collect {
+        /// The record field.
+        field: String,
+        /// The list parameter.
+        into: String,
+    },
+}
+
+/// The moodlec type a template declares for a Moodle PARAM type, and whether
+/// moodlec checks values as Moodle does (`false`: moodlec has no type of its
+/// own for it and declares `raw`; Moodle checks the value when it arrives).
+pub fn scalar_for_param(param: &str) -> (ScalarType, bool) {
+    let exact = match param {
+        "int" => ScalarType::Int,
+        "bool" => ScalarType::Bool,
+        "float" => ScalarType::Float,
+        "text" => ScalarType::Text,
+        "notags" => ScalarType::NoTags,
+        "raw" => ScalarType::Raw,
+        "raw_trimmed" => ScalarType::RawTrimmed,
+        "alpha" => ScalarType::Alpha,
+        "alphanum" => ScalarType::AlphaNum,
+        "alphanumext" => ScalarType::AlphaNumExt,
+        "safedir" => ScalarType::SafeDir,
+        "plugin" => ScalarType::Plugin,
+        "auth" => ScalarType::Auth,
+        "theme" => ScalarType::Theme,
+        "username" => ScalarType::Username,
+        "email" => ScalarType::Email,
+        "lang" => ScalarType::Lang,
+        "timezone" => ScalarType::Timezone,
+        _ => return (ScalarType::Raw, false),
+    };
+    (exact, true)
+}
+
+/// The type for a field called `name` of PARAM type `param`: the
+/// refinements moodlec has for well-known fields (`email` is checked with
+/// Moodle's validate_email(), `password` against the password policy).
+fn refined(name: &str, param: &str) -> (ScalarType, bool) {
+    match (name, param) {
+        ("email", "raw_trimmed" | "raw") => (ScalarType::Email, true),
+        ("password", "raw") => (ScalarType::Password, true),
+        _ => scalar_for_param(param),
+    }
+}
+
+/// How a generated template for `function` sends its records, or why none can.
+///
+/// # Errors
+/// The function's parameters need a shape the language does not have.
+pub fn carrier(function: &Function) -> Result<Carrier, Unsupported> {
+    let params = function.parameters();
+    let unsupported = |reasons: Vec<String>| Unsupported {
+        function: function.name.clone(),
+        reasons,
+    };
+    let scalars = params.iter().all(|(_, s)| matches!(s, Shape::Value(_)));
+    if scalars {
+        return Ok(Carrier::TopLevel);
+    }
+    if let [(name, Shape::List(list))] = params {
+        return match &*list.content {
+            Shape::Object(_) => Ok(Carrier::Wrap(name.clone())),
+            Shape::Value(_) => Ok(Carrier::Collect {
+                field: singular(name),
+                into: name.clone(),
+            }),
+            Shape::List(_) => Err(unsupported(vec![format!(
+                "parameter `{name}` is a list of lists"
+            )])),
+        };
+    }
+    let reasons = params
+        .iter()
+        .filter(|(_, s)| !matches!(s, Shape::Value(_)))
+        .map(|(name, shape)| {
+            format!(
+                "parameter `{name}` is {} beside other parameters (per-call parameters beside the records are not expressible yet)",
+                shape.describe()
+            )
+        })
+        .collect();
+    Err(unsupported(reasons))
+}
+
+/// The record field a collected list's values come from: `userids` → `userid`.
+fn singular(list: &str) -> String {
+    match list.strip_suffix('s') {
+        Some(one) if !one.is_empty() && one != list => one.to_owned(),
+        _ => format!("{list}_value"),
+    }
+}
+
+/// The template text for `function`, formatted.
+///
+/// # Errors
+/// The function needs a shape the language cannot express yet.
+pub fn template(function: &Function) -> Result<String, Unsupported> {
+    let carrier = carrier(function)?;
+    let mut reasons = Vec::new();
+    let mut out = String::new();
+    let kind = match function.kind {
+        FunctionKind::Read => "read",
+        FunctionKind::Write => "write",
+    };
+    let _ = writeln!(
+        out,
+        "# Written by `moodlec new {}` from Moodle {}'s description of the function ({kind}).",
+        function.name,
+        super::MOODLE_RELEASE
+    );
+    out.push_str("# Keep the fields your data has; `required` ones Moodle needs in every record.\n");
+    let _ = writeln!(
+        out,
+        "template {} \"{} (Moodle {})\" {{",
+        function.name,
+        function.name,
+        super::MOODLE_RELEASE
+    );
+    let _ = writeln!(out, "  function {}", function.name);
+    let record_fields: Vec<(String, Shape)> = match &carrier {
+        Carrier::TopLevel => function.parameters().to_vec(),
+        Carrier::Wrap(name) => {
+            let _ = writeln!(out, "  wrap {name}");
+            match function.parameter(name) {
+                Some(Shape::List(list)) => match &*list.content {
+                    Shape::Object(object) => object.keys.clone(),
+                    _ => Vec::new(),
+                },
+                _ => Vec::new(),
+            }
+        }
+        Carrier::Collect { field, into } => match function.parameter(into) {
+            Some(Shape::List(list)) => vec![(field.clone(), (*list.content).clone())],
+            _ => Vec::new(),
+        },
+    };
+    out.push('\n');
+    for (name, shape) in &record_fields {
+        write_field(&mut out, name, shape, 1, false, &mut reasons, name);
+    }
+    let per_record = record_fields
+        .iter()
+        .filter(|(_, s)| match s {
+            Shape::Value(v) => v.required != Presence::Optional,
+            _ => false,
+        })
+        .count()
+        .max(1);
+    out.push('\n');
+    match &carrier {
+        Carrier::TopLevel => out.push_str("  batch size 1\n"),
+        Carrier::Wrap(_) => {
+            let budget = BatchRule::DEFAULT_MAX_INPUT_VARS.saturating_sub(CONTROL_FIELDS);
+            let size = (budget / per_record).clamp(1, BatchRule::DEFAULT_SIZE);
+            let _ = writeln!(out, "  batch size {size}");
+        }
+        Carrier::Collect { field, into } => {
+            let _ = writeln!(out, "  batch size {} collect {field} into {into}", BatchRule::DEFAULT_SIZE);
+        }
+    }
+    write_returns(&mut out, function.returns.as_ref());
+    out.push_str("}\n");
+    if !reasons.is_empty() {
+        return Err(Unsupported {
+            function: function.name.clone(),
+            reasons,
+        });
+    }
+    let source = Source::new(format!("{}.moodle", function.name), out.as_str());
+    // The text is built to be canonical already; formatting it proves it parses.
+    Ok(crate::fmt::format_source(&source).unwrap_or(out))
+}
+
+/// One `field` line (or block, for a nested list), at `depth` levels of indent.
+fn write_field(
+    out: &mut String,
+    name: &str,
+    shape: &Shape,
+    depth: usize,
+    in_returns: bool,
+    reasons: &mut Vec<String>,
+    path: &str,
+) {
+    let indent = "  ".repeat(depth);
+    match shape {
+        Shape::Value(value) => {
+            let (ty, exact) = refined(name, &value.ty);
+            let _ = write!(out, "{indent}field {name}: {}", ty.name());
+            if !in_returns {
+                write_presence(out, value, ty);
+            }
+            if !exact {
+                let _ = write!(
+                    out,
+                    " \"PARAM_{}: moodlec does not check it; Moodle does\"",
+                    value.ty.to_uppercase()
+                );
+            }
+            out.push('\n');
+        }
+        Shape::List(list) => match &*list.content {
+            Shape::Object(object) => {
+                let _ = writeln!(out, "{indent}field {name}: list {{");
+                write_object_fields(out, object, depth + 1, in_returns, reasons, path);
+                let _ = write!(out, "{indent}}}");
+                if !in_returns && list.required.is_required() {
+                    out.push_str(" required");
+                }
+                out.push('\n');
+            }
+            Shape::Value(_) => {
+                let why = format!("`{path}` is {}, which templates cannot express yet", shape.describe());
+                if in_returns {
+                    let _ = writeln!(out, "{indent}# {name}: {}", shape.describe());
+                } else {
+                    reasons.push(why);
+                }
+            }
+            Shape::List(_) => {
+                if in_returns {
+                    let _ = writeln!(out, "{indent}# {name}: {}", shape.describe());
+                } else {
+                    reasons.push(format!("`{path}` is a list of lists"));
+                }
+            }
+        },
+        Shape::Object(_) => {
+            if in_returns {
+                let _ = writeln!(out, "{indent}# {name}: {}", shape.describe());
+            } else {
+                reasons.push(format!(
+                    "`{path}` is {}, which templates cannot express yet",
+                    shape.describe()
+                ));
+            }
+        }
+    }
+}
+
+fn write_object_fields(
+    out: &mut String,
+    object: &ObjectShape,
+    depth: usize,
+    in_returns: bool,
+    reasons: &mut Vec<String>,
+    path: &str,
+) {
+    for (name, shape) in &object.keys {
+        write_field(out, name, shape, depth, in_returns, reasons, &format!("{path}[i][{name}]"));
+    }
+}
+
+/// ` required` or ` default VALUE` for a value Moodle requires or defaults.
+fn write_presence(out: &mut String, value: &ValueShape, ty: ScalarType) {
+    match value.required {
+        Presence::Required => out.push_str(" required"),
+        Presence::Optional => {}
+        Presence::Default => {
+            if let Some(literal) = value.default.as_ref().and_then(|d| default_literal(d, ty)) {
+                let _ = write!(out, " default {literal}");
+            }
+        }
+    }
+}
+
+/// A Moodle default as a template literal of type `ty`, when it is one moodlec accepts.
+fn default_literal(default: &serde_json::Value, ty: ScalarType) -> Option<String> {
+    use serde_json::Value as J;
+    let literal = match (default, ty) {
+        (J::Null | J::Array(_) | J::Object(_), _) => return None,
+        (J::Bool(b), ScalarType::Bool) => b.to_string(),
+        (J::Number(n), ScalarType::Bool) => match n.as_i64() {
+            Some(0) => "false".to_owned(),
+            Some(1) => "true".to_owned(),
+            _ => return None,
+        },
+        (J::String(s), ScalarType::Bool) => match s.as_str() {
+            "0" | "" => "false".to_owned(),
+            "1" => "true".to_owned(),
+            _ => return None,
+        },
+        (J::Bool(b), ScalarType::Int | ScalarType::Timestamp) => u8::from(*b).to_string(),
+        (J::Number(n), ScalarType::Int | ScalarType::Timestamp) => n.as_i64()?.to_string(),
+        (J::String(s), ScalarType::Int | ScalarType::Timestamp) => s.parse::<i64>().ok()?.to_string(),
+        (J::Number(n), ScalarType::Float) => {
+            let x = n.as_f64()?;
+            if x.fract() == 0.0 && x.abs() < 1e15 {
+                format!("{x:.1}")
+            } else {
+                format!("{x}")
+            }
+        }
+        (J::String(s), ScalarType::Float) => {
+            s.parse::<f64>().ok().filter(|x| x.is_finite())?;
+            s.clone()
+        }
+        (J::Bool(_), _) => return None,
+        (J::Number(n), _) => {
+            let text = n.to_string();
+            check_scalar_text(ty, &text).ok()?;
+            quote(&text)
+        }
+        (J::String(s), _) => {
+            check_scalar_text(ty, s).ok()?;
+            quote(s)
+        }
+    };
+    Some(literal)
+}
+
+/// A template string literal.
+fn quote(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `returns ...` from the answer's shape.
+fn write_returns(out: &mut String, returns: Option<&Shape>) {
+    let mut ignored = Vec::new();
+    match returns {
+        None => out.push_str("  returns nothing\n"),
+        Some(Shape::Object(object)) => {
+            out.push_str("  returns object {\n");
+            write_object_fields(out, object, 2, true, &mut ignored, "");
+            out.push_str("  }\n");
+        }
+        Some(Shape::List(list)) => match &*list.content {
+            Shape::Object(object) => {
+                out.push_str("  returns list {\n");
+                write_object_fields(out, object, 2, true, &mut ignored, "");
+                out.push_str("  }\n");
+            }
+            other => {
+                let _ = writeln!(out, "  # Moodle answers a list of {}", describe_element(other));
+                out.push_str("  returns nothing\n");
+            }
+        },
+        Some(other) => {
+            let _ = writeln!(out, "  # Moodle answers {}", other.describe());
+            out.push_str("  returns nothing\n");
+        }
+    }
+}
+
+fn describe_element(shape: &Shape) -> String {
+    match shape {
+        Shape::Value(v) => format!("plain values (PARAM_{})", v.ty.to_uppercase()),
+        Shape::Object(_) => "records".to_owned(),
+        Shape::List(_) => "lists".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::function;
+
+    #[test]
+    fn create_users_wraps_users_with_nested_lists() {
+        let text = template(function("core_user_create_users").unwrap()).unwrap();
+        assert!(text.contains("  wrap users\n"), "{text}");
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(text.contains("field username: username required"), "{text}");
+        assert!(text.contains("field email: email required"), "{text}");
+        assert!(text.contains("field auth: auth default \"manual\""), "{text}");
+        assert!(text.contains("field customfields: list {"), "{text}");
+    }
+
+    #[test]
+    fn a_list_of_plain_values_is_collected() {
+        let text = template(function("core_user_delete_users").unwrap()).unwrap();
+        assert!(text.contains("field userid: int required"), "{text}");
+        assert!(text.contains("collect userid into userids"), "{text}");
+    }
+}
