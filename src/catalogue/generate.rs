@@ -78,7 +78,7 @@ pub fn scalar_for_param(param: &str) -> (ScalarType, bool) {
 /// The type for a field called `name` of PARAM type `param`: the
 /// refinements moodlec has for well-known fields (`email` is checked with
 /// Moodle's validate_email(), `password` against the password policy).
-fn refined(name: &str, param: &str) -> (ScalarType, bool) {
+pub fn refined_type(name: &str, param: &str) -> (ScalarType, bool) {
     match (name, param) {
         ("email", "raw_trimmed" | "raw") => (ScalarType::Email, true),
         ("password", "raw") => (ScalarType::Password, true),
@@ -179,7 +179,11 @@ pub fn template(function: &Function) -> Result<String, Unsupported> {
     };
     out.push('\n');
     for (name, shape) in &record_fields {
-        write_field(&mut out, name, shape, 1, false, &mut reasons, name);
+        let path = match &carrier {
+            Carrier::Wrap(wrap) => format!("{wrap}[i][{name}]"),
+            Carrier::TopLevel | Carrier::Collect { .. } => name.clone(),
+        };
+        write_field(&mut out, name, shape, 1, false, &mut reasons, &path);
     }
     let per_record = record_fields
         .iter()
@@ -227,7 +231,7 @@ fn write_field(
     let indent = "  ".repeat(depth);
     match shape {
         Shape::Value(value) => {
-            let (ty, exact) = refined(name, &value.ty);
+            let (ty, exact) = refined_type(name, &value.ty);
             let _ = write!(out, "{indent}field {name}: {}", ty.name());
             if !in_returns {
                 write_presence(out, value, ty);

@@ -29,7 +29,8 @@ use crate::value::check_scalar_text;
 /// | `int` | `int`, `timestamp`, `bool` (sent as 1/0) |
 /// | `float` | `float`, `int`, `timestamp`, `bool` |
 /// | `bool` | `bool`; `int` limited to 0 and 1 |
-/// | `alpha`, `alphaext` | `alpha`, `country` |
+/// | `alpha` | `alpha`, `country` |
+/// | `alphaext` | `alpha`, `country`, and (no moodlec type of its own) `raw`, `raw_trimmed`, `text`, `notags` |
 /// | `alphanum` | `alpha`, `alphanum`, `country`, `bool` |
 /// | `alphanumext`, `safedir` | `alpha`, `alphanum`, `alphanumext`, `safedir`, `country`, `bool`, `plugin`, `auth`, `theme`, `lang` |
 /// | `plugin` | `plugin`, `auth`, `theme` |
@@ -48,7 +49,9 @@ pub fn compatible(ty: ScalarType, param: &str, constraints: &Constraints) -> boo
         "int" => matches!(ty, Int | Timestamp | Bool),
         "float" => matches!(ty, Float | Int | Timestamp | Bool),
         "bool" => ty == Bool || (ty == Int && zero_or_one(constraints)),
-        "alpha" | "alphaext" => matches!(ty, Alpha | Country),
+        "alpha" => matches!(ty, Alpha | Country),
+        // No moodlec type of its own: the loose text types too, Moodle checks them.
+        "alphaext" => matches!(ty, Alpha | Country | Raw | RawTrimmed | Text | NoTags),
         "alphanum" => matches!(ty, Alpha | AlphaNum | Country | Bool),
         "alphanumext" | "safedir" => matches!(
             ty,

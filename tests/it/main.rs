@@ -13,6 +13,7 @@
 mod harness;
 mod simulator;
 
+mod catalogue;
 mod cli;
 mod cli_errors;
 mod cli_records;
