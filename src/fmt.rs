@@ -526,16 +526,7 @@ impl<'a> Printer<'a> {
     }
 
     fn field(&self, f: &FieldDecl, depth: usize) -> FieldParts {
-        let mut body = match &f.ty {
-            TypeExpr::Named(name) => name.name.clone(),
-            TypeExpr::Enum { values, .. } => {
-                let values = values.iter().map(|v| quote(&v.value)).collect();
-                bracketed("enum(", values, ")", depth)
-            }
-            TypeExpr::List { fields, span } => {
-                format!("list {{{}", self.fields_block(fields, *span, depth + 1))
-            }
-        };
+        let mut body = self.type_text(&f.ty, depth);
         for option in &f.options {
             body.push(' ');
             body.push_str(&option_text(option, depth));
@@ -544,6 +535,29 @@ impl<'a> Printer<'a> {
             head: format!("field {}:", f.name.name),
             body,
             doc: f.doc.as_ref().map(|d| quote(&d.value)),
+        }
+    }
+
+    /// A field type; `list object { ... }` is written `list { ... }`, its canonical form.
+    fn type_text(&self, ty: &TypeExpr, depth: usize) -> String {
+        match ty {
+            TypeExpr::Named(name) => name.name.clone(),
+            TypeExpr::Enum { values, .. } => {
+                let values = values.iter().map(|v| quote(&v.value)).collect();
+                bracketed("enum(", values, ")", depth)
+            }
+            TypeExpr::List { fields, span } => {
+                format!("list {{{}", self.fields_block(fields, *span, depth + 1))
+            }
+            TypeExpr::Object { fields, span } => {
+                format!("object {{{}", self.fields_block(fields, *span, depth + 1))
+            }
+            TypeExpr::Values { inner, .. } => match &**inner {
+                TypeExpr::Object { fields, span } => {
+                    format!("list {{{}", self.fields_block(fields, *span, depth + 1))
+                }
+                inner => format!("list {}", self.type_text(inner, depth)),
+            },
         }
     }
 
@@ -632,11 +646,16 @@ fn sync_last<'a>(entries: &[Entry<'a>], layout: &mut Layout<'_>, separate: bool)
     order.iter().map(|&i| entries[i]).collect()
 }
 
-/// The span of a field's `list { }` type, if it has one.
+/// The span of a field's `list { }` or `object { }` type (at any depth of
+/// `list TYPE`), if it has one.
 fn list_span(f: &FieldDecl) -> Option<Span> {
-    match &f.ty {
-        TypeExpr::List { span, .. } => Some(*span),
-        TypeExpr::Named(_) | TypeExpr::Enum { .. } => None,
+    let mut ty = &f.ty;
+    loop {
+        match ty {
+            TypeExpr::List { span, .. } | TypeExpr::Object { span, .. } => return Some(*span),
+            TypeExpr::Values { inner, .. } => ty = inner,
+            TypeExpr::Named(_) | TypeExpr::Enum { .. } => return None,
+        }
     }
 }
 
@@ -735,6 +754,7 @@ fn batch(settings: &[BatchSetting]) -> String {
 fn option_text(option: &FieldOption, depth: usize) -> String {
     match option {
         FieldOption::Required(_) => "required".to_owned(),
+        FieldOption::PerCall(_) => "per_call".to_owned(),
         FieldOption::Default(DefaultValue::Literal(value)) => format!("default {}", literal(value)),
         FieldOption::Default(DefaultValue::Param(name)) => format!("default param.{}", name.name),
         FieldOption::Min(value) => format!("min {}", literal(value)),

@@ -39,6 +39,9 @@ pub struct TooLarge {
 pub struct Batcher {
     rule: BatchRule,
     group_by: Option<usize>,
+    /// Positions of the `per_call` fields: a batch holds only records with
+    /// equal values of them (they are sent once per call).
+    per_call: Vec<usize>,
     open: Vec<Open>,
     /// Empty buffers of emitted batches, for groups starting a batch.
     spare: Vec<Open>,
@@ -164,6 +167,9 @@ impl Batcher {
         Batcher {
             rule: template.batch.clone(),
             group_by,
+            per_call: (0..template.fields.len())
+                .filter(|&p| template.fields[p].per_call)
+                .collect(),
             open: Vec::new(),
             spare: Vec::new(),
             by_int: HashMap::default(),
@@ -184,17 +190,27 @@ impl Batcher {
     /// # Errors
     /// The record alone carries more form fields than PHP would read.
     pub fn push(&mut self, record: ValidRecord) -> Result<Vec<Batch>, TooLarge> {
-        let fields = record.form_fields();
-        if fields > self.budget() {
+        let all = record.form_fields();
+        // `per_call` fields are sent once per call, whatever its records.
+        let call: usize = if self.per_call.is_empty() {
+            0
+        } else {
+            (record.values.iter())
+                .filter(|(p, _)| self.per_call.contains(p))
+                .map(|(_, v)| v.form_fields())
+                .sum()
+        };
+        let fields = all - call;
+        if all > self.budget() {
             return Err(TooLarge {
-                form_fields: fields + CONTROL_FIELDS,
+                form_fields: all + CONTROL_FIELDS,
                 limit: self.rule.max_input_vars,
             });
         }
         let slot = self.slot(&record);
         let mut done = Vec::new();
         let budget = self.budget();
-        if self.open[slot].form_fields + fields > budget {
+        if !self.open[slot].records.is_empty() && self.open[slot].form_fields + fields > budget {
             // Split before PHP would silently drop this record's fields.
             done.push(self.take(slot));
         }
@@ -202,6 +218,9 @@ impl Batcher {
             if let Some(spare) = self.spare.pop() {
                 self.open[slot] = spare;
             }
+        }
+        if self.open[slot].records.is_empty() {
+            self.open[slot].form_fields += call;
         }
         let open = &mut self.open[slot];
         open.push(record, fields);
@@ -249,6 +268,9 @@ impl Batcher {
     /// without writing their text, and so is any other value whose text is
     /// an int's (a float 5.0 is "5"): the groups stay exactly those of the texts.
     fn slot(&mut self, record: &ValidRecord) -> usize {
+        if !self.per_call.is_empty() {
+            return self.call_slot(record);
+        }
         let int = match self.group_value(record) {
             // Kept out of the maps (all records, without `group_by`).
             None => return *self.ungrouped.get_or_insert_with(|| open_group(&mut self.open)),
@@ -267,6 +289,27 @@ impl Batcher {
             return slot;
         }
         let slot = open_group(open);
+        self.by_text.insert(self.text.clone(), slot);
+        slot
+    }
+
+    /// The open batch of `record`'s group when the template has `per_call`
+    /// fields: the group is the `group_by` value together with theirs.
+    fn call_slot(&mut self, record: &ValidRecord) -> usize {
+        self.text.clear();
+        if let Some(value) = self.group_value(record) {
+            let _ = write!(self.text, "{value}");
+        }
+        for &position in &self.per_call {
+            self.text.push('\u{1f}');
+            if let Some((_, value)) = record.values.iter().find(|(p, _)| *p == position) {
+                let _ = write!(self.text, "{value:?}");
+            }
+        }
+        if let Some(&slot) = self.by_text.get(self.text.as_str()) {
+            return slot;
+        }
+        let slot = open_group(&mut self.open);
         self.by_text.insert(self.text.clone(), slot);
         slot
     }

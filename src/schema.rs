@@ -69,16 +69,11 @@ fn is_filled_by_mapping(template: &Template, field: &str) -> bool {
 }
 
 fn field_schema(field: &Field) -> Json {
-    let mut schema = match &field.ty {
-        FieldType::Scalar(scalar) => scalar_schema(*scalar),
-        FieldType::Enum(values) => json!({ "type": "string", "enum": values }),
-        FieldType::List(fields) => json!({
-            "type": "array",
-            "items": object_schema(fields, None),
-        }),
-    };
+    let mut schema = type_schema(&field.ty, &field.constraints);
     let object = schema.as_object_mut().expect("field schemas are objects");
-    add_constraints(object, &field.constraints);
+    if !field.ty.is_structure() {
+        add_constraints(object, &field.constraints);
+    }
     if !field.doc.is_empty() {
         object.insert("description".into(), json!(field.doc));
     }
@@ -86,6 +81,28 @@ fn field_schema(field: &Field) -> Json {
         object.insert("default".into(), value_json(value));
     }
     schema
+}
+
+/// The schema of a type; `constraints` apply to the elements of a `list TYPE`.
+fn type_schema(ty: &FieldType, constraints: &Constraints) -> Json {
+    match ty {
+        FieldType::Scalar(scalar) => scalar_schema(*scalar),
+        FieldType::Enum(values) => json!({ "type": "string", "enum": values }),
+        FieldType::List(fields) => json!({
+            "type": "array",
+            "items": object_schema(fields, None),
+        }),
+        FieldType::Object(fields) => object_schema(fields, None),
+        FieldType::Values(inner) => {
+            let mut items = type_schema(inner, constraints);
+            if !inner.is_structure() {
+                if let Some(object) = items.as_object_mut() {
+                    add_constraints(object, constraints);
+                }
+            }
+            json!({ "type": "array", "items": items })
+        }
+    }
 }
 
 fn scalar_schema(scalar: ScalarType) -> Json {

@@ -197,6 +197,11 @@ pub struct Field {
     pub default: Option<DefaultValue>,
     /// Extra checks beyond the type.
     pub constraints: Constraints,
+    /// `per_call`: a top-level parameter of the call beside the record list
+    /// (`wrap` or `collect`), sent once per call rather than once per record.
+    /// Records with different values of such fields go to different calls.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub per_call: bool,
     /// Description.
     pub doc: String,
     /// The declaration.
@@ -247,8 +252,32 @@ pub enum FieldType {
     Scalar(ScalarType),
     /// A string from a fixed set.
     Enum(Vec<String>),
-    /// Moodle's multiple structure: a list of records with these fields.
+    /// Moodle's multiple structure of single structures: a list of records
+    /// with these fields (`list { ... }`, also written `list object { ... }`),
+    /// sent as `name[i][field]`.
     List(Vec<Field>),
+    /// Moodle's single structure: one object with these fields
+    /// (`object { ... }`), sent as `name[field]`.
+    Object(Vec<Field>),
+    /// Moodle's multiple structure of anything but a single structure: a
+    /// list of values of the inner type (`list int`, `list enum(...)`,
+    /// `list list { ... }`), sent as `name[i]` (then the inner type's keys).
+    Values(Box<FieldType>),
+}
+
+impl FieldType {
+    /// A list of `inner`: `list object { ... }` is the same as `list { ... }`.
+    pub fn list_of(inner: FieldType) -> FieldType {
+        match inner {
+            FieldType::Object(fields) => FieldType::List(fields),
+            other => FieldType::Values(Box::new(other)),
+        }
+    }
+
+    /// Whether values of this type are structures (lists or objects), not scalars.
+    pub fn is_structure(&self) -> bool {
+        matches!(self, FieldType::List(_) | FieldType::Object(_) | FieldType::Values(_))
+    }
 }
 
 impl fmt::Display for FieldType {
@@ -257,6 +286,8 @@ impl fmt::Display for FieldType {
             FieldType::Scalar(s) => f.write_str(s.name()),
             FieldType::Enum(values) => write!(f, "enum({})", values.join(", ")),
             FieldType::List(_) => f.write_str("list"),
+            FieldType::Object(_) => f.write_str("object"),
+            FieldType::Values(inner) => write!(f, "list {inner}"),
         }
     }
 }

@@ -6,7 +6,7 @@ use crate::diagnostic::Code;
 use crate::moodle::ws::CONTROL_FIELDS;
 use crate::span::Span;
 use crate::syntax::ast::{self, BatchSetting, Item};
-use crate::template::{FieldType, Template};
+use crate::template::Template;
 
 pub(super) fn check_batch(decl: &ast::TemplateDecl, template: &mut Template, diags: &mut Diagnostics) {
     let mut size_span = None;
@@ -41,10 +41,13 @@ pub(super) fn check_batch(decl: &ast::TemplateDecl, template: &mut Template, dia
             }
         }
     }
-    // A read template without `collect` makes one call per input record.
-    if template.is_read() && template.batch.collect.is_none() && size_span.is_none() {
+    // A read template without `collect`, or a write template without a list
+    // parameter (no `wrap`, no `collect`), makes one call per record.
+    let no_list = template.wrap.is_none() && template.batch.collect.is_none();
+    if (template.is_read() || no_list) && template.batch.collect.is_none() && size_span.is_none() {
         template.batch.size = 1;
     }
+    check_per_call(decl, template, diags);
     if !template.is_read() {
         check_write_collect(decl, template, diags);
     }
@@ -88,6 +91,7 @@ fn check_write_collect(decl: &ast::TemplateDecl, template: &Template, diags: &mu
     let others: Vec<&str> = template
         .fields
         .iter()
+        .filter(|f| !f.per_call)
         .map(|f| f.name.as_str())
         .filter(|name| *name != collect.field)
         .collect();
@@ -103,13 +107,54 @@ fn check_write_collect(decl: &ast::TemplateDecl, template: &Template, diags: &mu
                         others.join(", ")
                     ),
                 )
-                .label("the call's only parameter")
+                .label("the call's only list")
                 .help(format!(
-                    "the call takes just the list `{}[i]`; remove the other fields, or `wrap` whole records instead of collecting",
+                    "each record gives one value of the list `{}[i]`; mark the call's other parameters `per_call`, remove the other fields, or `wrap` whole records instead of collecting",
                     collect.into
                 )),
         );
     }
+}
+
+/// `per_call` fields: top-level parameters beside a write template's record
+/// list, so the template needs one (`wrap` or `collect`).
+fn check_per_call(decl: &ast::TemplateDecl, template: &Template, diags: &mut Diagnostics) {
+    let Some(field) = template.fields.iter().find(|f| f.per_call) else {
+        return;
+    };
+    let span = per_call_span(decl, &field.name).unwrap_or(field.span);
+    let (message, label, help) = if template.is_read() {
+        (
+            format!("`{}` is `per_call` in a read template", field.name),
+            "read templates make one call per input".to_owned(),
+            "remove `per_call`: every input of a read template is a parameter of its call".to_owned(),
+        )
+    } else if template.wrap.is_none() && template.batch.collect.is_none() {
+        (
+            format!("`{}` is `per_call`, but `{}` has no record list", field.name, template.name),
+            "every field is a parameter of the call already".to_owned(),
+            "without `wrap` or `collect` each record is one call and all its fields are sent once; remove `per_call`, or add `wrap NAME` naming the function's list parameter".to_owned(),
+        )
+    } else {
+        return;
+    };
+    diags.push(
+        diags
+            .error(Code::ConstraintNotApplicable, span, message)
+            .label(label)
+            .help(help),
+    );
+}
+
+/// The span of the `per_call` of field `name`, searched in this template's own declarations.
+fn per_call_span(decl: &ast::TemplateDecl, name: &str) -> Option<Span> {
+    decl.items.iter().find_map(|item| match item {
+        Item::Field(field) if field.name.name == name => field.options.iter().find_map(|o| match o {
+            ast::FieldOption::PerCall(span) => Some(*span),
+            _ => None,
+        }),
+        _ => None,
+    })
 }
 
 fn positive(number: &ast::Number, what: &str, diags: &mut Diagnostics) -> Option<usize> {
@@ -159,7 +204,7 @@ pub fn min_form_fields(template: &Template) -> usize {
     template
         .fields
         .iter()
-        .filter(|f| !matches!(f.ty, FieldType::List(_)))
+        .filter(|f| !f.per_call && !f.ty.is_structure())
         .filter(|f| f.required || f.default.is_some() || set(&f.name))
         .count()
 }
@@ -182,7 +227,12 @@ fn check_budget(template: &Template, span: Span, diags: &mut Diagnostics) {
         return;
     }
     let per_record = min_form_fields(template).max(1);
-    let budget = batch.max_input_vars.saturating_sub(CONTROL_FIELDS);
+    let per_call = template
+        .fields
+        .iter()
+        .filter(|f| f.per_call && !f.ty.is_structure() && (f.required || f.default.is_some()))
+        .count();
+    let budget = batch.max_input_vars.saturating_sub(CONTROL_FIELDS + per_call);
     if batch.size.saturating_mul(per_record) > budget {
         let fits = budget / per_record;
         diags.push(

@@ -62,6 +62,7 @@ fn check_field(decl: &ast::FieldDecl, params: &[Param], diags: &mut Diagnostics)
         required: false,
         default: None,
         constraints,
+        per_call: false,
         doc: decl.doc.as_ref().map(|d| d.value.clone()).unwrap_or_default(),
         span: decl.span,
     };
@@ -75,6 +76,7 @@ fn check_field(decl: &ast::FieldDecl, params: &[Param], diags: &mut Diagnostics)
             FieldOption::Default(default) => {
                 field.default = check_default(default, &field, params, diags);
             }
+            FieldOption::PerCall(_) => field.per_call = true,
             _ => {}
         }
     }
@@ -110,16 +112,38 @@ pub(super) fn check_type(ty: &TypeExpr, params: &[Param], diags: &mut Diagnostic
             }
         },
         TypeExpr::Enum { values, span } => check_enum(values, *span, diags),
-        TypeExpr::List { fields, .. } => {
-            let decls: Vec<&ast::FieldDecl> = fields.iter().collect();
-            Some(FieldType::List(check_fields(&decls, params, diags)))
+        TypeExpr::List { fields, .. } => Some(FieldType::List(check_inner_fields(fields, params, diags))),
+        TypeExpr::Object { fields, .. } => Some(FieldType::Object(check_inner_fields(fields, params, diags))),
+        TypeExpr::Values { inner, .. } => check_type(inner, params, diags).map(FieldType::list_of),
+    }
+}
+
+/// The fields of a structure (`object { }`, `list { }`): as a template's,
+/// but none is `per_call` (only the call's own parameters are).
+fn check_inner_fields(fields: &[ast::FieldDecl], params: &[Param], diags: &mut Diagnostics) -> Vec<Field> {
+    for decl in fields {
+        for option in &decl.options {
+            if let FieldOption::PerCall(span) = option {
+                diags.push(
+                    diags
+                        .error(
+                            Code::ConstraintNotApplicable,
+                            *span,
+                            format!("`per_call` does not apply to `{}`, a field inside a structure", decl.name.name),
+                        )
+                        .label("inside an object or list")
+                        .help("`per_call` marks a top-level parameter of the call; the fields of a structure are sent with it"),
+                );
+            }
         }
     }
+    let decls: Vec<&ast::FieldDecl> = fields.iter().collect();
+    check_fields(&decls, params, diags)
 }
 
 fn unknown_type(ident: &ast::Ident, diags: &Diagnostics) -> crate::diagnostic::TemplateDiagnostic {
     let mut names: Vec<&str> = ScalarType::ALL.iter().map(|t| t.name()).collect();
-    names.extend(["list", "enum"]);
+    names.extend(["list", "object", "enum"]);
     let help = TYPE_ALIASES
         .iter()
         .find(|(alias, _)| *alias == ident.name)
@@ -173,6 +197,19 @@ fn check_default(
     diags: &mut Diagnostics,
 ) -> Option<DefaultValue> {
     match default {
+        AstDefault::Param(ident) if field.ty.is_structure() => {
+            diags.push(
+                diags
+                    .error(
+                        Code::BadDefault,
+                        ident.span,
+                        format!("the default of `{}` does not fit its type", field.name),
+                    )
+                    .label(format!("a param cannot fill a field of type `{}`", field.ty))
+                    .help("defaults go on the fields inside an object; a `required` object the record lacks is built from them"),
+            );
+            None
+        }
         AstDefault::Param(ident) => {
             if params.iter().any(|p| p.name == ident.name) {
                 return Some(DefaultValue::Param(ident.name.clone()));
@@ -252,15 +289,21 @@ pub(super) fn bad_literal(
 
 fn check_constraints(decl: &ast::FieldDecl, ty: &FieldType, diags: &mut Diagnostics) -> Constraints {
     let mut constraints = Constraints::default();
-    let scalar = match ty {
+    // A `list TYPE` field's constraints apply to each of its values.
+    let mut element = ty;
+    while let FieldType::Values(inner) = element {
+        element = inner;
+    }
+    let scalar = match element {
         FieldType::Scalar(s) => Some(*s),
         _ => None,
     };
     let numeric = scalar.is_some_and(ScalarType::is_numeric);
-    let textual = scalar.is_some_and(ScalarType::is_textual) || matches!(ty, FieldType::Enum(_));
+    let textual = scalar.is_some_and(ScalarType::is_textual) || matches!(element, FieldType::Enum(_));
+    let ty = element;
     for option in &decl.options {
         let applicable = match option {
-            FieldOption::Required(_) | FieldOption::Default(_) => continue,
+            FieldOption::Required(_) | FieldOption::Default(_) | FieldOption::PerCall(_) => continue,
             FieldOption::Min(_) | FieldOption::Max(_) => numeric,
             FieldOption::Length(_) | FieldOption::Pattern(_) => textual,
             FieldOption::OneOf { .. } => scalar.is_some(),
@@ -293,7 +336,7 @@ fn check_constraints(decl: &ast::FieldDecl, ty: &FieldType, diags: &mut Diagnost
                     })
                     .collect();
             }
-            FieldOption::Required(_) | FieldOption::Default(_) => {}
+            FieldOption::Required(_) | FieldOption::Default(_) | FieldOption::PerCall(_) => {}
         }
     }
     if let (Some(min), Some(max)) = (constraints.min, constraints.max) {
@@ -335,7 +378,7 @@ pub(super) fn with_keyword(option: &FieldOption, text: &str) -> Span {
         FieldOption::Length(_) => "length",
         FieldOption::Pattern(_) => "pattern",
         FieldOption::Default(_) => "default",
-        FieldOption::Required(_) | FieldOption::OneOf { .. } => return span,
+        FieldOption::Required(_) | FieldOption::PerCall(_) | FieldOption::OneOf { .. } => return span,
     };
     let before = text.get(..span.start).unwrap_or_default().trim_end();
     match before.strip_suffix(keyword) {

@@ -46,8 +46,10 @@ pub(crate) fn literal_value(lit: &Literal, ty: &FieldType) -> Result<Value, Lite
                 )
             }
         }
-        FieldType::List(_) => Err(LiteralError::new("a list field cannot have a constant value")
-            .help("lists come from the data; leave the field out to send none")),
+        FieldType::List(_) | FieldType::Object(_) | FieldType::Values(_) => Err(LiteralError::new(format!(
+            "a field of type `{ty}` cannot have a constant value"
+        ))
+        .help("structures come from the data (or a map giving JSON); defaults go on the fields inside an object")),
     }
 }
 

@@ -10,7 +10,7 @@ use super::Diagnostics;
 use crate::diagnostic::Code;
 use crate::span::Span;
 use crate::syntax::ast::{self, Item};
-use crate::template::{FieldType, Mapping, Template};
+use crate::template::{Mapping, Template};
 
 /// The template's mapping: the base's, with this declaration's statements
 /// replacing those for the same fields. `None` when there is none at all.
@@ -104,16 +104,17 @@ fn past(how: &str) -> &str {
 
 fn target_field(template: &Template, field: &ast::Ident, how: &str, diags: &mut Diagnostics) -> bool {
     match template.field(&field.name) {
-        Some(f) if matches!(f.ty, FieldType::List(_)) => {
+        // A `map` may build a structure: its text is read as JSON.
+        Some(f) if f.ty.is_structure() && how != "map" => {
             diags.push(
                 diags
                     .error(
                         Code::NotScalar,
                         field.span,
-                        format!("`{how}` cannot fill the list field `{}`", field.name),
+                        format!("`{how}` cannot fill the {} field `{}`", f.ty, field.name),
                     )
-                    .label("a list field")
-                    .help("list fields come from the data as JSON arrays"),
+                    .label(format!("a field of type `{}`", f.ty))
+                    .help("structures come from the data, or from a `map` whose text is JSON (`map tags = \"[{{{{ tag | tojson }}}}]\"`)"),
             );
             false
         }

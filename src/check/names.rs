@@ -16,15 +16,19 @@ pub(super) fn scalar_field<'t>(
     diags: &mut Diagnostics,
 ) -> Option<&'t Field> {
     match template.field(&ident.name) {
-        Some(field) if matches!(field.ty, FieldType::List(_)) => {
+        Some(field) if field.ty.is_structure() => {
+            let kind = match field.ty {
+                FieldType::Object(_) => "object",
+                _ => "list",
+            };
             diags.push(
                 diags
                     .error(
                         Code::NotScalar,
                         ident.span,
-                        format!("`{what}` cannot use the list field `{}`", ident.name),
+                        format!("`{what}` cannot use the {kind} field `{}`", ident.name),
                     )
-                    .label("a list field")
+                    .label(format!("a{} {kind} field", if kind == "object" { "n" } else { "" }))
                     .help(format!("`{what}` compares single values; name a scalar field")),
             );
             None

@@ -6,54 +6,50 @@
 //! keys, and those are identifiers, so keys need no escaping beyond brackets
 //! (sent raw; PHP reads raw and percent-encoded brackets alike).
 
-use crate::form::{scalar_text, FieldValue, Pair};
-use crate::template::{Field, FieldType, Template, Value};
+use crate::form::{field_pairs, scalar_text, value_pairs, FieldValue, Pair};
+use crate::template::{Field, Template, Value};
 use crate::validate::ValidRecord;
 
-/// The pairs of record `record` placed at index `index` of the template's list parameter.
+/// The pairs of record `record` placed at index `index` of the template's
+/// list parameter. Its `per_call` fields are left out: [`call_pairs`] sends
+/// them once per call.
 pub fn record_pairs(template: &Template, record: &ValidRecord, index: usize, out: &mut Vec<Pair>) {
+    let mut push = |key: &str, value: &Value| out.push((key.to_owned(), scalar_text(value)));
+    let per_record = record
+        .values
+        .iter()
+        .filter(|(position, _)| !template.fields[*position].per_call);
     // A write template that collects a field sends each record's value as
     // `{into}[{index}]` (read templates take the collected field out first).
     if let (None, Some(collect)) = (&template.wrap, &template.batch.collect) {
-        for (position, value) in &record.values {
-            match value {
-                FieldValue::Scalar(scalar) if template.fields[*position].name == collect.field => {
-                    out.push((format!("{}[{index}]", collect.into), scalar_text(scalar)));
-                }
-                _ => value_pairs(
-                    &template.fields,
-                    std::slice::from_ref(&(*position, value.clone())),
-                    "",
-                    out,
-                ),
-            }
+        for (position, value) in per_record {
+            let field = &template.fields[*position];
+            let mut key = if field.name == collect.field {
+                format!("{}[{index}]", collect.into)
+            } else {
+                field.name.clone()
+            };
+            value_pairs(&field.ty, value, &mut key, &mut push);
         }
         return;
     }
-    let prefix = match &template.wrap {
+    let mut key = match &template.wrap {
         Some(wrap) => format!("{wrap}[{index}]"),
         None => String::new(),
     };
-    value_pairs(&template.fields, &record.values, &prefix, out);
+    for (position, value) in per_record {
+        field_pairs(&template.fields[*position], value, &mut key, &mut push);
+    }
 }
 
-fn value_pairs(fields: &[Field], values: &[(usize, FieldValue)], prefix: &str, out: &mut Vec<Pair>) {
-    for (position, value) in values {
-        let name = &fields[*position].name;
-        let key = if prefix.is_empty() {
-            name.clone()
-        } else {
-            format!("{prefix}[{name}]")
-        };
-        match (value, &fields[*position].ty) {
-            (FieldValue::Scalar(scalar), _) => out.push((key, scalar_text(scalar))),
-            (FieldValue::List(elements), FieldType::List(inner)) => {
-                for (index, element) in elements.iter().enumerate() {
-                    value_pairs(inner, element, &format!("{key}[{index}]"), out);
-                }
-            }
-            (FieldValue::List(_), _) => {}
-        }
+/// The pairs of the `per_call` fields of a call whose first record is
+/// `record`: top-level parameters beside the record list, once per call
+/// (the batcher puts only records with equal values of them in one call).
+pub fn call_pairs(template: &Template, record: &ValidRecord, out: &mut Vec<Pair>) {
+    let mut push = |key: &str, value: &Value| out.push((key.to_owned(), scalar_text(value)));
+    let mut key = String::new();
+    for (position, value) in record.values.iter().filter(|(p, _)| template.fields[*p].per_call) {
+        field_pairs(&template.fields[*position], value, &mut key, &mut push);
     }
 }
 
@@ -83,6 +79,8 @@ pub struct RecordWriter<'t> {
     /// Per field position, what follows the record's index up to the value:
     /// `][{name}]=`, or `{name}=` without a wrap.
     after_index: Vec<String>,
+    /// Whether any field is `per_call` (written once per call, not per record).
+    per_call: bool,
 }
 
 impl<'t> RecordWriter<'t> {
@@ -112,6 +110,19 @@ impl<'t> RecordWriter<'t> {
                     }
                 })
                 .collect(),
+            per_call: template.fields.iter().any(|f| f.per_call),
+        }
+    }
+
+    /// Append the `&KEY=VALUE` pairs of the `per_call` fields of a call whose
+    /// first record is `record` to `body`: once per call.
+    pub fn write_call(&self, record: &ValidRecord, body: &mut String) {
+        if !self.per_call {
+            return;
+        }
+        let mut key = String::new();
+        for (position, value) in record.values.iter().filter(|(p, _)| self.fields[*p].per_call) {
+            write_field(&self.fields[*position], value, &mut key, body);
         }
     }
 
@@ -125,6 +136,9 @@ impl<'t> RecordWriter<'t> {
             digits.format(index)
         };
         for (position, value) in &record.values {
+            if self.per_call && self.fields[*position].per_call {
+                continue;
+            }
             match value {
                 FieldValue::Scalar(scalar) => {
                     if !body.is_empty() {
@@ -135,7 +149,7 @@ impl<'t> RecordWriter<'t> {
                     body.push_str(&self.after_index[*position]);
                     write_scalar(scalar, body);
                 }
-                FieldValue::List(_) => {
+                FieldValue::List(_) | FieldValue::Object(_) | FieldValue::Values(_) => {
                     // Rare and nested: the general path, with the key built up as it goes.
                     let mut key = String::with_capacity(64);
                     if !self.open.is_empty() {
@@ -150,44 +164,17 @@ impl<'t> RecordWriter<'t> {
     }
 }
 
-fn write_values(fields: &[Field], values: &[(usize, FieldValue)], key: &mut String, body: &mut String) {
-    for (position, value) in values {
-        write_field(&fields[*position], value, key, body);
-    }
-}
-
 /// The pairs of one field; `key` holds the key up to the field and is left as it was.
 fn write_field(field: &Field, value: &FieldValue, key: &mut String, body: &mut String) {
-    let base = key.len();
-    if base == 0 {
-        key.push_str(&field.name);
-    } else {
-        key.push('[');
-        key.push_str(&field.name);
-        key.push(']');
-    }
-    match (value, &field.ty) {
-        (FieldValue::Scalar(scalar), _) => {
-            if !body.is_empty() {
-                body.push('&');
-            }
-            body.push_str(key);
-            body.push('=');
-            write_scalar(scalar, body);
+    let mut push = |key: &str, value: &Value| {
+        if !body.is_empty() {
+            body.push('&');
         }
-        (FieldValue::List(elements), FieldType::List(inner)) => {
-            let list_base = key.len();
-            for (index, element) in elements.iter().enumerate() {
-                key.push('[');
-                key.push_str(itoa::Buffer::new().format(index));
-                key.push(']');
-                write_values(inner, element, key, body);
-                key.truncate(list_base);
-            }
-        }
-        (FieldValue::List(_), _) => {}
-    }
-    key.truncate(base);
+        body.push_str(key);
+        body.push('=');
+        write_scalar(value, body);
+    };
+    field_pairs(field, value, key, &mut push);
 }
 
 fn write_scalar(value: &Value, body: &mut String) {

@@ -30,6 +30,9 @@ pub fn request_pairs(template: &Template, batch: &Batch, token: TokenSlot<'_>) -
         (WSFUNCTION.to_owned(), template.function.clone()),
         (REST_FORMAT.to_owned(), "json".to_owned()),
     ];
+    if let Some(first) = batch.records.first() {
+        form::call_pairs(template, first, &mut pairs);
+    }
     for (index, record) in batch.records.iter().enumerate() {
         form::record_pairs(template, record, index, &mut pairs);
     }
@@ -57,6 +60,9 @@ pub fn records_body(template: &Template, batch: &Batch) -> String {
 
 fn write_records(template: &Template, batch: &Batch, body: &mut String) {
     let writer = form::RecordWriter::new(template);
+    if let Some(first) = batch.records.first() {
+        writer.write_call(first, body);
+    }
     for (index, record) in batch.records.iter().enumerate() {
         writer.write(record, index, body);
     }

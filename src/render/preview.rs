@@ -70,8 +70,12 @@ pub fn preview_with(
 pub fn has_password(fields: &[Field]) -> bool {
     fields.iter().any(|field| match &field.ty {
         FieldType::Scalar(ScalarType::Password) => true,
-        FieldType::List(inner) => has_password(inner),
-        _ => false,
+        FieldType::List(inner) | FieldType::Object(inner) => has_password(inner),
+        FieldType::Values(inner) => has_password(std::slice::from_ref(&Field {
+            ty: (**inner).clone(),
+            ..field.clone()
+        })),
+        FieldType::Enum(_) | FieldType::Scalar(_) => false,
     })
 }
 
@@ -85,41 +89,26 @@ pub fn mask_passwords(template: &Template, batch: &Batch) -> Batch {
 }
 
 fn mask_values(fields: &[Field], values: &mut [(usize, FieldValue)]) {
-    for (position, value) in values {
-        match (&fields[*position].ty, value) {
-            (FieldType::Scalar(ScalarType::Password), FieldValue::Scalar(scalar)) => {
-                *scalar = Value::Str(MASKED_PASSWORD.to_owned());
-            }
-            (FieldType::List(inner), FieldValue::List(elements)) => {
-                for element in elements {
-                    mask_values(inner, element);
-                }
-            }
-            _ => {}
+    crate::form::visit_fields_mut(fields, values, &mut |ty, scalar| {
+        if matches!(ty, FieldType::Scalar(ScalarType::Password)) {
+            *scalar = Value::Str(MASKED_PASSWORD.to_owned());
         }
-    }
+    });
 }
 
 /// The values of `password` fields in `records`, for scrubbing text that may
 /// echo them (a server's error message).
 pub fn password_values(template: &Template, records: &[crate::validate::ValidRecord]) -> Vec<String> {
     fn collect(fields: &[Field], values: &[(usize, FieldValue)], out: &mut Vec<String>) {
-        for (position, value) in values {
-            match (&fields[*position].ty, value) {
-                (FieldType::Scalar(ScalarType::Password), FieldValue::Scalar(scalar)) => {
-                    let text = scalar_text(scalar);
-                    if !text.is_empty() {
-                        out.push(text);
-                    }
+        let mut values = values.to_vec();
+        crate::form::visit_fields_mut(fields, &mut values, &mut |ty, scalar| {
+            if matches!(ty, FieldType::Scalar(ScalarType::Password)) {
+                let text = scalar_text(scalar);
+                if !text.is_empty() {
+                    out.push(text);
                 }
-                (FieldType::List(inner), FieldValue::List(elements)) => {
-                    for element in elements {
-                        collect(inner, element, out);
-                    }
-                }
-                _ => {}
             }
-        }
+        });
     }
     let mut out = Vec::new();
     for record in records {
@@ -177,15 +166,31 @@ fn record_list(batch: &Batch) -> String {
 
 /// `{"batch":1,"function":"...","records":[1,2],"params":{"users":[{...}]}}`
 pub fn batch_json(template: &Template, batch: &Batch) -> Json {
-    let records: Vec<Json> = batch
-        .records
-        .iter()
-        .map(|r| values_json(&template.fields, &r.values))
-        .collect();
-    let params = match &template.wrap {
-        Some(wrap) => json!({ wrap: records }),
-        None => records.into_iter().next().unwrap_or_else(|| json!({})),
+    let per_call = |call: bool| {
+        move |(p, _): &&(usize, FieldValue)| template.fields[*p].per_call == call
     };
+    let values_of = |record: &crate::validate::ValidRecord, call: bool| {
+        let values: Vec<(usize, FieldValue)> = record.values.iter().filter(per_call(call)).cloned().collect();
+        values_json(&template.fields, &values)
+    };
+    // The call's top-level parameters: its `per_call` fields, then the records.
+    let mut params = match batch.records.first() {
+        Some(first) => values_of(first, true),
+        None => json!({}),
+    };
+    let records = batch.records.iter().map(|r| values_of(r, false));
+    let collect = template.batch.collect.as_ref().filter(|_| template.wrap.is_none());
+    match (&template.wrap, collect) {
+        (Some(wrap), _) => params[wrap] = Json::Array(records.collect()),
+        (None, Some(collect)) => {
+            params[&collect.into] = Json::Array(records.map(|mut r| r[&collect.field].take()).collect());
+        }
+        (None, None) => {
+            if let (Some(Json::Object(record)), Json::Object(params)) = (records.into_iter().next(), &mut params) {
+                params.extend(record);
+            }
+        }
+    }
     json!({
         "batch": batch.number,
         "function": template.function,
@@ -199,13 +204,7 @@ fn values_json(fields: &[Field], values: &[(usize, FieldValue)]) -> Json {
     let mut object = Map::new();
     for (position, value) in values {
         let field = &fields[*position];
-        let json = match (value, &field.ty) {
-            (FieldValue::Scalar(scalar), _) => Json::String(scalar_text(scalar)),
-            (FieldValue::List(elements), FieldType::List(inner)) => {
-                Json::Array(elements.iter().map(|e| values_json(inner, e)).collect())
-            }
-            (FieldValue::List(_), _) => Json::Null,
-        };
+        let json = crate::form::value_json(&field.ty, value, &|scalar| Json::String(scalar_text(scalar)));
         object.insert(field.name.clone(), json);
     }
     Json::Object(object)

@@ -136,6 +136,9 @@ fn fits(ty: &FieldType, value: &Json) -> bool {
             .iter()
             .all(|item| object_misfit(fields, item, false).is_none()),
         (FieldType::List(_), _) => false,
+        (FieldType::Object(fields), Json::Object(_)) => object_misfit(fields, value, false).is_none(),
+        (FieldType::Values(inner), Json::Array(items)) => items.iter().all(|item| fits(inner, item)),
+        (FieldType::Object(_) | FieldType::Values(_), v) => v.is_null(),
         (FieldType::Scalar(ScalarType::Int), v) => v.is_i64() || v.is_u64() || v.is_null(),
         (_, v) => !v.is_array() && !v.is_object(),
     }

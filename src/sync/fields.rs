@@ -189,6 +189,7 @@ fn value_json(field: &Field, value: &FieldValue) -> Json {
                 .collect(),
         ),
         (FieldValue::List(_), _) => Json::Null,
+        (other, ty) => crate::form::value_json(ty, other, &scalar_json),
     }
 }
 

@@ -210,6 +210,20 @@ pub enum TypeExpr {
         /// The whole type expression.
         span: Span,
     },
+    /// `object { field ... }`
+    Object {
+        /// Fields of the structure.
+        fields: Vec<FieldDecl>,
+        /// The whole type expression.
+        span: Span,
+    },
+    /// `list TYPE`: a list of values of the inner type.
+    Values {
+        /// The elements' type.
+        inner: Box<TypeExpr>,
+        /// The whole type expression.
+        span: Span,
+    },
 }
 
 impl TypeExpr {
@@ -217,7 +231,10 @@ impl TypeExpr {
     pub fn span(&self) -> Span {
         match self {
             TypeExpr::Named(ident) => ident.span,
-            TypeExpr::Enum { span, .. } | TypeExpr::List { span, .. } => *span,
+            TypeExpr::Enum { span, .. }
+            | TypeExpr::List { span, .. }
+            | TypeExpr::Object { span, .. }
+            | TypeExpr::Values { span, .. } => *span,
         }
     }
 }
@@ -237,6 +254,8 @@ pub enum FieldOption {
     Length(LengthRange),
     /// `pattern "regex"`
     Pattern(Str),
+    /// `per_call`
+    PerCall(Span),
     /// `one_of [a, b]`
     OneOf {
         /// The allowed values.
@@ -250,7 +269,7 @@ impl FieldOption {
     /// The span of the option.
     pub fn span(&self) -> Span {
         match self {
-            FieldOption::Required(span) | FieldOption::OneOf { span, .. } => *span,
+            FieldOption::Required(span) | FieldOption::PerCall(span) | FieldOption::OneOf { span, .. } => *span,
             FieldOption::Default(DefaultValue::Literal(lit))
             | FieldOption::Min(lit)
             | FieldOption::Max(lit) => lit.span,

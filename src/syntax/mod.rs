@@ -405,7 +405,7 @@ fn describe_rule(rule: Rule) -> &'static str {
         Rule::field_type | Rule::type_name => "a type",
         Rule::list_type | Rule::kw_list => "`list`",
         Rule::enum_type | Rule::kw_enum => "`enum`",
-        Rule::kw_object => "`object`",
+        Rule::kw_object | Rule::object_type => "`object`",
         Rule::field_option
         | Rule::required
         | Rule::kw_required
@@ -420,7 +420,9 @@ fn describe_rule(rule: Rule) -> &'static str {
         | Rule::pattern
         | Rule::kw_pattern
         | Rule::one_of
-        | Rule::kw_one_of => "a field option (required, default, min, max, length, pattern, one_of)",
+        | Rule::kw_one_of
+        | Rule::per_call
+        | Rule::kw_per_call => "a field option (required, default, min, max, length, pattern, one_of, per_call)",
         Rule::param_ref => "`param.NAME`",
         Rule::length_range => "a range like `1..100`",
         Rule::kw_rule => "`rule`",

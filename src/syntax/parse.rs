@@ -133,12 +133,25 @@ fn parse_field(pair: Pair<'_, Rule>) -> FieldDecl {
     }
 }
 
-/// `field_type = { list_type | enum_type | type_name }`
+/// `field_type = { list_type | object_type | enum_type | type_name }`
 fn parse_field_type(pair: Pair<'_, Rule>) -> TypeExpr {
     let inner = first_child(pair);
     let span = span_of(&inner);
     match inner.as_rule() {
-        Rule::list_type => TypeExpr::List {
+        Rule::list_type => {
+            let mut parts = children(inner).peekable();
+            match parts.peek().map(Pair::as_rule) {
+                Some(Rule::field_type) => TypeExpr::Values {
+                    inner: Box::new(parse_field_type(parts.next().expect("peeked"))),
+                    span,
+                },
+                _ => TypeExpr::List {
+                    fields: parse_fields(parts),
+                    span,
+                },
+            }
+        }
+        Rule::object_type => TypeExpr::Object {
             fields: parse_fields(children(inner)),
             span,
         },
@@ -160,6 +173,7 @@ fn parse_field_option(pair: Pair<'_, Rule>) -> FieldOption {
     let span = span_of(&pair);
     match pair.as_rule() {
         Rule::required => FieldOption::Required(span),
+        Rule::per_call => FieldOption::PerCall(span),
         Rule::default => FieldOption::Default(parse_default(first_child(pair))),
         Rule::min => FieldOption::Min(parse_number_literal(first_child(pair))),
         Rule::max => FieldOption::Max(parse_number_literal(first_child(pair))),
@@ -533,6 +547,7 @@ fn is_keyword(kind: Rule) -> bool {
             | Rule::kw_length
             | Rule::kw_pattern
             | Rule::kw_one_of
+            | Rule::kw_per_call
             | Rule::kw_rule
             | Rule::kw_unique
             | Rule::kw_ignore_case

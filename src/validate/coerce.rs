@@ -9,7 +9,7 @@ use serde_json::Value as Json;
 
 use crate::form::FieldValue;
 use crate::record::Cell;
-use crate::template::{Field, FieldType, ScalarType, Value};
+use crate::template::{DefaultValue, Field, FieldType, ScalarType, Value};
 
 /// Why a source value cannot become a field value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,12 +51,69 @@ pub fn coerce(cell: &Cell, field: &Field) -> Result<Option<FieldValue>, CoerceEr
 }
 
 fn coerce_any(cell: &Cell, field: &Field) -> Result<Option<FieldValue>, CoerceError> {
-    match cell {
-        Cell::Json(Json::Null) => Ok(None),
-        Cell::Text(text) if text.is_empty() => Ok(None),
-        Cell::Json(json) => coerce_json(json, &field.ty).map(Some),
-        Cell::Text(text) => coerce_text(text, &field.ty).map(Some),
+    coerce_all(cell, field, &|_| None).map_err(|mut errors| {
+        let (path, error) = errors.swap_remove(0);
+        if path.is_empty() {
+            error
+        } else {
+            CoerceError {
+                message: format!("`{}{path}`: {}", field.name, error.message),
+                help: error.help,
+            }
+        }
+    })
+}
+
+/// The value of a param a default names (`default param.NAME`), if it has one.
+pub type ParamDefault<'a> = &'a dyn Fn(&str) -> Option<Value>;
+
+/// The typed value of `cell` for `field`, with every problem inside a
+/// structure: each error with its path below the field (`[2]`, `.type`,
+/// `[0].cohorttype.type`; empty for the field itself). Fields inside
+/// structures get their defaults (`param` ones from `param`).
+///
+/// # Errors
+/// Every value that does not fit its type, and every unknown key of a structure.
+pub fn coerce_all(
+    cell: &Cell,
+    field: &Field,
+    param: ParamDefault<'_>,
+) -> Result<Option<FieldValue>, Vec<(String, CoerceError)>> {
+    let json = match cell {
+        Cell::Json(Json::Null) => return Ok(None),
+        Cell::Text(text) if text.is_empty() => return Ok(None),
+        Cell::Json(json) => std::borrow::Cow::Borrowed(json),
+        Cell::Text(text) => {
+            if !field.ty.is_structure() {
+                return coerce_text(text, &field.ty)
+                    .map(Some)
+                    .map_err(|e| vec![(String::new(), e)]);
+            }
+            std::borrow::Cow::Owned(structure_text(text, &field.ty).map_err(|e| vec![(String::new(), e)])?)
+        }
+    };
+    let mut errors = Vec::new();
+    let mut path = String::new();
+    let value = Nested { param, errors: &mut errors }.json(&json, &field.ty, &mut path);
+    if errors.is_empty() {
+        Ok(value)
+    } else {
+        Err(errors)
     }
+}
+
+/// A structure given as text (a CSV cell, a `map` result): JSON.
+fn structure_text(text: &str, ty: &FieldType) -> Result<Json, CoerceError> {
+    serde_json::from_str(text).map_err(|e| {
+        let (what, example) = match ty {
+            FieldType::Object(_) => ("a JSON object", "{\"type\":\"idnumber\",\"value\":\"C1\"}"),
+            FieldType::Values(_) => ("a JSON array", "[5, 7]"),
+            _ => ("a JSON array of objects", "[{\"type\":\"dept\",\"value\":\"HR\"}]"),
+        };
+        CoerceError::new(format!("expected {what}: {e}")).help(format!(
+            "a CSV cell (or a map) gives a structure as JSON, e.g. {example}"
+        ))
+    })
 }
 
 /// A text value (a CSV cell or a `map` result) for a field type.
@@ -64,65 +121,171 @@ pub fn coerce_text(text: &str, ty: &FieldType) -> Result<FieldValue, CoerceError
     match ty {
         FieldType::Scalar(scalar) => text_scalar(text, *scalar).map(FieldValue::Scalar),
         FieldType::Enum(_) => Ok(FieldValue::Scalar(Value::Str(text.to_owned()))),
-        FieldType::List(_) => {
-            let json: Json = serde_json::from_str(text).map_err(|e| {
-                CoerceError::new(format!("expected a JSON array of objects: {e}"))
-                    .help("in CSV, give list fields as JSON, e.g. [{\"type\":\"dept\",\"value\":\"HR\"}]")
-            })?;
-            coerce_json(&json, ty)
+        FieldType::List(_) | FieldType::Object(_) | FieldType::Values(_) => {
+            let json = structure_text(text, ty)?;
+            let mut errors = Vec::new();
+            let value = Nested {
+                param: &|_| None,
+                errors: &mut errors,
+            }
+            .json(&json, ty, &mut String::new());
+            match (value, errors.into_iter().next()) {
+                (_, Some((path, error))) if path.is_empty() => Err(error),
+                (_, Some((path, error))) => Err(CoerceError {
+                    message: format!("`{}`: {}", path.trim_start_matches('.'), error.message),
+                    help: error.help,
+                }),
+                (Some(value), None) => Ok(value),
+                (None, None) => Err(CoerceError::new("expected a value, found null")),
+            }
         }
     }
 }
 
-fn coerce_json(json: &Json, ty: &FieldType) -> Result<FieldValue, CoerceError> {
-    match ty {
-        FieldType::Scalar(scalar) => json_scalar(json, *scalar).map(FieldValue::Scalar),
-        FieldType::Enum(_) => match json {
-            Json::String(s) => Ok(FieldValue::Scalar(Value::Str(s.clone()))),
-            other => Err(CoerceError::new(format!(
-                "expected a string, found {}",
-                json_kind(other)
-            ))),
-        },
-        FieldType::List(fields) => coerce_list(json, fields),
-    }
+/// Coerces JSON values into structures, collecting every error with its path.
+struct Nested<'a, 'p> {
+    param: ParamDefault<'p>,
+    errors: &'a mut Vec<(String, CoerceError)>,
 }
 
-fn coerce_list(json: &Json, fields: &[Field]) -> Result<FieldValue, CoerceError> {
-    let Json::Array(items) = json else {
-        return Err(CoerceError::new(format!(
-            "expected a list, found {}",
-            json_kind(json)
-        )));
-    };
-    let mut elements = Vec::with_capacity(items.len());
-    for (index, item) in items.iter().enumerate() {
-        let Json::Object(object) = item else {
-            return Err(CoerceError::new(format!(
-                "element {index} is {}, expected an object",
-                json_kind(item)
-            )));
+impl Nested<'_, '_> {
+    fn fail(&mut self, path: &str, error: CoerceError) -> Option<FieldValue> {
+        self.errors.push((path.to_owned(), error));
+        None
+    }
+
+    /// `json` as a value of `ty`; `None` for null (absent) or on error.
+    fn json(&mut self, json: &Json, ty: &FieldType, path: &mut String) -> Option<FieldValue> {
+        if json.is_null() {
+            return None;
+        }
+        match ty {
+            FieldType::Scalar(scalar) => match json_scalar(json, *scalar) {
+                Ok(value) => Some(FieldValue::Scalar(value)),
+                Err(error) => self.fail(path, error),
+            },
+            FieldType::Enum(_) => match json {
+                Json::String(s) => Some(FieldValue::Scalar(Value::Str(s.clone()))),
+                other => self.fail(
+                    path,
+                    CoerceError::new(format!("expected a string, found {}", json_kind(other))),
+                ),
+            },
+            FieldType::Object(fields) => self.object(json, fields, path).map(FieldValue::Object),
+            FieldType::List(fields) => {
+                let items = self.array(json, "a list of objects", path)?;
+                let base = path.len();
+                let mut elements = Vec::with_capacity(items.len());
+                for (index, item) in items.iter().enumerate() {
+                    push_index(path, index);
+                    if let Some(element) = self.object(item, fields, path) {
+                        elements.push(element);
+                    }
+                    path.truncate(base);
+                }
+                Some(FieldValue::List(elements))
+            }
+            FieldType::Values(inner) => {
+                let items = self.array(json, "a list", path)?;
+                let base = path.len();
+                let mut values = Vec::with_capacity(items.len());
+                for (index, item) in items.iter().enumerate() {
+                    push_index(path, index);
+                    match self.json(item, inner, path) {
+                        Some(value) => values.push(value),
+                        // Moodle has no null element: a list's elements are all sent.
+                        None if item.is_null() => {
+                            self.fail(path, CoerceError::new("a list element cannot be null"));
+                        }
+                        None => {}
+                    }
+                    path.truncate(base);
+                }
+                Some(FieldValue::Values(values))
+            }
+        }
+    }
+
+    fn array<'j>(&mut self, json: &'j Json, what: &str, path: &str) -> Option<&'j Vec<Json>> {
+        match json {
+            Json::Array(items) => Some(items),
+            other => {
+                self.fail(
+                    path,
+                    CoerceError::new(format!("expected {what}, found {}", json_kind(other))),
+                );
+                None
+            }
+        }
+    }
+
+    /// A structure's values by position, its fields' defaults filled in.
+    fn object(&mut self, json: &Json, fields: &[Field], path: &mut String) -> Option<Vec<(usize, FieldValue)>> {
+        let Json::Object(object) = json else {
+            self.fail(
+                path,
+                CoerceError::new(format!("expected an object, found {}", json_kind(json))),
+            );
+            return None;
         };
-        let mut element = Vec::with_capacity(object.len());
+        let base = path.len();
+        let mut values = Vec::with_capacity(fields.len());
+        let errors_before = self.errors.len();
         for (key, value) in object {
             let Some(position) = fields.iter().position(|f| f.name == *key) else {
                 let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
-                return Err(
-                    CoerceError::new(format!("element {index} has an unknown key {key:?}"))
-                        .help(format!("elements take: {}", names.join(", "))),
+                self.fail(
+                    path,
+                    CoerceError::new(format!("unknown key {key:?}"))
+                        .help(format!("the keys here are: {}", names.join(", "))),
                 );
+                continue;
             };
-            let field = &fields[position];
-            match coerce(&Cell::Json(value.clone()), field) {
-                Ok(Some(v)) => element.push((position, v)),
-                Ok(None) => {}
-                Err(e) => return Err(CoerceError::new(format!("element {index}, {key}: {}", e.message))),
+            path.push('.');
+            path.push_str(key);
+            if let Some(value) = self.json(value, &fields[position].ty, path) {
+                values.push((position, value));
+            }
+            path.truncate(base);
+        }
+        for (position, field) in fields.iter().enumerate() {
+            if values.iter().any(|(p, _)| *p == position) {
+                continue;
+            }
+            if let Some(value) = default_value(field, self.param) {
+                values.push((position, value));
             }
         }
-        element.sort_by_key(|(position, _)| *position);
-        elements.push(element);
+        values.sort_by_key(|(position, _)| *position);
+        (self.errors.len() == errors_before).then_some(values)
     }
-    Ok(FieldValue::List(elements))
+}
+
+/// The value a field inside a structure takes when the structure lacks it:
+/// its default, or for a `required` structure, one built from its fields' defaults.
+pub fn default_value(field: &Field, param: ParamDefault<'_>) -> Option<FieldValue> {
+    match &field.default {
+        Some(DefaultValue::Value(value)) => return Some(FieldValue::Scalar(value.clone())),
+        Some(DefaultValue::Param(name)) => return param(name).map(FieldValue::Scalar),
+        None => {}
+    }
+    match &field.ty {
+        FieldType::Object(fields) if field.required => {
+            let values: Vec<(usize, FieldValue)> = fields
+                .iter()
+                .enumerate()
+                .filter_map(|(position, inner)| Some((position, default_value(inner, param)?)))
+                .collect();
+            (!values.is_empty()).then_some(FieldValue::Object(values))
+        }
+        _ => None,
+    }
+}
+
+fn push_index(path: &mut String, index: usize) {
+    path.push('[');
+    path.push_str(itoa::Buffer::new().format(index));
+    path.push(']');
 }
 
 fn json_scalar(json: &Json, scalar: ScalarType) -> Result<Value, CoerceError> {

@@ -12,6 +12,7 @@ mod rules;
 pub(crate) mod source;
 mod unique;
 
+use std::fmt::Write as _;
 use std::ops::Range;
 
 use crate::form::field_count;
@@ -282,54 +283,107 @@ impl Field {
     }
 }
 
-/// Moodle's checks and the template's constraints on one typed value.
+/// Moodle's checks and the template's constraints on one typed value, and
+/// on every value inside it (a structure's fields, a list's elements):
+/// every problem, each naming its path (`members[0].cohorttype.type`).
 fn check_value(field: &Field, value: &FieldValue) -> Result<(), Vec<Violation>> {
-    match (&field.ty, value) {
-        (FieldType::List(fields), FieldValue::List(elements)) => {
-            let mut found = Vec::new();
-            for (index, element) in elements.iter().enumerate() {
-                for (inner, v) in element {
-                    if let Err(errors) = check_value(&fields[*inner], v) {
-                        found.extend(errors.into_iter().map(|mut e| {
-                            e.message = format!("{}[{index}]: {}", field.name, e.message);
-                            e.field = Some(field.name.clone());
-                            e
-                        }));
-                    }
-                }
-                for required in fields.iter().enumerate().filter(|(_, f)| f.required) {
-                    if !element.iter().any(|(p, _)| *p == required.0) {
-                        found.push(Violation::new(
-                            "missing_required",
-                            Some(&field.name),
-                            format!("{}[{index}] is missing `{}`", field.name, required.1.name),
-                        ));
-                    }
-                }
-            }
-            if found.is_empty() {
-                Ok(())
-            } else {
-                Err(found)
-            }
-        }
-        (_, FieldValue::Scalar(scalar)) => check_scalar(field, scalar).map_err(|v| vec![v]),
-        (_, FieldValue::List(_)) => Err(vec![Violation::new(
-            "wrong_type",
-            Some(&field.name),
-            format!("`{}` takes a single value, not a list", field.name),
-        )]),
+    let mut found = Vec::new();
+    let mut path = field.name.clone();
+    check_nested(&field.name, field, value, &mut path, &mut found);
+    if found.is_empty() {
+        Ok(())
+    } else {
+        Err(found)
     }
 }
 
-fn check_scalar(field: &Field, value: &Value) -> Result<(), Violation> {
+/// [`check_value`] of `value` at `path`, inside top-level field `top`.
+fn check_nested(top: &str, field: &Field, value: &FieldValue, path: &mut String, found: &mut Vec<Violation>) {
+    let base = path.len();
+    match (&field.ty, value) {
+        (FieldType::List(fields), FieldValue::List(elements)) => {
+            for (index, element) in elements.iter().enumerate() {
+                let _ = write!(path, "[{index}]");
+                check_structure(top, fields, element, path, found);
+                path.truncate(base);
+            }
+        }
+        (FieldType::Object(fields), FieldValue::Object(values)) => check_structure(top, fields, values, path, found),
+        (FieldType::Values(inner), FieldValue::Values(items)) => {
+            let element = Field {
+                ty: (**inner).clone(),
+                ..field.clone()
+            };
+            for (index, item) in items.iter().enumerate() {
+                let _ = write!(path, "[{index}]");
+                check_nested(top, &element, item, path, found);
+                path.truncate(base);
+            }
+        }
+        (FieldType::Scalar(_) | FieldType::Enum(_), FieldValue::Scalar(scalar)) => {
+            if let Err(mut violation) = check_scalar(field, scalar, path) {
+                violation.field = Some(top.to_owned());
+                found.push(violation);
+            }
+        }
+        (FieldType::Scalar(_) | FieldType::Enum(_), _) => found.push(Violation::new(
+            "wrong_type",
+            Some(top),
+            format!("`{path}` takes a single value, not a structure"),
+        )),
+        (_, _) => found.push(Violation::new(
+            "wrong_type",
+            Some(top),
+            format!("`{path}` takes a {}, not {}", field.ty, value_kind(value)),
+        )),
+    }
+}
+
+fn value_kind(value: &FieldValue) -> &'static str {
+    match value {
+        FieldValue::Scalar(_) => "a single value",
+        FieldValue::List(_) | FieldValue::Values(_) => "a list",
+        FieldValue::Object(_) => "an object",
+    }
+}
+
+/// The values of one structure (an object, a list element): each checked,
+/// and every required field present.
+fn check_structure(
+    top: &str,
+    fields: &[Field],
+    values: &[(usize, FieldValue)],
+    path: &mut String,
+    found: &mut Vec<Violation>,
+) {
+    let base = path.len();
+    for (inner, v) in values {
+        let _ = write!(path, ".{}", fields[*inner].name);
+        check_nested(top, &fields[*inner], v, path, found);
+        path.truncate(base);
+    }
+    for (position, required) in fields.iter().enumerate().filter(|(_, f)| f.required) {
+        if !values.iter().any(|(p, _)| *p == position) {
+            found.push(
+                Violation::new(
+                    "missing_required",
+                    Some(top),
+                    format!("missing required field `{path}.{}`", required.name),
+                )
+                .help(Some(format!("{} ({})", required.doc_or_type(), required.ty))),
+            );
+        }
+    }
+}
+
+fn check_scalar(field: &Field, value: &Value, path: &str) -> Result<(), Violation> {
     let name = Some(field.name.as_str());
     if let (FieldType::Enum(allowed), Value::Str(s)) = (&field.ty, value) {
         if !allowed.contains(s) {
             return Err(Violation::new(
                 "not_allowed",
                 name,
-                format!("{s:?} is not an allowed value of `{}`", field.name),
+                format!("{s:?} is not an allowed value of `{path}`"),
             )
             .help(Some(format!("allowed: {}", allowed.join(", ")))));
         }
@@ -339,17 +393,13 @@ fn check_scalar(field: &Field, value: &Value) -> Result<(), Violation> {
             return Err(Violation::new(
                 "moodle_rejects",
                 name,
-                format!("`{}`: {}", field.name, rejection.message),
+                format!("`{path}`: {}", rejection.message),
             )
             .help(rejection.cleaned.map(|c| format!("Moodle would accept {c:?}"))));
         }
     }
     if let Some(why) = field.constraints.violation(value) {
-        return Err(Violation::new(
-            "constraint",
-            name,
-            format!("`{}`: {why}", field.name),
-        ));
+        return Err(Violation::new("constraint", name, format!("`{path}`: {why}")));
     }
     Ok(())
 }

@@ -163,7 +163,7 @@ fn read_hash(reads: &[usize], values: &[(usize, FieldValue)]) -> Option<u64> {
         match read(values, position) {
             None => hasher.write_u8(0),
             Some(FieldValue::Scalar(value)) => hash_value(value, &mut hasher),
-            Some(FieldValue::List(_)) => return None,
+            Some(FieldValue::List(_) | FieldValue::Object(_) | FieldValue::Values(_)) => return None,
         }
     }
     Some(hasher.finish())
@@ -238,7 +238,7 @@ fn jinja_value(value: &FieldValue, template: &Template, position: usize) -> Jinj
                                 fields[*p].name.clone(),
                                 match v {
                                     FieldValue::Scalar(s) => scalar(s),
-                                    FieldValue::List(_) => Jinja::from(()),
+                                    other => structure(&fields[*p].ty, other),
                                 },
                             )
                         })
@@ -248,7 +248,18 @@ fn jinja_value(value: &FieldValue, template: &Template, position: usize) -> Jinj
                 .collect();
             Jinja::from(items)
         }
+        other => structure(&template.fields[position].ty, other),
     }
+}
+
+/// A structure (`object`, `list int`) as the rules see it: objects and lists.
+fn structure(ty: &crate::template::FieldType, value: &FieldValue) -> Jinja {
+    Jinja::from(minijinja::value::Serde(crate::form::value_json(ty, value, &|v| match v {
+        Value::Int(i) => serde_json::json!(i),
+        Value::Float(f) => serde_json::json!(f),
+        Value::Bool(b) => serde_json::json!(b),
+        Value::Str(s) => serde_json::json!(s),
+    })))
 }
 
 pub(super) fn scalar(value: &Value) -> Jinja {

@@ -9,14 +9,14 @@ use std::ops::Range;
 
 use minijinja::Value as Jinja;
 
-use super::coerce::{coerce, coerce_text};
+use super::coerce::{coerce_all, coerce_text, default_value};
 use super::hash::FxBuildHasher;
 use super::Violation;
 use crate::check::suggestion;
 use crate::form::FieldValue;
 use crate::params::ParamValues;
 use crate::record::{Cell, SourceRecord};
-use crate::template::{DefaultValue, Map, Mapping, Template, Value};
+use crate::template::{Map, Mapping, Template, Value};
 
 /// What a source key is for, worked out once per template rather than per record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,10 +43,13 @@ pub(super) struct Assembler {
     map_positions: Vec<Option<usize>>,
     /// `set` values by field position, in mapping order.
     sets: Vec<(usize, Value)>,
-    /// Default values by field position, in field order, params resolved.
-    defaults: Vec<(usize, Value)>,
+    /// Default values by field position, in field order, params resolved
+    /// (a `required` structure's built from its fields' defaults).
+    defaults: Vec<(usize, FieldValue)>,
     /// `param` for the maps: the template's params and their values.
     params: Jinja,
+    /// The params' values, for the defaults of fields inside structures.
+    param_values: ParamValues,
     /// Per field position: whether the record being assembled has a value yet.
     present: Vec<bool>,
     /// The record just assembled: (field position, value, span in the raw
@@ -85,6 +88,7 @@ impl Assembler {
                 .map(|(name, value)| (name.to_owned(), super::rules::scalar(value)))
                 .collect::<std::collections::BTreeMap<String, Jinja>>()
                 .into(),
+            param_values: params.clone(),
             present: vec![false; template.fields.len()],
             values: Vec::with_capacity(template.fields.len()),
         }
@@ -122,8 +126,7 @@ impl Assembler {
         }
         for (position, value) in &self.defaults {
             if !self.present[*position] {
-                self.values
-                    .push((*position, FieldValue::Scalar(value.clone()), None));
+                self.values.push((*position, value.clone(), None));
                 self.present[*position] = true;
             }
         }
@@ -146,17 +149,24 @@ impl Assembler {
                 .push(Violation::new("duplicate_key", Some(key), format!("`{key}` is given twice")).at(span));
             return;
         }
-        match coerce(cell, &template.fields[position]) {
+        let field = &template.fields[position];
+        let value = if field.ty.is_structure() {
+            let params = &self.param_values;
+            coerce_all(cell, field, &|name| params.get(name).cloned())
+        } else {
+            super::coerce::coerce(cell, field).map_err(|e| vec![(String::new(), e)])
+        };
+        match value {
             Ok(Some(value)) => {
                 self.values.push((position, value, span));
                 self.present[position] = true;
             }
             Ok(None) => {}
-            Err(error) => violations.push(
-                Violation::new("wrong_type", Some(key), format!("`{key}`: {}", error.message))
+            Err(errors) => violations.extend(errors.into_iter().map(|(path, error)| {
+                Violation::new("wrong_type", Some(key), format!("`{key}{path}`: {}", error.message))
                     .help(error.help)
-                    .at(span),
-            ),
+                    .at(span.clone())
+            })),
         }
     }
 
@@ -289,17 +299,13 @@ pub(crate) fn render_map(map: &Map, context: &Jinja) -> Result<String, String> {
 
 /// The default of every field that has one, in field order; a param default
 /// without a value (no `--set`, no param default) gives none.
-fn defaults(template: &Template, params: &ParamValues) -> Vec<(usize, Value)> {
+fn defaults(template: &Template, params: &ParamValues) -> Vec<(usize, FieldValue)> {
     template
         .fields
         .iter()
         .enumerate()
         .filter_map(|(position, field)| {
-            let value = match field.default.as_ref()? {
-                DefaultValue::Value(value) => Some(value.clone()),
-                DefaultValue::Param(name) => params.get(name).cloned(),
-            };
-            Some((position, value?))
+            Some((position, default_value(field, &|name| params.get(name).cloned())?))
         })
         .collect()
 }

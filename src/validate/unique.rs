@@ -110,6 +110,6 @@ fn scalar_text(values: &[(usize, FieldValue)], position: usize) -> Option<String
             FieldValue::Scalar(Value::Str(s)) if s.is_empty() => None,
             FieldValue::Scalar(Value::Str(s)) => Some(s.clone()),
             FieldValue::Scalar(other) => Some(other.to_string()),
-            FieldValue::List(_) => None,
+            FieldValue::List(_) | FieldValue::Object(_) | FieldValue::Values(_) => None,
         })
 }

@@ -86,20 +86,24 @@ fn expected_record(fields: &[moodlec::template::Field], values: &[(usize, FieldV
     let mut map = BTreeMap::new();
     for (position, value) in values {
         let field = &fields[*position];
-        let php = match (value, &field.ty) {
-            (FieldValue::Scalar(v), _) => Php::Str(wire(v)),
-            (FieldValue::List(elements), FieldType::List(inner)) => Php::Array(
-                elements
-                    .iter()
-                    .enumerate()
-                    .map(|(i, e)| (i.to_string(), expected_record(inner, e)))
-                    .collect(),
-            ),
-            (FieldValue::List(_), _) => unreachable!("lists only in list fields"),
-        };
-        map.insert(field.name.clone(), php);
+        map.insert(field.name.clone(), expected_value(&field.ty, value));
     }
     Php::Array(map)
+}
+
+fn expected_value(ty: &FieldType, value: &FieldValue) -> Php {
+    let indexed = |items: Vec<Php>| Php::Array(items.into_iter().enumerate().map(|(i, p)| (i.to_string(), p)).collect());
+    match (value, ty) {
+        (FieldValue::Scalar(v), _) => Php::Str(wire(v)),
+        (FieldValue::List(elements), FieldType::List(inner)) => {
+            indexed(elements.iter().map(|e| expected_record(inner, e)).collect())
+        }
+        (FieldValue::Object(values), FieldType::Object(inner)) => expected_record(inner, values),
+        (FieldValue::Values(items), FieldType::Values(inner)) => {
+            indexed(items.iter().map(|item| expected_value(inner, item)).collect())
+        }
+        (other, ty) => unreachable!("{other:?} is not a value of type {ty}"),
+    }
 }
 
 fn wire(value: &Value) -> String {
@@ -298,5 +302,154 @@ proptest! {
                 prop_assert!(template.fields.iter().any(|f| &f.name == field), "undeclared field {field:?} in body");
             }
         }
+    }
+}
+
+/// A nested field type, for templates written by the property test below.
+#[derive(Debug, Clone)]
+enum Shape {
+    Int,
+    Text,
+    Enum,
+    Object(Vec<Shape>),
+    Records(Vec<Shape>),
+    Values(Box<Shape>),
+}
+
+const ENUM_VALUES: [&str; 3] = ["a", "b c", "x&y[0]=1"];
+
+fn shape_strategy() -> impl Strategy<Value = Shape> {
+    let leaf = prop_oneof![Just(Shape::Int), Just(Shape::Text), Just(Shape::Enum)];
+    leaf.prop_recursive(4, 24, 3, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 1..4).prop_map(Shape::Object),
+            prop::collection::vec(inner.clone(), 1..4).prop_map(Shape::Records),
+            inner.prop_map(|s| Shape::Values(Box::new(s))),
+        ]
+    })
+}
+
+/// The type as a template writes it: `object { field f0: int ... }`, `list int`...
+fn type_text(shape: &Shape) -> String {
+    let fields = |shapes: &[Shape]| {
+        shapes
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("field f{i}: {}", type_text(s)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    match shape {
+        Shape::Int => "int".to_owned(),
+        Shape::Text => "raw".to_owned(),
+        Shape::Enum => format!("enum({})", ENUM_VALUES.map(|v| format!("{v:?}")).join(", ")),
+        Shape::Object(inner) => format!("object {{ {} }}", fields(inner)),
+        Shape::Records(inner) => format!("list {{ {} }}", fields(inner)),
+        Shape::Values(inner) => format!("list {}", type_text(inner)),
+    }
+}
+
+/// Any JSON value of `shape`: fields of structures may be left out, lists may be empty.
+fn json_strategy(shape: &Shape) -> BoxedStrategy<serde_json::Value> {
+    use serde_json::Value as Json;
+    let object = |inner: &[Shape]| {
+        let fields: Vec<_> = inner.iter().map(|s| prop::option::of(json_strategy(s))).collect();
+        fields
+            .prop_map(|values| {
+                Json::Object(
+                    values
+                        .into_iter()
+                        .enumerate()
+                        .filter_map(|(i, v)| Some((format!("f{i}"), v?)))
+                        .collect(),
+                )
+            })
+            .boxed()
+    };
+    match shape {
+        Shape::Int => any::<i64>().prop_map(Json::from).boxed(),
+        Shape::Text => tricky_text().prop_map(Json::from).boxed(),
+        Shape::Enum => prop::sample::select(ENUM_VALUES.to_vec()).prop_map(Json::from).boxed(),
+        Shape::Object(inner) => object(inner),
+        Shape::Records(inner) => prop::collection::vec(object(inner), 0..3).prop_map(Json::Array).boxed(),
+        Shape::Values(inner) => prop::collection::vec(json_strategy(inner), 0..3)
+            .prop_map(Json::Array)
+            .boxed(),
+    }
+}
+
+/// What PHP reads for `json` sent in bracket syntax: lists keyed by index,
+/// and no trace of an empty list or object (no pair names them).
+fn php_of(json: &serde_json::Value) -> Option<Php> {
+    use serde_json::Value as Json;
+    let array = |entries: Vec<(String, Php)>| (!entries.is_empty()).then(|| Php::Array(entries.into_iter().collect()));
+    match json {
+        Json::Number(n) => Some(Php::Str(n.to_string())),
+        Json::String(s) => Some(Php::Str(s.clone())),
+        Json::Array(items) => array(
+            items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, item)| Some((i.to_string(), php_of(item)?)))
+                .collect(),
+        ),
+        Json::Object(map) => array(map.iter().filter_map(|(k, v)| Some((k.clone(), php_of(v)?))).collect()),
+        Json::Null | Json::Bool(_) => None,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Any nested structure (objects, lists of records, lists of values, at
+    /// any depth) declared in a template, given as JSON, validated, batched
+    /// and rendered, is read back by a PHP-style parser as the same structure.
+    #[test]
+    fn nested_structures_round_trip_through_php_brackets(
+        (shape, values) in shape_strategy().prop_flat_map(|shape| {
+            let values = prop::collection::vec(json_strategy(&shape), 1..3);
+            (Just(shape), values)
+        })
+    ) {
+        use moodlec::plan::Batcher;
+        use moodlec::record::{from_reader, InputFormat};
+        use moodlec::validate::{ValidateOptions, Validator};
+
+        let text = format!(
+            "template shaped \"x\" {{ function local_x_shaped wrap items field v: {} }}",
+            type_text(&shape)
+        );
+        let compiled = moodlec::check::compile(
+            &[moodlec::diagnostic::Source::new("shaped.moodle", text.as_str())],
+            builtin::catalog(),
+        );
+        let template = compiled
+            .catalog
+            .get("shaped")
+            .unwrap_or_else(|| panic!("{text} does not compile: {:?}", compiled.diagnostics));
+        let lines: String = values.iter().map(|v| format!("{}\n", serde_json::json!({ "v": v }))).collect();
+        let params = moodlec::params::resolve(template, &[]).expect("params");
+        let mut validator = Validator::new(template, params, ValidateOptions::default());
+        let mut batcher = Batcher::new(template);
+        let mut batches = Vec::new();
+        for record in from_reader(std::io::Cursor::new(lines.into_bytes()), "shaped.ndjson", InputFormat::Ndjson, 1 << 20) {
+            let verdict = validator.validate(&record.expect("readable"));
+            let valid = verdict.outcome.unwrap_or_else(|v| panic!("{text}: {v:?}"));
+            batches.extend(batcher.push(valid).expect("fits"));
+        }
+        batches.extend(batcher.finish());
+        prop_assert_eq!(batches.len(), 1);
+        let mut parsed = php_parse(&request_body(template, &batches[0], TokenSlot::Redacted));
+        for control in ["wstoken", "wsfunction", "moodlewsrestformat"] {
+            prop_assert!(parsed.remove(control).is_some());
+        }
+        let sent = serde_json::json!({
+            "items": values.iter().map(|v| serde_json::json!({ "v": v })).collect::<Vec<_>>()
+        });
+        let expected = match php_of(&sent) {
+            Some(Php::Array(map)) => map,
+            _ => BTreeMap::new(),
+        };
+        prop_assert_eq!(parsed, expected, "template: {}", text);
     }
 }

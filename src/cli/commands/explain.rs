@@ -85,8 +85,24 @@ fn describe(template: &Template, values: &ParamValues) -> String {
         return out;
     }
     let _ = writeln!(out, "  function  {}", template.function);
-    if let Some(wrap) = &template.wrap {
-        let _ = writeln!(out, "  records   {wrap}[i][field]");
+    match (&template.wrap, &template.batch.collect) {
+        (Some(wrap), _) => {
+            let _ = writeln!(out, "  records   {wrap}[i][field]");
+        }
+        (None, Some(collect)) if !template.is_read() => {
+            let _ = writeln!(out, "  records   {}[i] (each record's `{}`)", collect.into, collect.field);
+        }
+        _ if !template.is_read() => {
+            let _ = writeln!(out, "  records   one per call, fields as top-level parameters");
+        }
+        _ => {}
+    }
+    let per_call: Vec<&str> = (template.fields.iter())
+        .filter(|f| f.per_call)
+        .map(|f| f.name.as_str())
+        .collect();
+    if !per_call.is_empty() {
+        let _ = writeln!(out, "  per call  {} (once per call, beside the records)", per_call.join(", "));
     }
     if let Some(base) = &template.base {
         let _ = writeln!(out, "  extends   {base}");
@@ -264,7 +280,12 @@ fn describe_fields(
     let indent = "  ".repeat(depth);
     let width = fields.iter().map(|f| f.name.len()).max().unwrap_or(0);
     for field in fields {
-        let presence = if field.required { "required" } else { "optional" };
+        let presence = match (field.required, field.per_call) {
+            (true, true) => "required, per call",
+            (false, true) => "optional, per call",
+            (true, false) => "required",
+            (false, false) => "optional",
+        };
         let mut line = format!(
             "{indent}{:width$}  {:12} {presence}",
             field.name,
@@ -281,10 +302,28 @@ fn describe_fields(
         if !field.doc.is_empty() {
             let _ = writeln!(out, "{indent}    {}", field.doc);
         }
-        if let FieldType::List(inner) = &field.ty {
+        describe_structure(out, &field.ty, template, values, depth);
+    }
+}
+
+/// The fields inside a structure type, under its field: `fields:` of an
+/// object, `each element:` of a list, at any depth.
+fn describe_structure(out: &mut String, ty: &FieldType, template: &Template, values: &ParamValues, depth: usize) {
+    let indent = "  ".repeat(depth);
+    match ty {
+        FieldType::List(inner) => {
             let _ = writeln!(out, "{indent}    each element:");
             describe_fields(out, inner, template, values, depth + 3);
         }
+        FieldType::Object(inner) => {
+            let _ = writeln!(out, "{indent}    fields:");
+            describe_fields(out, inner, template, values, depth + 3);
+        }
+        FieldType::Values(inner) if inner.is_structure() => {
+            let _ = writeln!(out, "{indent}    each element, a {inner}:");
+            describe_structure(out, inner, template, values, depth + 2);
+        }
+        FieldType::Values(_) | FieldType::Scalar(_) | FieldType::Enum(_) => {}
     }
 }
 
