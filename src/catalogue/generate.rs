@@ -86,43 +86,45 @@ pub fn refined_type(name: &str, param: &str) -> (ScalarType, bool) {
     }
 }
 
-/// How a generated template for `function` sends its records, or why none can.
+/// How a generated template for `function` sends its records.
+///
+/// The function's one list parameter (of records: `wrap`; of plain values:
+/// `collect`) carries the records, and its other parameters are `per_call`.
+/// Without a list, or with several, each record is one call and every
+/// parameter a field, nested as Moodle nests it.
 ///
 /// # Errors
-/// The function's parameters need a shape the language does not have.
+/// None today: every catalogued shape is expressible (kept for shapes the
+/// language may not have).
 pub fn carrier(function: &Function) -> Result<Carrier, Unsupported> {
     let params = function.parameters();
-    let unsupported = |reasons: Vec<String>| Unsupported {
-        function: function.name.clone(),
-        reasons,
-    };
-    let scalars = params.iter().all(|(_, s)| matches!(s, Shape::Value(_)));
-    if scalars {
-        return Ok(Carrier::TopLevel);
-    }
-    if let [(name, Shape::List(list))] = params {
-        return match &*list.content {
-            Shape::Object(_) => Ok(Carrier::Wrap(name.clone())),
-            Shape::Value(_) => Ok(Carrier::Collect {
-                field: singular(name),
-                into: name.clone(),
-            }),
-            Shape::List(_) => Err(unsupported(vec![format!(
-                "parameter `{name}` is a list of lists"
-            )])),
-        };
-    }
-    let reasons = params
+    let lists: Vec<(&String, &Shape)> = params
         .iter()
-        .filter(|(_, s)| !matches!(s, Shape::Value(_)))
-        .map(|(name, shape)| {
-            format!(
-                "parameter `{name}` is {} beside other parameters (per-call parameters beside the records are not expressible yet)",
-                shape.describe()
-            )
+        .filter_map(|(name, shape)| match shape {
+            Shape::List(list) => Some((name, &*list.content)),
+            Shape::Value(_) | Shape::Object(_) => None,
         })
         .collect();
-    Err(unsupported(reasons))
+    Ok(match lists.as_slice() {
+        // A record's keys and the call's other parameters share one record:
+        // a name in both (`name` beside `formvalues[i][name]`) cannot be wrapped.
+        [(name, Shape::Object(object))]
+            if !object.keys.iter().any(|(key, _)| params.iter().any(|(other, _)| other == key)) =>
+        {
+            Carrier::Wrap((*name).clone())
+        }
+        [(name, Shape::Value(_))] => {
+            let mut field = singular(name);
+            if params.iter().any(|(other, _)| *other == field) {
+                field = format!("{name}_value");
+            }
+            Carrier::Collect {
+                field,
+                into: (*name).clone(),
+            }
+        }
+        _ => Carrier::TopLevel,
+    })
 }
 
 /// The record field a collected list's values come from: `userids` → `userid`.
@@ -139,7 +141,6 @@ fn singular(list: &str) -> String {
 /// The function needs a shape the language cannot express yet.
 pub fn template(function: &Function) -> Result<String, Unsupported> {
     let carrier = carrier(function)?;
-    let mut reasons = Vec::new();
     let mut out = String::new();
     let kind = match function.kind {
         FunctionKind::Read => "read",
@@ -160,6 +161,15 @@ pub fn template(function: &Function) -> Result<String, Unsupported> {
         super::MOODLE_RELEASE
     );
     let _ = writeln!(out, "  function {}", function.name);
+    let per_call: Vec<(String, Shape)> = match &carrier {
+        Carrier::TopLevel => Vec::new(),
+        Carrier::Wrap(list) | Carrier::Collect { into: list, .. } => function
+            .parameters()
+            .iter()
+            .filter(|(name, _)| name != list)
+            .cloned()
+            .collect(),
+    };
     let record_fields: Vec<(String, Shape)> = match &carrier {
         Carrier::TopLevel => function.parameters().to_vec(),
         Carrier::Wrap(name) => {
@@ -178,12 +188,19 @@ pub fn template(function: &Function) -> Result<String, Unsupported> {
         },
     };
     out.push('\n');
+    for (name, shape) in &per_call {
+        write_field(&mut out, name, shape, 1, Place::PerCall);
+    }
     for (name, shape) in &record_fields {
-        let path = match &carrier {
-            Carrier::Wrap(wrap) => format!("{wrap}[i][{name}]"),
-            Carrier::TopLevel | Carrier::Collect { .. } => name.clone(),
+        // The collected value is always there: each record gives one.
+        let shape = match (&carrier, shape) {
+            (Carrier::Collect { .. }, Shape::Value(value)) => Shape::Value(ValueShape {
+                required: Presence::Required,
+                ..value.clone()
+            }),
+            _ => shape.clone(),
         };
-        write_field(&mut out, name, shape, 1, false, &mut reasons, &path);
+        write_field(&mut out, name, &shape, 1, Place::Input);
     }
     let per_record = record_fields
         .iter()
@@ -193,107 +210,107 @@ pub fn template(function: &Function) -> Result<String, Unsupported> {
         })
         .count()
         .max(1);
-    out.push('\n');
+    let per_call_fields = per_call
+        .iter()
+        .filter(|(_, s)| matches!(s, Shape::Value(v) if v.required != Presence::Optional))
+        .count();
     match &carrier {
-        Carrier::TopLevel => out.push_str("  batch size 1\n"),
+        Carrier::TopLevel => {}
         Carrier::Wrap(_) => {
-            let budget = BatchRule::DEFAULT_MAX_INPUT_VARS.saturating_sub(CONTROL_FIELDS);
+            let budget = BatchRule::DEFAULT_MAX_INPUT_VARS.saturating_sub(CONTROL_FIELDS + per_call_fields);
             let size = (budget / per_record).clamp(1, BatchRule::DEFAULT_SIZE);
-            let _ = writeln!(out, "  batch size {size}");
+            let _ = writeln!(out, "\n  batch size {size}");
         }
         Carrier::Collect { field, into } => {
-            let _ = writeln!(out, "  batch size {} collect {field} into {into}", BatchRule::DEFAULT_SIZE);
+            let _ = writeln!(out, "\n  batch size {} collect {field} into {into}", BatchRule::DEFAULT_SIZE);
         }
     }
     write_returns(&mut out, function.returns.as_ref());
     out.push_str("}\n");
-    if !reasons.is_empty() {
-        return Err(Unsupported {
-            function: function.name.clone(),
-            reasons,
-        });
-    }
     let source = Source::new(format!("{}.moodle", function.name), out.as_str());
     // The text is built to be canonical already; formatting it proves it parses.
     Ok(crate::fmt::format_source(&source).unwrap_or(out))
 }
 
-/// One `field` line (or block, for a nested list), at `depth` levels of indent.
-fn write_field(
-    out: &mut String,
-    name: &str,
-    shape: &Shape,
-    depth: usize,
-    in_returns: bool,
-    reasons: &mut Vec<String>,
-    path: &str,
-) {
+/// Where a field is declared: what options it takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// A field of the records (or of a structure in them).
+    Input,
+    /// A top-level parameter beside the record list.
+    PerCall,
+    /// A field of Moodle's answer: no options.
+    Returns,
+}
+
+/// One `field` line (or block, for a structure), at `depth` levels of indent.
+fn write_field(out: &mut String, name: &str, shape: &Shape, depth: usize, place: Place) {
     let indent = "  ".repeat(depth);
+    if !is_ident(name) {
+        // Only in answers (`types[1]`): a template names fields with identifiers.
+        let _ = writeln!(out, "{indent}# {name}: {} (not a name a template can declare)", shape.describe());
+        return;
+    }
+    let _ = write!(out, "{indent}field {name}: ");
+    write_type(out, name, shape, depth, place);
+    if place != Place::Returns {
+        match shape {
+            Shape::Value(value) => write_presence(out, value, refined_type(name, &value.ty).0),
+            Shape::Object(_) | Shape::List(_) => {
+                if shape.presence().is_required() {
+                    out.push_str(" required");
+                }
+            }
+        }
+        if place == Place::PerCall {
+            out.push_str(" per_call");
+        }
+    }
+    if let Shape::Value(value) = shape {
+        if !scalar_for_param(&value.ty).1 {
+            let _ = write!(
+                out,
+                " \"PARAM_{}: moodlec does not check it; Moodle does\"",
+                value.ty.to_uppercase()
+            );
+        }
+    }
+    out.push('\n');
+}
+
+/// Whether `name` can name a field: a letter or `_`, then letters, digits or `_`.
+fn is_ident(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The type expression of `shape`: a type name, `object { ... }`, `list { ... }` or `list TYPE`.
+fn write_type(out: &mut String, name: &str, shape: &Shape, depth: usize, place: Place) {
+    let indent = "  ".repeat(depth);
+    let inner = if place == Place::Returns { Place::Returns } else { Place::Input };
     match shape {
-        Shape::Value(value) => {
-            let (ty, exact) = refined_type(name, &value.ty);
-            let _ = write!(out, "{indent}field {name}: {}", ty.name());
-            if !in_returns {
-                write_presence(out, value, ty);
+        Shape::Value(value) => out.push_str(refined_type(name, &value.ty).0.name()),
+        Shape::Object(object) => {
+            out.push_str("object {\n");
+            for (key, shape) in &object.keys {
+                write_field(out, key, shape, depth + 1, inner);
             }
-            if !exact {
-                let _ = write!(
-                    out,
-                    " \"PARAM_{}: moodlec does not check it; Moodle does\"",
-                    value.ty.to_uppercase()
-                );
-            }
-            out.push('\n');
+            let _ = write!(out, "{indent}}}");
         }
         Shape::List(list) => match &*list.content {
             Shape::Object(object) => {
-                let _ = writeln!(out, "{indent}field {name}: list {{");
-                write_object_fields(out, object, depth + 1, in_returns, reasons, path);
+                out.push_str("list {\n");
+                for (key, shape) in &object.keys {
+                    write_field(out, key, shape, depth + 1, inner);
+                }
                 let _ = write!(out, "{indent}}}");
-                if !in_returns && list.required.is_required() {
-                    out.push_str(" required");
-                }
-                out.push('\n');
             }
-            Shape::Value(_) => {
-                let why = format!("`{path}` is {}, which templates cannot express yet", shape.describe());
-                if in_returns {
-                    let _ = writeln!(out, "{indent}# {name}: {}", shape.describe());
-                } else {
-                    reasons.push(why);
-                }
-            }
-            Shape::List(_) => {
-                if in_returns {
-                    let _ = writeln!(out, "{indent}# {name}: {}", shape.describe());
-                } else {
-                    reasons.push(format!("`{path}` is a list of lists"));
-                }
+            other => {
+                out.push_str("list ");
+                write_type(out, name, other, depth, place);
             }
         },
-        Shape::Object(_) => {
-            if in_returns {
-                let _ = writeln!(out, "{indent}# {name}: {}", shape.describe());
-            } else {
-                reasons.push(format!(
-                    "`{path}` is {}, which templates cannot express yet",
-                    shape.describe()
-                ));
-            }
-        }
-    }
-}
-
-fn write_object_fields(
-    out: &mut String,
-    object: &ObjectShape,
-    depth: usize,
-    in_returns: bool,
-    reasons: &mut Vec<String>,
-    path: &str,
-) {
-    for (name, shape) in &object.keys {
-        write_field(out, name, shape, depth, in_returns, reasons, &format!("{path}[i][{name}]"));
     }
 }
 
@@ -375,18 +392,22 @@ fn quote(text: &str) -> String {
 
 /// `returns ...` from the answer's shape.
 fn write_returns(out: &mut String, returns: Option<&Shape>) {
-    let mut ignored = Vec::new();
+    let fields = |out: &mut String, object: &ObjectShape| {
+        for (key, shape) in &object.keys {
+            write_field(out, key, shape, 2, Place::Returns);
+        }
+    };
     match returns {
         None => out.push_str("  returns nothing\n"),
         Some(Shape::Object(object)) => {
             out.push_str("  returns object {\n");
-            write_object_fields(out, object, 2, true, &mut ignored, "");
+            fields(out, object);
             out.push_str("  }\n");
         }
         Some(Shape::List(list)) => match &*list.content {
             Shape::Object(object) => {
                 out.push_str("  returns list {\n");
-                write_object_fields(out, object, 2, true, &mut ignored, "");
+                fields(out, object);
                 out.push_str("  }\n");
             }
             other => {

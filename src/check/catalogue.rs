@@ -182,11 +182,12 @@ impl Checker<'_, '_, '_> {
         };
         // The parameters the template sends other than its records' fields.
         let mut carried: Vec<&str> = Vec::new();
-        let record: Option<(&ObjectShape, String)> = if let Some(wrap) = &self.template.wrap {
-            carried.push(wrap);
-            self.wrapped(top, wrap, spans)
-        } else {
-            Some((top, String::new()))
+        let record_object: Option<(&ObjectShape, String)> = match &self.template.wrap {
+            Some(wrap) => {
+                carried.push(wrap);
+                self.wrapped(top, wrap, spans)
+            }
+            None => None,
         };
         if let Some(collect) = &self.template.batch.collect {
             carried.push(&collect.into);
@@ -196,23 +197,27 @@ impl Checker<'_, '_, '_> {
             carried.push(&options.list);
             self.options(top, &options.list, &options.key, &options.value, decl);
         }
-        let Some((object, prefix)) = record else {
-            return;
-        };
         let skip: Vec<&str> = self.not_record_fields();
-        let fields: Vec<&Field> = self
+        let sent: Vec<&Field> = self
             .template
             .fields
             .iter()
             .filter(|f| !skip.contains(&f.name.as_str()))
             .collect();
         let decls: Vec<&ast::FieldDecl> = spans.fields.clone();
-        // Without `wrap`, the record's fields are top-level parameters beside
-        // the collected list and the options.
-        let sent_otherwise: &[&str] = if self.template.wrap.is_some() { &[] } else { &carried };
-        self.fields(&fields, &decls, object, &prefix, spans.wrap.unwrap_or(spans.name), sent_otherwise);
         if self.template.wrap.is_some() {
-            self.other_required(top, &carried, spans);
+            // The records' fields are the list's keys; `per_call` fields are
+            // the call's other parameters.
+            let (call, record): (Vec<&Field>, Vec<&Field>) = sent.into_iter().partition(|f| f.per_call);
+            if let Some((object, prefix)) = record_object {
+                self.fields(&record, &decls, object, &prefix, spans.wrap.unwrap_or(spans.name), &[]);
+            }
+            if !self.inherits || call.iter().any(|f| decls.iter().any(|d| d.name.name == f.name)) {
+                self.fields(&call, &decls, top, "", spans.wrap.unwrap_or(spans.name), &carried);
+            }
+        } else {
+            // Every field is a parameter of the call, beside the collected list and the options.
+            self.fields(&sent, &decls, top, "", spans.collect_into.unwrap_or(spans.name), &carried);
         }
     }
 
@@ -395,37 +400,6 @@ impl Checker<'_, '_, '_> {
         }
     }
 
-    /// Required top-level parameters a template with `wrap` or `collect` cannot send.
-    fn other_required(&mut self, top: &ObjectShape, carried: &[&str], spans: &Spans) {
-        if self.inherits {
-            return;
-        }
-        let missing: Vec<&str> = top
-            .keys
-            .iter()
-            .filter(|(n, s)| s.presence().is_required() && !carried.contains(&n.as_str()))
-            .map(|(n, _)| n.as_str())
-            .collect();
-        if missing.is_empty() {
-            return;
-        }
-        let name = &self.function.name;
-        self.diags.push(
-            self.diags
-                .error(
-                    Code::MissingMoodleField,
-                    spans.wrap.or(spans.collect_into).unwrap_or(spans.name),
-                    format!(
-                        "{name} also requires the parameter{} `{}` beside the records, which this template does not send",
-                        if missing.len() == 1 { "" } else { "s" },
-                        missing.join("`, `")
-                    ),
-                )
-                .label("the records travel here; the other parameters are missing")
-                .help("every call would be refused; a template cannot yet send per-call parameters beside its records"),
-        );
-    }
-
     /// The template's `fields` against Moodle's `object`; `prefix` names the
     /// object in messages (`users[i]`), `anchor` is where missing keys are reported.
     fn fields(
@@ -509,6 +483,11 @@ impl Checker<'_, '_, '_> {
                 },
                 Shape::Object(_) => format!("field {key}: object {{ ... }} required"),
             };
+            let suggestion = if prefix.is_empty() && self.template.wrap.is_some() {
+                suggestion.replacen(" required", " required per_call", 1)
+            } else {
+                suggestion
+            };
             self.diags.push(
                 self.diags
                     .error(
@@ -541,36 +520,69 @@ impl Checker<'_, '_, '_> {
 
     /// A field's type against Moodle's shape for it.
     fn shape(&mut self, field: &Field, decl: Option<&ast::FieldDecl>, shape: &Shape, path: &str) {
+        let ty = field.ty.clone();
+        self.compare(field, &ty, decl.map(|d| &d.ty), decl.map_or(field.span, |d| d.name.span), shape, path);
+    }
+
+    /// Type `ty` (written `written`, when this template writes it) of
+    /// `field` against `shape`; `anchor` is where missing keys inside are reported.
+    fn compare(
+        &mut self,
+        field: &Field,
+        ty: &FieldType,
+        written: Option<&TypeExpr>,
+        anchor: Span,
+        shape: &Shape,
+        path: &str,
+    ) {
         let name = self.function.name.clone();
-        let span = decl.map_or(field.span, |d| d.ty.span());
-        match (&field.ty, shape) {
+        let span = written.map_or(field.span, TypeExpr::span);
+        match (ty, shape) {
             (FieldType::Scalar(_) | FieldType::Enum(_), Shape::Value(value)) => {
-                self.scalar(field, decl, &value.ty, path);
+                self.scalar_type(field, ty, span, &value.ty, path);
             }
-            (FieldType::List(fields), Shape::List(list)) => match &*list.content {
-                Shape::Object(object) => {
-                    let inner: Vec<&Field> = fields.iter().collect();
-                    let decls: Vec<&ast::FieldDecl> = match decl.map(|d| &d.ty) {
-                        Some(TypeExpr::List { fields, .. }) => fields.iter().collect(),
-                        _ => Vec::new(),
-                    };
-                    let anchor = decl.map_or(field.span, |d| d.name.span);
-                    let was = self.inherits;
-                    // A redeclared list is checked whole.
-                    self.inherits = false;
-                    self.fields(&inner, &decls, object, &format!("{path}[i]"), anchor, &[]);
-                    self.inherits = was;
-                }
-                _ => self.nesting(span, path, &field.ty, &name, shape),
-            },
-            (_, other) => self.nesting(span, path, &field.ty, &name, other),
+            (FieldType::List(fields), Shape::List(list)) if matches!(*list.content, Shape::Object(_)) => {
+                let Shape::Object(object) = &*list.content else { return };
+                let decls = match written {
+                    Some(TypeExpr::List { fields, .. }) => fields.iter().collect(),
+                    _ => Vec::new(),
+                };
+                self.nested(fields, &decls, object, &format!("{path}[i]"), anchor);
+            }
+            (FieldType::Object(fields), Shape::Object(object)) => {
+                let decls = match written {
+                    Some(TypeExpr::Object { fields, .. }) => fields.iter().collect(),
+                    _ => Vec::new(),
+                };
+                self.nested(fields, &decls, object, path, anchor);
+            }
+            (FieldType::Values(inner), Shape::List(list)) if !matches!(*list.content, Shape::Object(_)) => {
+                let inner_written = match written {
+                    Some(TypeExpr::Values { inner, .. }) => Some(&**inner),
+                    _ => None,
+                };
+                self.compare(field, inner, inner_written, anchor, &list.content, &format!("{path}[i]"));
+            }
+            _ => self.nesting(span, path, ty, &name, shape),
         }
+    }
+
+    /// The fields of a nested structure against Moodle's object.
+    fn nested(&mut self, fields: &[Field], decls: &[&ast::FieldDecl], object: &ObjectShape, prefix: &str, anchor: Span) {
+        let inner: Vec<&Field> = fields.iter().collect();
+        let was = self.inherits;
+        // A redeclared structure is checked whole.
+        self.inherits = false;
+        self.fields(&inner, decls, object, prefix, anchor, &[]);
+        self.inherits = was;
     }
 
     fn nesting(&mut self, span: Span, path: &str, ty: &FieldType, function: &str, shape: &Shape) {
         let here = match ty {
             FieldType::List(_) => "a list of records",
-            _ => "a single value",
+            FieldType::Object(_) => "a single structure",
+            FieldType::Values(_) => "a list of plain values",
+            FieldType::Scalar(_) | FieldType::Enum(_) => "a single value",
         };
         let help = match shape {
             Shape::Value(v) => format!(
@@ -602,10 +614,16 @@ impl Checker<'_, '_, '_> {
     /// A scalar or enum field against Moodle's PARAM type.
     fn scalar(&mut self, field: &Field, decl: Option<&ast::FieldDecl>, param: &str, path: &str) {
         let span = decl.map_or(field.span, |d| d.ty.span());
+        let ty = field.ty.clone();
+        self.scalar_type(field, &ty, span, param, path);
+    }
+
+    /// A scalar or enum type (of `field`, or of its list's elements) against Moodle's PARAM type.
+    fn scalar_type(&mut self, field: &Field, ty: &FieldType, span: Span, param: &str, path: &str) {
         let name = self.function.name.clone();
         let upper = param.to_uppercase();
         let better = scalar_for_param(param).0.name();
-        match &field.ty {
+        match ty {
             FieldType::Scalar(ty) if !compatible(*ty, param, &field.constraints) => {
                 self.diags.push(
                     self.diags

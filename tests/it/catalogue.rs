@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use moodlec::catalogue::generate::{self, refined_type, Carrier};
-use moodlec::catalogue::{self, Function, ObjectShape, Shape};
+use moodlec::catalogue::{self, Function, Shape};
 use moodlec::check::{compile, Catalog};
 use moodlec::diagnostic::Source;
 use moodlec::plan::Batcher;
@@ -49,27 +49,35 @@ fn sample_value(name: &str, param: &str) -> (Json, Php) {
 }
 
 /// One sample of `shape` (every key present, one element per list), as the
-/// JSON a record carries and as PHP reads it back.
-fn sample(name: &str, shape: &Shape) -> (Json, Php) {
+/// JSON a record carries and as PHP reads it back. `None` for a structure
+/// without keys: a form cannot carry an empty array, so it is left out.
+fn sample(name: &str, shape: &Shape) -> Option<(Json, Php)> {
     match shape {
-        Shape::Value(value) => sample_value(name, &value.ty),
-        Shape::Object(object) => sample_object(object),
+        Shape::Value(value) => Some(sample_value(name, &value.ty)),
+        Shape::Object(object) => sample_object(&object.keys),
         Shape::List(list) => {
-            let (json, php) = sample(name, &list.content);
-            (Json::Array(vec![json]), Php::Array(BTreeMap::from([("0".to_owned(), php)])))
+            let (json, php) = sample(name, &list.content)?;
+            Some((Json::Array(vec![json]), Php::Array(BTreeMap::from([("0".to_owned(), php)]))))
         }
     }
 }
 
-fn sample_object(object: &ObjectShape) -> (Json, Php) {
+fn sample_object(keys: &[(String, Shape)]) -> Option<(Json, Php)> {
+    let (json, php) = sample_keys(keys);
+    (!json.is_empty()).then(|| (Json::Object(json), Php::Array(php)))
+}
+
+/// A sample of each key (those that can be sent).
+fn sample_keys(keys: &[(String, Shape)]) -> (serde_json::Map<String, Json>, BTreeMap<String, Php>) {
     let mut json = serde_json::Map::new();
     let mut php = BTreeMap::new();
-    for (key, shape) in &object.keys {
-        let (j, p) = sample(key, shape);
-        json.insert(key.clone(), j);
-        php.insert(key.clone(), p);
+    for (key, shape) in keys {
+        if let Some((j, p)) = sample(key, shape) {
+            json.insert(key.clone(), j);
+            php.insert(key.clone(), p);
+        }
     }
-    (Json::Object(json), Php::Array(php))
+    (json, php)
 }
 
 /// The input record for `function`'s template and what PHP must read from the call.
@@ -78,26 +86,32 @@ fn sample_call(function: &Function, carrier: &Carrier) -> (Json, BTreeMap<String
         Shape::Object(object) => object,
         _ => unreachable!("the parameters are an object"),
     };
-    match carrier {
-        Carrier::TopLevel => {
-            let (json, php) = sample_object(top);
-            let Php::Array(php) = php else { unreachable!() };
-            (json, php)
-        }
-        Carrier::Wrap(list) => {
-            let Some(Shape::List(shape)) = top.key(list) else { unreachable!() };
-            let (json, php) = sample(list, &shape.content);
-            (json, BTreeMap::from([(list.clone(), Php::Array(BTreeMap::from([("0".to_owned(), php)])))]))
-        }
-        Carrier::Collect { field, into } => {
-            let Some(Shape::List(shape)) = top.key(into) else { unreachable!() };
-            let (json, php) = sample(into, &shape.content);
-            (
-                json!({ field.clone(): json }),
-                BTreeMap::from([(into.clone(), Php::Array(BTreeMap::from([("0".to_owned(), php)])))]),
-            )
+    let (list, others): (Option<&str>, Vec<(String, Shape)>) = match carrier {
+        Carrier::TopLevel => (None, top.keys.clone()),
+        Carrier::Wrap(list) | Carrier::Collect { into: list, .. } => (
+            Some(list.as_str()),
+            top.keys.iter().filter(|(n, _)| n != list).cloned().collect(),
+        ),
+    };
+    // Top-level parameters (per_call ones beside a list) are record fields too.
+    let (mut record, mut expected) = sample_keys(&others);
+    if let Some(list) = list {
+        let Some(Shape::List(shape)) = top.key(list) else { unreachable!() };
+        if let Some((json, php)) = sample(list, &shape.content) {
+            match carrier {
+                Carrier::Wrap(_) => {
+                    let Json::Object(fields) = json else { unreachable!("records are objects") };
+                    record.extend(fields);
+                }
+                Carrier::Collect { field, .. } => {
+                    record.insert(field.clone(), json);
+                }
+                Carrier::TopLevel => unreachable!(),
+            }
+            expected.insert(list.to_owned(), Php::Array(BTreeMap::from([("0".to_owned(), php)])));
         }
     }
+    (Json::Object(record), expected)
 }
 
 /// Generate, check, validate, render and parse back one function: why it fails, if it does.
