@@ -213,7 +213,7 @@ impl Checker<'_, '_, '_> {
                 self.fields(&record, &decls, object, &prefix, spans.wrap.unwrap_or(spans.name), &[]);
             }
             if !self.inherits || call.iter().any(|f| decls.iter().any(|d| d.name.name == f.name)) {
-                self.fields(&call, &decls, top, "", spans.wrap.unwrap_or(spans.name), &carried);
+                self.fields(&call, &decls, top, "", spans.function.unwrap_or(spans.name), &carried);
             }
         } else {
             // Every field is a parameter of the call, beside the collected list and the options.
@@ -495,7 +495,7 @@ impl Checker<'_, '_, '_> {
                         anchor,
                         format!("{name} requires {}, which the template does not declare", at(key)),
                     )
-                    .label(format!("no `{key}` here"))
+                    .label(format!("`{key}` is never sent"))
                     .help(format!("every call would be refused; add `{suggestion}`")),
             );
         }
@@ -604,7 +604,7 @@ impl Checker<'_, '_, '_> {
                 .error(
                     Code::WrongNesting,
                     span,
-                    format!("`{path}` of {function} is {}, and {here} here", shape.describe()),
+                    format!("`{path}` is {} in {function}, and {here} here", shape.describe()),
                 )
                 .label(format!("{here}, not {}", shape.describe()))
                 .help(help),
