@@ -165,3 +165,55 @@ fn every_catalogued_function_generates_checks_renders_and_parses_back() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn new_writes_a_template_that_check_and_fmt_accept() {
+    use crate::harness::{self, Moodlec};
+
+    let dir = harness::scratch("catalogue-new");
+    Moodlec::new(["new", "core_cohort_add_cohort_members", "-o", "members.moodle"])
+        .current_dir(&dir)
+        .output()
+        .code(0)
+        .stdout_has("wrote members.moodle");
+    let text = std::fs::read_to_string(dir.join("members.moodle")).expect("written");
+    for line in ["wrap members", "field cohorttype: object {", "field usertype: object {"] {
+        assert!(text.contains(line), "no {line:?} in\n{text}");
+    }
+    Moodlec::new(["check", "members.moodle"])
+        .current_dir(&dir)
+        .output()
+        .code(0)
+        .stderr_has("1 template(s) compiled: no errors");
+    Moodlec::new(["fmt", "--check", "members.moodle"]).current_dir(&dir).output().code(0);
+    // An existing file is never overwritten.
+    Moodlec::new(["new", "core_user_delete_users", "-o", "members.moodle"])
+        .current_dir(&dir)
+        .output()
+        .code(2)
+        .stderr_has("cannot create members.moodle");
+    Moodlec::new(["new", "core_user_delete_users"])
+        .current_dir(&dir)
+        .output()
+        .code(0)
+        .stdout_has("collect userid into userids");
+}
+
+#[test]
+fn new_suggests_the_function_meant() {
+    use crate::harness::Moodlec;
+
+    Moodlec::new(["new", "core_grop_create_groups"])
+        .output()
+        .code(2)
+        .stderr_has("did you mean `core_group_create_groups`?");
+    Moodlec::new(["new", "core_cohort"])
+        .output()
+        .code(2)
+        .stderr_has("functions starting `core_cohort`: core_cohort_add_cohort_members");
+    Moodlec::new(["new", "--help"])
+        .output()
+        .code(0)
+        .stdout_has("Examples:")
+        .stdout_has("moodlec new core_cohort_add_cohort_members");
+}
