@@ -109,7 +109,10 @@ pub fn carrier(function: &Function) -> Result<Carrier, Unsupported> {
         // A record's keys and the call's other parameters share one record:
         // a name in both (`name` beside `formvalues[i][name]`) cannot be wrapped.
         [(name, Shape::Object(object))]
-            if !object.keys.iter().any(|(key, _)| params.iter().any(|(other, _)| other == key)) =>
+            if !object
+                .keys
+                .iter()
+                .any(|(key, _)| params.iter().any(|(other, _)| other == key)) =>
         {
             Carrier::Wrap((*name).clone())
         }
@@ -222,7 +225,11 @@ pub fn template(function: &Function) -> Result<String, Unsupported> {
             let _ = writeln!(out, "\n  batch size {size}");
         }
         Carrier::Collect { field, into } => {
-            let _ = writeln!(out, "\n  batch size {} collect {field} into {into}", BatchRule::DEFAULT_SIZE);
+            let _ = writeln!(
+                out,
+                "\n  batch size {} collect {field} into {into}",
+                BatchRule::DEFAULT_SIZE
+            );
         }
     }
     write_returns(&mut out, function.returns.as_ref());
@@ -248,7 +255,11 @@ fn write_field(out: &mut String, name: &str, shape: &Shape, depth: usize, place:
     let indent = "  ".repeat(depth);
     if !is_ident(name) {
         // Only in answers (`types[1]`): a template names fields with identifiers.
-        let _ = writeln!(out, "{indent}# {name}: {} (not a name a template can declare)", shape.describe());
+        let _ = writeln!(
+            out,
+            "{indent}# {name}: {} (not a name a template can declare)",
+            shape.describe()
+        );
         return;
     }
     let _ = write!(out, "{indent}field {name}: ");
@@ -288,7 +299,11 @@ fn is_ident(name: &str) -> bool {
 /// The type expression of `shape`: a type name, `object { ... }`, `list { ... }` or `list TYPE`.
 fn write_type(out: &mut String, name: &str, shape: &Shape, depth: usize, place: Place) {
     let indent = "  ".repeat(depth);
-    let inner = if place == Place::Returns { Place::Returns } else { Place::Input };
+    let inner = if place == Place::Returns {
+        Place::Returns
+    } else {
+        Place::Input
+    };
     match shape {
         Shape::Value(value) => out.push_str(refined_type(name, &value.ty).0.name()),
         Shape::Object(object) => {

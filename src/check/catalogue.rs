@@ -71,10 +71,7 @@ pub fn compatible(ty: ScalarType, param: &str, constraints: &Constraints) -> boo
 /// An `int` whose `one_of` or `min`/`max` keep it to 0 and 1.
 fn zero_or_one(constraints: &Constraints) -> bool {
     if !constraints.one_of.is_empty() {
-        return constraints
-            .one_of
-            .iter()
-            .all(|v| matches!(v, Value::Int(0 | 1)));
+        return constraints.one_of.iter().all(|v| matches!(v, Value::Int(0 | 1)));
     }
     constraints.min.is_some_and(|min| min >= 0.0) && constraints.max.is_some_and(|max| max <= 1.0)
 }
@@ -210,14 +207,35 @@ impl Checker<'_, '_, '_> {
             // the call's other parameters.
             let (call, record): (Vec<&Field>, Vec<&Field>) = sent.into_iter().partition(|f| f.per_call);
             if let Some((object, prefix)) = record_object {
-                self.fields(&record, &decls, object, &prefix, spans.wrap.unwrap_or(spans.name), &[]);
+                self.fields(
+                    &record,
+                    &decls,
+                    object,
+                    &prefix,
+                    spans.wrap.unwrap_or(spans.name),
+                    &[],
+                );
             }
             if !self.inherits || call.iter().any(|f| decls.iter().any(|d| d.name.name == f.name)) {
-                self.fields(&call, &decls, top, "", spans.function.unwrap_or(spans.name), &carried);
+                self.fields(
+                    &call,
+                    &decls,
+                    top,
+                    "",
+                    spans.function.unwrap_or(spans.name),
+                    &carried,
+                );
             }
         } else {
             // Every field is a parameter of the call, beside the collected list and the options.
-            self.fields(&sent, &decls, top, "", spans.collect_into.unwrap_or(spans.name), &carried);
+            self.fields(
+                &sent,
+                &decls,
+                top,
+                "",
+                spans.collect_into.unwrap_or(spans.name),
+                &carried,
+            );
         }
     }
 
@@ -234,7 +252,12 @@ impl Checker<'_, '_, '_> {
     }
 
     /// `wrap NAME`: the list of records; its element object and the key prefix.
-    fn wrapped<'f>(&mut self, top: &'f ObjectShape, wrap: &str, spans: &Spans) -> Option<(&'f ObjectShape, String)> {
+    fn wrapped<'f>(
+        &mut self,
+        top: &'f ObjectShape,
+        wrap: &str,
+        spans: &Spans,
+    ) -> Option<(&'f ObjectShape, String)> {
         if self.inherits {
             // Checked with the base template.
             return match top.key(wrap) {
@@ -326,7 +349,11 @@ impl Checker<'_, '_, '_> {
             );
             self.diags.push(
                 self.diags
-                    .error(Code::UnknownMoodleField, span, format!("{name} has no parameter `{into}`"))
+                    .error(
+                        Code::UnknownMoodleField,
+                        span,
+                        format!("{name} has no parameter `{into}`"),
+                    )
                     .label(format!("not a parameter of {name}"))
                     .help(help),
             );
@@ -340,9 +367,14 @@ impl Checker<'_, '_, '_> {
                         .error(
                             Code::WrongNesting,
                             span,
-                            format!("`{into}` of {name} is {}, not a list of plain values", other.describe()),
+                            format!(
+                                "`{into}` of {name} is {}, not a list of plain values",
+                                other.describe()
+                            ),
                         )
-                        .label(format!("`collect` fills a list of plain values: `{into}[0]`, `{into}[1]`"))
+                        .label(format!(
+                            "`collect` fills a list of plain values: `{into}[0]`, `{into}[1]`"
+                        ))
                         .help("collect into a list parameter, or send the field as a parameter of its own"),
                 );
                 return;
@@ -360,7 +392,10 @@ impl Checker<'_, '_, '_> {
                     .error(
                         Code::WrongNesting,
                         span,
-                        format!("`{into}` of {name} is a list of {}, not of plain values", other.kind_name()),
+                        format!(
+                            "`{into}` of {name} is a list of {}, not of plain values",
+                            other.kind_name()
+                        ),
                     )
                     .label("`collect` sends one plain value per record")
                     .help(format!("use `wrap {into}` to send whole records")),
@@ -395,7 +430,10 @@ impl Checker<'_, '_, '_> {
                         format!("{name} takes no list `{list}` of records with `{key}` and `{value}`"),
                     )
                     .label("not a name/value list of this function")
-                    .help(format!("{name} takes: {}", list_names(&top.keys.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>()))),
+                    .help(format!(
+                        "{name} takes: {}",
+                        list_names(&top.keys.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>())
+                    )),
             );
         }
     }
@@ -411,7 +449,12 @@ impl Checker<'_, '_, '_> {
         anchor: Span,
         sent_otherwise: &[&str],
     ) {
-        let top = prefix.is_empty() || self.template.wrap.as_deref().is_some_and(|w| prefix == format!("{w}[i]"));
+        let top = prefix.is_empty()
+            || self
+                .template
+                .wrap
+                .as_deref()
+                .is_some_and(|w| prefix == format!("{w}[i]"));
         let name = self.function.name.clone();
         let at = |key: &str| {
             if prefix.is_empty() {
@@ -476,9 +519,13 @@ impl Checker<'_, '_, '_> {
             }
             let suggestion = match shape {
                 Shape::Value(v) => format!("field {key}: {} required", scalar_for_param(&v.ty).0.name()),
-                Shape::List(l) if matches!(*l.content, Shape::Object(_)) => format!("field {key}: list {{ ... }} required"),
+                Shape::List(l) if matches!(*l.content, Shape::Object(_)) => {
+                    format!("field {key}: list {{ ... }} required")
+                }
                 Shape::List(l) => match &*l.content {
-                    Shape::Value(v) => format!("field {key}: list {} required", scalar_for_param(&v.ty).0.name()),
+                    Shape::Value(v) => {
+                        format!("field {key}: list {} required", scalar_for_param(&v.ty).0.name())
+                    }
                     _ => format!("field {key}: list {{ ... }} required"),
                 },
                 Shape::Object(_) => format!("field {key}: object {{ ... }} required"),
@@ -511,17 +558,22 @@ impl Checker<'_, '_, '_> {
         }
         let name = field.name.as_str();
         self.template.lookups.iter().any(|l| l.field == name)
-            || self
-                .template
-                .mapping
-                .as_ref()
-                .is_some_and(|m| m.sets.iter().any(|(f, _)| f == name) || m.maps.iter().any(|m| m.field == name))
+            || self.template.mapping.as_ref().is_some_and(|m| {
+                m.sets.iter().any(|(f, _)| f == name) || m.maps.iter().any(|m| m.field == name)
+            })
     }
 
     /// A field's type against Moodle's shape for it.
     fn shape(&mut self, field: &Field, decl: Option<&ast::FieldDecl>, shape: &Shape, path: &str) {
         let ty = field.ty.clone();
-        self.compare(field, &ty, decl.map(|d| &d.ty), decl.map_or(field.span, |d| d.name.span), shape, path);
+        self.compare(
+            field,
+            &ty,
+            decl.map(|d| &d.ty),
+            decl.map_or(field.span, |d| d.name.span),
+            shape,
+            path,
+        );
     }
 
     /// Type `ty` (written `written`, when this template writes it) of
@@ -542,7 +594,9 @@ impl Checker<'_, '_, '_> {
                 self.scalar_type(field, ty, span, &value.ty, path);
             }
             (FieldType::List(fields), Shape::List(list)) if matches!(*list.content, Shape::Object(_)) => {
-                let Shape::Object(object) = &*list.content else { return };
+                let Shape::Object(object) = &*list.content else {
+                    return;
+                };
                 let decls = match written {
                     Some(TypeExpr::List { fields, .. }) => fields.iter().collect(),
                     _ => Vec::new(),
@@ -561,14 +615,28 @@ impl Checker<'_, '_, '_> {
                     Some(TypeExpr::Values { inner, .. }) => Some(&**inner),
                     _ => None,
                 };
-                self.compare(field, inner, inner_written, anchor, &list.content, &format!("{path}[i]"));
+                self.compare(
+                    field,
+                    inner,
+                    inner_written,
+                    anchor,
+                    &list.content,
+                    &format!("{path}[i]"),
+                );
             }
             _ => self.nesting(span, path, ty, &name, shape),
         }
     }
 
     /// The fields of a nested structure against Moodle's object.
-    fn nested(&mut self, fields: &[Field], decls: &[&ast::FieldDecl], object: &ObjectShape, prefix: &str, anchor: Span) {
+    fn nested(
+        &mut self,
+        fields: &[Field],
+        decls: &[&ast::FieldDecl],
+        object: &ObjectShape,
+        prefix: &str,
+        anchor: Span,
+    ) {
         let inner: Vec<&Field> = fields.iter().collect();
         let was = self.inherits;
         // A redeclared structure is checked whole.
@@ -635,8 +703,13 @@ impl Checker<'_, '_, '_> {
                                 ty.name()
                             ),
                         )
-                        .label(format!("`{}` lets through values PARAM_{upper} refuses", ty.name()))
-                        .help(format!("declare it `{better}` (or a type narrower than PARAM_{upper})")),
+                        .label(format!(
+                            "`{}` lets through values PARAM_{upper} refuses",
+                            ty.name()
+                        ))
+                        .help(format!(
+                            "declare it `{better}` (or a type narrower than PARAM_{upper})"
+                        )),
                 );
             }
             FieldType::Enum(values) => {
@@ -649,7 +722,9 @@ impl Checker<'_, '_, '_> {
                                 format!("`{path}` allows {bad:?}, which {name} refuses as PARAM_{upper}"),
                             )
                             .label(format!("not a PARAM_{upper} value"))
-                            .help(format!("keep only values PARAM_{upper} takes unchanged, or declare it `{better}`")),
+                            .help(format!(
+                                "keep only values PARAM_{upper} takes unchanged, or declare it `{better}`"
+                            )),
                     );
                 }
             }

@@ -377,7 +377,8 @@ impl<'a> Resolver<'a> {
                 let mut against = Diagnostics::new(source);
                 catalogue::check(decl, template, &mut against);
                 if !against.items.is_empty() {
-                    self.deferred.push((*source_index, template.name.clone(), against.items));
+                    self.deferred
+                        .push((*source_index, template.name.clone(), against.items));
                 }
             }
             template

@@ -57,7 +57,10 @@ fn sample(name: &str, shape: &Shape) -> Option<(Json, Php)> {
         Shape::Object(object) => sample_object(&object.keys),
         Shape::List(list) => {
             let (json, php) = sample(name, &list.content)?;
-            Some((Json::Array(vec![json]), Php::Array(BTreeMap::from([("0".to_owned(), php)]))))
+            Some((
+                Json::Array(vec![json]),
+                Php::Array(BTreeMap::from([("0".to_owned(), php)])),
+            ))
         }
     }
 }
@@ -96,11 +99,15 @@ fn sample_call(function: &Function, carrier: &Carrier) -> (Json, BTreeMap<String
     // Top-level parameters (per_call ones beside a list) are record fields too.
     let (mut record, mut expected) = sample_keys(&others);
     if let Some(list) = list {
-        let Some(Shape::List(shape)) = top.key(list) else { unreachable!() };
+        let Some(Shape::List(shape)) = top.key(list) else {
+            unreachable!()
+        };
         if let Some((json, php)) = sample(list, &shape.content) {
             match carrier {
                 Carrier::Wrap(_) => {
-                    let Json::Object(fields) = json else { unreachable!("records are objects") };
+                    let Json::Object(fields) = json else {
+                        unreachable!("records are objects")
+                    };
                     record.extend(fields);
                 }
                 Carrier::Collect { field, .. } => {
@@ -108,7 +115,10 @@ fn sample_call(function: &Function, carrier: &Carrier) -> (Json, BTreeMap<String
                 }
                 Carrier::TopLevel => unreachable!(),
             }
-            expected.insert(list.to_owned(), Php::Array(BTreeMap::from([("0".to_owned(), php)])));
+            expected.insert(
+                list.to_owned(),
+                Php::Array(BTreeMap::from([("0".to_owned(), php)])),
+            );
         }
     }
     (Json::Object(record), expected)
@@ -116,8 +126,12 @@ fn sample_call(function: &Function, carrier: &Carrier) -> (Json, BTreeMap<String
 
 /// Generate, check, validate, render and parse back one function: why it fails, if it does.
 fn round_trip(function: &Function) -> Result<(), String> {
-    let text = generate::template(function).map_err(|u| format!("not expressible: {}", u.reasons.join("; ")))?;
-    let compiled = compile(&[Source::new(format!("{}.moodle", function.name), text.as_str())], &Catalog::default());
+    let text =
+        generate::template(function).map_err(|u| format!("not expressible: {}", u.reasons.join("; ")))?;
+    let compiled = compile(
+        &[Source::new(format!("{}.moodle", function.name), text.as_str())],
+        &Catalog::default(),
+    );
     if let Some(d) = compiled.diagnostics.first() {
         return Err(format!("check: {} {}\n{text}", d.code.as_str(), d.message));
     }
@@ -127,7 +141,12 @@ fn round_trip(function: &Function) -> Result<(), String> {
     let line = format!("{record}\n");
     let params = moodlec::params::resolve(template, &[]).map_err(|e| format!("params: {e:?}"))?;
     let mut validator = Validator::new(template, params, ValidateOptions { allow_unknown: false });
-    let mut records = from_reader(std::io::Cursor::new(line.into_bytes()), "sample.ndjson", InputFormat::Ndjson, 1 << 20);
+    let mut records = from_reader(
+        std::io::Cursor::new(line.into_bytes()),
+        "sample.ndjson",
+        InputFormat::Ndjson,
+        1 << 20,
+    );
     let source = records.next().ok_or("no record")?.map_err(|e| e.message)?;
     let valid = validator
         .validate(&source)
@@ -142,7 +161,9 @@ fn round_trip(function: &Function) -> Result<(), String> {
         parsed.remove(control);
     }
     if parsed != expected {
-        return Err(format!("PHP reads {parsed:?}\nexpected {expected:?}\nbody {body}"));
+        return Err(format!(
+            "PHP reads {parsed:?}\nexpected {expected:?}\nbody {body}"
+        ));
     }
     Ok(())
 }
@@ -177,7 +198,11 @@ fn new_writes_a_template_that_check_and_fmt_accept() {
         .code(0)
         .stdout_has("wrote members.moodle");
     let text = std::fs::read_to_string(dir.join("members.moodle")).expect("written");
-    for line in ["wrap members", "field cohorttype: object {", "field usertype: object {"] {
+    for line in [
+        "wrap members",
+        "field cohorttype: object {",
+        "field usertype: object {",
+    ] {
         assert!(text.contains(line), "no {line:?} in\n{text}");
     }
     Moodlec::new(["check", "members.moodle"])
@@ -185,7 +210,10 @@ fn new_writes_a_template_that_check_and_fmt_accept() {
         .output()
         .code(0)
         .stderr_has("1 template(s) compiled: no errors");
-    Moodlec::new(["fmt", "--check", "members.moodle"]).current_dir(&dir).output().code(0);
+    Moodlec::new(["fmt", "--check", "members.moodle"])
+        .current_dir(&dir)
+        .output()
+        .code(0);
     // An existing file is never overwritten.
     Moodlec::new(["new", "core_user_delete_users", "-o", "members.moodle"])
         .current_dir(&dir)
