@@ -1,12 +1,13 @@
 //! `moodlec new FUNCTION`: a ready template for a catalogued function.
 //!
 //! The template declares every parameter the function takes, with its type,
-//! `required` or `default`, and nesting; `wrap` when the records travel in
-//! the function's one list of records, `collect` when the call takes one
-//! list of plain values, one call per record when the parameters are all
-//! scalars; and `returns` from the answer's shape. The text is in `fmt`'s
-//! canonical form. Parameters the language cannot express are reported, not
-//! silently left out.
+//! `required` or `default`, and nesting (`object { }`, `list { }`, `list
+//! TYPE`); `returns` from the answer's shape. A read function answering
+//! records gets a read template (`emits list` or `emits object`, one call per
+//! input record, for `fetch`). A write template wraps the function's one list
+//! of records (`wrap`, the other parameters `per_call`) or collects its one
+//! list of plain values (`collect`); without one, or with several, each
+//! record is one call. The text is in `fmt`'s canonical form.
 
 use std::fmt::Write as _;
 
@@ -34,8 +35,11 @@ impl std::fmt::Display for Unsupported {
 /// How a generated template sends its records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Carrier {
-    /// The parameters are scalars: one call per record, each field a parameter.
+    /// One call per record, each field a parameter.
     TopLevel,
+    /// A read template (`emits list` or `emits object`): one call per input
+    /// record, each field a parameter; the answer's items become output records.
+    Read(Emit),
     /// `wrap NAME`: records are the elements of the one list of records.
     Wrap(String),
     /// `collect FIELD into NAME`: each record gives one element of the one list of values.
@@ -45,6 +49,15 @@ pub enum Carrier {
         /// The list parameter.
         into: String,
     },
+}
+
+/// What a generated read template emits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Emit {
+    /// `emits list`: each record of the answer's list.
+    List,
+    /// `emits object`: the answer itself.
+    Object,
 }
 
 /// The moodlec type a template declares for a Moodle PARAM type, and whether
@@ -98,6 +111,16 @@ pub fn refined_type(name: &str, param: &str) -> (ScalarType, bool) {
 /// language may not have).
 pub fn carrier(function: &Function) -> Result<Carrier, Unsupported> {
     let params = function.parameters();
+    if function.kind == FunctionKind::Read {
+        match &function.returns {
+            Some(Shape::Object(_)) => return Ok(Carrier::Read(Emit::Object)),
+            Some(Shape::List(list)) if matches!(*list.content, Shape::Object(_)) => {
+                return Ok(Carrier::Read(Emit::List))
+            }
+            // An answer that is not records: a template that calls it and keeps nothing.
+            _ => {}
+        }
+    }
     let lists: Vec<(&String, &Shape)> = params
         .iter()
         .filter_map(|(name, shape)| match shape {
@@ -165,7 +188,7 @@ pub fn template(function: &Function) -> Result<String, Unsupported> {
     );
     let _ = writeln!(out, "  function {}", function.name);
     let per_call: Vec<(String, Shape)> = match &carrier {
-        Carrier::TopLevel => Vec::new(),
+        Carrier::TopLevel | Carrier::Read(_) => Vec::new(),
         Carrier::Wrap(list) | Carrier::Collect { into: list, .. } => function
             .parameters()
             .iter()
@@ -174,7 +197,7 @@ pub fn template(function: &Function) -> Result<String, Unsupported> {
             .collect(),
     };
     let record_fields: Vec<(String, Shape)> = match &carrier {
-        Carrier::TopLevel => function.parameters().to_vec(),
+        Carrier::TopLevel | Carrier::Read(_) => function.parameters().to_vec(),
         Carrier::Wrap(name) => {
             let _ = writeln!(out, "  wrap {name}");
             match function.parameter(name) {
@@ -219,6 +242,8 @@ pub fn template(function: &Function) -> Result<String, Unsupported> {
         .count();
     match &carrier {
         Carrier::TopLevel => {}
+        Carrier::Read(Emit::List) => out.push_str("\n  emits list\n"),
+        Carrier::Read(Emit::Object) => out.push_str("\n  emits object\n"),
         Carrier::Wrap(_) => {
             let budget = BatchRule::DEFAULT_MAX_INPUT_VARS.saturating_sub(CONTROL_FIELDS + per_call_fields);
             let size = (budget / per_record).clamp(1, BatchRule::DEFAULT_SIZE);

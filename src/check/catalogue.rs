@@ -758,7 +758,11 @@ mod tests {
             .collect();
         let compiled = crate::check::compile(&sources, &crate::check::Catalog::default());
         for template in builtin::catalog().iter() {
-            assert!(compiled.catalog.get(&template.name).is_some(), "{} refused", template.name);
+            assert!(
+                compiled.catalog.get(&template.name).is_some(),
+                "{} refused",
+                template.name
+            );
         }
         let problems: Vec<String> = compiled
             .diagnostics

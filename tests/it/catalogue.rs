@@ -90,7 +90,7 @@ fn sample_call(function: &Function, carrier: &Carrier) -> (Json, BTreeMap<String
         _ => unreachable!("the parameters are an object"),
     };
     let (list, others): (Option<&str>, Vec<(String, Shape)>) = match carrier {
-        Carrier::TopLevel => (None, top.keys.clone()),
+        Carrier::TopLevel | Carrier::Read(_) => (None, top.keys.clone()),
         Carrier::Wrap(list) | Carrier::Collect { into: list, .. } => (
             Some(list.as_str()),
             top.keys.iter().filter(|(n, _)| n != list).cloned().collect(),
@@ -113,7 +113,7 @@ fn sample_call(function: &Function, carrier: &Carrier) -> (Json, BTreeMap<String
                 Carrier::Collect { field, .. } => {
                     record.insert(field.clone(), json);
                 }
-                Carrier::TopLevel => unreachable!(),
+                Carrier::TopLevel | Carrier::Read(_) => unreachable!(),
             }
             expected.insert(
                 list.to_owned(),
@@ -135,6 +135,10 @@ fn round_trip(function: &Function) -> Result<(), String> {
     if let Some(d) = compiled.diagnostics.first() {
         return Err(format!("check: {} {}\n{text}", d.code.as_str(), d.message));
     }
+    let read = matches!(generate::carrier(function), Ok(Carrier::Read(_)));
+    if read != compiled.catalog.get(&function.name).is_some_and(|t| t.is_read()) {
+        return Err(format!("a read template expected: {read}\n{text}"));
+    }
     let template = compiled.catalog.get(&function.name).ok_or("not compiled")?;
     let carrier = generate::carrier(function).map_err(|u| u.to_string())?;
     let (record, expected) = sample_call(function, &carrier);
@@ -152,10 +156,18 @@ fn round_trip(function: &Function) -> Result<(), String> {
         .validate(&source)
         .outcome
         .map_err(|e| format!("the sample {record} is invalid: {e:?}"))?;
-    let mut batcher = Batcher::new(template);
-    let mut batches = batcher.push(valid).map_err(|e| format!("too large: {e:?}"))?;
-    batches.extend(batcher.finish());
-    let body = request_body(template, batches.first().ok_or("no batch")?, TokenSlot::Redacted);
+    let body = if template.is_read() {
+        // A read template: the call `fetch` makes for the input record.
+        let mut calls = moodlec::fetch::request::Calls::new(template);
+        let mut made = calls.push(valid);
+        made.extend(calls.flush());
+        moodlec::form::encode(&made.first().ok_or("no call")?.params)
+    } else {
+        let mut batcher = Batcher::new(template);
+        let mut batches = batcher.push(valid).map_err(|e| format!("too large: {e:?}"))?;
+        batches.extend(batcher.finish());
+        request_body(template, batches.first().ok_or("no batch")?, TokenSlot::Redacted)
+    };
     let mut parsed = php_parse(&body);
     for control in ["wstoken", "wsfunction", "moodlewsrestformat"] {
         parsed.remove(control);
@@ -177,7 +189,14 @@ fn every_catalogued_function_generates_checks_renders_and_parses_back() {
         .filter_map(|f| round_trip(f).err().map(|why| format!("{}: {why}", f.name)))
         .collect();
     let passed = functions.len() - failures.len();
-    eprintln!("catalogue round trip: {passed}/{} functions", functions.len());
+    let reads = functions
+        .iter()
+        .filter(|f| matches!(generate::carrier(f), Ok(Carrier::Read(_))))
+        .count();
+    eprintln!(
+        "catalogue round trip: {passed}/{} functions ({reads} as read templates)",
+        functions.len()
+    );
     assert!(
         failures.is_empty(),
         "{passed}/{} functions round-trip; {} fail:\n{}",

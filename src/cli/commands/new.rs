@@ -15,7 +15,8 @@ use crate::cli::report;
 /// The template declares every parameter the function takes: its type (the
 /// moodlec type of Moodle's PARAM type), `required` where Moodle requires it,
 /// Moodle's `default`, nested lists, `wrap` for the function's list of
-/// records (or `collect` for a list of plain values), and `returns`. It is
+/// records (or `collect` for a list of plain values), and `returns`; for a
+/// read function answering records, a read template (`emits`) for `fetch`. It is
 /// formatted and passes `moodlec check`; keep the fields your data has, then
 /// map your columns onto them with a template that `extends` it.
 #[derive(Debug, clap::Args)]
