@@ -913,6 +913,29 @@ mod tests {
     }
 
     #[test]
+    fn objects_and_lists_of_values_format_at_any_depth() {
+        assert_formats(
+            "template t { wrap members field cohorttype: object { field type: enum(\"id\", \"idnumber\") default \"id\"\n\
+             field value: raw required } required\n\
+             field ids: list   int min 1 field tags: list list enum(\"a\")\n\
+             field rows: list object { field x: int } field courseid: int required per_call }",
+            "template t {\n  \
+               wrap members\n  \
+               field cohorttype: object {\n    \
+                 field type:  enum(\"id\", \"idnumber\") default \"id\"\n    \
+                 field value: raw required\n  \
+               } required\n  \
+               field ids:  list int min 1\n  \
+               field tags: list list enum(\"a\")\n  \
+               field rows: list {\n    \
+                 field x: int\n  \
+               }\n  \
+               field courseid: int required per_call\n\
+             }\n",
+        );
+    }
+
+    #[test]
     fn strings_keep_their_escapes() {
         assert_formats(
             r#"template t { field a: text pattern "\d+" default "say \"hi\"" "tab\there, a \\ and \w" }"#,

@@ -111,7 +111,9 @@ pub fn value_json(ty: &FieldType, value: &FieldValue, scalar: &dyn Fn(&Value) ->
                 .map(|element| Json::Object(values_json(fields, element, scalar)))
                 .collect(),
         ),
-        (FieldType::Object(fields), FieldValue::Object(values)) => Json::Object(values_json(fields, values, scalar)),
+        (FieldType::Object(fields), FieldValue::Object(values)) => {
+            Json::Object(values_json(fields, values, scalar))
+        }
         (FieldType::Values(inner), FieldValue::Values(items)) => {
             Json::Array(items.iter().map(|item| value_json(inner, item, scalar)).collect())
         }
@@ -136,7 +138,11 @@ pub fn values_json(
 
 /// Call `visit` with every scalar leaf of `value` and the leaf's own type
 /// (`password` in `list { field password: password }` too).
-pub fn visit_scalars_mut(ty: &FieldType, value: &mut FieldValue, visit: &mut dyn FnMut(&FieldType, &mut Value)) {
+pub fn visit_scalars_mut(
+    ty: &FieldType,
+    value: &mut FieldValue,
+    visit: &mut dyn FnMut(&FieldType, &mut Value),
+) {
     match (ty, value) {
         (_, FieldValue::Scalar(v)) => visit(ty, v),
         (FieldType::List(fields), FieldValue::List(elements)) => {
@@ -196,7 +202,12 @@ pub fn value_pairs(ty: &FieldType, value: &FieldValue, key: &mut String, out: &m
 
 /// The pairs of the values of a structure whose key is `key` (each field `key[name]`;
 /// bare `name` when `key` is empty: the call's top level).
-pub fn fields_pairs(fields: &[Field], values: &[(usize, FieldValue)], key: &mut String, out: &mut dyn FnMut(&str, &Value)) {
+pub fn fields_pairs(
+    fields: &[Field],
+    values: &[(usize, FieldValue)],
+    key: &mut String,
+    out: &mut dyn FnMut(&str, &Value),
+) {
     for (position, value) in values {
         if let Some(field) = fields.get(*position) {
             field_pairs(field, value, key, out);

@@ -49,6 +49,7 @@ fn object_schema(fields: &[Field], template: Option<&Template>) -> Json {
         properties.insert(field.name.clone(), field_schema(field));
         if field.required
             && field.default.is_none()
+            && !built_from_defaults(field)
             && !template.is_some_and(|t| is_filled_by_mapping(t, &field.name))
         {
             required.push(json!(field.name));
@@ -60,6 +61,16 @@ fn object_schema(fields: &[Field], template: Option<&Template>) -> Json {
         "required": required,
         "additionalProperties": false,
     })
+}
+
+/// A `required` object a record may leave out: its fields' defaults build
+/// it, every required one included.
+fn built_from_defaults(field: &Field) -> bool {
+    let FieldType::Object(fields) = &field.ty else {
+        return false;
+    };
+    let filled = |f: &Field| f.default.is_some() || (f.required && built_from_defaults(f));
+    field.required && fields.iter().any(filled) && fields.iter().filter(|f| f.required).all(filled)
 }
 
 fn is_filled_by_mapping(template: &Template, field: &str) -> bool {

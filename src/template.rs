@@ -276,7 +276,10 @@ impl FieldType {
 
     /// Whether values of this type are structures (lists or objects), not scalars.
     pub fn is_structure(&self) -> bool {
-        matches!(self, FieldType::List(_) | FieldType::Object(_) | FieldType::Values(_))
+        matches!(
+            self,
+            FieldType::List(_) | FieldType::Object(_) | FieldType::Values(_)
+        )
     }
 }
 

@@ -106,6 +106,24 @@ pub(super) fn check_type(ty: &TypeExpr, params: &[Param], diags: &mut Diagnostic
     match ty {
         TypeExpr::Named(ident) => match ScalarType::from_name(&ident.name) {
             Some(scalar) => Some(FieldType::Scalar(scalar)),
+            None if matches!(ident.name.as_str(), "object" | "list" | "enum") => {
+                let help = match ident.name.as_str() {
+                    "object" => "an object declares its fields: `object { field type: alphanumext required field value: raw }`",
+                    "list" => "a list says what it holds: `list int` (plain values) or `list { field ... }` (records)",
+                    _ => "an enum lists its values: `enum(\"topics\", \"weeks\")`",
+                };
+                diags.push(
+                    diags
+                        .error(
+                            Code::UnknownType,
+                            ident.span,
+                            format!("`{}` needs more than its name", ident.name),
+                        )
+                        .label(format!("an incomplete `{}` type", ident.name))
+                        .help(help),
+                );
+                None
+            }
             None => {
                 diags.push(unknown_type(ident, diags));
                 None

@@ -114,7 +114,7 @@ fn target_field(template: &Template, field: &ast::Ident, how: &str, diags: &mut 
                         format!("`{how}` cannot fill the {} field `{}`", f.ty, field.name),
                     )
                     .label(format!("a field of type `{}`", f.ty))
-                    .help("structures come from the data, or from a `map` whose text is JSON (`map tags = \"[{{{{ tag | tojson }}}}]\"`)"),
+                    .help("structures come from the data, or from a `map` whose text is JSON"),
             );
             false
         }

@@ -28,7 +28,10 @@ pub(super) fn scalar_field<'t>(
                         ident.span,
                         format!("`{what}` cannot use the {kind} field `{}`", ident.name),
                     )
-                    .label(format!("a{} {kind} field", if kind == "object" { "n" } else { "" }))
+                    .label(format!(
+                        "a{} {kind} field",
+                        if kind == "object" { "n" } else { "" }
+                    ))
                     .help(format!("`{what}` compares single values; name a scalar field")),
             );
             None

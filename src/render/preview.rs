@@ -166,9 +166,7 @@ fn record_list(batch: &Batch) -> String {
 
 /// `{"batch":1,"function":"...","records":[1,2],"params":{"users":[{...}]}}`
 pub fn batch_json(template: &Template, batch: &Batch) -> Json {
-    let per_call = |call: bool| {
-        move |(p, _): &&(usize, FieldValue)| template.fields[*p].per_call == call
-    };
+    let per_call = |call: bool| move |(p, _): &&(usize, FieldValue)| template.fields[*p].per_call == call;
     let values_of = |record: &crate::validate::ValidRecord, call: bool| {
         let values: Vec<(usize, FieldValue)> = record.values.iter().filter(per_call(call)).cloned().collect();
         values_json(&template.fields, &values)
@@ -179,14 +177,20 @@ pub fn batch_json(template: &Template, batch: &Batch) -> Json {
         None => json!({}),
     };
     let records = batch.records.iter().map(|r| values_of(r, false));
-    let collect = template.batch.collect.as_ref().filter(|_| template.wrap.is_none());
+    let collect = template
+        .batch
+        .collect
+        .as_ref()
+        .filter(|_| template.wrap.is_none());
     match (&template.wrap, collect) {
         (Some(wrap), _) => params[wrap] = Json::Array(records.collect()),
         (None, Some(collect)) => {
             params[&collect.into] = Json::Array(records.map(|mut r| r[&collect.field].take()).collect());
         }
         (None, None) => {
-            if let (Some(Json::Object(record)), Json::Object(params)) = (records.into_iter().next(), &mut params) {
+            if let (Some(Json::Object(record)), Json::Object(params)) =
+                (records.into_iter().next(), &mut params)
+            {
                 params.extend(record);
             }
         }

@@ -269,7 +269,9 @@ impl FieldOption {
     /// The span of the option.
     pub fn span(&self) -> Span {
         match self {
-            FieldOption::Required(span) | FieldOption::PerCall(span) | FieldOption::OneOf { span, .. } => *span,
+            FieldOption::Required(span) | FieldOption::PerCall(span) | FieldOption::OneOf { span, .. } => {
+                *span
+            }
             FieldOption::Default(DefaultValue::Literal(lit))
             | FieldOption::Min(lit)
             | FieldOption::Max(lit) => lit.span,

@@ -422,7 +422,9 @@ fn describe_rule(rule: Rule) -> &'static str {
         | Rule::one_of
         | Rule::kw_one_of
         | Rule::per_call
-        | Rule::kw_per_call => "a field option (required, default, min, max, length, pattern, one_of, per_call)",
+        | Rule::kw_per_call => {
+            "a field option (required, default, min, max, length, pattern, one_of, per_call)"
+        }
         Rule::param_ref => "`param.NAME`",
         Rule::length_range => "a range like `1..100`",
         Rule::kw_rule => "`rule`",

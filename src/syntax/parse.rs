@@ -141,9 +141,13 @@ fn parse_field_type(pair: Pair<'_, Rule>) -> TypeExpr {
         Rule::list_type => {
             let mut parts = children(inner).peekable();
             match parts.peek().map(Pair::as_rule) {
-                Some(Rule::field_type) => TypeExpr::Values {
-                    inner: Box::new(parse_field_type(parts.next().expect("peeked"))),
-                    span,
+                // `list object { ... }` is `list { ... }`: one tree for one meaning.
+                Some(Rule::field_type) => match parse_field_type(parts.next().expect("peeked")) {
+                    TypeExpr::Object { fields, .. } => TypeExpr::List { fields, span },
+                    inner => TypeExpr::Values {
+                        inner: Box::new(inner),
+                        span,
+                    },
                 },
                 _ => TypeExpr::List {
                     fields: parse_fields(parts),

@@ -51,6 +51,16 @@ pub fn coerce(cell: &Cell, field: &Field) -> Result<Option<FieldValue>, CoerceEr
 }
 
 fn coerce_any(cell: &Cell, field: &Field) -> Result<Option<FieldValue>, CoerceError> {
+    // Scalars, nearly every value: straight to their type.
+    match (cell, &field.ty) {
+        (Cell::Json(Json::Null), _) => return Ok(None),
+        (Cell::Text(text), _) if text.is_empty() => return Ok(None),
+        (Cell::Json(json), FieldType::Scalar(scalar)) => {
+            return json_scalar(json, *scalar).map(|v| Some(FieldValue::Scalar(v)))
+        }
+        (Cell::Text(text), ty) if !ty.is_structure() => return coerce_text(text, ty).map(Some),
+        _ => {}
+    }
     coerce_all(cell, field, &|_| None).map_err(|mut errors| {
         let (path, error) = errors.swap_remove(0);
         if path.is_empty() {
@@ -94,7 +104,11 @@ pub fn coerce_all(
     };
     let mut errors = Vec::new();
     let mut path = String::new();
-    let value = Nested { param, errors: &mut errors }.json(&json, &field.ty, &mut path);
+    let value = Nested {
+        param,
+        errors: &mut errors,
+    }
+    .json(&json, &field.ty, &mut path);
     if errors.is_empty() {
         Ok(value)
     } else {
@@ -108,7 +122,10 @@ fn structure_text(text: &str, ty: &FieldType) -> Result<Json, CoerceError> {
         let (what, example) = match ty {
             FieldType::Object(_) => ("a JSON object", "{\"type\":\"idnumber\",\"value\":\"C1\"}"),
             FieldType::Values(_) => ("a JSON array", "[5, 7]"),
-            _ => ("a JSON array of objects", "[{\"type\":\"dept\",\"value\":\"HR\"}]"),
+            _ => (
+                "a JSON array of objects",
+                "[{\"type\":\"dept\",\"value\":\"HR\"}]",
+            ),
         };
         CoerceError::new(format!("expected {what}: {e}")).help(format!(
             "a CSV cell (or a map) gives a structure as JSON, e.g. {example}"
@@ -220,7 +237,12 @@ impl Nested<'_, '_> {
     }
 
     /// A structure's values by position, its fields' defaults filled in.
-    fn object(&mut self, json: &Json, fields: &[Field], path: &mut String) -> Option<Vec<(usize, FieldValue)>> {
+    fn object(
+        &mut self,
+        json: &Json,
+        fields: &[Field],
+        path: &mut String,
+    ) -> Option<Vec<(usize, FieldValue)>> {
         let Json::Object(object) = json else {
             self.fail(
                 path,
@@ -258,6 +280,90 @@ impl Nested<'_, '_> {
         }
         values.sort_by_key(|(position, _)| *position);
         (self.errors.len() == errors_before).then_some(values)
+    }
+}
+
+/// For a structure that did not coerce: the problems of its parts that did
+/// (Moodle's checks, constraints, missing required fields), each at its
+/// path, so that a record reports all its problems at once. `field` is the
+/// top-level field, `json` its value.
+pub(super) fn partial_problems(json: &Json, field: &Field) -> Vec<super::Violation> {
+    let mut found = Vec::new();
+    let mut path = field.name.clone();
+    partial(json, field, &field.name, &mut path, &mut found);
+    found
+}
+
+fn partial(json: &Json, field: &Field, top: &str, path: &mut String, found: &mut Vec<super::Violation>) {
+    let base = path.len();
+    match &field.ty {
+        FieldType::Scalar(_) | FieldType::Enum(_) => {
+            let mut errors = Vec::new();
+            let value = Nested {
+                param: &|_| None,
+                errors: &mut errors,
+            }
+            .json(json, &field.ty, &mut String::new());
+            if let Some(FieldValue::Scalar(value)) = value {
+                if let Err(mut violation) = super::check_scalar(field, &value, path) {
+                    violation.field = Some(top.to_owned());
+                    found.push(violation);
+                }
+            }
+        }
+        FieldType::Object(fields) => partial_object(json, fields, top, path, found),
+        FieldType::List(fields) => {
+            for (index, item) in json.as_array().into_iter().flatten().enumerate() {
+                push_index(path, index);
+                partial_object(item, fields, top, path, found);
+                path.truncate(base);
+            }
+        }
+        FieldType::Values(inner) => {
+            let element = Field {
+                ty: (**inner).clone(),
+                ..field.clone()
+            };
+            for (index, item) in json.as_array().into_iter().flatten().enumerate() {
+                push_index(path, index);
+                partial(item, &element, top, path, found);
+                path.truncate(base);
+            }
+        }
+    }
+}
+
+fn partial_object(
+    json: &Json,
+    fields: &[Field],
+    top: &str,
+    path: &mut String,
+    found: &mut Vec<super::Violation>,
+) {
+    let Json::Object(object) = json else {
+        return;
+    };
+    let base = path.len();
+    for field in fields {
+        match object.get(&field.name) {
+            Some(value) if !value.is_null() => {
+                path.push('.');
+                path.push_str(&field.name);
+                partial(value, field, top, path, found);
+                path.truncate(base);
+            }
+            _ if field.required && field.default.is_none() && default_value(field, &|_| None).is_none() => {
+                found.push(
+                    super::Violation::new(
+                        "missing_required",
+                        Some(top),
+                        format!("missing required field `{path}.{}`", field.name),
+                    )
+                    .help(Some(format!("{} ({})", field.doc_or_type(), field.ty))),
+                )
+            }
+            _ => {}
+        }
     }
 }
 

@@ -300,6 +300,21 @@ fn check_value(field: &Field, value: &FieldValue) -> Result<(), Vec<Violation>> 
 /// [`check_value`] of `value` at `path`, inside top-level field `top`.
 fn check_nested(top: &str, field: &Field, value: &FieldValue, path: &mut String, found: &mut Vec<Violation>) {
     let base = path.len();
+    if field.required && field.ty.is_structure() && value.form_fields() == 0 {
+        // No pair names it, so Moodle would find the required key missing.
+        found.push(
+            Violation::new(
+                "missing_required",
+                Some(top),
+                format!("`{path}` is empty, and Moodle requires it"),
+            )
+            .help(Some(format!(
+                "an empty {} sends nothing at all; give at least one value",
+                field.ty
+            ))),
+        );
+        return;
+    }
     match (&field.ty, value) {
         (FieldType::List(fields), FieldValue::List(elements)) => {
             for (index, element) in elements.iter().enumerate() {
@@ -308,7 +323,9 @@ fn check_nested(top: &str, field: &Field, value: &FieldValue, path: &mut String,
                 path.truncate(base);
             }
         }
-        (FieldType::Object(fields), FieldValue::Object(values)) => check_structure(top, fields, values, path, found),
+        (FieldType::Object(fields), FieldValue::Object(values)) => {
+            check_structure(top, fields, values, path, found)
+        }
         (FieldType::Values(inner), FieldValue::Values(items)) => {
             let element = Field {
                 ty: (**inner).clone(),
@@ -390,12 +407,10 @@ fn check_scalar(field: &Field, value: &Value, path: &str) -> Result<(), Violatio
     }
     if let (FieldType::Scalar(scalar), Value::Str(text)) = (&field.ty, value) {
         if let Err(rejection) = check_scalar_text(*scalar, text) {
-            return Err(Violation::new(
-                "moodle_rejects",
-                name,
-                format!("`{path}`: {}", rejection.message),
-            )
-            .help(rejection.cleaned.map(|c| format!("Moodle would accept {c:?}"))));
+            return Err(
+                Violation::new("moodle_rejects", name, format!("`{path}`: {}", rejection.message))
+                    .help(rejection.cleaned.map(|c| format!("Moodle would accept {c:?}"))),
+            );
         }
     }
     if let Some(why) = field.constraints.violation(value) {

@@ -254,12 +254,16 @@ fn jinja_value(value: &FieldValue, template: &Template, position: usize) -> Jinj
 
 /// A structure (`object`, `list int`) as the rules see it: objects and lists.
 fn structure(ty: &crate::template::FieldType, value: &FieldValue) -> Jinja {
-    Jinja::from(minijinja::value::Serde(crate::form::value_json(ty, value, &|v| match v {
-        Value::Int(i) => serde_json::json!(i),
-        Value::Float(f) => serde_json::json!(f),
-        Value::Bool(b) => serde_json::json!(b),
-        Value::Str(s) => serde_json::json!(s),
-    })))
+    Jinja::from(minijinja::value::Serde(crate::form::value_json(
+        ty,
+        value,
+        &|v| match v {
+            Value::Int(i) => serde_json::json!(i),
+            Value::Float(f) => serde_json::json!(f),
+            Value::Bool(b) => serde_json::json!(b),
+            Value::Str(s) => serde_json::json!(s),
+        },
+    )))
 }
 
 pub(super) fn scalar(value: &Value) -> Jinja {

@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use minijinja::Value as Jinja;
 
-use super::coerce::{coerce_all, coerce_text, default_value};
+use super::coerce::{coerce_all, coerce_text, default_value, partial_problems};
 use super::hash::FxBuildHasher;
 use super::Violation;
 use crate::check::suggestion;
@@ -162,11 +162,27 @@ impl Assembler {
                 self.present[position] = true;
             }
             Ok(None) => {}
-            Err(errors) => violations.extend(errors.into_iter().map(|(path, error)| {
-                Violation::new("wrong_type", Some(key), format!("`{key}{path}`: {}", error.message))
+            Err(errors) => {
+                // Reported: no default stands in for a value the record gave wrongly.
+                self.present[position] = true;
+                violations.extend(errors.into_iter().map(|(path, error)| {
+                    Violation::new(
+                        "wrong_type",
+                        Some(key),
+                        format!("`{key}{path}`: {}", error.message),
+                    )
                     .help(error.help)
                     .at(span.clone())
-            })),
+                }));
+                // And the problems of the structure's parts that were well typed.
+                if let (true, Cell::Json(json)) = (field.ty.is_structure(), cell) {
+                    violations.extend(
+                        partial_problems(json, field)
+                            .into_iter()
+                            .map(|v| v.at(span.clone())),
+                    );
+                }
+            }
         }
     }
 
@@ -189,20 +205,27 @@ impl Assembler {
                         self.values.push((position, value, None));
                         self.present[position] = true;
                     }
-                    Err(error) => violations.push(
-                        Violation::new(
-                            "wrong_type",
-                            Some(&map.field),
-                            format!("`{}` (mapped to {text:?}): {}", map.field, error.message),
-                        )
-                        .help(error.help),
-                    ),
+                    Err(error) => {
+                        // Reported: no default stands in for it.
+                        self.present[position] = true;
+                        violations.push(
+                            Violation::new(
+                                "wrong_type",
+                                Some(&map.field),
+                                format!("`{}` (mapped to {text:?}): {}", map.field, error.message),
+                            )
+                            .help(error.help),
+                        );
+                    }
                 },
-                Err(message) => violations.push(Violation::new(
-                    "map_failed",
-                    Some(&map.field),
-                    format!("map for `{}` failed: {message}", map.field),
-                )),
+                Err(message) => {
+                    self.present[position] = true;
+                    violations.push(Violation::new(
+                        "map_failed",
+                        Some(&map.field),
+                        format!("map for `{}` failed: {message}", map.field),
+                    ));
+                }
             }
         }
     }

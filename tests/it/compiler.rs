@@ -491,3 +491,123 @@ fn the_sync_example_is_formatted_canonically_and_explained() {
     assert_eq!(json["sync"]["missing"], "suspend");
     assert_eq!(json["sync"]["scope"][1]["like"]["pattern"], "%@staff.example.edu");
 }
+
+const SHAPES: &str = r#"template cohort_members "Add users to cohorts" {
+  function core_cohort_add_cohort_members
+  wrap members
+  field cohorttype: object {
+    field type: enum("id", "idnumber") default "idnumber"
+    field value: raw required
+  } required
+  field usertype: object {
+    field type: enum("id", "username") default "username"
+    field value: raw required
+  } required
+}
+
+template override_completion "One call per record" {
+  function core_completion_override_activity_completion_status
+  field userid: int required
+  field cmid: int required
+  field newstate: int required
+}
+
+template user_lists "Lists of ids" {
+  function core_user_delete_users
+  field userids: list int required min 1
+}
+"#;
+
+#[test]
+fn a_template_without_a_list_parameter_makes_one_call_per_record() {
+    let compiled = compile_text(SHAPES);
+    let template = compiled
+        .catalog
+        .get("override_completion")
+        .unwrap_or_else(|| panic!("{:?}", compiled.diagnostics));
+    assert_eq!(template.batch.size, 1);
+    assert!(
+        compiled.diagnostics.iter().all(|d| !d.is_error()),
+        "{:?}",
+        compiled.diagnostics
+    );
+    let dir = with_local_templates("compiler-one-per-call", &[("shapes.moodle", SHAPES)]);
+    std::fs::write(
+        dir.join("completion.ndjson"),
+        "{\"userid\": 3, \"cmid\": 9, \"newstate\": 1}\n{\"userid\": 4, \"cmid\": 9, \"newstate\": 0}\n",
+    )
+    .expect("write");
+    let out = Moodlec::new(["render", "-t", "override_completion", "completion.ndjson"])
+        .current_dir(&dir)
+        .output();
+    out.code(0);
+    let bodies: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(
+        bodies,
+        [
+            "wstoken=REDACTED&wsfunction=core_completion_override_activity_completion_status&moodlewsrestformat=json&userid=3&cmid=9&newstate=1",
+            "wstoken=REDACTED&wsfunction=core_completion_override_activity_completion_status&moodlewsrestformat=json&userid=4&cmid=9&newstate=0",
+        ]
+    );
+}
+
+#[test]
+fn explain_shows_the_fields_inside_structures() {
+    let dir = with_local_templates("compiler-explain-shapes", &[("shapes.moodle", SHAPES)]);
+    let out = Moodlec::new(["explain", "cohort_members"])
+        .current_dir(&dir)
+        .output();
+    out.code(0);
+    let text = out.stdout.replace(' ', "");
+    assert!(text.contains("cohorttypeobjectrequired\nfields:\ntypeenum(id,idnumber)optionaldefault\"idnumber\"\nvaluerawrequired"), "{}", out.stdout);
+    let out = Moodlec::new(["explain", "user_lists"]).current_dir(&dir).output();
+    out.code(0);
+    assert!(out.stdout.contains("list int"), "{}", out.stdout);
+    assert!(out.stdout.contains("one per call"), "{}", out.stdout);
+}
+
+#[test]
+fn csv_cells_give_structures_as_json() {
+    let dir = with_local_templates("compiler-csv-structures", &[("shapes.moodle", SHAPES)]);
+    std::fs::write(
+        dir.join("members.csv"),
+        "cohorttype,usertype\n\"{\"\"value\"\":\"\"C1\"\"}\",\"{\"\"type\"\":\"\"id\"\",\"\"value\"\":\"\"7\"\"}\"\nC1,ann\n",
+    )
+    .expect("write");
+    let out = Moodlec::new([
+        "validate",
+        "-t",
+        "cohort_members",
+        "members.csv",
+        "--format",
+        "json",
+    ])
+    .current_dir(&dir)
+    .output();
+    out.code(1);
+    let lines: Vec<serde_json::Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    let errors: Vec<&serde_json::Value> = lines.iter().filter(|l| l["record"].is_number()).collect();
+    assert!(
+        errors.iter().all(|e| e["record"] == 2),
+        "record 1 is valid: {lines:?}"
+    );
+    assert!(
+        errors.iter().any(|e| e["field"] == "cohorttype"
+            && e["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("expected a JSON object"))),
+        "{lines:?}"
+    );
+    let out = Moodlec::new(["render", "-t", "cohort_members", "members.csv"])
+        .current_dir(&dir)
+        .output();
+    assert!(
+        out.stdout.contains("members[0][cohorttype][type]=idnumber&members[0][cohorttype][value]=C1&members[0][usertype][type]=id&members[0][usertype][value]=7"),
+        "{}",
+        out.stdout
+    );
+}

@@ -92,7 +92,15 @@ fn expected_record(fields: &[moodlec::template::Field], values: &[(usize, FieldV
 }
 
 fn expected_value(ty: &FieldType, value: &FieldValue) -> Php {
-    let indexed = |items: Vec<Php>| Php::Array(items.into_iter().enumerate().map(|(i, p)| (i.to_string(), p)).collect());
+    let indexed = |items: Vec<Php>| {
+        Php::Array(
+            items
+                .into_iter()
+                .enumerate()
+                .map(|(i, p)| (i.to_string(), p))
+                .collect(),
+        )
+    };
     match (value, ty) {
         (FieldValue::Scalar(v), _) => Php::Str(wire(v)),
         (FieldValue::List(elements), FieldType::List(inner)) => {
@@ -369,9 +377,13 @@ fn json_strategy(shape: &Shape) -> BoxedStrategy<serde_json::Value> {
     match shape {
         Shape::Int => any::<i64>().prop_map(Json::from).boxed(),
         Shape::Text => tricky_text().prop_map(Json::from).boxed(),
-        Shape::Enum => prop::sample::select(ENUM_VALUES.to_vec()).prop_map(Json::from).boxed(),
+        Shape::Enum => prop::sample::select(ENUM_VALUES.to_vec())
+            .prop_map(Json::from)
+            .boxed(),
         Shape::Object(inner) => object(inner),
-        Shape::Records(inner) => prop::collection::vec(object(inner), 0..3).prop_map(Json::Array).boxed(),
+        Shape::Records(inner) => prop::collection::vec(object(inner), 0..3)
+            .prop_map(Json::Array)
+            .boxed(),
         Shape::Values(inner) => prop::collection::vec(json_strategy(inner), 0..3)
             .prop_map(Json::Array)
             .boxed(),
@@ -382,7 +394,9 @@ fn json_strategy(shape: &Shape) -> BoxedStrategy<serde_json::Value> {
 /// and no trace of an empty list or object (no pair names them).
 fn php_of(json: &serde_json::Value) -> Option<Php> {
     use serde_json::Value as Json;
-    let array = |entries: Vec<(String, Php)>| (!entries.is_empty()).then(|| Php::Array(entries.into_iter().collect()));
+    let array = |entries: Vec<(String, Php)>| {
+        (!entries.is_empty()).then(|| Php::Array(entries.into_iter().collect()))
+    };
     match json {
         Json::Number(n) => Some(Php::Str(n.to_string())),
         Json::String(s) => Some(Php::Str(s.clone())),
@@ -393,7 +407,11 @@ fn php_of(json: &serde_json::Value) -> Option<Php> {
                 .filter_map(|(i, item)| Some((i.to_string(), php_of(item)?)))
                 .collect(),
         ),
-        Json::Object(map) => array(map.iter().filter_map(|(k, v)| Some((k.clone(), php_of(v)?))).collect()),
+        Json::Object(map) => array(
+            map.iter()
+                .filter_map(|(k, v)| Some((k.clone(), php_of(v)?)))
+                .collect(),
+        ),
         Json::Null | Json::Bool(_) => None,
     }
 }

@@ -151,6 +151,7 @@ const TOKENS: &[&str] = &[
     "length",
     "pattern",
     "one_of",
+    "per_call",
     "rule",
     "unique",
     "ignore_case",
@@ -341,6 +342,7 @@ const KEYWORDS: &[&str] = &[
     "length",
     "pattern",
     "one_of",
+    "per_call",
     "rule",
     "unique",
     "ignore_case",
@@ -426,6 +428,7 @@ fn field_option() -> impl Strategy<Value = Toks> {
     let lits = (prop::collection::vec(literal(), 0..12), any::<bool>());
     prop_oneof![
         Just(vec![w("required")]),
+        Just(vec![w("per_call")]),
         literal().prop_map(|lit| vec![w("default"), lit]),
         ident().prop_map(|name| vec![w("default"), w(format!("param.{name}"))]),
         number().prop_map(|n| vec![w("min"), w(n)]),
@@ -469,7 +472,10 @@ fn field_type(depth: u32) -> BoxedStrategy<Toks> {
         return prop_oneof![3 => scalar, 1 => enum_type].boxed();
     }
     let list = braced_fields(depth - 1).prop_map(|body| [vec![w("list")], body].concat());
-    prop_oneof![3 => scalar, 1 => enum_type, 1 => list].boxed()
+    let object = braced_fields(depth - 1).prop_map(|body| [vec![w("object")], body].concat());
+    // `list TYPE`: a list of any type, `list object { }` and `list list int` included.
+    let values = field_type(depth - 1).prop_map(|inner| [vec![w("list")], inner].concat());
+    prop_oneof![3 => scalar, 1 => enum_type, 1 => list, 1 => object, 1 => values].boxed()
 }
 
 fn field(depth: u32) -> BoxedStrategy<Toks> {

@@ -116,3 +116,87 @@ fn the_error_names_the_offending_field() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0].ends_with("at /country"), "{found:?}");
 }
+
+/// A template of every structure: objects, lists of records, lists of values, nested.
+fn shapes_schema() -> Value {
+    let text = r#"template shapes "Every shape" {
+      function local_x_shapes
+      wrap items
+      field cohorttype: object {
+        field type: enum("id", "idnumber") default "idnumber"
+        field value: raw required
+      } required
+      field userids: list int min 1
+      field rows: list { field tags: list text field n: int required }
+      field courseid: int required per_call
+      field usertype: object { field type: text default "username" field id: int } required
+    }"#;
+    let compiled = moodlec::check::compile(
+        &[moodlec::diagnostic::Source::new("shapes.moodle", text)],
+        builtin::catalog(),
+    );
+    let template = compiled
+        .catalog
+        .get("shapes")
+        .unwrap_or_else(|| panic!("does not compile: {:?}", compiled.diagnostics));
+    record_schema(template)
+}
+
+#[test]
+fn structures_are_nested_schema_objects_and_arrays() {
+    let schema = shapes_schema();
+    jsonschema::meta::validate(&schema).expect("schema conforms to the meta-schema");
+    let properties = &schema["properties"];
+    assert_eq!(properties["cohorttype"]["type"], "object");
+    assert_eq!(properties["cohorttype"]["required"], json!(["value"]));
+    assert_eq!(
+        properties["cohorttype"]["properties"]["type"]["default"],
+        "idnumber"
+    );
+    assert_eq!(
+        properties["userids"],
+        json!({ "type": "array", "items": { "type": "integer", "minimum": 1 } })
+    );
+    assert_eq!(properties["rows"]["items"]["properties"]["tags"]["type"], "array");
+    assert_eq!(
+        properties["rows"]["items"]["properties"]["tags"]["items"]["type"],
+        "string"
+    );
+    // `usertype` is built from its fields' defaults when a record lacks it.
+    assert_eq!(schema["required"], json!(["cohorttype", "courseid"]));
+    assert_eq!(properties["usertype"]["type"], "object");
+
+    let validator = validator(&schema);
+    let good = json!({
+        "cohorttype": { "value": "C1" },
+        "userids": [5, 7],
+        "rows": [{ "n": 1, "tags": ["a", "b"] }],
+        "courseid": 2
+    });
+    assert_eq!(errors(&validator, &good), Vec::<String>::new());
+    for (bad, path) in [
+        (
+            json!({ "cohorttype": { "type": "name", "value": "C1" }, "courseid": 2 }),
+            "/cohorttype/type",
+        ),
+        (
+            json!({ "cohorttype": { "value": "C1", "colour": "red" }, "courseid": 2 }),
+            "/cohorttype",
+        ),
+        (
+            json!({ "cohorttype": { "value": "C1" }, "userids": [5, 0], "courseid": 2 }),
+            "/userids/1",
+        ),
+        (
+            json!({ "cohorttype": { "value": "C1" }, "rows": [{ "tags": ["a"] }], "courseid": 2 }),
+            "/rows/0",
+        ),
+        (json!({ "cohorttype": "C1", "courseid": 2 }), "/cohorttype"),
+    ] {
+        let found = errors(&validator, &bad);
+        assert!(
+            found.iter().any(|e| e.ends_with(&format!(" at {path}"))),
+            "{bad} should fail at {path}: {found:?}"
+        );
+    }
+}

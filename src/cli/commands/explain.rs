@@ -90,7 +90,11 @@ fn describe(template: &Template, values: &ParamValues) -> String {
             let _ = writeln!(out, "  records   {wrap}[i][field]");
         }
         (None, Some(collect)) if !template.is_read() => {
-            let _ = writeln!(out, "  records   {}[i] (each record's `{}`)", collect.into, collect.field);
+            let _ = writeln!(
+                out,
+                "  records   {}[i] (each record's `{}`)",
+                collect.into, collect.field
+            );
         }
         _ if !template.is_read() => {
             let _ = writeln!(out, "  records   one per call, fields as top-level parameters");
@@ -102,7 +106,11 @@ fn describe(template: &Template, values: &ParamValues) -> String {
         .map(|f| f.name.as_str())
         .collect();
     if !per_call.is_empty() {
-        let _ = writeln!(out, "  per call  {} (once per call, beside the records)", per_call.join(", "));
+        let _ = writeln!(
+            out,
+            "  per call  {} (once per call, beside the records)",
+            per_call.join(", ")
+        );
     }
     if let Some(base) = &template.base {
         let _ = writeln!(out, "  extends   {base}");
@@ -308,7 +316,13 @@ fn describe_fields(
 
 /// The fields inside a structure type, under its field: `fields:` of an
 /// object, `each element:` of a list, at any depth.
-fn describe_structure(out: &mut String, ty: &FieldType, template: &Template, values: &ParamValues, depth: usize) {
+fn describe_structure(
+    out: &mut String,
+    ty: &FieldType,
+    template: &Template,
+    values: &ParamValues,
+    depth: usize,
+) {
     let indent = "  ".repeat(depth);
     match ty {
         FieldType::List(inner) => {
@@ -404,11 +418,14 @@ fn describe_checks(out: &mut String, template: &Template) {
         let _ = writeln!(out, "\nPassword policy: {}", show_policy(policy));
     }
     let batch = &template.batch;
-    let grouping = batch
+    let mut grouping = batch
         .group_by
         .as_ref()
         .map(|g| format!(", grouped by {g}"))
         .unwrap_or_default();
+    if template.fields.iter().any(|f| f.per_call) {
+        grouping.push_str(", records with equal per-call values together");
+    }
     let collected = batch
         .collect
         .as_ref()
