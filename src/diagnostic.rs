@@ -129,6 +129,23 @@ pub enum Code {
     /// `steps` naming an unknown template, one without `sync`, or another
     /// `steps` template, or a `steps` template with other statements.
     BadSteps,
+    /// A warning: the template's function is not in moodlec's catalogue of
+    /// Moodle 4.5's functions (a plugin's own, or a typo), so nothing is
+    /// checked against Moodle's description: `function local_hr_sync_users`.
+    UncataloguedFunction,
+    /// A field, `wrap` or `collect` naming what the function does not take:
+    /// `field usrname: username` in a template calling core_user_create_users.
+    UnknownMoodleField,
+    /// A parameter Moodle requires that a record may leave out: no
+    /// `field firstname` (or one without `required`) for core_user_create_users.
+    MissingMoodleField,
+    /// A field type looser than Moodle's PARAM type: `field username: text`
+    /// where Moodle checks PARAM_USERNAME.
+    MoodleTypeMismatch,
+    /// A structure nested unlike Moodle's: `field customfields: text` where
+    /// Moodle takes a list of records, or `wrap userids` where `userids` is a
+    /// list of plain values.
+    WrongNesting,
 }
 
 impl Code {
@@ -176,6 +193,11 @@ impl Code {
             Code::BadOutput => "check::bad_output",
             Code::BadSync => "check::bad_sync",
             Code::BadSteps => "check::bad_steps",
+            Code::UncataloguedFunction => "check::uncatalogued_function",
+            Code::UnknownMoodleField => "check::unknown_moodle_field",
+            Code::MissingMoodleField => "check::missing_moodle_field",
+            Code::MoodleTypeMismatch => "check::moodle_type_mismatch",
+            Code::WrongNesting => "check::wrong_nesting",
         }
     }
 }

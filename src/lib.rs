@@ -29,6 +29,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod builtin;
+pub mod catalogue;
 pub mod check;
 pub mod diagnostic;
 pub mod fetch;

@@ -6,6 +6,7 @@
 //! with an error is left out of the resulting [`Catalog`].
 
 mod batch;
+mod catalogue;
 mod expr;
 mod fields;
 mod literal;
@@ -95,6 +96,7 @@ pub fn compile(sources: &[Source], base: &Catalog) -> Compiled {
         state: vec![State::Pending; decls.len()],
         catalog: base.clone(),
         diagnostics,
+        deferred: Vec::new(),
     };
     resolver.index_names();
     resolver.limit_depth();
@@ -102,6 +104,7 @@ pub fn compile(sources: &[Source], base: &Catalog) -> Compiled {
         resolver.resolve(index, &mut Vec::new());
     }
     resolver.report_shadowing(base);
+    resolver.report_catalogue();
     let mut diagnostics = resolver.diagnostics;
     diagnostics.sort_by(|a, b| (a.source_name(), a.span.start).cmp(&(b.source_name(), b.span.start)));
     Compiled {
@@ -131,9 +134,53 @@ struct Resolver<'a> {
     state: Vec<State>,
     catalog: Catalog,
     diagnostics: Vec<TemplateDiagnostic>,
+    /// What comparing each compiled template with Moodle's description of
+    /// its function found: (source, template, diagnostics).
+    deferred: Vec<(usize, String, Vec<TemplateDiagnostic>)>,
 }
 
 impl<'a> Resolver<'a> {
+    /// Report what the comparison with the catalogue found, for the files
+    /// whose templates checked clean on their own (in a file with other
+    /// errors it waits until they are fixed: those come first). A template
+    /// with such an error is left out of the catalog, with the templates
+    /// that extend it.
+    fn report_catalogue(&mut self) {
+        let failed_sources: Vec<&str> = self
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .filter_map(TemplateDiagnostic::source_name)
+            .collect();
+        let clean = |source: usize| !failed_sources.contains(&self.sources[source].name.as_str());
+        let deferred = std::mem::take(&mut self.deferred);
+        let mut refused: Vec<String> = Vec::new();
+        let mut reported = Vec::new();
+        for (source, name, diagnostics) in deferred {
+            if !clean(source) {
+                continue;
+            }
+            if diagnostics.iter().any(TemplateDiagnostic::is_error) {
+                refused.push(name);
+            }
+            reported.extend(diagnostics);
+        }
+        self.diagnostics.extend(reported);
+        // Then those built on a refused one, from these sources.
+        while !refused.is_empty() {
+            self.catalog.templates.retain(|t| !refused.contains(&t.name));
+            let local: Vec<&str> = self.decls.iter().map(|(_, d)| d.name.name.as_str()).collect();
+            refused = self
+                .catalog
+                .templates
+                .iter()
+                .filter(|t| local.contains(&t.name.as_str()))
+                .filter(|t| t.base.as_ref().is_some_and(|b| self.catalog.get(b).is_none()))
+                .map(|t| t.name.clone())
+                .collect();
+        }
+    }
+
     fn index_names(&mut self) {
         for (index, (source, decl)) in self.decls.iter().enumerate() {
             let name = decl.name.name.as_str();
@@ -327,6 +374,17 @@ impl<'a> Resolver<'a> {
             let mut diags = Diagnostics::new(source);
             let template = statements::check_template(decl, base.as_deref(), &mut diags);
             self.diagnostics.append(&mut diags.items);
+            // The embedded built-ins are compared by a test
+            // (check::catalogue::tests), not again by every command that loads them.
+            let builtin = source.name.starts_with("builtin:");
+            if let (Some(template), false) = (&template, builtin) {
+                let mut against = Diagnostics::new(source);
+                catalogue::check(decl, template, &mut against);
+                if !against.items.is_empty() {
+                    self.deferred
+                        .push((*source_index, template.name.clone(), against.items));
+                }
+            }
             template
         });
         self.finish(index, checked)

@@ -32,7 +32,7 @@ use report::DiagnosticFormat;
 #[derive(Debug, Parser)]
 #[command(name = "moodlec", version, propagate_version = true, max_term_width = 100)]
 #[command(
-    after_help = "Examples:\n  moodlec templates\n  moodlec explain enrol_users --set roleid=teacher\n  moodlec check templates/*.moodle\n  moodlec fmt --check templates/*.moodle\n  moodlec validate -t create_users staff.csv\n  moodlec render -t enrol_users enrolments.ndjson --format curl\n  moodlec login --url https://moodle.example.edu --username sync-bot --service moodlec\n  moodlec run -t create_users staff.csv --url https://moodle.example.edu --results r.ndjson\n  moodlec fetch -t enrolled_users --param courseid=2 --format csv --url https://moodle.example.edu\n\nExit codes: 0 ok, 1 records rejected, 2 usage or template error, 3 server unreachable or refused."
+    after_help = "Examples:\n  moodlec templates\n  moodlec new core_group_create_groups > templates/groups.moodle\n  moodlec explain enrol_users --set roleid=teacher\n  moodlec check templates/*.moodle\n  moodlec fmt --check templates/*.moodle\n  moodlec validate -t create_users staff.csv\n  moodlec render -t enrol_users enrolments.ndjson --format curl\n  moodlec login --url https://moodle.example.edu --username sync-bot --service moodlec\n  moodlec run -t create_users staff.csv --url https://moodle.example.edu --results r.ndjson\n  moodlec fetch -t enrolled_users --param courseid=2 --format csv --url https://moodle.example.edu\n\nExit codes: 0 ok, 1 records rejected, 2 usage or template error, 3 server unreachable or refused."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -43,6 +43,8 @@ struct Cli {
 enum Command {
     /// List the templates: built-in ones and those in ./templates/.
     Templates(commands::templates::Args),
+    /// Write a ready template for a Moodle web-service function, from Moodle's description of it.
+    New(commands::new::Args),
     /// Compile template files and report every problem (exit 2 on errors).
     Check(commands::check::Args),
     /// Show a template's fields, types, defaults, constraints, params and batch rules.
@@ -98,6 +100,7 @@ impl Command {
     fn run(self) -> Result<Outcome, Error> {
         match self {
             Command::Templates(args) => commands::templates::run(&args),
+            Command::New(args) => commands::new::run(&args),
             Command::Check(args) => commands::check::run(&args),
             Command::Explain(args) => commands::explain::run(&args),
             Command::Fmt(args) => commands::fmt::run(&args),
@@ -122,6 +125,7 @@ impl Command {
             Command::Render(args) => args.error_format(),
             Command::Fetch(args) => args.error_format(),
             Command::Fmt(_)
+            | Command::New(_)
             | Command::Run(_)
             | Command::Login(_)
             | Command::Plan(_)

@@ -10,7 +10,7 @@ fn extends_chain(n: usize) -> String {
     for i in (1..n).rev() {
         text.push_str(&format!("template t{i} extends t{} \"level {i}\" {{ }}\n", i - 1));
     }
-    text.push_str("template t0 \"base\" {\n  function core_user_create_users\n  wrap users\n  field username: text required\n}\n");
+    text.push_str("template t0 \"base\" {\n  function core_user_create_users\n  wrap users\n  field username: username required\n  field firstname: notags required\n  field lastname: notags required\n  field email: email required\n}\n");
     text
 }
 
@@ -65,7 +65,7 @@ fn a_5000_long_extends_cycle_is_reported_without_a_crash() {
 #[test]
 fn a_template_file_starting_with_a_byte_order_mark_checks_clean() {
     let dir = harness::scratch("compiler-bom");
-    let text = "\u{feff}template bom_users \"Users\" {\n  function core_user_create_users\n  wrap users\n  field username: text required\n}\n";
+    let text = "\u{feff}template bom_users \"Users\" {\n  function core_user_create_users\n  wrap users\n  field username: username required\n  field firstname: notags required\n  field lastname: notags required\n  field email: email required\n}\n";
     std::fs::write(dir.join("bom.moodle"), text).expect("write");
     Moodlec::new(["check", "bom.moodle"])
         .current_dir(&dir)
@@ -173,7 +173,7 @@ fn with_local_templates(name: &str, files: &[(&str, &str)]) -> std::path::PathBu
     dir
 }
 
-const DELETING_CREATE_USERS: &str = "template create_users \"Looks harmless\" {\n  function core_user_delete_users\n  wrap userids\n  field id: int required\n}\n";
+const DELETING_CREATE_USERS: &str = "template create_users \"Looks harmless\" {\n  function core_user_delete_users\n  field id: int required\n  batch collect id into userids\n}\n";
 const BROKEN: &str = "template broken_one \"Broken\" {\n  function core_user_create_users\n  wrap users\n  field username: integr\n}\n";
 const UNPARSABLE: &str = "template half_written \"Half\" {\n  function core_user_create_users\n";
 const MINE: &str = "template mine extends enrol_users \"Mine\" {\n  set roleid = 3\n}\n";

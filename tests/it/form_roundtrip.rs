@@ -17,7 +17,7 @@ use proptest::prelude::*;
 
 /// A PHP array: an ordered map of keys to strings or nested arrays.
 #[derive(Debug, Clone, PartialEq)]
-enum Php {
+pub(crate) enum Php {
     Str(String),
     Array(BTreeMap<String, Php>),
 }
@@ -58,7 +58,7 @@ fn key_path(key: &str) -> Vec<String> {
     }
 }
 
-fn php_parse(body: &str) -> BTreeMap<String, Php> {
+pub(crate) fn php_parse(body: &str) -> BTreeMap<String, Php> {
     let mut root = BTreeMap::new();
     for pair in body.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));

@@ -14,6 +14,7 @@ mod harness;
 mod simulator;
 
 mod builtins;
+mod catalogue;
 mod cli;
 mod cli_errors;
 mod cli_records;
