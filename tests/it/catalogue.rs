@@ -144,7 +144,7 @@ fn round_trip(function: &Function) -> Result<(), String> {
     let (record, expected) = sample_call(function, &carrier);
     let line = format!("{record}\n");
     let params = moodlec::params::resolve(template, &[]).map_err(|e| format!("params: {e:?}"))?;
-    let mut validator = Validator::new(template, params, ValidateOptions { allow_unknown: false });
+    let mut validator = Validator::new(template, params, ValidateOptions::default());
     let mut records = from_reader(
         std::io::Cursor::new(line.into_bytes()),
         "sample.ndjson",
