@@ -188,12 +188,39 @@ fn all_applied(records: &[ValidRecord]) -> Vec<RecordResult> {
         .collect()
 }
 
+/// Id fields of a per-record result: `id`, or the function's own name for
+/// it (core_message_send_instant_messages `msgid`, core_notes_create_notes `noteid`).
+const ID_FIELDS: [&str; 3] = ["id", "msgid", "noteid"];
+
+/// One record's item of a list answer. Some functions refuse a record
+/// without failing the call: its item carries id -1 and an `errormessage`
+/// (message/externallib.php send_instant_messages, notes/externallib.php
+/// create_notes). That record was not applied.
+fn item_result(number: u64, item: &Json) -> RecordResult {
+    let id = ID_FIELDS
+        .iter()
+        .find_map(|name| item.get(*name).and_then(Json::as_i64));
+    let error = item
+        .get("errormessage")
+        .and_then(Json::as_str)
+        .filter(|message| !message.is_empty());
+    if id == Some(-1) || error.is_some() {
+        let why = error.unwrap_or("its result has id -1");
+        return RecordResult::with_error(
+            number,
+            Status::Failed,
+            MoodleError::local("not_applied", format!("Moodle did not apply this record: {why}")),
+        );
+    }
+    RecordResult::applied(number, id)
+}
+
 fn list_results(records: &[ValidRecord], items: &[Json]) -> Vec<RecordResult> {
     records
         .iter()
         .enumerate()
         .map(|(index, record)| match items.get(index) {
-            Some(item) => RecordResult::applied(record.number, item.get("id").and_then(Json::as_i64)),
+            Some(item) => item_result(record.number, item),
             None => RecordResult::with_error(
                 record.number,
                 Status::Failed,
@@ -315,6 +342,20 @@ fn warning_error(warning: &Json) -> MoodleError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_item_with_id_minus_one_and_an_errormessage_is_not_applied() {
+        let refused = item_result(
+            1,
+            &json!({"msgid": -1, "clientmsgid": "c", "errormessage": "no such user"}),
+        );
+        assert_eq!(refused.status, Status::Failed);
+        assert!(refused.error.unwrap().message.contains("no such user"));
+        let sent = item_result(2, &json!({"msgid": 41, "clientmsgid": "c"}));
+        assert_eq!(sent, RecordResult::applied(2, Some(41)));
+        let note = item_result(3, &json!({"noteid": 7, "clientnoteid": "", "errormessage": ""}));
+        assert_eq!(note, RecordResult::applied(3, Some(7)));
+    }
     use crate::builtin;
     use serde_json::json;
 

@@ -476,19 +476,33 @@ fn send_messages_stores_each_message_from_the_tokens_user() {
         "one conversation per pair"
     );
 
-    // An unknown recipient is not an error of the call: its result says -1.
-    // The runner matches list results by position and takes their `id`;
-    // msgid -1 is not read yet, so such a record is reported as applied
-    // although Moodle sent nothing (a gap of src/run/outcome.rs, pinned
-    // here so that fixing it updates this test).
-    let (_, results) = run(
+    // An unknown recipient is not an error of the call: its result says
+    // -1 with an errormessage, and that record failed (nothing was sent).
+    let (out, results) = run(
         &sim,
         "send-messages-unknown",
         "send_messages",
-        &[json!({"touserid": 99, "text": "Lost"})],
+        &[
+            json!({"touserid": 99, "text": "Lost"}),
+            json!({"touserid": 3, "text": "Found"}),
+        ],
     );
-    assert_eq!(statuses(&results), ["applied"]);
-    assert_eq!(sim.state().messages.len(), 2, "nothing was sent");
+    out.code(1);
+    assert_eq!(statuses(&results), ["failed", "applied"]);
+    let first = results.values().next().unwrap();
+    assert_eq!(first["error"]["errorcode"], "not_applied");
+    assert!(
+        first["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("doesn't exist"),
+        "{first}"
+    );
+    assert_eq!(
+        sim.state().messages.len(),
+        3,
+        "only the message to a known user was sent"
+    );
     let answer = call(
         &sim,
         "core_message_send_instant_messages",
@@ -502,7 +516,7 @@ fn send_messages_stores_each_message_from_the_tokens_user() {
         answer,
         json!([{"msgid": -1, "clientmsgid": "c9", "errormessage": "You can not send a message to a user id (99) that doesn't exist"}])
     );
-    assert_eq!(sim.state().messages.len(), 2);
+    assert_eq!(sim.state().messages.len(), 3);
 }
 
 #[test]
@@ -547,6 +561,16 @@ fn create_notes_stores_notes_by_publish_state() {
         answer,
         json!([{"clientnoteid": "", "noteid": -1, "errormessage": "You are trying to use an invalid course ID"}])
     );
+    // Through the runner, such a note is failed, not applied.
+    let (out, results) = run(
+        &sim,
+        "create-notes-refused",
+        "create_notes",
+        &[json!({"userid": 3, "publishstate": "course", "courseid": 99, "text": "x"})],
+    );
+    out.code(1);
+    assert_eq!(statuses(&results), ["failed"]);
+    assert_eq!(sim.state().notes.len(), 3, "no note was created");
 }
 
 // ---- read built-ins ----
