@@ -26,13 +26,14 @@ use report::DiagnosticFormat;
 /// Compile, validate and run declarative Moodle web-service templates.
 ///
 /// A template (a `.moodle` file) names a Moodle web-service function and the
-/// fields, types, defaults and rules of the records it takes. Five built-in
-/// templates cover the common writes: create_users, update_users,
-/// enrol_users, unenrol_users and create_courses.
+/// fields, types, defaults and rules of the records it takes. Built-in
+/// templates cover the writes and reads integrations use most (`moodlec
+/// templates` lists them); `moodlec new FUNCTION` writes one for any other of
+/// Moodle's functions; `moodlec sync` keeps Moodle equal to a roster.
 #[derive(Debug, Parser)]
 #[command(name = "moodlec", version, propagate_version = true, max_term_width = 100)]
 #[command(
-    after_help = "Examples:\n  moodlec templates\n  moodlec new core_group_create_groups > templates/groups.moodle\n  moodlec explain enrol_users --set roleid=teacher\n  moodlec check templates/*.moodle\n  moodlec fmt --check templates/*.moodle\n  moodlec validate -t create_users staff.csv\n  moodlec render -t enrol_users enrolments.ndjson --format curl\n  moodlec login --url https://moodle.example.edu --username sync-bot --service moodlec\n  moodlec run -t create_users staff.csv --url https://moodle.example.edu --results r.ndjson\n  moodlec fetch -t enrolled_users --param courseid=2 --format csv --url https://moodle.example.edu\n\nExit codes: 0 ok, 1 records rejected, 2 usage or template error, 3 server unreachable or refused."
+    after_help = "Examples:\n  moodlec templates\n  moodlec new core_group_create_groups > templates/groups.moodle\n  moodlec explain enrol_users --set roleid=teacher\n  moodlec check templates/*.moodle\n  moodlec fmt --check templates/*.moodle\n  moodlec validate -t create_users staff.csv\n  moodlec render -t enrol_users enrolments.ndjson --format curl\n  moodlec login --url https://moodle.example.edu --username sync-bot --service moodlec\n  moodlec run -t create_users staff.csv --url https://moodle.example.edu --results r.ndjson\n  moodlec fetch -t enrolled_users --param courseid=2 --format csv --url https://moodle.example.edu\n  moodlec plan -t staff_sync staff.csv --url https://moodle.example.edu --out plan.json\n  moodlec sync -t staff_sync staff.csv --url https://moodle.example.edu --yes\n\nExit codes: 0 ok, 1 records rejected, 2 usage or template error, 3 server unreachable or refused, 4 changes pending (plan --detailed-exitcode)."
 )]
 struct Cli {
     #[command(subcommand)]
