@@ -381,6 +381,26 @@ allow_http = true
 "#;
 
     #[test]
+    fn site_facts_of_a_profile_and_of_a_site_toml() {
+        let text = "[site.prod]\nurl = \"https://m.example.edu\"\nlangs = [\"en\", \"cs\"]\nroles = [9]\n";
+        let prod = parse_profile(text, Some("prod")).unwrap().unwrap();
+        assert_eq!(prod.facts.langs, Some(vec!["en".to_owned(), "cs".to_owned()]));
+        assert_eq!(prod.facts.roles, Some(vec![9]));
+        assert_eq!(prod.facts.themes, None);
+        let bad = "[site.prod]\nurl = \"https://m.example.edu\"\nlangs = \"cs\"\n";
+        assert!(parse_profile(bad, Some("prod"))
+            .unwrap_err()
+            .contains("[site.prod] langs is not a list of strings"));
+        let beside = parse_site_facts("themes = [\"boost\"]\nauths = [1]\n", "site.toml").unwrap_err();
+        assert!(
+            beside.contains("site.toml auths is not a list of strings"),
+            "{beside}"
+        );
+        let file = parse_site_facts("themes = [\"boost\"]\n", "site.toml").unwrap();
+        assert_eq!(prod.facts.clone().or(file).themes, Some(vec!["boost".to_owned()]));
+    }
+
+    #[test]
     fn profiles_by_name_and_by_default() {
         let test = parse_profile(CONFIG, Some("test")).unwrap().unwrap();
         assert_eq!(test.url, "http://moodle-test.internal");
