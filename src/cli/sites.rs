@@ -44,6 +44,84 @@ pub struct Profile {
     pub service: Option<String>,
     /// Plain http:// to a host other than this machine.
     pub allow_http: bool,
+    /// Facts no web-service function reveals (`langs`, `themes`, `auths`, `roles`).
+    pub facts: SiteFacts,
+}
+
+/// What a site profile says about the site that no web-service function
+/// reveals, each `None` when the profile does not say.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SiteFacts {
+    /// Installed language packs, `langs = ["en", "cs"]`.
+    pub langs: Option<Vec<String>>,
+    /// Installed themes, `themes = ["boost"]`.
+    pub themes: Option<Vec<String>>,
+    /// Enabled authentication plugins, `auths = ["manual", "ldap"]`.
+    pub auths: Option<Vec<String>>,
+    /// Role ids beyond the standard course roles that may be assigned in courses, `roles = [9]`.
+    pub roles: Option<Vec<i64>>,
+}
+
+impl SiteFacts {
+    /// The keys of `other` where these have none.
+    #[must_use]
+    pub fn or(self, other: SiteFacts) -> SiteFacts {
+        SiteFacts {
+            langs: self.langs.or(other.langs),
+            themes: self.themes.or(other.themes),
+            auths: self.auths.or(other.auths),
+            roles: self.roles.or(other.roles),
+        }
+    }
+
+    /// Whether it says anything.
+    pub fn is_empty(&self) -> bool {
+        self == &SiteFacts::default()
+    }
+}
+
+/// The site facts of a table (`[site.NAME]`, or a whole `site.toml`); `place` names it in errors.
+fn site_facts(table: &dyn toml_edit::TableLike, place: &str) -> Result<SiteFacts, String> {
+    let strings = |key: &str| -> Result<Option<Vec<String>>, String> {
+        let Some(item) = table.get(key) else {
+            return Ok(None);
+        };
+        let not = || format!("{place} {key} is not a list of strings, e.g. {key} = [\"a\", \"b\"]");
+        let array = item.as_array().ok_or_else(not)?;
+        array
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned).ok_or_else(not))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    };
+    let roles = match table.get("roles") {
+        None => None,
+        Some(item) => {
+            let not = || format!("{place} roles is not a list of role ids, e.g. roles = [9, 10]");
+            let array = item.as_array().ok_or_else(not)?;
+            Some(
+                array
+                    .iter()
+                    .map(|v| v.as_integer().ok_or_else(not))
+                    .collect::<Result<Vec<_>, _>>()?,
+            )
+        }
+    };
+    Ok(SiteFacts {
+        langs: strings("langs")?,
+        themes: strings("themes")?,
+        auths: strings("auths")?,
+        roles,
+    })
+}
+
+/// The site facts of a `site.toml` file's text (the keys at its top level).
+///
+/// # Errors
+/// Not TOML, or a key of the wrong kind.
+pub fn parse_site_facts(text: &str, place: &str) -> Result<SiteFacts, String> {
+    let document: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| e.to_string())?;
+    site_facts(document.as_table(), place)
 }
 
 /// The profile `name`, or (`name` is `None`) the config file's `default`
@@ -127,11 +205,13 @@ fn parse_profile(text: &str, name: Option<&str>) -> Result<Option<Profile>, Stri
             .as_bool()
             .ok_or_else(|| format!("[site.{name}] allow_http is not true or false"))?,
     };
+    let facts = site_facts(table, &format!("[site.{name}]"))?;
     Ok(Some(Profile {
         name,
         url,
         service,
         allow_http,
+        facts,
     }))
 }
 
@@ -299,6 +379,26 @@ service = "moodlec"
 url = "http://moodle-test.internal"
 allow_http = true
 "#;
+
+    #[test]
+    fn site_facts_of_a_profile_and_of_a_site_toml() {
+        let text = "[site.prod]\nurl = \"https://m.example.edu\"\nlangs = [\"en\", \"cs\"]\nroles = [9]\n";
+        let prod = parse_profile(text, Some("prod")).unwrap().unwrap();
+        assert_eq!(prod.facts.langs, Some(vec!["en".to_owned(), "cs".to_owned()]));
+        assert_eq!(prod.facts.roles, Some(vec![9]));
+        assert_eq!(prod.facts.themes, None);
+        let bad = "[site.prod]\nurl = \"https://m.example.edu\"\nlangs = \"cs\"\n";
+        assert!(parse_profile(bad, Some("prod"))
+            .unwrap_err()
+            .contains("[site.prod] langs is not a list of strings"));
+        let beside = parse_site_facts("themes = [\"boost\"]\nauths = [1]\n", "site.toml").unwrap_err();
+        assert!(
+            beside.contains("site.toml auths is not a list of strings"),
+            "{beside}"
+        );
+        let file = parse_site_facts("themes = [\"boost\"]\n", "site.toml").unwrap();
+        assert_eq!(prod.facts.clone().or(file).themes, Some(vec!["boost".to_owned()]));
+    }
 
     #[test]
     fn profiles_by_name_and_by_default() {

@@ -13,6 +13,7 @@
 //! see reqwest, `Retry-After` or the token.
 
 mod client;
+pub mod facts;
 pub mod find;
 pub mod limit;
 pub mod login;

@@ -6,6 +6,7 @@
 
 mod advisory;
 mod coerce;
+pub mod facts;
 pub(crate) mod hash;
 pub mod keys;
 mod lookups;

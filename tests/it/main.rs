@@ -36,6 +36,7 @@ mod run;
 mod schema;
 mod simulator_behaviour;
 mod simulator_sync;
+mod site_facts;
 mod site_faults;
 mod sites;
 mod sync;

@@ -3,8 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use moodlec::site::find;
+use moodlec::site::{facts as site_facts, find, Session, SiteUrl};
 use moodlec::template::Template;
+use moodlec::validate::facts::{self, Facts, Profile};
 use moodlec::validate::keys::{self, Resolutions, Wanted};
 use moodlec::validate::{ValidateOptions, Validator};
 use serde_json::json;
@@ -15,6 +16,7 @@ use crate::cli::exit::Outcome;
 use crate::cli::input::{DataArgs, Tally};
 use crate::cli::problems::{self, Problem};
 use crate::cli::report::{self, DiagnosticFormat};
+use crate::cli::sites;
 
 /// Validate data records against a template with Moodle's own rules.
 ///
@@ -29,6 +31,16 @@ use crate::cli::report::{self, DiagnosticFormat};
 /// --url to resolve them: then the data is read once to collect the keys,
 /// they are looked up with read functions only, and every record is checked
 /// with its ids. Without --url, lookup fields are reported as unchecked.
+///
+/// With --url, valid records are also checked against site facts, read once
+/// for the distinct ids of all records: a course's categoryid exists; the
+/// users and courses of enrolments exist; the role is one a course takes
+/// (the standard ones; others from the site profile). Language packs, themes
+/// and auth plugins come from the site profile (`langs`, `themes`, `auths`,
+/// `roles` in the config file's [site.NAME], or site.toml beside the
+/// template); without one they are a warning "unchecked: needs the site profile".
+/// Site facts need --url or --site on the command line (MOODLE_URL or
+/// MOODLEC_SITE alone resolve lookups but read no facts).
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Examples:\n  moodlec validate -t create_users staff.csv\n  moodlec validate -t hr_enrol.moodle enrolments.csv --url https://staging.moodle.example.edu\n  moodlec validate -t enrol_users --set roleid=teacher enrolments.ndjson --format github\n  cat feed.ndjson | moodlec validate -t enrol_users - --input-format ndjson --format json\n\nWith --format json, an error that ends the command (an unreadable file, an unreachable site) is\none more JSON object on standard output, after the problems printed so far:\n  {\"severity\":\"error\",\"code\":\"moodlec::server\",\"message\":\"...\",\"help\":...}\nIts code is moodlec::usage (exit 2) or moodlec::server (exit 3)."
@@ -66,11 +78,12 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
         strict: args.data.strict,
     };
     let resolutions = resolve_lookups(args, &template)?;
-    let unchecked = if resolutions.is_none() {
+    let mut unchecked = if resolutions.is_none() {
         keys::unchecked_notes(&template)
     } else {
         Vec::new()
     };
+    let mut facts = read_facts(args, &template, &params, &options, resolutions.clone())?;
     if args.format != DiagnosticFormat::Json {
         for note in &unchecked {
             report::note(&format!("note: {note}"));
@@ -79,7 +92,10 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
     let mut validator = Validator::new(&template, params, options).with_lookups(resolutions);
     let mut tally = Tally::default();
     for path in &args.files {
-        validate_file(args, &mut validator, path, &mut tally)?;
+        validate_file(args, &mut validator, facts.as_mut(), path, &mut tally)?;
+    }
+    if let Some(facts) = &facts {
+        unchecked.extend(facts.unchecked());
     }
     finish(args, &tally, &unchecked)
 }
@@ -88,6 +104,7 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
 fn validate_file(
     args: &Args,
     validator: &mut Validator<'_>,
+    mut facts: Option<&mut Facts>,
     path: &Path,
     tally: &mut Tally,
 ) -> Result<(), Error> {
@@ -97,8 +114,22 @@ fn validate_file(
         tally.read += 1;
         match item {
             Ok(record) => {
-                let verdict = validator.validate(&record);
+                let mut verdict = validator.validate(&record);
                 let template = validator.template();
+                if let (Some(facts), Ok(valid)) = (facts.as_deref_mut(), &verdict.outcome) {
+                    let (errors, mut warnings) = facts.check(template, &valid.values);
+                    let mut errors = errors;
+                    if args.data.strict {
+                        errors.extend(warnings.drain(..).map(|mut w| {
+                            w.message.push_str(" (a warning, an error with --strict)");
+                            w
+                        }));
+                    }
+                    verdict.warnings.extend(warnings);
+                    if !errors.is_empty() {
+                        verdict.outcome = Err(errors);
+                    }
+                }
                 let problem = |v| {
                     Problem::from_violation(&file, record.number, record.line, Some(&record.raw), v)
                         .masking(template, &record)
@@ -149,12 +180,7 @@ fn resolve_lookups(args: &Args, template: &Template) -> Result<Option<Arc<Resolu
     let Some(site) = args.site.site()? else {
         return Ok(None);
     };
-    if args.files.iter().any(|f| f.as_os_str() == "-") {
-        return Err(Error::usage(
-            "validate --url reads the data twice (keys first, then records) and cannot read standard input twice",
-        )
-        .with_help("save the data to a file and give its path"));
-    }
+    no_stdin(args)?;
     let session = args.site.session(&args.token, &site)?;
     let mut wanted = Wanted::default();
     for path in &args.files {
@@ -174,6 +200,136 @@ fn resolve_lookups(args: &Args, template: &Template) -> Result<Option<Arc<Resolu
         report::note(&resolutions.summary());
     }
     Ok(Some(Arc::new(resolutions)))
+}
+
+fn no_stdin(args: &Args) -> Result<(), Error> {
+    if args.files.iter().any(|f| f.as_os_str() == "-") {
+        return Err(Error::usage(
+            "validate --url reads the data twice (keys first, then records) and cannot read standard input twice",
+        )
+        .with_help("save the data to a file and give its path"));
+    }
+    Ok(())
+}
+
+/// With --url: the site facts the records name, read once (distinct ids,
+/// batched, read functions only), and the site profile. `None` offline.
+fn read_facts(
+    args: &Args,
+    template: &Template,
+    params: &moodlec::params::ParamValues,
+    options: &ValidateOptions,
+    resolutions: Option<Arc<Resolutions>>,
+) -> Result<Option<Facts>, Error> {
+    // Named by a flag only: MOODLE_URL / MOODLEC_SITE set for `run` do not
+    // turn validating a template without lookups into reading the site.
+    let from_env = |value: Option<&String>, var: &str| match value {
+        None => true,
+        Some(v) => std::env::var(var).is_ok_and(|e| &e == v),
+    };
+    if from_env(args.site.url.as_ref(), "MOODLE_URL")
+        && from_env(args.site.site_name.as_ref(), "MOODLEC_SITE")
+    {
+        return Ok(None);
+    }
+    let Some((site, profile)) = args.site.target(false)? else {
+        return Ok(None);
+    };
+    let profile = site_profile(args, profile.as_ref())?;
+    let functions = facts::functions(template);
+    if functions.is_empty() {
+        return Ok(Some(Facts::new(facts::Known::default(), profile)));
+    }
+    no_stdin(args)?;
+    // A first pass: the ids of the records that are valid so far.
+    let mut wanted = facts::Wanted::default();
+    let mut validator = Validator::new(template, params.clone(), options.clone()).with_lookups(resolutions);
+    for path in &args.files {
+        for record in args.data.open(path)?.flatten() {
+            if let Ok(valid) = validator.validate(&record).outcome {
+                wanted.add(template, &valid.values);
+            }
+        }
+    }
+    // A lookup's ids were found on the site: they exist.
+    for lookup in &template.lookups {
+        match lookup.field.as_str() {
+            "userid" => wanted.users.clear(),
+            "courseid" => wanted.courses.clear(),
+            "categoryid" => wanted.categories.clear(),
+            _ => {}
+        }
+    }
+    let session = args.site.session(&args.token, &site)?;
+    let known = read_known(&session, &site, template, &wanted)?;
+    if args.format != DiagnosticFormat::Json && !wanted.is_empty() {
+        report::note(&format!(
+            "note: site facts read from {site} in {} request(s) ({} categories, {} users, {} courses asked)",
+            known.requests,
+            if wanted.categories.is_empty() { 0 } else { 1 },
+            wanted.users.len(),
+            wanted.courses.len()
+        ));
+    }
+    Ok(Some(Facts::new(known, profile)))
+}
+
+fn read_known(
+    session: &Session,
+    site: &SiteUrl,
+    template: &Template,
+    wanted: &facts::Wanted,
+) -> Result<facts::Known, Error> {
+    if wanted.is_empty() {
+        return Ok(facts::Known::default());
+    }
+    let runtime = crate::cli::connect::runtime()?;
+    runtime.block_on(async {
+        site_facts::check_service(session, template).await?;
+        site_facts::read(session, wanted)
+            .await
+            .map_err(|error| Error::server(format!("reading the site facts on {site} failed: {error}")))
+    })
+}
+
+/// The site profile: the config file's `[site.NAME]` keys, else those of
+/// `site.toml` beside the template (a template file's folder, else
+/// ./templates/). `None` when neither says anything.
+fn site_profile(args: &Args, profile: Option<&sites::Profile>) -> Result<Option<Profile>, Error> {
+    let mut found = sites::SiteFacts::default();
+    let mut sources = Vec::new();
+    if let Some(profile) = profile.filter(|p| !p.facts.is_empty()) {
+        found = profile.facts.clone();
+        sources.push(format!("[site.{}] of the config file", profile.name));
+    }
+    let template = Path::new(&args.data.template);
+    let folder = if template.is_file() {
+        template.parent().map(Path::to_path_buf).unwrap_or_default()
+    } else {
+        PathBuf::from("templates")
+    };
+    let beside = folder.join("site.toml");
+    if beside.is_file() {
+        let text = std::fs::read_to_string(&beside)
+            .map_err(|error| Error::usage(format!("cannot read {}: {error}", beside.display())))?;
+        let place = beside.display().to_string();
+        let file = sites::parse_site_facts(&text, &place)
+            .map_err(|message| Error::usage(format!("{place}: {message}")))?;
+        if !file.is_empty() {
+            found = found.or(file);
+            sources.push(place);
+        }
+    }
+    if found.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Profile {
+        source: sources.join(" and "),
+        langs: found.langs,
+        themes: found.themes,
+        auths: found.auths,
+        roles: found.roles,
+    }))
 }
 
 fn finish(args: &Args, tally: &Tally, unchecked: &[String]) -> Result<Outcome, Error> {
