@@ -585,6 +585,12 @@ impl<'a> Printer<'a> {
     fn returns(&self, r: &ReturnsDecl, depth: usize) -> String {
         let (keyword, fields) = match &r.shape {
             ReturnShape::Nothing => return "returns nothing".to_owned(),
+            ReturnShape::Value { ty, ok } => {
+                return match ok {
+                    Some(ok) => format!("returns value {} ok {}", ty.name, literal(ok)),
+                    None => format!("returns value {}", ty.name),
+                }
+            }
             ReturnShape::List(fields) => ("list", fields),
             ReturnShape::Object(fields) => ("object", fields),
         };

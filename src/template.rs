@@ -680,6 +680,15 @@ pub enum Returns {
     List(Vec<Field>),
     /// A single structure.
     Object(Vec<Field>),
+    /// A single value (`returns value int ok 0`); with `ok`, the one answer
+    /// that means the call was applied (any other: it did nothing).
+    Value {
+        /// Its type.
+        #[serde(rename = "type")]
+        ty: ScalarType,
+        /// The answer that means applied.
+        ok: Option<Value>,
+    },
 }
 
 /// How source records become Moodle records in a template that extends another.

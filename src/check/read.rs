@@ -94,7 +94,7 @@ pub(super) fn check_read(decl: &ast::TemplateDecl, template: &mut Template, diag
 /// emitted level's fields, then the scalars of the objects around it.
 pub fn emitted_fields(emits: &Emits, returns: &Returns) -> Vec<String> {
     let (mut fields, path): (&[Field], &[String]) = match (emits, returns) {
-        (_, Returns::Nothing) => return Vec::new(),
+        (_, Returns::Nothing | Returns::Value { .. }) => return Vec::new(),
         (Emits::Path(path), Returns::Object(fields)) => (fields, path),
         (_, Returns::List(fields) | Returns::Object(fields)) => (fields, &[]),
     };
@@ -131,7 +131,7 @@ fn check_emits(emits: &ast::EmitsDecl, template: &Template, diags: &mut Diagnost
         None
     };
     match (&emits.target, &template.returns) {
-        (_, Returns::Nothing) => fail(
+        (_, Returns::Nothing | Returns::Value { .. }) => fail(
             diags,
             emits.span,
             "`emits` needs the response shape: add `returns list { ... }` or `returns object { ... }`"

@@ -499,8 +499,39 @@ fn check_returns(decl: &ast::TemplateDecl, template: &mut Template, diags: &mut 
             ast::ReturnShape::Nothing => Returns::Nothing,
             ast::ReturnShape::List(fields) => Returns::List(return_fields(fields, template, diags)),
             ast::ReturnShape::Object(fields) => Returns::Object(return_fields(fields, template, diags)),
+            ast::ReturnShape::Value { ty, ok } => match return_value(ty, ok.as_ref(), diags) {
+                Some(returns) => returns,
+                None => continue,
+            },
         };
     }
+}
+
+/// `returns value TYPE [ok VALUE]`: a scalar type, and an `ok` value of that type.
+fn return_value(ty: &ast::Ident, ok: Option<&ast::Literal>, diags: &mut Diagnostics) -> Option<Returns> {
+    let Some(scalar) = ScalarType::from_name(&ty.name) else {
+        diags.push(
+            diags
+                .error(Code::BadReturns, ty.span, format!("unknown type `{}`", ty.name))
+                .label("not a scalar type")
+                .help("a single answer has one of moodlec's scalar types, e.g. `returns value int ok 0`"),
+        );
+        return None;
+    };
+    let ok = match ok.map(|lit| (lit, scalar_value(&lit.value, scalar))) {
+        None => None,
+        Some((_, Ok(value))) => Some(value),
+        Some((lit, Err(error))) => {
+            diags.push(
+                diags
+                    .error(Code::BadReturns, lit.span, error.message)
+                    .label(format!("not a `{}`", scalar.name()))
+                    .help("`ok` names the answer that means the call was applied, e.g. `ok 0`"),
+            );
+            return None;
+        }
+    };
+    Some(Returns::Value { ty: scalar, ok })
 }
 
 fn return_fields(

@@ -52,7 +52,8 @@ pub fn records(template: &ReadTemplate, answer: &Json) -> Result<Vec<Output>, Sh
         (Returns::Object(fields), _) => clean_object(fields, answer)
             .map(|record| vec![record])
             .ok_or_else(|| fail(format!("expected an object, got {}", kind(answer)))),
-        (Returns::Nothing, _) => Ok(Vec::new()),
+        // A check refuses `emits` without a list or object answer.
+        (Returns::Nothing | Returns::Value { .. }, _) => Ok(Vec::new()),
     }
 }
 

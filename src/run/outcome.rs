@@ -98,6 +98,10 @@ pub fn misfit(template: &Template, records: usize, answer: &Json) -> Option<Stri
         (Returns::Object(_), Json::Null) => None,
         (Returns::Object(fields), object @ Json::Object(_)) => object_misfit(fields, object, true),
         (Returns::Object(_), other) => Some(format!("expected an object, got {}", excerpt(other))),
+        (Returns::Value { .. }, Json::Number(_) | Json::String(_) | Json::Bool(_)) => None,
+        (Returns::Value { ty, .. }, other) => {
+            Some(format!("expected a single {}, got {}", ty.name(), excerpt(other)))
+        }
     }
 }
 
@@ -171,6 +175,9 @@ pub fn results_of_success(
 ) -> (Vec<RecordResult>, Vec<StrayWarning>) {
     match (&template.returns, answer) {
         (Returns::List(_), Json::Array(items)) => (list_results(records, items), Vec::new()),
+        (Returns::Value { ok: Some(ok), .. }, answer) if !same_value(ok, answer) => {
+            (not_applied(records, answer), Vec::new())
+        }
         (_, Json::Object(object)) => match object.get("warnings") {
             Some(Json::Array(warnings)) if !warnings.is_empty() => {
                 warning_results(template, records, warnings)
@@ -213,6 +220,34 @@ fn item_result(number: u64, item: &Json) -> RecordResult {
         );
     }
     RecordResult::applied(number, id)
+}
+
+/// Whether Moodle's single answer is the template's `ok` value (`0` and `"0"` alike).
+fn same_value(ok: &Value, answer: &Json) -> bool {
+    let text = match answer {
+        Json::String(s) => s.clone(),
+        Json::Bool(b) => if *b { "1" } else { "0" }.to_owned(),
+        other => other.to_string(),
+    };
+    crate::form::scalar_text(ok) == text
+}
+
+/// Every record of a call whose single answer says it did nothing
+/// (core_grades_update_grades: 1 failed, 2 several items, 4 item locked).
+fn not_applied(records: &[ValidRecord], answer: &Json) -> Vec<RecordResult> {
+    records
+        .iter()
+        .map(|r| {
+            RecordResult::with_error(
+                r.number,
+                Status::Failed,
+                MoodleError::local(
+                    "not_applied",
+                    format!("Moodle answered {answer}, which this function gives when it did nothing"),
+                ),
+            )
+        })
+        .collect()
 }
 
 fn list_results(records: &[ValidRecord], items: &[Json]) -> Vec<RecordResult> {
@@ -342,6 +377,22 @@ fn warning_error(warning: &Json) -> MoodleError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_single_answer_other_than_ok_means_nothing_was_applied() {
+        let t = crate::builtin::catalog().get("update_grades").unwrap();
+        assert_eq!(misfit(t, 1, &json!(0)), None);
+        assert!(misfit(t, 1, &json!({"x": 1})).is_some());
+        let records = [
+            record(t, 1, &[("studentid", Value::Int(3))]),
+            record(t, 2, &[("studentid", Value::Int(4))]),
+        ];
+        let (ok, _) = results_of_success(t, &records, &json!(0));
+        assert!(ok.iter().all(|r| r.status == Status::Applied), "{ok:?}");
+        let (locked, _) = results_of_success(t, &records, &json!(4));
+        assert!(locked.iter().all(|r| r.status == Status::Failed), "{locked:?}");
+        assert!(locked[0].error.as_ref().unwrap().message.contains("answered 4"));
+    }
 
     #[test]
     fn an_item_with_id_minus_one_and_an_errormessage_is_not_applied() {

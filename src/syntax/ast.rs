@@ -407,6 +407,13 @@ pub enum ReturnShape {
     List(Vec<FieldDecl>),
     /// A single structure.
     Object(Vec<FieldDecl>),
+    /// `value TYPE [ok VALUE]`: a single value; with `ok`, the one that means applied.
+    Value {
+        /// Its type.
+        ty: Ident,
+        /// The answer that means the call was applied.
+        ok: Option<Literal>,
+    },
 }
 
 /// `map FIELD = "template"`

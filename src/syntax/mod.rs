@@ -446,6 +446,8 @@ fn describe_rule(rule: Rule) -> &'static str {
         Rule::returns_nothing | Rule::kw_nothing => "`nothing`",
         Rule::returns_list => "`list`",
         Rule::returns_object => "`object`",
+        Rule::returns_value | Rule::kw_value => "`value`",
+        Rule::returns_ok | Rule::kw_ok => "`ok`",
         Rule::kw_map => "`map`",
         Rule::kw_set => "`set`",
         Rule::kw_exclude => "`exclude`",

@@ -326,6 +326,12 @@ fn parse_returns(pair: Pair<'_, Rule>) -> ReturnsDecl {
         Rule::returns_nothing => ReturnShape::Nothing,
         Rule::returns_list => ReturnShape::List(parse_fields(children(shape))),
         Rule::returns_object => ReturnShape::Object(parse_fields(children(shape))),
+        Rule::returns_value => {
+            let mut inner = children(shape);
+            let ty = parse_ident(first_child(inner.next().expect("returns value type")));
+            let ok = inner.next().map(|ok| parse_literal(first_child(ok)));
+            ReturnShape::Value { ty, ok }
+        }
         other => unreachable!("grammar yields no return shape {other:?}"),
     };
     ReturnsDecl { shape, span }
@@ -573,6 +579,8 @@ fn is_keyword(kind: Rule) -> bool {
     matches!(
         kind,
         Rule::kw_template
+            | Rule::kw_value
+            | Rule::kw_ok
             | Rule::kw_extends
             | Rule::kw_function
             | Rule::kw_wrap

@@ -970,13 +970,10 @@ fn update_grades_sends_the_activity_once_per_call_and_grades_each_student() {
         .map(|c| c.pairs)
         .collect();
     assert_eq!(pairs[..2], [3 + 5 + 1 + 3 + 2, 3 + 5 + 2], "{pairs:?}");
-    // Moodle answers the status 0, which `returns nothing` cannot declare
-    // (the language has no scalar `returns` yet): the runner cannot tell
-    // the grades were applied. Update this when `returns` takes an int.
-    assert!(
-        results
-            .values()
-            .all(|r| r["error"]["errorcode"] == "unknown_outcome"),
+    // Moodle answers the status 0 (`returns value int ok 0`): applied.
+    assert_eq!(
+        statuses(&results),
+        ["applied", "applied", "applied"],
         "{results:?}"
     );
 

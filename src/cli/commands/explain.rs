@@ -477,5 +477,13 @@ fn show_returns(returns: &Returns) -> String {
         Returns::Nothing => "nothing (null)".to_owned(),
         Returns::List(f) => format!("a list of {{ {} }}, one per record", fields(f)),
         Returns::Object(f) => format!("{{ {} }}", fields(f)),
+        Returns::Value { ty, ok: Some(ok) } => {
+            format!(
+                "a single {} ({} means applied; any other answer, nothing was)",
+                ty.name(),
+                ok
+            )
+        }
+        Returns::Value { ty, ok: None } => format!("a single {}", ty.name()),
     }
 }
