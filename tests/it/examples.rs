@@ -301,3 +301,29 @@ fn examples_in_the_readme_give_the_expected_output() {
         failures.join("\n  ")
     );
 }
+
+/// Every template file the project ships (built-ins in templates/, the
+/// examples' templates) is in `moodlec fmt`'s canonical form.
+#[test]
+fn every_shipped_template_file_is_formatted() {
+    fn moodle_files(dir: &Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                moodle_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "moodle") {
+                out.push(path.display().to_string());
+            }
+        }
+    }
+    let root = harness::repo_root();
+    let mut files = Vec::new();
+    moodle_files(&root.join("templates"), &mut files);
+    moodle_files(&root.join("examples"), &mut files);
+    files.sort();
+    assert!(files.len() >= 30, "found {files:?}");
+    let mut args = vec!["fmt".to_owned(), "--check".to_owned()];
+    args.extend(files);
+    let out = Moodlec::new(&args).current_dir(&root).output();
+    assert_eq!(out.code, Some(0), "run `moodlec fmt` on these:\n{}", out.all());
+}
