@@ -323,3 +323,31 @@ fn a_backquoted_column_in_a_map_is_an_error_that_shows_row() {
         .code(2)
         .stderr_has("row[\"Email Address\"]");
 }
+
+#[test]
+fn render_limit_shows_a_sample_of_a_large_file_and_stops_reading() {
+    let dir = harness::scratch("render-limit");
+    std::fs::write(dir.join("users.ndjson"), crate::fixtures::users("r", 250)).unwrap();
+    let requests =
+        |out: &crate::harness::Output| out.stdout.matches("wsfunction=core_user_create_users").count();
+    let all = Moodlec::new(["render", "-t", "create_users", "users.ndjson"])
+        .current_dir(&dir)
+        .output();
+    all.code(0);
+    assert_eq!(requests(&all), 3, "250 users in batches of 100");
+    let sample = Moodlec::new(["render", "-t", "create_users", "users.ndjson", "--limit", "1"])
+        .current_dir(&dir)
+        .output();
+    sample.code(0).stderr_has("--limit 1").stderr_has("were not read");
+    assert_eq!(requests(&sample), 1, "{}", sample.stderr);
+    assert!(
+        sample.stdout.contains("users%5B0%5D%5Busername%5D=r001")
+            || sample.stdout.contains("users[0][username]=r001"),
+        "the first request: {}",
+        &sample.stdout[..sample.stdout.len().min(300)]
+    );
+    Moodlec::new(["render", "-t", "create_users", "users.ndjson", "--limit", "0"])
+        .current_dir(&dir)
+        .output()
+        .code(2);
+}

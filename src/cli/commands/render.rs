@@ -36,7 +36,7 @@ enum FormatArg {
 /// of `password` fields show as ******** unless --show-passwords.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  moodlec render -t enrol_users enrolments.ndjson\n  moodlec render -t create_users staff.csv --format curl --url https://moodle.example.edu\n\nWith --format json, an error that ends the command (an unreadable file, a template error) is one\nJSON object on standard output:\n  {\"severity\":\"error\",\"code\":\"moodlec::usage\",\"message\":\"...\",\"help\":...}"
+    after_help = "Examples:\n  moodlec render -t enrol_users enrolments.ndjson\n  moodlec render -t create_users staff.csv --limit 1\n  moodlec render -t create_users staff.csv --format curl --url https://moodle.example.edu\n\nWith --format json, an error that ends the command (an unreadable file, a template error) is one\nJSON object on standard output:\n  {\"severity\":\"error\",\"code\":\"moodlec::usage\",\"message\":\"...\",\"help\":...}"
 )]
 pub struct Args {
     #[command(flatten)]
@@ -54,6 +54,9 @@ pub struct Args {
     /// as dry-run output ends up in logs).
     #[arg(long)]
     show_passwords: bool,
+    /// Show only the first N requests (a sample payload of a large file); the rest is not read.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    limit: Option<u64>,
 }
 
 impl Args {
@@ -85,7 +88,14 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
     let mut tally = Tally::default();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut masked = false;
+    let mut shown = Shown {
+        requests: 0,
+        limit: args.limit,
+    };
     for item in records {
+        if shown.full() {
+            break;
+        }
         tally.read += 1;
         let record = match item {
             Ok(record) => record,
@@ -100,7 +110,7 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
             Ok(valid) => match batcher.push(valid) {
                 Ok(batches) => {
                     tally.valid += 1;
-                    masked |= write_batches(&mut out, &template, &batches, args)?;
+                    masked |= write_batches(&mut out, &template, &batches, args, &mut shown)?;
                 }
                 Err(too_large) => {
                     tally.invalid += 1;
@@ -119,8 +129,17 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
             }
         }
     }
-    masked |= write_batches(&mut out, &template, &batcher.finish(), args)?;
+    let limited = shown.full();
+    if !limited {
+        masked |= write_batches(&mut out, &template, &batcher.finish(), args, &mut shown)?;
+    }
     out.flush().map_err(|error| report::stdout_error(&error))?;
+    if limited {
+        report::note(&format!(
+            "--limit {}: the first {} requests are shown; the records after record {} were not read",
+            shown.requests, shown.requests, tally.read
+        ));
+    }
     if masked {
         report::note(&format!(
             "password values are shown as {MASKED_PASSWORD}; pass --show-passwords to see them"
@@ -154,11 +173,24 @@ fn print_too_large(file: &str, record: &SourceRecord, too_large: &TooLarge) {
 }
 
 /// Whether a password value was masked.
+/// Requests written so far, and `--limit`.
+struct Shown {
+    requests: u64,
+    limit: Option<u64>,
+}
+
+impl Shown {
+    fn full(&self) -> bool {
+        self.limit.is_some_and(|limit| self.requests >= limit)
+    }
+}
+
 fn write_batches(
     out: &mut impl Write,
     template: &Template,
     batches: &[Batch],
     args: &Args,
+    shown: &mut Shown,
 ) -> Result<bool, Error> {
     let format = match args.format {
         FormatArg::Form => PreviewFormat::Form,
@@ -173,6 +205,10 @@ fn write_batches(
     };
     let mut masked = false;
     for batch in batches {
+        if shown.full() {
+            break;
+        }
+        shown.requests += 1;
         out.write_all(preview_with(template, batch, format, &args.url, passwords).as_bytes())
             .map_err(|error| report::stdout_error(&error))?;
         masked |= passwords == Passwords::Masked && !password_values(template, &batch.records).is_empty();
