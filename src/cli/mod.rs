@@ -35,7 +35,7 @@ use report::DiagnosticFormat;
 #[command(
     after_help = "Examples:\n  moodlec templates\n  moodlec new core_group_create_groups > templates/groups.moodle\n  moodlec explain enrol_users --set roleid=teacher\n  moodlec check templates/*.moodle\n  moodlec fmt --check templates/*.moodle\n  moodlec validate -t create_users staff.csv\n  moodlec render -t enrol_users enrolments.ndjson --format curl\n  moodlec login --url https://moodle.example.edu --username sync-bot --service moodlec\n  moodlec run -t create_users staff.csv --url https://moodle.example.edu --results r.ndjson\n  moodlec fetch -t enrolled_users --param courseid=2 --format csv --url https://moodle.example.edu\n  moodlec plan -t staff_sync staff.csv --url https://moodle.example.edu --out plan.json\n  moodlec sync -t staff_sync staff.csv --url https://moodle.example.edu --yes\n\nExit codes: 0 ok, 1 records rejected, 2 usage or template error, 3 server unreachable or refused, 4 changes pending (plan --detailed-exitcode)."
 )]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -66,6 +66,8 @@ enum Command {
     Apply(commands::apply::Args),
     /// Keep Moodle equal to a roster: plan, show, confirm, apply.
     Sync(commands::sync::Args),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(commands::completions::Args),
     /// Get a web-service token with a username and password (saved with mode 0600).
     Login(commands::login::Args),
 }
@@ -113,6 +115,7 @@ impl Command {
             Command::Plan(args) => commands::plan::run(&args),
             Command::Apply(args) => commands::apply::run(&args),
             Command::Sync(args) => commands::sync::run(&args),
+            Command::Completions(args) => commands::completions::run(&args),
         }
     }
 
@@ -131,7 +134,8 @@ impl Command {
             | Command::Login(_)
             | Command::Plan(_)
             | Command::Apply(_)
-            | Command::Sync(_) => DiagnosticFormat::Human,
+            | Command::Sync(_)
+            | Command::Completions(_) => DiagnosticFormat::Human,
         }
     }
 

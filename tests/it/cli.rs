@@ -351,3 +351,32 @@ fn render_limit_shows_a_sample_of_a_large_file_and_stops_reading() {
         .output()
         .code(2);
 }
+
+#[test]
+fn completions_cover_every_command_in_each_shell() {
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let out = Moodlec::new(["completions", shell]).output();
+        out.code(0);
+        for command in [
+            "validate",
+            "render",
+            "run",
+            "fetch",
+            "plan",
+            "apply",
+            "sync",
+            "new",
+            "templates",
+        ] {
+            assert!(
+                out.stdout.contains(command),
+                "{shell} completions lack `{command}`"
+            );
+        }
+        assert!(
+            out.stdout.contains("--template") || out.stdout.contains("template"),
+            "{shell}: flags"
+        );
+    }
+    Moodlec::new(["completions", "tcsh"]).output().code(2);
+}

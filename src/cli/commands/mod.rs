@@ -2,6 +2,7 @@
 
 pub mod apply;
 pub mod check;
+pub mod completions;
 pub mod explain;
 pub mod fetch;
 pub mod fmt;
