@@ -164,8 +164,10 @@ fn difference(
         let Some(position) = ctx.template.fields.iter().position(|f| f.name == name) else {
             continue;
         };
-        let (Some(mine), Some(theirs)) = (scalar_value(record, position), moodle.get(name).and_then(text))
-        else {
+        let (Some(mine), Some(theirs)) = (
+            scalar_value(record, position),
+            moodle.get(name).and_then(find::text),
+        ) else {
             continue;
         };
         let same = match compare {
@@ -189,15 +191,6 @@ fn unescape(s: &str) -> String {
         .replace("&#039;", "'")
         .replace("&#39;", "'")
         .replace("&amp;", "&")
-}
-
-/// A JSON string or number as text.
-fn text(value: &Json) -> Option<String> {
-    match value {
-        Json::String(s) => Some(s.clone()),
-        Json::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
 }
 
 fn lookup_error(error: ReadError) -> LookupError {

@@ -222,7 +222,7 @@ fn match_users(field: &str, asked: &[String], answer: &Json, out: &mut HashMap<S
 }
 
 /// A JSON string or number as text (ids come as numbers).
-fn text(value: &Json) -> Option<String> {
+pub(crate) fn text(value: &Json) -> Option<String> {
     match value {
         Json::String(s) => Some(s.clone()),
         Json::Number(n) => Some(n.to_string()),

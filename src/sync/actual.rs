@@ -15,7 +15,7 @@ use futures_util::stream::{self, StreamExt};
 use serde_json::{json, Value as Json};
 
 use super::desired::{describe, joined, normalise_key, Desired, KeySpec};
-use super::model::Fields;
+use super::model::{json_text, Fields};
 use crate::site::find::{self, Found};
 use crate::site::{ReadError, Session};
 use crate::template::{LookupKind, ScopeRule, SyncObject, SyncSpec};
@@ -72,12 +72,9 @@ fn object_fields(value: &Json) -> Fields {
         .unwrap_or_default()
 }
 
+/// A field of a Moodle record as text; absent is empty.
 fn text(value: Option<&Json>) -> String {
-    match value {
-        Some(Json::String(s)) => s.clone(),
-        Some(Json::Null) | None => String::new(),
-        Some(other) => other.to_string(),
-    }
+    value.map(json_text).unwrap_or_default()
 }
 
 /// The one-part key of a user or course record, if it has one.
@@ -316,39 +313,65 @@ async fn enrolments(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    for (value, found) in find::find(session, LookupKind::User, &user_field, &wanted).await? {
-        if let [id] = found.ids().as_slice() {
-            actual.user_ids.insert(normalise_key(&user_field, &value), *id);
-        }
-    }
+    actual.user_ids = user_ids(session, &user_field, &wanted).await?;
     actual.course_ids = courses.into_iter().collect();
     Ok(actual)
 }
 
-/// Each participant of a course (its user record) and whether the enrolment is active.
-async fn course_enrolments(session: &Session, courseid: i64) -> Result<Vec<(Fields, bool)>, ReadError> {
-    let all = session
-        .read(
-            "core_enrol_get_enrolled_users",
-            &[("courseid".to_owned(), courseid.to_string())],
-        )
-        .await?;
-    let active = session
-        .read(
-            "core_enrol_get_enrolled_users",
-            &[
-                ("courseid".to_owned(), courseid.to_string()),
-                ("options[0][name]".to_owned(), "onlyactive".to_owned()),
-                ("options[0][value]".to_owned(), "1".to_owned()),
-            ],
-        )
-        .await?;
-    let active_ids: BTreeSet<i64> = active
+/// The ids of the users whose `field` is each of `wanted` and who are one
+/// Moodle user, by key (as [`normalise_key`] writes it).
+///
+/// # Errors
+/// A read Moodle refused, or no answer after the retries.
+pub async fn user_ids(
+    session: &Session,
+    field: &str,
+    wanted: &[String],
+) -> Result<BTreeMap<String, i64>, ReadError> {
+    let mut ids = BTreeMap::new();
+    for (value, found) in find::find(session, LookupKind::User, field, wanted).await? {
+        if let [id] = found.ids().as_slice() {
+            ids.insert(normalise_key(field, &value), *id);
+        }
+    }
+    Ok(ids)
+}
+
+/// The ids of a course's participants; with `only_active`, those whose
+/// enrolment is active (not suspended, within its dates).
+///
+/// # Errors
+/// A read Moodle refused, or no answer after the retries.
+pub async fn participant_ids(
+    session: &Session,
+    courseid: i64,
+    only_active: bool,
+) -> Result<BTreeSet<i64>, ReadError> {
+    Ok(ids_of(&participants(session, courseid, only_active).await?))
+}
+
+async fn participants(session: &Session, courseid: i64, only_active: bool) -> Result<Json, ReadError> {
+    let mut params = vec![("courseid".to_owned(), courseid.to_string())];
+    if only_active {
+        params.push(("options[0][name]".to_owned(), "onlyactive".to_owned()));
+        params.push(("options[0][value]".to_owned(), "1".to_owned()));
+    }
+    session.read("core_enrol_get_enrolled_users", &params).await
+}
+
+fn ids_of(users: &Json) -> BTreeSet<i64> {
+    users
         .as_array()
         .into_iter()
         .flatten()
         .filter_map(|u| u.get("id").and_then(Json::as_i64))
-        .collect();
+        .collect()
+}
+
+/// Each participant of a course (its user record) and whether the enrolment is active.
+async fn course_enrolments(session: &Session, courseid: i64) -> Result<Vec<(Fields, bool)>, ReadError> {
+    let all = participants(session, courseid, false).await?;
+    let active_ids = participant_ids(session, courseid, true).await?;
     Ok(all
         .as_array()
         .into_iter()

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value as Json};
 
 use super::actual::{self, Actual};
-use super::desired::{joined, normalise_key, Desired, KeySpec, Row};
+use super::desired::{joined, Desired, KeySpec, Row};
 use super::diff::{before_of, managed, secret_fields};
 use super::fields::canonical;
 use super::model::{Action, Change, Fields, Plan, Step};
@@ -31,11 +31,10 @@ use crate::run::ledger::{Ledger, RecordSet, Resume, SharedLedger};
 use crate::run::outcome::{RecordResult, Status};
 use crate::run::prepare::clear;
 use crate::run::{Reporter, Runner, Settings, Stop, StopKind};
-use crate::site::find::{self, Found};
 use crate::site::preflight::{site_info, Refusal};
 use crate::site::webhook::Webhook;
 use crate::site::{MoodleError, ReadError as SiteReadError, Session};
-use crate::template::{LookupKind, SyncObject, Template, WriteTemplate};
+use crate::template::{SyncObject, Template, WriteTemplate};
 use crate::validate::ValidateOptions;
 
 /// What to do with changes whose Moodle record moved since the plan.
@@ -594,17 +593,7 @@ impl Applier {
         let field = KeySpec::of(&plan_step.template, &plan_step.spec).parts[0]
             .1
             .clone();
-        let mut ids = BTreeMap::new();
-        for (value, found) in find::find(&self.session, LookupKind::User, &field, &wanted).await? {
-            if let Found::Records(records) = &found {
-                if let [one] = records.as_slice() {
-                    if let Some(id) = one.get("id").and_then(Json::as_i64) {
-                        ids.insert(normalise_key(&field, &value), id);
-                    }
-                }
-            }
-        }
-        Ok(ids)
+        actual::user_ids(&self.session, &field, &wanted).await
     }
 
     /// Unenrolments (suspensions, with `only_active`) Moodle answered but
@@ -623,21 +612,8 @@ impl Applier {
             .collect();
         let mut enrolled: BTreeSet<(i64, i64)> = BTreeSet::new();
         for course in courses {
-            let mut params = vec![("courseid".to_owned(), course.to_string())];
-            if only_active {
-                params.push(("options[0][name]".to_owned(), "onlyactive".to_owned()));
-                params.push(("options[0][value]".to_owned(), "1".to_owned()));
-            }
-            let answer = self.session.read("core_enrol_get_enrolled_users", &params).await;
-            match answer {
-                Ok(users) => enrolled.extend(
-                    users
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|u| u.get("id").and_then(Json::as_i64))
-                        .map(|u| (course, u)),
-                ),
+            match actual::participant_ids(&self.session, course, only_active).await {
+                Ok(users) => enrolled.extend(users.into_iter().map(|u| (course, u))),
                 Err(error) => {
                     self.reporter.warning(&format!(
                         "cannot check the unenrolments of course {course}: {error}"

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::fields::to_json;
-use super::model::Fields;
+use super::model::{json_text, Fields};
 use crate::params::ParamValues;
 use crate::record::{ReadError, SourceRecord};
 use crate::template::{LookupKind, SyncObject, SyncSpec, Template};
@@ -262,11 +262,7 @@ impl Collector {
                         .ok_or_else(|| format!("the template has no {} lookup", kind.name()))?;
                     key_value(lookup, record).map_err(|problem| problem.message)?
                 }
-                None => match fields.get(field) {
-                    Some(serde_json::Value::String(s)) => s.clone(),
-                    Some(serde_json::Value::Null) | None => String::new(),
-                    Some(other) => other.to_string(),
-                },
+                None => fields.get(field).map(json_text).unwrap_or_default(),
             };
             if value.trim().is_empty() {
                 return Err(format!(

@@ -16,7 +16,7 @@ use serde_json::{json, Value as Json};
 
 use super::model::{FieldChange, Fields};
 use crate::form::FieldValue;
-use crate::template::{Field, FieldType, SyncObject, Value};
+use crate::template::{Field, SyncObject, Value};
 
 /// What Moodle returns of a user (user/lib.php `user_get_user_details`): the
 /// fields a user sync can compare. Everything else a template sends
@@ -168,29 +168,12 @@ pub fn update_fields(changes: &[FieldChange]) -> Fields {
     send
 }
 
-/// A record's values as JSON by field name (`values` by position in `fields`).
+/// A record's values as JSON by field name (`values` by position in `fields`),
+/// booleans as Moodle answers them in records compared here: 0/1.
 pub fn to_json(fields: &[Field], values: &[(usize, FieldValue)]) -> Fields {
-    values
-        .iter()
-        .filter_map(|(position, value)| {
-            let field = fields.get(*position)?;
-            Some((field.name.clone(), value_json(field, value)))
-        })
+    crate::form::values_json(fields, values, &scalar_json)
+        .into_iter()
         .collect()
-}
-
-fn value_json(field: &Field, value: &FieldValue) -> Json {
-    match (value, &field.ty) {
-        (FieldValue::Scalar(scalar), _) => scalar_json(scalar),
-        (FieldValue::List(elements), FieldType::List(inner)) => Json::Array(
-            elements
-                .iter()
-                .map(|element| Json::Object(to_json(inner, element).into_iter().collect()))
-                .collect(),
-        ),
-        (FieldValue::List(_), _) => Json::Null,
-        (other, ty) => crate::form::value_json(ty, other, &scalar_json),
-    }
 }
 
 fn scalar_json(value: &Value) -> Json {

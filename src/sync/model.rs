@@ -256,7 +256,8 @@ pub struct RailStop {
     pub help: String,
 }
 
-/// The Moodle-side value a change was planned against, for views.
+/// A JSON value as text: a string as itself, `null` as empty, others as JSON
+/// (key values, views).
 pub fn json_text(value: &Json) -> String {
     match value {
         Json::String(s) => s.clone(),
