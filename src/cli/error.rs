@@ -30,16 +30,6 @@ impl ErrorKind {
             ErrorKind::Interrupted | ErrorKind::Rejected => ExitClass::RecordsRejected,
         }
     }
-
-    /// The stable code of machine-readable errors, e.g. `moodlec::server`.
-    pub fn code(self) -> &'static str {
-        match self {
-            ErrorKind::Usage => "moodlec::usage",
-            ErrorKind::Server => "moodlec::server",
-            ErrorKind::Interrupted => "moodlec::interrupted",
-            ErrorKind::Rejected => "moodlec::rejected",
-        }
-    }
 }
 
 /// One thing that is wrong, and how to fix it when that is known.

@@ -122,8 +122,6 @@ pub struct Tally {
     pub invalid: u64,
     /// Warnings reported (values Moodle accepts but that are probably wrong).
     pub warnings: u64,
-    /// Problems printed so far.
-    pub printed: u64,
 }
 
 impl Tally {

@@ -9,7 +9,8 @@ use moodlec::diagnostic::{Source, TemplateDiagnostic};
 use moodlec::template::{ReadTemplate, Template, WriteTemplate};
 
 use super::error::Error;
-use super::report::{self, DiagnosticFormat};
+use super::output;
+use super::report;
 
 /// The folder searched for the user's own templates.
 pub const LOCAL_DIR: &str = "templates";
@@ -144,7 +145,7 @@ impl Local {
             .filter(|d| !d.is_error())
             .cloned()
             .collect();
-        report::print_diagnostics(&warnings, DiagnosticFormat::Human);
+        output::eprint_templates(&warnings);
         for broken in &self.broken {
             report::note(&format!(
                 "warning: {} is left out ({}): its templates cannot be used; `moodlec check {}` shows why",
@@ -197,7 +198,7 @@ pub fn template_with_catalog(spec: &str) -> Result<(Arc<Template>, moodlec::chec
             return Err(Error::template(compiled.diagnostics));
         }
         // No errors: these are warnings.
-        report::print_diagnostics(&compiled.diagnostics, DiagnosticFormat::Human);
+        output::eprint_templates(&compiled.diagnostics);
         compiled
     } else {
         let local = Local::load();

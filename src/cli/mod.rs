@@ -9,6 +9,7 @@ mod exit;
 mod input;
 mod load;
 mod lock;
+mod output;
 mod problems;
 mod report;
 mod sites;
@@ -21,7 +22,7 @@ use clap::{Parser, Subcommand};
 
 use error::Error;
 use exit::{ExitClass, Outcome};
-use report::DiagnosticFormat;
+use output::Format;
 
 /// Compile, validate and run declarative Moodle web-service templates.
 ///
@@ -90,11 +91,13 @@ pub fn run() -> ExitCode {
         end_quietly_on_closed_output();
     }
     let format = cli.command.error_format();
+    let name = cli.command.name();
     match cli.command.run() {
         Ok(outcome) => outcome.exit_class().into(),
         Err(error) => {
-            report::print_error(&error, format);
-            error.kind().exit_class().into()
+            let class = error.kind().exit_class();
+            output::print_error(name, error, format);
+            class.into()
         }
     }
 }
@@ -120,7 +123,27 @@ impl Command {
     }
 
     /// How the command prints the error that ends it: as its output is printed.
-    fn error_format(&self) -> DiagnosticFormat {
+    /// The command's name, as typed: `validate`.
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Templates(_) => "templates",
+            Command::New(_) => "new",
+            Command::Check(_) => "check",
+            Command::Explain(_) => "explain",
+            Command::Fmt(_) => "fmt",
+            Command::Validate(_) => "validate",
+            Command::Render(_) => "render",
+            Command::Run(_) => "run",
+            Command::Login(_) => "login",
+            Command::Fetch(_) => "fetch",
+            Command::Plan(_) => "plan",
+            Command::Apply(_) => "apply",
+            Command::Sync(_) => "sync",
+            Command::Completions(_) => "completions",
+        }
+    }
+
+    fn error_format(&self) -> Format {
         match self {
             Command::Check(args) => args.error_format(),
             Command::Explain(args) => args.error_format(),
@@ -135,7 +158,7 @@ impl Command {
             | Command::Plan(_)
             | Command::Apply(_)
             | Command::Sync(_)
-            | Command::Completions(_) => DiagnosticFormat::Human,
+            | Command::Completions(_) => Format::Human,
         }
     }
 

@@ -244,7 +244,7 @@ fn unreadable(error: &ReadError) -> RecordResult {
 }
 
 fn invalid(number: u64, violations: &[Violation]) -> RecordResult {
-    let code = violations.first().map_or("invalid", |v| v.code);
+    let code = violations.first().map_or("invalid", |v| v.code.as_str());
     let message: Vec<&str> = violations.iter().map(|v| v.message.as_str()).collect();
     RecordResult::with_error(
         number,

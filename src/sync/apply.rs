@@ -511,7 +511,7 @@ impl Applier {
                     c.id,
                     Status::Failed,
                     MoodleError::local(
-                        crate::validate::LOOKUP_FAILED,
+                        crate::diagnostic::Code::LookupFailed.as_str(),
                         format!("no Moodle user for {}", super::desired::describe(&c.key)),
                     ),
                 )

@@ -193,7 +193,10 @@ impl Collector {
         self.desired.problems.push(Problem {
             record: record.number,
             line: record.line,
-            code: violations.first().map_or("invalid", |v| v.code).to_owned(),
+            code: violations
+                .first()
+                .map_or("invalid", |v| v.code.as_str())
+                .to_owned(),
             message: message.join("; "),
         });
     }

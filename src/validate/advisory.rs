@@ -13,6 +13,7 @@
 //!   debugging message and clean the field: the record is never rejected.
 
 use super::Violation;
+use crate::diagnostic::Code;
 use crate::moodle::country;
 use crate::template::{Field, FieldType, ScalarType, Value};
 
@@ -23,7 +24,7 @@ pub(super) fn warnings(field: &Field, value: &Value, found: &mut Vec<Violation>)
         if let Some(advice) = country::unlisted(text) {
             found.push(
                 Violation::new(
-                    "unknown_country",
+                    Code::UnknownCountry,
                     name,
                     format!("`{}`: {}", field.name, advice.message),
                 )
@@ -34,7 +35,7 @@ pub(super) fn warnings(field: &Field, value: &Value, found: &mut Vec<Violation>)
     if let Some(advisory) = &field.constraints.advisory {
         if let Some(why) = advisory.violation(value) {
             found.push(
-                Violation::new("advisory", name, format!("`{}`: {why}", field.name)).help(Some(
+                Violation::new(Code::Advisory, name, format!("`{}`: {why}", field.name)).help(Some(
                     "Moodle accepts the value, but it is outside what the template expects (`warn` constraint)"
                         .to_owned(),
                 )),

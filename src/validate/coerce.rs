@@ -5,6 +5,7 @@
 //! 0/1/true/false, timestamps from unix seconds or ISO-8601, lists as JSON.
 //! Moodle's own acceptance of the result is checked afterwards.
 
+use crate::diagnostic::Code;
 use serde_json::Value as Json;
 
 use crate::form::FieldValue;
@@ -355,7 +356,7 @@ fn partial_object(
             _ if field.required && field.default.is_none() && default_value(field, &|_| None).is_none() => {
                 found.push(
                     super::Violation::new(
-                        "missing_required",
+                        Code::MissingRequired,
                         Some(top),
                         format!("missing required field `{path}.{}`", field.name),
                     )

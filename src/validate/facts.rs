@@ -25,6 +25,7 @@
 //!   error; without, one warning per field (on the first record that has
 //!   it). `en` and `manual` (always installed) and empty values pass.
 
+use crate::diagnostic::Code;
 use std::collections::BTreeSet;
 
 use super::Violation;
@@ -204,7 +205,7 @@ impl Facts {
             if missing(known.as_ref(), id) {
                 errors.push(
                     Violation::new(
-                        "site_fact",
+                        Code::SiteFact,
                         Some(name),
                         format!("no {what} with id {id} on the site"),
                     )
@@ -227,7 +228,7 @@ impl Facts {
                 Some(list) if list.iter().any(|v| v == text) => {}
                 Some(list) => errors.push(
                     Violation::new(
-                        "site_fact",
+                        Code::SiteFact,
                         Some(name),
                         format!("`{name}` {text:?} is not in the site profile's {key}"),
                     )
@@ -255,7 +256,7 @@ impl Facts {
         if let Some(roles) = self.profile.as_ref().and_then(|p| p.roles.as_ref()) {
             if !roles.contains(&id) && !COURSE_ROLES.contains(&id) {
                 errors.push(
-                    Violation::new("site_fact", Some(name), format!("role {id} is not assignable in courses according to the site profile"))
+                    Violation::new(Code::SiteFact, Some(name), format!("role {id} is not assignable in courses according to the site profile"))
                         .help(Some(format!("{} lists roles = {roles:?}; the standard course roles 1, 3, 4, 5 are taken as assignable", self.source()))),
                 );
             }
@@ -266,7 +267,7 @@ impl Facts {
         }
         if let Some((_, role)) = NON_COURSE_ROLES.iter().find(|(r, _)| *r == id) {
             errors.push(
-                Violation::new("site_fact", Some(name), format!("role {id} ({role} on a standard site) cannot be assigned in a course"))
+                Violation::new(Code::SiteFact, Some(name), format!("role {id} ({role} on a standard site) cannot be assigned in a course"))
                     .help(Some("Moodle answers wsusercannotassign; the course roles of a standard site are manager (1), editingteacher (3), teacher (4), student (5)".to_owned())),
             );
             return;
@@ -284,7 +285,7 @@ impl Facts {
             _ => "roles = [9, 10]",
         };
         Violation::new(
-            "unchecked",
+            Code::Unchecked,
             Some(field),
             format!("{what} unchecked: needs the site profile (no web-service function tells; warned once for all records)"),
         )

@@ -2,6 +2,7 @@
 //! a `lookup_failed` violation when it resolved to nothing (or too much), or,
 //! without a site to ask, the field left unchecked (never `missing_required`).
 
+use crate::diagnostic::Code;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -10,9 +11,6 @@ use super::Violation;
 use crate::form::FieldValue;
 use crate::record::SourceRecord;
 use crate::template::{Template, Value};
-
-/// The violation code of every lookup that gave no id.
-pub const LOOKUP_FAILED: &str = "lookup_failed";
 
 /// The lookups of one template, with the run's answers if there are any.
 pub(super) struct LookupStep {
@@ -98,7 +96,7 @@ impl LookupStep {
 }
 
 fn failed(field: &str, message: impl Into<String>) -> Violation {
-    Violation::new(LOOKUP_FAILED, Some(field), message)
+    Violation::new(Code::LookupFailed, Some(field), message)
 }
 
 /// What to check in Moodle when a key found nothing or too much.

@@ -14,6 +14,7 @@ mod rules;
 pub(crate) mod source;
 mod unique;
 
+use crate::diagnostic::Code;
 use std::fmt::Write as _;
 use std::ops::Range;
 
@@ -26,7 +27,6 @@ use crate::template::{Field, FieldType, ScalarType, Template, Value};
 use crate::value::check_scalar_text;
 
 pub use coerce::{coerce, coerce_text, CoerceError};
-pub use lookups::LOOKUP_FAILED;
 
 /// A record that Moodle will accept: values by position in `Template::fields`, in that order.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,8 +49,8 @@ impl ValidRecord {
 /// One problem with one record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Violation {
-    /// Stable identifier, e.g. `missing_required`.
-    pub code: &'static str,
+    /// What kind of problem.
+    pub code: Code,
     /// The Moodle field (or source key) concerned.
     pub field: Option<String>,
     /// What is wrong.
@@ -61,10 +61,12 @@ pub struct Violation {
     pub span: Option<Range<usize>>,
     /// Another record involved (the first holder of a duplicate key).
     pub other_record: Option<u64>,
+    /// The data file of `other_record`, when it is not this record's.
+    pub other_source: Option<String>,
 }
 
 impl Violation {
-    fn new(code: &'static str, field: Option<&str>, message: impl Into<String>) -> Self {
+    fn new(code: Code, field: Option<&str>, message: impl Into<String>) -> Self {
         Violation {
             code,
             field: field.map(str::to_owned),
@@ -72,6 +74,7 @@ impl Violation {
             help: None,
             span: None,
             other_record: None,
+            other_source: None,
         }
     }
 
@@ -146,6 +149,12 @@ impl<'t> Validator<'t> {
             self.lookups.resolve_with(resolutions);
         }
         self
+    }
+
+    /// The records that follow come from the data file `name`: a duplicate
+    /// of a record in an earlier file names that file.
+    pub fn begin_source(&mut self, name: &str) {
+        self.unique.begin_source(name);
     }
 
     /// The template records are checked against.
@@ -256,7 +265,7 @@ impl<'t> Validator<'t> {
         let needed = field_count(values) + CONTROL_FIELDS;
         (needed > limit).then(|| {
             Violation::new(
-                "too_large",
+                Code::TooLarge,
                 None,
                 format!("the record needs {needed} form fields, more than max_input_vars {limit} allows in one request"),
             )
@@ -281,7 +290,7 @@ impl<'t> Validator<'t> {
             if !failed {
                 violations.push(
                     Violation::new(
-                        "missing_required",
+                        Code::MissingRequired,
                         Some(&field.name),
                         format!("missing required field `{}`", field.name),
                     )
@@ -323,7 +332,7 @@ fn check_nested(top: &str, field: &Field, value: &FieldValue, path: &mut String,
         // No pair names it, so Moodle would find the required key missing.
         found.push(
             Violation::new(
-                "missing_required",
+                Code::MissingRequired,
                 Some(top),
                 format!("`{path}` is empty, and Moodle requires it"),
             )
@@ -363,12 +372,12 @@ fn check_nested(top: &str, field: &Field, value: &FieldValue, path: &mut String,
             }
         }
         (FieldType::Scalar(_) | FieldType::Enum(_), _) => found.push(Violation::new(
-            "wrong_type",
+            Code::WrongType,
             Some(top),
             format!("`{path}` takes a single value, not a structure"),
         )),
         (_, _) => found.push(Violation::new(
-            "wrong_type",
+            Code::WrongType,
             Some(top),
             format!("`{path}` takes a {}, not {}", field.ty, value_kind(value)),
         )),
@@ -402,7 +411,7 @@ fn check_structure(
         if !values.iter().any(|(p, _)| *p == position) {
             found.push(
                 Violation::new(
-                    "missing_required",
+                    Code::MissingRequired,
                     Some(top),
                     format!("missing required field `{path}.{}`", required.name),
                 )
@@ -417,7 +426,7 @@ fn check_scalar(field: &Field, value: &Value, path: &str) -> Result<(), Violatio
     if let (FieldType::Enum(allowed), Value::Str(s)) = (&field.ty, value) {
         if !allowed.contains(s) {
             return Err(Violation::new(
-                "not_allowed",
+                Code::NotAllowed,
                 name,
                 format!("{s:?} is not an allowed value of `{path}`"),
             )
@@ -426,14 +435,16 @@ fn check_scalar(field: &Field, value: &Value, path: &str) -> Result<(), Violatio
     }
     if let (FieldType::Scalar(scalar), Value::Str(text)) = (&field.ty, value) {
         if let Err(rejection) = check_scalar_text(*scalar, text) {
-            return Err(
-                Violation::new("moodle_rejects", name, format!("`{path}`: {}", rejection.message))
-                    .help(rejection.cleaned.map(|c| format!("Moodle would accept {c:?}"))),
-            );
+            return Err(Violation::new(
+                Code::MoodleRejects,
+                name,
+                format!("`{path}`: {}", rejection.message),
+            )
+            .help(rejection.cleaned.map(|c| format!("Moodle would accept {c:?}"))));
         }
     }
     if let Some(why) = field.constraints.violation(value) {
-        return Err(Violation::new("constraint", name, format!("`{path}`: {why}")));
+        return Err(Violation::new(Code::Constraint, name, format!("`{path}`: {why}")));
     }
     Ok(())
 }
@@ -452,7 +463,7 @@ fn check_password(
     }
     (!failures.is_empty()).then(|| {
         Violation::new(
-            "password_policy",
+            Code::PasswordPolicy,
             Some(&field.name),
             format!(
                 "`{}` breaks the password policy: {}",

@@ -9,6 +9,7 @@
 //! values themselves, compared on a hit: a lookup allocates nothing, and a
 //! hash collision is a miss, never a wrong answer.
 
+use crate::diagnostic::Code;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::Hasher as _;
 
@@ -105,14 +106,14 @@ impl RuleSet {
             match passed {
                 Ok(true) => {}
                 Ok(false) => {
-                    let mut v = Violation::new("rule", None, rule.message.clone());
+                    let mut v = Violation::new(Code::Rule, None, rule.message.clone());
                     v.help = Some(format!("rule: {}", rule.expr));
                     found.push(v);
                 }
                 Err(error) => {
                     let detail = error.detail().map_or_else(|| error.to_string(), str::to_owned);
                     found.push(Violation::new(
-                        "rule",
+                        Code::Rule,
                         None,
                         format!("{} (the rule could not be evaluated: {detail})", rule.message),
                     ));

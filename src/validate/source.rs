@@ -4,6 +4,7 @@
 //! consumed by a map, excluded, or reported: nothing else ever reaches the
 //! renderer, so no key can become a form parameter the template did not declare.
 
+use crate::diagnostic::Code;
 use std::collections::HashMap;
 use std::ops::Range;
 
@@ -145,8 +146,9 @@ impl Assembler {
         violations: &mut Vec<Violation>,
     ) {
         if self.present[position] {
-            violations
-                .push(Violation::new("duplicate_key", Some(key), format!("`{key}` is given twice")).at(span));
+            violations.push(
+                Violation::new(Code::DuplicateKey, Some(key), format!("`{key}` is given twice")).at(span),
+            );
             return;
         }
         let field = &template.fields[position];
@@ -167,7 +169,7 @@ impl Assembler {
                 self.present[position] = true;
                 violations.extend(errors.into_iter().map(|(path, error)| {
                     Violation::new(
-                        "wrong_type",
+                        Code::WrongType,
                         Some(key),
                         format!("`{key}{path}`: {}", error.message),
                     )
@@ -214,7 +216,7 @@ impl Assembler {
                         self.present[position] = true;
                         violations.push(
                             Violation::new(
-                                "wrong_type",
+                                Code::WrongType,
                                 Some(&map.field),
                                 format!("`{}` (mapped to {text:?}): {}", map.field, error.message),
                             )
@@ -225,7 +227,7 @@ impl Assembler {
                 Err(message) => {
                     self.present[position] = true;
                     violations.push(Violation::new(
-                        "map_failed",
+                        Code::MapFailed,
                         Some(&map.field),
                         format!("map for `{}` failed: {message}", map.field),
                     ));
@@ -301,7 +303,7 @@ fn unknown_key(template: &Template, key: &str, span: Option<Range<usize>>) -> Vi
         "only the template's fields are sent; map or exclude other columns in a template that extends this one".to_owned()
     });
     Violation::new(
-        "unknown_key",
+        Code::UnknownKey,
         Some(key),
         format!("`{key}` is not a field of `{}`", template.name),
     )

@@ -3,6 +3,7 @@
 //! Only keys are kept (not records), so memory grows with the number of
 //! distinct keys, which is what Moodle itself must hold to detect duplicates.
 
+use crate::diagnostic::Code;
 use std::collections::HashMap;
 
 use super::Violation;
@@ -11,7 +12,11 @@ use crate::template::{Template, Value};
 
 /// For each `unique` of the template, the first record holding each key.
 pub(super) struct UniqueIndex {
-    seen: Vec<HashMap<String, u64>>,
+    /// Per `unique`: each key, and the source and number of its first record.
+    seen: Vec<HashMap<String, (u32, u64)>>,
+    /// The names of the data files begun, and the index of the current one.
+    sources: Vec<String>,
+    source: u32,
     /// Per `unique`, the position of each of its fields (`None`: no such field).
     positions: Vec<Vec<Option<usize>>>,
 }
@@ -20,6 +25,8 @@ impl UniqueIndex {
     pub(super) fn new(template: &Template) -> Self {
         UniqueIndex {
             seen: vec![HashMap::new(); template.unique.len()],
+            sources: Vec::new(),
+            source: 0,
             positions: template
                 .unique
                 .iter()
@@ -32,6 +39,12 @@ impl UniqueIndex {
                 })
                 .collect(),
         }
+    }
+
+    /// The records that follow come from the data file `name`.
+    pub(super) fn begin_source(&mut self, name: &str) {
+        self.source = u32::try_from(self.sources.len()).unwrap_or(u32::MAX);
+        self.sources.push(name.to_owned());
     }
 
     /// Violations for keys already held by an earlier record; when `claim`
@@ -68,14 +81,22 @@ impl UniqueIndex {
         let mut violations = Vec::new();
         for (index, key) in keys.iter().enumerate() {
             let Some(key) = key else { continue };
-            if let Some(&first) = self.seen[index].get(key) {
+            if let Some(&(source, first)) = self.seen[index].get(key) {
+                let elsewhere = (source != self.source)
+                    .then(|| self.sources.get(source as usize).cloned())
+                    .flatten();
                 let unique = &template.unique[index];
                 let fields = unique.fields.join(" + ");
                 let shown = key.replace('\u{1f}', ", ");
                 let mut violation = Violation::new(
-                    "duplicate",
+                    Code::Duplicate,
                     Some(&unique.fields[0]),
-                    format!("{fields} {shown:?} is already used by record {first}"),
+                    match &elsewhere {
+                        Some(file) => {
+                            format!("{fields} {shown:?} is already used by record {first} of {file}")
+                        }
+                        None => format!("{fields} {shown:?} is already used by record {first}"),
+                    },
                 );
                 violation.help = Some(format!(
                     "Moodle refuses a duplicate {fields}{}",
@@ -86,13 +107,14 @@ impl UniqueIndex {
                     }
                 ));
                 violation.other_record = Some(first);
+                violation.other_source = elsewhere;
                 violations.push(violation);
             }
         }
         if claim && violations.is_empty() {
             for (index, key) in keys.into_iter().enumerate() {
                 if let Some(key) = key {
-                    self.seen[index].insert(key, number);
+                    self.seen[index].insert(key, (self.source, number));
                 }
             }
         }

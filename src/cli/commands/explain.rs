@@ -13,7 +13,8 @@ use moodlec::template::{
 use crate::cli::error::Error;
 use crate::cli::exit::Outcome;
 use crate::cli::load;
-use crate::cli::report::{self, DiagnosticFormat};
+use crate::cli::output::Format;
+use crate::cli::report;
 
 /// Show what a template sends: fields, types, defaults, constraints, params,
 /// rules and batching.
@@ -41,11 +42,11 @@ pub struct Args {
 
 impl Args {
     /// JSON errors when the output is JSON.
-    pub fn error_format(&self) -> DiagnosticFormat {
+    pub fn error_format(&self) -> Format {
         if self.json || self.schema {
-            DiagnosticFormat::Json
+            Format::Json
         } else {
-            DiagnosticFormat::Human
+            Format::Human
         }
     }
 }

@@ -22,8 +22,11 @@ use crate::cli::error::Error;
 use crate::cli::exit::Outcome;
 use crate::cli::input::DataArgs;
 use crate::cli::load;
-use crate::cli::problems::{self, Problem};
-use crate::cli::report::{self, DiagnosticFormat};
+use moodlec::diagnostic::Severity;
+
+use crate::cli::output::{self, Format as ErrorFormat};
+use crate::cli::problems::{self, RecordProblems};
+use crate::cli::report;
 
 /// Fetch data out of Moodle with a read template, as NDJSON, JSON or CSV.
 ///
@@ -80,11 +83,11 @@ enum OutputFormat {
 impl Args {
     /// JSON errors when the records are a JSON array; NDJSON and CSV
     /// readers would take an error line for a record: those go to stderr.
-    pub fn error_format(&self) -> DiagnosticFormat {
+    pub fn error_format(&self) -> ErrorFormat {
         if self.format == OutputFormat::Json {
-            DiagnosticFormat::Json
+            ErrorFormat::Json
         } else {
-            DiagnosticFormat::Human
+            ErrorFormat::Human
         }
     }
 }
@@ -196,7 +199,7 @@ fn plan_calls(args: &Args, template: &Template) -> Result<(Vec<Call>, u64), Erro
             Ok(record) => with_params(args, record),
             Err(error) => {
                 invalid += 1;
-                problems::print(&Problem::from_read_error(&file, &error), DiagnosticFormat::Human);
+                output::eprint(&problems::read_error(&file, &error));
                 continue;
             }
         };
@@ -204,11 +207,9 @@ fn plan_calls(args: &Args, template: &Template) -> Result<(Vec<Call>, u64), Erro
             Ok(valid) => planned.extend(calls.push(valid)),
             Err(violations) => {
                 invalid += 1;
+                let record_problems = RecordProblems::new(&file, validator.template(), &record);
                 for v in &violations {
-                    let problem =
-                        Problem::from_violation(&file, record.number, record.line, Some(&record.raw), v)
-                            .masking(validator.template(), &record);
-                    problems::print(&problem, DiagnosticFormat::Human);
+                    output::eprint(&record_problems.diagnostic(v, Severity::Error));
                 }
             }
         }

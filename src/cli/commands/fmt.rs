@@ -9,7 +9,8 @@ use moodlec::fmt::format_source;
 
 use crate::cli::error::{Error, ErrorKind};
 use crate::cli::exit::Outcome;
-use crate::cli::report::{self, DiagnosticFormat};
+use crate::cli::output::{self, Format};
+use crate::cli::report;
 
 /// Rewrite template files in canonical form.
 ///
@@ -37,7 +38,7 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
         match format_one(path, args.check) {
             Ok(this) => outcome = outcome.max(this),
             Err(error) => {
-                report::print_error(&error, DiagnosticFormat::Human);
+                output::print_error("fmt", error, Format::Human);
                 failed = true;
             }
         }

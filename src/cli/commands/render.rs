@@ -12,8 +12,11 @@ use moodlec::validate::{ValidateOptions, Validator};
 use crate::cli::error::Error;
 use crate::cli::exit::Outcome;
 use crate::cli::input::{DataArgs, Tally};
-use crate::cli::problems::{self, Problem};
-use crate::cli::report::{self, DiagnosticFormat};
+use moodlec::diagnostic::{Code, Diagnostic, Severity};
+
+use crate::cli::output::{self, Format};
+use crate::cli::problems::{self, RecordProblems};
+use crate::cli::report;
 
 /// How a rendered request is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -61,11 +64,11 @@ pub struct Args {
 
 impl Args {
     /// JSON errors when the requests are printed as JSON.
-    pub fn error_format(&self) -> DiagnosticFormat {
+    pub fn error_format(&self) -> Format {
         if self.format == FormatArg::Json {
-            DiagnosticFormat::Json
+            Format::Json
         } else {
-            DiagnosticFormat::Human
+            Format::Human
         }
     }
 }
@@ -101,7 +104,7 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
             Ok(record) => record,
             Err(error) => {
                 tally.invalid += 1;
-                problems::print(&Problem::from_read_error(&file, &error), DiagnosticFormat::Human);
+                output::eprint(&problems::read_error(&file, &error));
                 continue;
             }
         };
@@ -114,17 +117,14 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
                 }
                 Err(too_large) => {
                     tally.invalid += 1;
-                    print_too_large(&file, &record, &too_large);
+                    print_too_large(&file, &template, &record, &too_large);
                 }
             },
             Err(violations) => {
                 tally.invalid += 1;
+                let record_problems = RecordProblems::new(&file, &template, &record);
                 for v in &violations {
-                    problems::print(
-                        &Problem::from_violation(&file, record.number, record.line, Some(&record.raw), v)
-                            .masking(&template, &record),
-                        DiagnosticFormat::Human,
-                    );
+                    output::eprint(&record_problems.diagnostic(v, Severity::Error));
                 }
             }
         }
@@ -150,26 +150,15 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
 }
 
 /// A record with more form fields than one request may carry.
-fn print_too_large(file: &str, record: &SourceRecord, too_large: &TooLarge) {
+fn print_too_large(file: &str, template: &Template, record: &SourceRecord, too_large: &TooLarge) {
     let message = format!(
         "the record needs {} form fields, more than max_input_vars {} allows in one request",
         too_large.form_fields, too_large.limit
     );
-    let problem = Problem {
-        file,
-        record: record.number,
-        line: record.line,
-        raw: Some(&record.raw),
-        field: None,
-        code: "too_large",
-        message: &message,
-        help: Some("raise max_input_vars in the template's batch rule to match the site's php.ini"),
-        span: None,
-        other_record: None,
-        warning: false,
-        secrets: Vec::new(),
-    };
-    problems::print(&problem, DiagnosticFormat::Human);
+    let problem = Diagnostic::new(Code::TooLarge, Severity::Error, message).with_help(Some(
+        "raise max_input_vars in the template's batch rule to match the site's php.ini",
+    ));
+    output::eprint(&RecordProblems::new(file, template, record).at(problem, None, None));
 }
 
 /// Whether a password value was masked.

@@ -26,8 +26,10 @@ use crate::cli::args::{ConcurrencyArgs, SiteArgs, TokenArgs};
 use crate::cli::error::{Error, ErrorKind};
 use crate::cli::exit::Outcome;
 use crate::cli::input::DataArgs;
-use crate::cli::problems::{self, Problem};
-use crate::cli::report::{self, DiagnosticFormat};
+use crate::cli::output;
+use crate::cli::problems::{self, RecordProblems};
+use crate::cli::report;
+use moodlec::diagnostic::{Diagnostic, Severity};
 
 /// Problems printed by the validation pass before the rest are only counted.
 const MAX_PROBLEMS_SHOWN: u64 = 50;
@@ -404,9 +406,9 @@ fn validate_all(
     let mut validator = Validator::new(template, params.clone(), options).with_lookups(lookups);
     let mut counts = Counts::default();
     let mut shown = 0;
-    let mut show = |problem: &Problem<'_>| {
+    let mut show = |problem: Diagnostic| {
         if shown < MAX_PROBLEMS_SHOWN {
-            problems::print(problem, DiagnosticFormat::Human);
+            output::eprint(&problem);
         }
         shown += 1;
     };
@@ -417,17 +419,14 @@ fn validate_all(
             Ok(record) => record,
             Err(error) => {
                 counts.invalid += 1;
-                show(&Problem::from_read_error(&file, &error));
+                show(problems::read_error(&file, &error));
                 continue;
             }
         };
         let verdict = validator.validate(&record);
+        let problems = RecordProblems::new(&file, validator.template(), &record);
         for warning in &verdict.warnings {
-            show(
-                &Problem::from_violation(&file, record.number, record.line, Some(&record.raw), warning)
-                    .masking(validator.template(), &record)
-                    .into_warning(),
-            );
+            show(problems.diagnostic(warning, Severity::Warning));
         }
         match &verdict.outcome {
             Ok(_) => {
@@ -439,10 +438,7 @@ fn validate_all(
             Err(violations) => {
                 counts.invalid += 1;
                 for v in violations {
-                    show(
-                        &Problem::from_violation(&file, record.number, record.line, Some(&record.raw), v)
-                            .masking(validator.template(), &record),
-                    );
+                    show(problems.diagnostic(v, Severity::Error));
                 }
             }
         }

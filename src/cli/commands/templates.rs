@@ -6,7 +6,8 @@ use serde_json::json;
 use crate::cli::error::Error;
 use crate::cli::exit::Outcome;
 use crate::cli::load::Local;
-use crate::cli::report::{self, DiagnosticFormat};
+use crate::cli::output::Format;
+use crate::cli::report;
 
 /// List the built-in templates and those in ./templates/: writes, then reads,
 /// then syncs, each with the Moodle function it calls.
@@ -22,11 +23,11 @@ pub struct Args {
 
 impl Args {
     /// JSON errors with --json.
-    pub fn error_format(&self) -> DiagnosticFormat {
+    pub fn error_format(&self) -> Format {
         if self.json {
-            DiagnosticFormat::Json
+            Format::Json
         } else {
-            DiagnosticFormat::Human
+            Format::Human
         }
     }
 }

@@ -3,19 +3,20 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use moodlec::diagnostic::Severity;
 use moodlec::site::{facts as site_facts, find, Session, SiteUrl};
 use moodlec::template::Template;
 use moodlec::validate::facts::{self, Facts, Profile};
 use moodlec::validate::keys::{self, Resolutions, Wanted};
 use moodlec::validate::{ValidateOptions, Validator};
-use serde_json::json;
 
 use crate::cli::args::{SiteArgs, TokenArgs};
 use crate::cli::error::Error;
 use crate::cli::exit::Outcome;
 use crate::cli::input::{DataArgs, Tally};
-use crate::cli::problems::{self, Problem};
-use crate::cli::report::{self, DiagnosticFormat};
+use crate::cli::output::{Checked, FileTally, Format, OutputArgs, Reporter, Summary};
+use crate::cli::problems::{self, RecordProblems};
+use crate::cli::report;
 use crate::cli::sites;
 
 /// Validate data records against a template with Moodle's own rules.
@@ -42,21 +43,27 @@ use crate::cli::sites;
 /// Site facts need --url or --site on the command line (MOODLE_URL or
 /// MOODLEC_SITE alone resolve lookups but read no facts).
 #[derive(Debug, clap::Args)]
-#[command(
-    after_help = "Examples:\n  moodlec validate -t create_users staff.csv\n  moodlec validate -t hr_enrol.moodle enrolments.csv --url https://staging.moodle.example.edu\n  moodlec validate -t enrol_users --set roleid=teacher enrolments.ndjson --format github\n  cat feed.ndjson | moodlec validate -t enrol_users - --input-format ndjson --format json\n\nWith --format json, an error that ends the command (an unreadable file, an unreachable site) is\none more JSON object on standard output, after the problems printed so far:\n  {\"severity\":\"error\",\"code\":\"moodlec::server\",\"message\":\"...\",\"help\":...}\nIts code is moodlec::usage (exit 2) or moodlec::server (exit 3)."
-)]
+#[command(after_help = "Examples:
+  moodlec validate -t create_users staff.csv
+  moodlec validate -t hr_enrol.moodle enrolments.csv --url https://staging.moodle.example.edu
+  moodlec validate -t enrol_users --set roleid=teacher enrolments.ndjson --format github
+  moodlec validate -t create_users staff.csv --format json -o validate.json
+  moodlec validate -t create_users a.csv b.csv --format github --report junit=validate.xml
+  cat feed.ndjson | moodlec validate -t enrol_users - --input-format ndjson --format json
+
+Machine formats (json, github, junit, sarif, markdown) go to standard output or -o FILE; notes
+and the human summary go to standard error. An error that ends the command (an unreadable
+file, an unreachable site) is one more diagnostic of the same output, with code usage (exit 2)
+or server (exit 3). Identical warnings are shown once with a count. With $GITHUB_STEP_SUMMARY
+set, a Markdown summary is appended to it.")]
 pub struct Args {
     #[command(flatten)]
     data: DataArgs,
     /// Data files (NDJSON, JSON array or CSV); `-` reads stdin.
     #[arg(required = true, value_name = "DATA")]
     files: Vec<PathBuf>,
-    /// How to report problems: human (stderr), json (one object per line on stdout), github (annotations).
-    #[arg(long, value_enum, default_value = "human")]
-    format: DiagnosticFormat,
-    /// Print at most N problems (all records are still checked and counted).
-    #[arg(long, value_name = "N")]
-    max_errors: Option<u64>,
+    #[command(flatten)]
+    output: OutputArgs,
     /// With --url: resolve the template's lookups on that site (read calls only).
     #[command(flatten)]
     site: SiteArgs,
@@ -66,12 +73,19 @@ pub struct Args {
 
 impl Args {
     /// Errors as problems are printed.
-    pub fn error_format(&self) -> DiagnosticFormat {
-        self.format
+    pub fn error_format(&self) -> Format {
+        self.output.format
     }
 }
 
 pub fn run(args: &Args) -> Result<Outcome, Error> {
+    let mut reporter = Reporter::open("validate", &args.output)?;
+    let mut summary = Summary::default();
+    let ended = validate(args, &mut reporter, &mut summary);
+    reporter.finish(summary, ended)
+}
+
+fn validate(args: &Args, reporter: &mut Reporter, summary: &mut Summary) -> Result<Outcome, Error> {
     let (template, params) = args.data.template_and_params()?;
     let options = ValidateOptions {
         allow_unknown: args.data.allow_unknown,
@@ -84,29 +98,44 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
         Vec::new()
     };
     let mut facts = read_facts(args, &template, &params, &options, resolutions.clone())?;
-    if args.format != DiagnosticFormat::Json {
-        for note in &unchecked {
-            report::note(&format!("note: {note}"));
-        }
+    for note in &unchecked {
+        report::note(&format!("note: {note}"));
     }
     let mut validator = Validator::new(&template, params, options).with_lookups(resolutions);
     let mut tally = Tally::default();
     for path in &args.files {
-        validate_file(args, &mut validator, facts.as_mut(), path, &mut tally)?;
+        let before = (tally.read, tally.valid);
+        let file = path.display().to_string();
+        validator.begin_source(&file);
+        let read = validate_file(args, &mut validator, facts.as_mut(), path, &mut tally, reporter);
+        summary.files.push(FileTally {
+            name: file,
+            checked: Checked::Records {
+                read: tally.read - before.0,
+                valid: tally.valid - before.1,
+            },
+        });
+        read?;
     }
     if let Some(facts) = &facts {
         unchecked.extend(facts.unchecked());
     }
-    finish(args, &tally, &unchecked)
+    summary.headline = tally.summary();
+    summary.records = Some(tally.read);
+    summary.valid = Some(tally.valid);
+    summary.invalid = Some(tally.invalid);
+    summary.unchecked = unchecked;
+    Ok(Outcome::rejected_if(tally.invalid > 0))
 }
 
-/// Every record of one data file, its problems printed, counted in `tally`.
+/// Every record of one data file, its problems reported, counted in `tally`.
 fn validate_file(
     args: &Args,
     validator: &mut Validator<'_>,
     mut facts: Option<&mut Facts>,
     path: &Path,
     tally: &mut Tally,
+    reporter: &mut Reporter,
 ) -> Result<(), Error> {
     let records = args.data.open(path)?;
     let file = path.display().to_string();
@@ -130,44 +159,31 @@ fn validate_file(
                         verdict.outcome = Err(errors);
                     }
                 }
-                let problem = |v| {
-                    Problem::from_violation(&file, record.number, record.line, Some(&record.raw), v)
-                        .masking(template, &record)
-                };
-                for warning in &verdict.warnings {
-                    tally.warnings += 1;
-                    report(args, tally, &problem(warning).into_warning())?;
-                }
                 match &verdict.outcome {
                     Ok(_) => tally.valid += 1,
-                    Err(violations) => {
-                        tally.invalid += 1;
-                        for v in violations {
-                            report(args, tally, &problem(v))?;
-                        }
-                    }
+                    Err(_) => tally.invalid += 1,
+                }
+                tally.warnings += verdict.warnings.len() as u64;
+                let violations = verdict.outcome.as_ref().err().map_or(&[][..], Vec::as_slice);
+                if verdict.warnings.is_empty() && violations.is_empty() {
+                    continue;
+                }
+                // Only a record with problems pays for finding its passwords.
+                let problems = RecordProblems::new(&file, template, &record);
+                for warning in &verdict.warnings {
+                    reporter.report(problems.diagnostic(warning, Severity::Warning))?;
+                }
+                for violation in violations {
+                    reporter.report(problems.diagnostic(violation, Severity::Error))?;
                 }
             }
             Err(error) => {
                 tally.invalid += 1;
-                report(args, tally, &Problem::from_read_error(&file, &error))?;
+                reporter.report(problems::read_error(&file, &error))?;
             }
         }
     }
     Ok(())
-}
-
-fn report(args: &Args, tally: &mut Tally, problem: &Problem<'_>) -> Result<(), Error> {
-    if args.max_errors.is_some_and(|max| tally.printed >= max) {
-        return Ok(());
-    }
-    tally.printed += 1;
-    if args.format == DiagnosticFormat::Json {
-        report::stdout(&format!("{}\n", problems::to_json(problem)))
-    } else {
-        problems::print(problem, args.format);
-        Ok(())
-    }
 }
 
 /// With --url and a template with lookups: collect the keys (a first pass
@@ -196,9 +212,7 @@ fn resolve_lookups(args: &Args, template: &Template) -> Result<Option<Arc<Resolu
             .await
             .map_err(|error| Error::server(format!("the lookups on {site} failed: {error}")))
     })?;
-    if args.format != DiagnosticFormat::Json {
-        report::note(&resolutions.summary());
-    }
+    report::note(&resolutions.summary());
     Ok(Some(Arc::new(resolutions)))
 }
 
@@ -262,7 +276,7 @@ fn read_facts(
     }
     let session = args.site.session(&args.token, &site)?;
     let known = read_known(&session, &site, template, &wanted)?;
-    if args.format != DiagnosticFormat::Json && !wanted.is_empty() {
+    if !wanted.is_empty() {
         report::note(&format!(
             "note: site facts read from {site} in {} request(s) ({} categories, {} users, {} courses asked)",
             known.requests,
@@ -330,22 +344,4 @@ fn site_profile(args: &Args, profile: Option<&sites::Profile>) -> Result<Option<
         auths: found.auths,
         roles: found.roles,
     }))
-}
-
-fn finish(args: &Args, tally: &Tally, unchecked: &[String]) -> Result<Outcome, Error> {
-    match args.format {
-        DiagnosticFormat::Json => {
-            let mut summary =
-                json!({ "records": tally.read, "valid": tally.valid, "invalid": tally.invalid });
-            if tally.warnings > 0 {
-                summary["warnings"] = json!(tally.warnings);
-            }
-            if !unchecked.is_empty() {
-                summary["unchecked"] = json!(unchecked);
-            }
-            report::stdout(&format!("{}\n", json!({ "summary": summary })))?;
-        }
-        _ => report::note(&tally.summary()),
-    }
-    Ok(Outcome::rejected_if(tally.invalid > 0))
 }
