@@ -53,8 +53,8 @@ fn fresh_config_home() -> PathBuf {
 }
 
 /// One invocation of the built `moodlec` binary, insulated from the caller's
-/// environment: NO_COLOR=1; MOODLE_URL, MOODLE_TOKEN and MOODLE_PASSWORD
-/// unset; XDG_CONFIG_HOME in a scratch folder; stdin empty; run in an empty
+/// environment: NO_COLOR=1; MOODLE_URL, MOODLE_TOKEN, MOODLE_PASSWORD and
+/// GITHUB_STEP_SUMMARY unset; XDG_CONFIG_HOME in a scratch folder; stdin empty; run in an empty
 /// folder. Each of those can be changed before running it.
 pub struct Moodlec {
     command: Command,
@@ -76,6 +76,8 @@ impl Moodlec {
             .env_remove("MOODLE_URL")
             .env_remove("MOODLE_TOKEN")
             .env_remove("MOODLE_PASSWORD")
+            // In GitHub Actions every check and validate would append to the job's summary.
+            .env_remove("GITHUB_STEP_SUMMARY")
             .env("XDG_CONFIG_HOME", fresh_config_home());
         Moodlec { command, stdin: None }
     }

@@ -32,6 +32,8 @@ mod masking;
 mod memory;
 mod properties;
 mod readme;
+mod readme_ci;
+mod reports;
 mod run;
 mod schema;
 mod simulator_behaviour;

@@ -95,9 +95,6 @@ fn problem_text(shown: &Shown<'_>) -> String {
     if let Some(place) = d.place() {
         text.push_str(&format!(" {place}"));
     }
-    if let Some(field) = &d.field {
-        text.push_str(&format!(" `{field}`"));
-    }
     text.push_str(&format!(": {}", d.message));
     if let Some(help) = &d.help {
         text.push_str(&format!("\n  help: {help}"));

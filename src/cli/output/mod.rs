@@ -115,7 +115,7 @@ impl Reporter {
                 || args
                     .reports
                     .iter()
-                    .any(|(f, p)| *f == Format::Markdown && *p == PathBuf::from(&path));
+                    .any(|(f, p)| *f == Format::Markdown && p.as_os_str() == path);
             if !already {
                 sinks.push(sink::open(
                     Format::Markdown,
@@ -203,6 +203,13 @@ impl Reporter {
         for fold in self.folds.take() {
             self.show(&Shown::folded(&fold))?;
         }
+        // A command stopped by an error of its own (not one whose reasons
+        // are the diagnostics above, as check's).
+        let stopped = ended
+            .as_ref()
+            .err()
+            .filter(|error| !matches!(error.report(), Report::AlreadyShown))
+            .map(Error::kind);
         let ended = match ended {
             Ok(outcome) => Ok(outcome),
             Err(error) => {
@@ -221,7 +228,7 @@ impl Reporter {
         summary.errors = self.errors;
         summary.warnings = self.warnings;
         summary.not_shown = self.not_shown;
-        summary.ended = ended.as_ref().err().map(Error::kind);
+        summary.ended = stopped;
         for sink in &mut self.sinks {
             sink.finish(&summary).map_err(|error| write_error(&error))?;
         }
