@@ -10,6 +10,7 @@ mod input;
 mod load;
 mod lock;
 mod problems;
+mod progress;
 mod report;
 mod sites;
 mod spool;
