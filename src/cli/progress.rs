@@ -187,7 +187,7 @@ impl Progress {
     /// `n` more done (records, changes, calls; bytes read). Count the
     /// failures and items of these first, so that a line shows them.
     pub fn advance(&self, n: u64) {
-        self.counts.done.fetch_add(n, Ordering::Relaxed);
+        let done = self.counts.done.fetch_add(n, Ordering::Relaxed) + n;
         match self.display {
             Display::Bar => {
                 if let Some(bar) = &self.bar {
@@ -195,6 +195,10 @@ impl Progress {
                 }
             }
             Display::Lines => {
+                if self.total.is_some_and(|total| done >= total) {
+                    // All done: the final line follows.
+                    return;
+                }
                 let now = millis(self.started.elapsed());
                 let due = self.next_line.load(Ordering::Relaxed);
                 if now >= due
@@ -328,22 +332,21 @@ impl Reporter for Progress {
 fn bar(counting: Counting, total: Option<u64>, counts: &Arc<Counts>) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr())
         .with_finish(ProgressFinish::AndClear);
+    // The bar takes the width the rest leaves, so that the line fits the terminal.
     let position = match (counting.bytes, total) {
-        (true, Some(_)) => "{bytes}/{total_bytes} ({percent}%)  {binary_bytes_per_sec}  eta {eta}".to_owned(),
+        (true, Some(_)) => "{bytes}/{total_bytes} ({percent}%)  {binary_bytes_per_sec}{eta}".to_owned(),
         (true, None) => "{bytes}  {binary_bytes_per_sec}  {elapsed}".to_owned(),
         (false, Some(_)) => format!(
-            "{{pos}}/{{len}} {} ({{percent}}%)  {{rate}}  eta {{eta}}",
+            "{{pos}}/{{len}} {} ({{percent}}%)  {{rate}}{{eta}}",
             counting.unit
         ),
         (false, None) => format!("{{pos}} {}  {{rate}}  {{elapsed}}", counting.unit),
     };
-    let head = if total.is_some() {
-        "{bar:30.cyan/blue}"
-    } else {
-        "{spinner:.cyan}"
-    };
     let items = if counting.items.is_some() { "  {items}" } else { "" };
-    let template = format!("{head} {position}{items}  {{failures:.bold}}");
+    let template = match total {
+        Some(_) => format!("{{wide_bar:.cyan/blue}} {position}{items}  {{failures:.bold}}"),
+        None => format!("{{spinner:.cyan}} {position}{items}  {{failures:.bold}}"),
+    };
     let (for_items, for_failures) = (counts.clone(), counts.clone());
     let style = ProgressStyle::with_template(&template)
         .unwrap_or_else(|_| ProgressStyle::default_bar())
@@ -354,6 +357,12 @@ fn bar(counting: Counting, total: Option<u64>, counts: &Arc<Counts>) -> Progress
                 let _ = write!(w, "{}", rate(state.per_sec(), counting));
             },
         )
+        // indicatif's own {eta} says 0s before anything is done.
+        .with_key("eta", |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+            if state.pos() > 0 {
+                let _ = write!(w, "  eta {}", duration(state.eta()));
+            }
+        })
         .with_key("items", move |_: &ProgressState, w: &mut dyn std::fmt::Write| {
             let items = for_items.items.load(Ordering::Relaxed);
             let _ = write!(w, "{items} {}", counting.items.unwrap_or_default());
