@@ -19,14 +19,15 @@
 //! terminal cannot move the cursor": there the bar would be hidden by
 //! indicatif, so plain lines are printed instead.
 //!
-//! Counting is cheap enough for every record of a large file: a few
-//! relaxed atomic additions, and a clock read; no lock is taken unless a
-//! line or the bar is due.
+//! Counting is cheap enough for every record of a large file: a relaxed
+//! atomic addition, no clock read, no lock. A ticker thread turns the
+//! counts into the bar's position or a line.
 
 use std::ffi::OsStr;
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressState, ProgressStyle};
@@ -37,6 +38,8 @@ use crate::cli::report;
 
 /// Plain lines: at most one per this long.
 const LINE_EVERY: Duration = Duration::from_secs(1);
+/// The bar's position: updated this often (indicatif draws at most 20 times a second).
+const BAR_EVERY: Duration = Duration::from_millis(100);
 
 /// How progress shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,6 +126,16 @@ struct Counts {
     items: AtomicU64,
 }
 
+impl Counts {
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            done: self.done.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+            items: self.items.load(Ordering::Relaxed),
+        }
+    }
+}
+
 /// The counts at one moment.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Snapshot {
@@ -146,6 +159,10 @@ pub enum Settles {
 }
 
 /// Progress of one command on stderr.
+///
+/// Counting only adds to relaxed atomics: no clock read, no lock. A
+/// ticker thread reads them: every 100 ms it moves the bar; every second
+/// it prints a plain line if anything changed since the last one.
 pub struct Progress {
     display: Display,
     counting: Counting,
@@ -153,11 +170,19 @@ pub struct Progress {
     counts: Arc<Counts>,
     bar: Option<ProgressBar>,
     started: Instant,
-    /// Milliseconds after `started` when the next plain line is due.
-    next_line: AtomicU64,
+    ticking: Arc<Ticking>,
+    ticker: Mutex<Option<JoinHandle<()>>>,
+    settles: Settles,
+}
+
+/// What the ticker thread shares with the counting side.
+#[derive(Debug, Default)]
+struct Ticking {
+    /// Set at the end; the ticker stops.
+    stopped: Mutex<bool>,
+    wake: Condvar,
     /// Plain lines printed so far.
     lines: AtomicU64,
-    settles: Settles,
 }
 
 impl Progress {
@@ -165,15 +190,21 @@ impl Progress {
     pub fn new(display: Display, counting: Counting, total: Option<u64>) -> Progress {
         let counts = Arc::new(Counts::default());
         let bar = (display == Display::Bar).then(|| bar(counting, total, &counts));
+        let started = Instant::now();
+        let ticking = Arc::new(Ticking::default());
+        let ticker = (display != Display::Nothing).then(|| {
+            let (counts, bar, ticking) = (counts.clone(), bar.clone(), ticking.clone());
+            std::thread::spawn(move || tick(counting, total, &counts, bar.as_ref(), &ticking, started))
+        });
         Progress {
             display,
             counting,
             total,
             counts,
             bar,
-            started: Instant::now(),
-            next_line: AtomicU64::new(millis(LINE_EVERY)),
-            lines: AtomicU64::new(0),
+            started,
+            ticking,
+            ticker: Mutex::new(ticker),
             settles: Settles::Sent,
         }
     }
@@ -184,40 +215,9 @@ impl Progress {
         self
     }
 
-    /// `n` more done (records, changes, calls; bytes read). Count the
-    /// failures and items of these first, so that a line shows them.
+    /// `n` more done (records, changes, calls; bytes read).
     pub fn advance(&self, n: u64) {
-        let done = self.counts.done.fetch_add(n, Ordering::Relaxed) + n;
-        match self.display {
-            Display::Bar => {
-                if let Some(bar) = &self.bar {
-                    bar.inc(n);
-                }
-            }
-            Display::Lines => {
-                if self.total.is_some_and(|total| done >= total) {
-                    // All done: the final line follows.
-                    return;
-                }
-                let now = millis(self.started.elapsed());
-                let due = self.next_line.load(Ordering::Relaxed);
-                if now >= due
-                    && self
-                        .next_line
-                        .compare_exchange(
-                            due,
-                            now + millis(LINE_EVERY),
-                            Ordering::Relaxed,
-                            Ordering::Relaxed,
-                        )
-                        .is_ok()
-                {
-                    self.lines.fetch_add(1, Ordering::Relaxed);
-                    report::note(&self.line(false));
-                }
-            }
-            Display::Nothing => {}
-        }
+        self.counts.done.fetch_add(n, Ordering::Relaxed);
     }
 
     /// `n` more failures (failed records or calls, invalid records).
@@ -232,11 +232,7 @@ impl Progress {
 
     /// The counts now.
     pub fn snapshot(&self) -> Snapshot {
-        Snapshot {
-            done: self.counts.done.load(Ordering::Relaxed),
-            failed: self.counts.failed.load(Ordering::Relaxed),
-            items: self.counts.items.load(Ordering::Relaxed),
-        }
+        self.counts.snapshot()
     }
 
     /// Print a line on stderr above the bar (whatever the display: even
@@ -270,28 +266,79 @@ impl Progress {
     }
 
     fn end(&self, always: bool) {
+        // Only the first end says anything: the ticker is gone after it.
+        if !self.stop_ticker() {
+            return;
+        }
         if let Some(bar) = &self.bar {
+            bar.set_position(self.counts.done.load(Ordering::Relaxed));
             bar.finish_and_clear();
         }
         let counted = self.snapshot() != Snapshot::default();
-        let shown = self.lines.load(Ordering::Relaxed) > 0;
+        let shown = self.ticking.lines.load(Ordering::Relaxed) > 0;
         if self.display == Display::Lines && counted && (always || shown) {
-            // Once: a second call finds the line already due far ahead.
-            if self.next_line.swap(u64::MAX, Ordering::Relaxed) != u64::MAX {
-                report::note(&self.line(true));
-            }
+            report::note(&line(
+                self.counting,
+                self.total,
+                self.snapshot(),
+                self.started.elapsed(),
+                true,
+            ));
         }
     }
 
-    /// The plain line now.
-    fn line(&self, last: bool) -> String {
-        line(
-            self.counting,
-            self.total,
-            self.snapshot(),
-            self.started.elapsed(),
-            last,
-        )
+    /// Stop the ticker and wait for it; whether there was one to stop.
+    fn stop_ticker(&self) -> bool {
+        *self
+            .ticking
+            .stopped
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = true;
+        self.ticking.wake.notify_all();
+        let ticker = self.ticker.lock().unwrap_or_else(PoisonError::into_inner).take();
+        ticker.is_some_and(|ticker| ticker.join().is_ok())
+    }
+}
+
+impl Drop for Progress {
+    /// Ended by an error: the ticker stops, nothing more is printed (and
+    /// an unfinished bar clears itself).
+    fn drop(&mut self) {
+        self.stop_ticker();
+    }
+}
+
+/// The ticker thread: until stopped, the bar's position every 100 ms, or a
+/// plain line a second when the counts changed (none at 100%: the final
+/// line follows).
+fn tick(
+    counting: Counting,
+    total: Option<u64>,
+    counts: &Counts,
+    bar: Option<&ProgressBar>,
+    ticking: &Ticking,
+    started: Instant,
+) {
+    let every = if bar.is_some() { BAR_EVERY } else { LINE_EVERY };
+    let mut shown = Snapshot::default();
+    loop {
+        let stopped = ticking.stopped.lock().unwrap_or_else(PoisonError::into_inner);
+        let (stopped, _) = ticking
+            .wake
+            .wait_timeout_while(stopped, every, |stopped| !*stopped)
+            .unwrap_or_else(PoisonError::into_inner);
+        if *stopped {
+            return;
+        }
+        drop(stopped);
+        let now = counts.snapshot();
+        if let Some(bar) = bar {
+            bar.set_position(now.done);
+        } else if now != shown && !total.is_some_and(|total| now.done >= total) {
+            shown = now;
+            ticking.lines.fetch_add(1, Ordering::Relaxed);
+            report::note(&line(counting, total, now, started.elapsed(), false));
+        }
     }
 }
 
@@ -378,10 +425,6 @@ fn bar(counting: Counting, total: Option<u64>, counts: &Arc<Counts>) -> Progress
     // Redrawn while nothing is counted too: the spinner turns, the ETA moves.
     bar.enable_steady_tick(Duration::from_millis(200));
     bar
-}
-
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// A plain progress line: `1500/10000 records (15%), 320 records/s, eta
@@ -606,7 +649,7 @@ mod tests {
     }
 
     #[test]
-    fn a_million_counts_without_a_display_or_a_line_due_are_counted_exactly() {
+    fn a_million_counts_are_counted_exactly() {
         for display in [Display::Nothing, Display::Lines] {
             let progress = Progress::new(display, Counting::BYTES, None);
             for _ in 0..1_000_000 {
