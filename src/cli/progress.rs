@@ -25,6 +25,7 @@
 
 use std::ffi::OsStr;
 use std::io::IsTerminal;
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -38,6 +39,8 @@ use crate::cli::report;
 
 /// Plain lines: at most one per this long.
 const LINE_EVERY: Duration = Duration::from_secs(1);
+/// Data files from this size up get progress while read ([`Progress::reading`]).
+pub const LARGE_FILE: u64 = 4 << 20;
 /// The bar's position: updated this often (indicatif draws at most 20 times a second).
 const BAR_EVERY: Duration = Duration::from_millis(100);
 
@@ -108,8 +111,6 @@ impl Counting {
         ..Counting::RECORDS
     };
     /// Bytes of a file read, the records in them, the invalid ones (`validate`).
-    // For validate's record loop, which is being rewritten: it calls this next.
-    #[allow(dead_code)]
     pub const BYTES: Counting = Counting {
         unit: "bytes",
         bytes: true,
@@ -206,6 +207,53 @@ impl Progress {
             ticking,
             ticker: Mutex::new(ticker),
             settles: Settles::Sent,
+        }
+    }
+
+    /// Progress over the data file at `path`, read record by record
+    /// (`validate`): bytes read out of the file's size, the records and
+    /// the invalid ones beside. The record count of a file is only known
+    /// once it is read; its size is known at once, so the bar and the ETA
+    /// are right from the start.
+    ///
+    /// Only large files get progress: one under [`LARGE_FILE`] is read in
+    /// moments, and its problems and summary say it all (and stay the same
+    /// from one run to the next). Standard input and pipes have no size:
+    /// a spinner with the records read on a terminal, nothing otherwise.
+    // For validate's record loop, which is being rewritten: it calls this next.
+    #[allow(dead_code)]
+    pub fn reading(path: &Path, display: Display) -> Progress {
+        let size = Some(path)
+            .filter(|path| path.as_os_str() != "-")
+            .and_then(|path| std::fs::metadata(path).ok())
+            .filter(std::fs::Metadata::is_file)
+            .map(|metadata| metadata.len());
+        let display = match size {
+            Some(size) if size < LARGE_FILE => Display::Nothing,
+            None if display == Display::Lines => Display::Nothing,
+            _ => display,
+        };
+        Progress::new(display, Counting::BYTES, size)
+    }
+
+    /// One record read ([`Progress::reading`]): its text's length plus its
+    /// line end as the bytes read (a CSV header, a JSON array's commas and
+    /// CRLF line ends are not counted: [`Progress::read_all`] makes up for
+    /// them at the end), and whether it is invalid.
+    #[allow(dead_code)]
+    pub fn read_record(&self, raw_len: usize, invalid: bool) {
+        self.items(1);
+        if invalid {
+            self.fail(1);
+        }
+        self.advance(raw_len as u64 + 1);
+    }
+
+    /// The whole file was read: the position is its size.
+    #[allow(dead_code)]
+    pub fn read_all(&self) {
+        if let Some(total) = self.total {
+            self.counts.done.fetch_max(total, Ordering::Relaxed);
         }
     }
 
@@ -646,6 +694,39 @@ mod tests {
             false,
         );
         assert_eq!(slow, "0/10 calls (0%), 0.0 calls/s, 0 records, 0 failed");
+    }
+
+    #[test]
+    fn a_file_is_read_by_bytes_out_of_its_size_and_stdin_has_no_total() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let path = dir.path().join("data.ndjson");
+        let text = "{\"a\": 1}\r\n{\"a\": 22}\r\n";
+        std::fs::write(&path, text).expect("data");
+        let progress = Progress::reading(&path, Display::Lines);
+        assert_eq!(progress.total, Some(text.len() as u64));
+        assert_eq!(
+            progress.display,
+            Display::Nothing,
+            "a small file is read in moments"
+        );
+        progress.read_record(r#"{"a": 1}"#.len(), false);
+        progress.read_record(r#"{"a": 22}"#.len(), true);
+        // CRLF: one byte a line short until the end.
+        assert_eq!(progress.snapshot(), snapshot(text.len() as u64 - 2, 1, 2));
+        progress.read_all();
+        assert_eq!(progress.snapshot(), snapshot(text.len() as u64, 1, 2));
+        let stdin = Progress::reading(Path::new("-"), Display::Lines);
+        assert_eq!((stdin.total, stdin.display), (None, Display::Nothing));
+        let folder = Progress::reading(dir.path(), Display::Bar);
+        assert_eq!((folder.total, folder.display), (None, Display::Bar));
+        let large = dir.path().join("large.csv");
+        let file = std::fs::File::create(&large).expect("large file");
+        file.set_len(LARGE_FILE).expect("sparse 4 MiB");
+        let progress = Progress::reading(&large, Display::Lines);
+        assert_eq!(
+            (progress.total, progress.display),
+            (Some(LARGE_FILE), Display::Lines)
+        );
     }
 
     #[test]
