@@ -11,6 +11,7 @@ mod load;
 mod lock;
 mod output;
 mod problems;
+mod progress;
 mod report;
 mod sites;
 mod spool;

@@ -1,16 +1,14 @@
 //! What `plan`, `apply` and `sync` share: the sync template and its steps,
 //! the roster's pin, computing a plan, printing it, applying it.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use moodlec::params;
 use moodlec::run::ledger::{journal_path, template_hash, Ledger, Pin, Resume, ResumeError};
-use moodlec::run::outcome::RecordResult;
-use moodlec::run::{Reporter, Settings, StopKind};
+use moodlec::run::{Settings, StopKind};
 use moodlec::site::webhook::Webhook;
 use moodlec::site::{Concurrency, Session, SiteUrl};
 use moodlec::sync::apply::{Applied, Applier, ApplyError, OnDrift};
@@ -27,6 +25,7 @@ use super::error::{Error, Message};
 use super::exit::Outcome;
 use super::input::DataArgs;
 use super::load;
+use super::progress::{Counting, Display, Progress, Settles};
 use super::report;
 
 /// `--allow-removals`, `--allow-delete`, `--concurrency`: what plan, apply and sync share.
@@ -315,7 +314,9 @@ pub struct ApplyArgs {
     /// POST each Moodle answer, with its change numbers and function, to this URL as JSON.
     #[arg(long, value_name = "URL")]
     pub webhook: Option<String>,
-    /// No progress output.
+    /// No progress output. Without it: a bar of the changes applied on a terminal (no colour
+    /// with NO_COLOR); a plain line a second and a final one when stderr is not a terminal or
+    /// TERM is dumb.
     #[arg(long, short)]
     pub quiet: bool,
 }
@@ -350,8 +351,16 @@ pub fn apply(
         Some(url) => Some(Webhook::new(url, timeout).map_err(Error::usage)?),
         None => None,
     };
-    let total = plan.steps.iter().map(|s| s.changes.len() as u64).sum();
-    let progress = Arc::new(Progress::new(args.quiet, total));
+    // Over the whole plan: every change an earlier apply has not done (--resume).
+    let total = plan
+        .steps
+        .iter()
+        .flat_map(|s| &s.changes)
+        .filter(|c| !resume.done.contains(c.id))
+        .count() as u64;
+    let progress = Arc::new(
+        Progress::new(Display::for_stderr(args.quiet), Counting::CHANGES, Some(total)).settling(Settles::All),
+    );
     let applier = Applier {
         session: Arc::new(session),
         settings: Settings {
@@ -370,6 +379,7 @@ pub fn apply(
         },
     };
     let applied = runtime.block_on(applier.apply(plan, &steps.steps, secrets));
+    progress.finish();
     match applied {
         Ok(applied) => finish(&applied, args.quiet),
         Err(ApplyError::Drifted(drifts)) => {
@@ -471,47 +481,6 @@ fn finish(applied: &Applied, quiet: bool) -> Result<Outcome, Error> {
     }
     let not_done = applied.failed + applied.skipped - applied.kept;
     Ok(Outcome::rejected_if(not_done > 0))
-}
-
-/// Progress of an apply on stderr: a line a second at most.
-struct Progress {
-    quiet: bool,
-    total: u64,
-    done: AtomicU64,
-    last: std::sync::Mutex<Instant>,
-}
-
-impl Progress {
-    fn new(quiet: bool, total: u64) -> Self {
-        Progress {
-            quiet,
-            total,
-            done: AtomicU64::new(0),
-            last: std::sync::Mutex::new(Instant::now()),
-        }
-    }
-}
-
-impl Reporter for Progress {
-    fn settled(&self, results: &[RecordResult]) {
-        let done = self.done.fetch_add(results.len() as u64, Ordering::Relaxed) + results.len() as u64;
-        if self.quiet {
-            return;
-        }
-        let mut last = self
-            .last
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if last.elapsed() >= Duration::from_secs(1) || done == self.total {
-            *last = Instant::now();
-            let mut err = std::io::stderr().lock();
-            let _ = writeln!(err, "{done}/{} changes done", self.total);
-        }
-    }
-
-    fn warning(&self, message: &str) {
-        report::error(&format!("warning: {message}"), None);
-    }
 }
 
 /// The site a plan was computed for must be the one it is applied to.

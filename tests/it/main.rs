@@ -30,6 +30,7 @@ mod golden_records;
 mod lookups;
 mod masking;
 mod memory;
+mod progress;
 mod properties;
 mod readme;
 mod readme_ci;

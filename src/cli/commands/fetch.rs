@@ -26,6 +26,7 @@ use moodlec::diagnostic::Severity;
 
 use crate::cli::output::{self, Format as ErrorFormat};
 use crate::cli::problems::{self, RecordProblems};
+use crate::cli::progress::{Counting, Display, Progress};
 use crate::cli::report;
 
 /// Fetch data out of Moodle with a read template, as NDJSON, JSON or CSV.
@@ -67,7 +68,8 @@ pub struct Args {
     site: SiteArgs,
     #[command(flatten)]
     token: TokenArgs,
-    /// No progress output.
+    /// No progress output. Without it, for more than one call: a bar on a terminal (no colour
+    /// with NO_COLOR); a plain line a second when stderr is not a terminal or TERM is dumb.
     #[arg(long, short)]
     quiet: bool,
 }
@@ -299,7 +301,14 @@ async fn send(
     mut writer: Writer<Box<dyn Write>>,
 ) -> Result<Sent, Error> {
     let fetcher = Fetcher::new(template, catalog, session);
-    let progress = Progress::new(args.quiet, calls.len() as u64);
+    // One call (--param alone) has no progress worth showing; nor has a
+    // terminal that shows the records themselves, which a bar would tear.
+    let display = match Display::for_stderr(args.quiet) {
+        _ if calls.len() <= 1 => Display::Nothing,
+        Display::Bar if args.output.is_none() && std::io::stdout().is_terminal() => Display::Nothing,
+        display => display,
+    };
+    let progress = Progress::new(display, Counting::CALLS, Some(calls.len() as u64));
     let mut answers = stream::iter(calls.iter())
         .map(|call| fetcher.call(call))
         .buffered(args.concurrency.concurrency().most());
@@ -312,13 +321,14 @@ async fn send(
     while let Some(answer) = answers.next().await {
         let call = &calls[index];
         index += 1;
-        progress.tick();
         match answer {
             Ok(records) => {
                 for record in &records {
                     writer.write(record).map_err(|error| write_error(args, &error))?;
                 }
                 sent.records += records.len() as u64;
+                progress.items(records.len() as u64);
+                progress.advance(1);
             }
             Err(error) if error.is_transport() => {
                 sent.stopped = Some(
@@ -330,13 +340,16 @@ async fn send(
             }
             Err(error) => {
                 // A refused call is this input's failure: reported, and the others go on.
-                progress.clear();
-                report::error(&format!("{}: {error}", describe_call(call)), help(&error));
+                progress
+                    .suspend(|| report::error(&format!("{}: {error}", describe_call(call)), help(&error)));
                 sent.failed += 1;
+                progress.fail(1);
+                progress.advance(1);
             }
         }
     }
-    progress.clear();
+    // The summary line follows: a final progress line only after periodic ones.
+    progress.finish_unless_brief();
     writer.finish().map_err(|error| write_error(args, &error))?;
     Ok(sent)
 }
@@ -366,33 +379,4 @@ fn write_error(args: &Args, error: &std::io::Error) -> Error {
         .as_ref()
         .map_or_else(|| "standard output".to_owned(), |p| p.display().to_string());
     Error::usage(format!("cannot write {target}: {error}"))
-}
-
-/// A bar on a terminal; nothing otherwise (the summary line follows).
-struct Progress(Option<indicatif::ProgressBar>);
-
-impl Progress {
-    fn new(quiet: bool, calls: u64) -> Self {
-        let show = !quiet && std::io::stderr().is_terminal() && calls > 1;
-        Progress(show.then(|| {
-            let bar = indicatif::ProgressBar::new(calls);
-            if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} calls {elapsed}")
-            {
-                bar.set_style(style);
-            }
-            bar
-        }))
-    }
-
-    fn tick(&self) {
-        if let Some(bar) = &self.0 {
-            bar.inc(1);
-        }
-    }
-
-    fn clear(&self) {
-        if let Some(bar) = &self.0 {
-            bar.finish_and_clear();
-        }
-    }
 }

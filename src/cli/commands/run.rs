@@ -1,17 +1,13 @@
 //! `moodlec run`: validate, then send every valid record to Moodle and account for each one.
 
-use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use moodlec::params::ParamValues;
 use moodlec::run::ledger::{journal_path, Ledger, Pin, RecordSet, Resume, ResumeError};
-use moodlec::run::outcome::{RecordResult, Status};
 use moodlec::run::prepare::{preflight, Cleared};
-use moodlec::run::{Reporter, Runner, Settings, StopKind, Summary};
+use moodlec::run::{Runner, Settings, StopKind, Summary};
 use moodlec::site::find;
 use moodlec::site::preflight::Refusal;
 use moodlec::site::webhook::Webhook;
@@ -28,6 +24,7 @@ use crate::cli::exit::Outcome;
 use crate::cli::input::DataArgs;
 use crate::cli::output;
 use crate::cli::problems::{self, RecordProblems};
+use crate::cli::progress::{Counting, Display, Progress};
 use crate::cli::report;
 use moodlec::diagnostic::{Diagnostic, Severity};
 
@@ -78,7 +75,8 @@ pub struct Args {
     /// Send only the first valid record; show the request (token redacted) and Moodle's full answer.
     #[arg(long)]
     test: bool,
-    /// No progress output.
+    /// No progress output. Without it: a bar on a terminal (no colour with NO_COLOR); a plain
+    /// line a second and a final one when stderr is not a terminal or TERM is dumb.
     #[arg(long, short)]
     quiet: bool,
 }
@@ -250,14 +248,19 @@ fn execute(args: &Args, runtime: &Runtime, prepared: Prepared) -> Result<Outcome
         None => create_ledger(args, pin.as_ref())?,
     };
     let to_send = if send { counts.to_send } else { counts.valid };
-    let reporter = Arc::new(Progress::new(args.quiet, if args.test { 1 } else { to_send }));
+    let reporter = Arc::new(Progress::new(
+        Display::for_stderr(args.quiet),
+        Counting::RECORDS,
+        Some(if args.test { 1 } else { to_send }),
+    ));
     let progress = reporter.clone();
+    let quiet = args.quiet;
     let concurrency = args.concurrency.concurrency();
     let session = Arc::new(
         session
             .limited(concurrency)
             .on_retry(move |error, attempt, wait| {
-                progress.retrying(error, attempt, wait);
+                retrying(&progress, quiet, error, attempt, wait);
             }),
     );
     let runner = Runner {
@@ -492,97 +495,9 @@ fn finish(args: &Args, summary: &Summary, sent: bool) -> Result<Outcome, Error> 
     Ok(Outcome::rejected_if(!sent || rejected))
 }
 
-/// Progress on stderr: a bar on a terminal, a line a second otherwise, nothing with --quiet.
-struct Progress {
-    bar: Option<ProgressBar>,
-    quiet: bool,
-    total: u64,
-    done: AtomicU64,
-    failed: AtomicU64,
-    last_line: Mutex<Option<Instant>>,
-}
-
-impl Progress {
-    fn new(quiet: bool, total: u64) -> Self {
-        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
-            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-            let style =
-                ProgressStyle::with_template("{bar:40} {pos}/{len} records  {per_sec}  eta {eta}  {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar());
-            bar.set_style(style);
-            bar
-        });
-        Progress {
-            bar,
-            quiet,
-            total,
-            done: AtomicU64::new(0),
-            failed: AtomicU64::new(0),
-            last_line: Mutex::new(None),
-        }
-    }
-
-    fn say(&self, text: &str) {
-        match &self.bar {
-            Some(bar) => bar.println(text),
-            None => report::note(text),
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
-}
-
-impl Progress {
-    fn retrying(&self, error: &CallError, attempt: u32, wait: Duration) {
-        if !self.quiet {
-            self.say(&format!("retry {attempt} in {:.1}s: {error}", wait.as_secs_f64()));
-        }
-    }
-}
-
-impl Reporter for Progress {
-    fn settled(&self, results: &[RecordResult]) {
-        // Progress counts records sent: applied or failed (invalid and skipped ones were not).
-        let sent = results
-            .iter()
-            .filter(|r| matches!(r.status, Status::Applied | Status::Failed))
-            .count() as u64;
-        let failed = results.iter().filter(|r| r.status == Status::Failed).count() as u64;
-        let done = self.done.fetch_add(sent, Ordering::Relaxed) + sent;
-        let failed = self.failed.fetch_add(failed, Ordering::Relaxed) + failed;
-        if self.quiet || sent == 0 {
-            return;
-        }
-        if let Some(bar) = &self.bar {
-            bar.set_position(done);
-            if failed > 0 {
-                bar.set_message(format!("{failed} failed"));
-            }
-            return;
-        }
-        let mut last = self.last_line.lock().unwrap_or_else(PoisonError::into_inner);
-        let due = last.map_or(true, |at| at.elapsed() >= Duration::from_secs(1)) || done >= self.total;
-        if due {
-            *last = Some(Instant::now());
-            report::note(&format!("{done}/{} records done, {failed} failed", self.total));
-        }
-    }
-
-    fn warning(&self, message: &str) {
-        self.say(&format!("warning: {message}"));
-    }
-
-    fn exchange(&self, request: &str, response: &str) {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(
-            out,
-            "--- request ---\n{}\n--- response ---\n{response}",
-            request.trim_end()
-        );
-        let _ = out.flush();
+/// A retry, said above the bar (not with --quiet).
+fn retrying(progress: &Progress, quiet: bool, error: &CallError, attempt: u32, wait: Duration) {
+    if !quiet {
+        progress.println(&format!("retry {attempt} in {:.1}s: {error}", wait.as_secs_f64()));
     }
 }

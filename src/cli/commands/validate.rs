@@ -16,6 +16,7 @@ use crate::cli::exit::Outcome;
 use crate::cli::input::{DataArgs, Tally};
 use crate::cli::output::{Checked, FileTally, Format, OutputArgs, Reporter, Summary};
 use crate::cli::problems::{self, RecordProblems};
+use crate::cli::progress::{Display, Progress};
 use crate::cli::report;
 use crate::cli::sites;
 
@@ -139,8 +140,14 @@ fn validate_file(
 ) -> Result<(), Error> {
     let records = args.data.open(path)?;
     let file = path.display().to_string();
+    // A bar by bytes read: the size is known at once, the record count only at the end.
+    let progress = Progress::reading(path, Display::for_stderr(false));
     for item in records {
         tally.read += 1;
+        let raw = item
+            .as_ref()
+            .map_or_else(|e| e.raw.as_ref().map_or(0, String::len), |r| r.raw.len());
+        progress.read_record(raw, false);
         match item {
             Ok(record) => {
                 let mut verdict = validator.validate(&record);
@@ -161,7 +168,10 @@ fn validate_file(
                 }
                 match &verdict.outcome {
                     Ok(_) => tally.valid += 1,
-                    Err(_) => tally.invalid += 1,
+                    Err(_) => {
+                        tally.invalid += 1;
+                        progress.fail(1);
+                    }
                 }
                 tally.warnings += verdict.warnings.len() as u64;
                 let violations = verdict.outcome.as_ref().err().map_or(&[][..], Vec::as_slice);
@@ -171,18 +181,21 @@ fn validate_file(
                 // Only a record with problems pays for finding its passwords.
                 let problems = RecordProblems::new(&file, template, &record);
                 for warning in &verdict.warnings {
-                    reporter.report(problems.diagnostic(warning, Severity::Warning))?;
+                    progress.suspend(|| reporter.report(problems.diagnostic(warning, Severity::Warning)))?;
                 }
                 for violation in violations {
-                    reporter.report(problems.diagnostic(violation, Severity::Error))?;
+                    progress.suspend(|| reporter.report(problems.diagnostic(violation, Severity::Error)))?;
                 }
             }
             Err(error) => {
                 tally.invalid += 1;
-                reporter.report(problems::read_error(&file, &error))?;
+                progress.fail(1);
+                progress.suspend(|| reporter.report(problems::read_error(&file, &error)))?;
             }
         }
     }
+    progress.read_all();
+    progress.finish_unless_brief();
     Ok(())
 }
 
