@@ -24,6 +24,7 @@ mod examples;
 mod fault_matrix;
 mod fetch;
 mod fixtures;
+mod fmt_check;
 mod form_roundtrip;
 mod golden;
 mod golden_records;
