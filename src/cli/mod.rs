@@ -68,6 +68,8 @@ enum Command {
     Sync(commands::sync::Args),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions(commands::completions::Args),
+    /// Print the man page (roff) of moodlec, or of one command.
+    Man(commands::man::Args),
     /// Get a web-service token with a username and password (saved with mode 0600).
     Login(commands::login::Args),
 }
@@ -116,6 +118,7 @@ impl Command {
             Command::Apply(args) => commands::apply::run(&args),
             Command::Sync(args) => commands::sync::run(&args),
             Command::Completions(args) => commands::completions::run(&args),
+            Command::Man(args) => commands::man::run(&args),
         }
     }
 
@@ -135,7 +138,8 @@ impl Command {
             | Command::Plan(_)
             | Command::Apply(_)
             | Command::Sync(_)
-            | Command::Completions(_) => DiagnosticFormat::Human,
+            | Command::Completions(_)
+            | Command::Man(_) => DiagnosticFormat::Human,
         }
     }
 

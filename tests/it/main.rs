@@ -29,6 +29,7 @@ mod form_roundtrip;
 mod golden;
 mod golden_records;
 mod lookups;
+mod man_page;
 mod masking;
 mod memory;
 mod properties;
