@@ -94,7 +94,7 @@ fn each_command_has_its_page_with_its_options() {
         "Template: a built-in name",
         "MOODLE_URL",
         "EXAMPLES",
-        "moodlec run -t create_users staff.csv --url https://moodle.example.edu --test",
+        "moodlec run -t create_users staff.csv --url https://lms.example.edu --test",
     ] {
         assert!(text.contains(expected), "no {expected:?} in\n{text}");
     }

@@ -16,7 +16,7 @@ use crate::cli::report::{self, DiagnosticFormat};
 /// Exits 2 if any template has an error.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  moodlec check                      # built-ins and ./templates/*.moodle\n  moodlec check templates/*.moodle\n  moodlec check my.moodle --format github   # annotations in GitHub Actions\n\nWith --format json, diagnostics are JSON lines on standard error; an error that ends the command\n(an unreadable file) is one JSON object on standard output:\n  {\"severity\":\"error\",\"code\":\"moodlec::usage\",\"message\":\"...\",\"help\":...}"
+    after_help = "Examples:\n  moodlec check                      # built-ins and ./templates/*.moodle\n  moodlec check templates/*.moodle\n  moodlec check my.moodle --format github   # annotations in GitHub Actions\n\nWith --format json, diagnostics are JSON lines on standard error; an error that ends the command (an unreadable file) is one JSON object on standard output:\n  {\"severity\":\"error\",\"code\":\"moodlec::usage\",\"message\":\"...\",\"help\":...}"
 )]
 pub struct Args {
     /// Template files (*.moodle).

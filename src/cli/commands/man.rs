@@ -1,6 +1,5 @@
 //! `moodlec man [COMMAND]`: the roff man page, generated from the command definitions.
 
-use clap::CommandFactory;
 use clap_mangen::roff::{roman, Roff};
 use clap_mangen::Man;
 
@@ -33,7 +32,7 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
 /// # Errors
 /// There is no command `name`.
 pub fn page(name: Option<&str>) -> Result<String, Error> {
-    let mut root = crate::cli::Cli::command();
+    let mut root = crate::cli::command();
     // Built, subcommands get their display names (moodlec-run) and usage.
     root.build();
     let command = match name {

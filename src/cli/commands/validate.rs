@@ -43,7 +43,7 @@ use crate::cli::sites;
 /// MOODLEC_SITE alone resolve lookups but read no facts).
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  moodlec validate -t create_users staff.csv\n  moodlec validate -t hr_enrol.moodle enrolments.csv --url https://staging.moodle.example.edu\n  moodlec validate -t enrol_users --set roleid=teacher enrolments.ndjson --format github\n  cat feed.ndjson | moodlec validate -t enrol_users - --input-format ndjson --format json\n\nWith --format json, an error that ends the command (an unreadable file, an unreachable site) is\none more JSON object on standard output, after the problems printed so far:\n  {\"severity\":\"error\",\"code\":\"moodlec::server\",\"message\":\"...\",\"help\":...}\nIts code is moodlec::usage (exit 2) or moodlec::server (exit 3)."
+    after_help = "Examples:\n  moodlec validate -t create_users staff.csv\n  moodlec validate -t hr_enrol.moodle enrol.csv --url https://lms.example.edu\n  moodlec validate -t enrol_users --set roleid=teacher e.ndjson --format github\n  cat feed.ndjson | moodlec validate -t enrol_users - --input-format ndjson\n\nWith --format json, an error that ends the command (an unreadable file, an unreachable site) is one more JSON object on standard output, after the problems printed so far:\n  {\"severity\":\"error\",\"code\":\"moodlec::server\",\"message\":\"...\",\"help\":...}\nIts code is moodlec::usage (exit 2) or moodlec::server (exit 3)."
 )]
 pub struct Args {
     #[command(flatten)]
