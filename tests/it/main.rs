@@ -34,6 +34,7 @@ mod masking;
 mod memory;
 mod properties;
 mod readme;
+mod results_lines;
 mod run;
 mod schema;
 mod simulator_behaviour;
