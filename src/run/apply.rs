@@ -6,7 +6,7 @@
 
 use super::applied::{self, LookupError};
 use super::ctx::{span, Ctx};
-use super::outcome::{misfit, results_of_success, scrub_answer, RecordResult, Status};
+use super::outcome::{identify, misfit, results_of_success, scrub_answer, KeyFields, RecordResult, Status};
 use super::{Stop, StopKind};
 use crate::moodle::ws::{CONTROL_FIELDS, REFUSAL_CODES, ROLLBACK_FUNCTIONS};
 use crate::plan::Batch;
@@ -75,12 +75,18 @@ fn numbers(records: &[ValidRecord]) -> Vec<u64> {
     records.iter().map(|r| r.number).collect()
 }
 
+/// Settle `results`, the results of `records`, each with its record's line and key.
+fn settle(ctx: &Ctx, records: &[ValidRecord], mut results: Vec<RecordResult>) {
+    identify(&ctx.template, records, &mut results);
+    ctx.settle(results);
+}
+
 fn settle_all(ctx: &Ctx, records: &[ValidRecord], status: Status, error: &MoodleError) {
     let results = records
         .iter()
         .map(|r| RecordResult::with_error(r.number, status, error.clone()))
         .collect();
-    ctx.settle(results);
+    settle(ctx, records, results);
 }
 
 /// Push the halves of `records`, first half on top.
@@ -145,7 +151,7 @@ async fn send(ctx: &Ctx, records: Vec<ValidRecord>, resends: u32, stack: &mut Ve
         }
         Ok(Reply::Value(value)) => {
             let (results, stray) = results_of_success(&ctx.template, &records, &value);
-            ctx.settle(results);
+            settle(ctx, &records, results);
             ctx.journal_finish(request);
             for warning in stray {
                 ctx.reporter.warning(&format!(
@@ -235,7 +241,7 @@ async fn settle_refused_resend(ctx: &Ctx, records: Vec<ValidRecord>, error: &Moo
             None => RecordResult::with_error(r.number, Status::Failed, error.clone()),
         })
         .collect();
-    ctx.settle(results);
+    settle(ctx, &records, results);
 }
 
 /// `--test`: the request as `render --format http` shows it, and the answer.
@@ -345,6 +351,7 @@ fn settle_lookup(
             return ctx.journal_finish(request);
         }
     };
+    let keys = KeyFields::of(&ctx.template);
     let all_or_nothing = ROLLBACK_FUNCTIONS.contains(&ctx.template.function.as_str());
     let committed = all_or_nothing && records.iter().all(|r| found.ids.contains_key(&r.number));
     let mut applied = Vec::new();
@@ -360,7 +367,7 @@ fn settle_lookup(
         }
         match found.ids.get(&record.number) {
             Some(&id) if committed || !all_or_nothing => {
-                applied.push(RecordResult::applied(record.number, Some(id)))
+                applied.push(RecordResult::applied(record.number, Some(id)).about(&keys, &record))
             }
             _ if found.unlookable.contains(&record.number) && !all_or_nothing => unknown.push(record),
             _ => again.push(record),
@@ -375,7 +382,7 @@ fn settle_lookup(
                     "already_exists",
                     format!("already in Moodle before this run, which did not create it ({why})"),
                 );
-                RecordResult::with_error(record.number, Status::Failed, error)
+                RecordResult::with_error(record.number, Status::Failed, error).about(&keys, &record)
             })
             .collect();
         ctx.settle(results);

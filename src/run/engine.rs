@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use super::apply::{self, Work};
 use super::ctx::{Ctx, Parts};
 use super::ledger::{Resume, SharedLedger, Unfinished};
-use super::outcome::{RecordResult, Status};
+use super::outcome::{KeyFields, RecordResult, Status};
 use super::{Reporter, Settings, Stop, StopKind, Summary};
 use crate::moodle::ws::CONTROL_FIELDS;
 use crate::params::ParamValues;
@@ -76,6 +76,7 @@ impl Runner {
             tasks: JoinSet::new(),
         };
         let mut pass = Pass {
+            keys: KeyFields::of(&template),
             validator: Validator::new(&template, params, options).with_lookups(lookups),
             batcher: Batcher::new(&template),
             held: Held::new(resume.unfinished),
@@ -140,6 +141,8 @@ fn propagate(joined: Result<(), tokio::task::JoinError>) {
 
 /// The state of the streaming pass over the input.
 struct Pass<'t> {
+    /// What identifies a record in its result.
+    keys: KeyFields,
     validator: Validator<'t>,
     batcher: Batcher,
     held: Held,
@@ -155,7 +158,7 @@ impl Pass<'_> {
             Err(error) => {
                 // Record 0 is a CSV header row: not a record, no result of its own.
                 if error.number > 0 && !self.done.contains(error.number) {
-                    ctx.settle(vec![unreadable(&error)]);
+                    ctx.settle(vec![unreadable(&error).at_line(error.line)]);
                 }
                 return;
             }
@@ -164,7 +167,9 @@ impl Pass<'_> {
             Ok(valid) => valid,
             Err(violations) => {
                 if !self.done.contains(record.number) {
-                    ctx.settle(vec![invalid(record.number, &violations)]);
+                    ctx.settle(vec![
+                        invalid(record.number, &violations).about_source(&self.keys, &record)
+                    ]);
                 }
                 return;
             }
@@ -176,7 +181,8 @@ impl Pass<'_> {
                     valid.number,
                     fields,
                     ctx.template.batch.max_input_vars,
-                )]);
+                )
+                .about(&self.keys, &valid)]);
             }
             return;
         }
@@ -190,7 +196,8 @@ impl Pass<'_> {
                 valid.number,
                 Status::Skipped,
                 reason,
-            )]);
+            )
+            .about(&self.keys, &valid)]);
             return;
         }
         let valid = match self.held.hold(valid) {
@@ -202,7 +209,7 @@ impl Pass<'_> {
             self.tested = true;
             return dispatcher.send(Work::Send(vec![valid])).await;
         }
-        let number = valid.number;
+        let (number, line) = (valid.number, valid.line);
         match self.batcher.push(valid) {
             Ok(batches) => {
                 for batch in batches {
@@ -210,7 +217,9 @@ impl Pass<'_> {
                 }
             }
             // Checked above with the same budget, so not expected here.
-            Err(large) => ctx.settle(vec![too_large(number, large.form_fields, large.limit)]),
+            Err(large) => ctx.settle(vec![
+                too_large(number, large.form_fields, large.limit).at_line(line)
+            ]),
         }
     }
 

@@ -670,6 +670,35 @@ mod tests {
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 
+    /// Results lines of older versions have no `line` or `key`: a resume
+    /// reads them as before, beside new lines that have both.
+    #[test]
+    fn lines_with_and_without_line_and_key_resume_alike() {
+        let path = scratch("old-lines");
+        let mut ledger = Ledger::create(&path, &pin("a")).unwrap();
+        let a = ledger.start(&[1, 2, 3, 4]).unwrap();
+        ledger.finish(a).unwrap();
+        drop(ledger);
+        let unknown = json!({"record": 3, "status": "failed", "error": {"exception": "moodlec", "errorcode": UNKNOWN_OUTCOME, "message": "?"}});
+        let lines = [
+            json!({"record": 1, "status": "applied", "id": 5}),
+            json!({"record": 2, "line": 3, "key": {"username": "jdoe"}, "status": "applied", "id": 6}),
+            json!({"record": 3, "line": 4, "key": {"username": "kim"}, "status": "failed", "error": unknown["error"]}),
+            json!({"record": 4, "line": 5, "key": {"username": "lee"}, "status": "skipped"}),
+        ];
+        let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        std::fs::write(&path, text).unwrap();
+        let (_, resume) = Ledger::resume(&path, &pin("a")).unwrap();
+        assert!(resume.done.contains(1) && resume.done.contains(2));
+        assert!(!resume.done.contains(3) && !resume.done.contains(4));
+        assert_eq!(resume.unfinished.len(), 1, "{:?}", resume.unfinished);
+        assert_eq!(resume.unfinished[0].records, vec![3]);
+        // The kept lines are kept as they were, `line` and `key` included.
+        let kept = std::fs::read_to_string(&path).unwrap();
+        assert!(kept.contains(r#""key":{"username":"jdoe"}"#), "{kept}");
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
     #[test]
     fn nothing_is_finished_after_a_results_write_failed() {
         let path = scratch("broken");

@@ -4,9 +4,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use crate::form::FieldValue;
+use crate::record::{Cell, SourceRecord};
 use crate::render::preview::{password_values, MASKED_PASSWORD};
 use crate::site::{CallError, MoodleError, Reply};
-use crate::template::{Field, FieldType, Returns, ScalarType, Template, Value};
+use crate::template::{AppliedCheck, Field, FieldType, Returns, ScalarType, Template, Value};
 use crate::validate::ValidRecord;
 
 /// What became of one input record.
@@ -24,10 +25,20 @@ pub enum Status {
 }
 
 /// One line of the results file.
+///
+/// `record` and `line` say which input record it is (lines come in the
+/// order records settle, not input order); `key` shows the record's
+/// identifying fields ([`KeyFields`]), never a password.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RecordResult {
     /// The 1-based input record number.
     pub record: u64,
+    /// The 1-based line of the data file where the record starts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// The record's identifying fields and their values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<serde_json::Map<String, Json>>,
     /// What became of it.
     pub status: Status,
     /// Its Moodle id, when the answer (or a lookup) gave one.
@@ -43,6 +54,8 @@ impl RecordResult {
     pub fn applied(record: u64, id: Option<i64>) -> Self {
         RecordResult {
             record,
+            line: None,
+            key: None,
             status: Status::Applied,
             id,
             error: None,
@@ -53,9 +66,174 @@ impl RecordResult {
     pub fn with_error(record: u64, status: Status, error: MoodleError) -> Self {
         RecordResult {
             record,
+            line: None,
+            key: None,
             status,
             id: None,
             error: Some(error),
+        }
+    }
+
+    /// With the line and key of `record` (this result's record).
+    #[must_use]
+    pub fn about(mut self, keys: &KeyFields, record: &ValidRecord) -> Self {
+        self.line = Some(record.line);
+        self.key = keys.of_valid(record);
+        self
+    }
+
+    /// With the line and key of `record` as read (one that did not validate).
+    #[must_use]
+    pub fn about_source(mut self, keys: &KeyFields, record: &SourceRecord) -> Self {
+        self.line = Some(record.line);
+        self.key = keys.of_source(record);
+        self
+    }
+
+    /// With the line where the record starts (one that could not be read: no key).
+    #[must_use]
+    pub fn at_line(mut self, line: u64) -> Self {
+        self.line = Some(line);
+        self
+    }
+}
+
+/// The fields that identify a template's records in results (`key`): the
+/// first of these that every record has (all its fields `required`), else
+/// the first there is:
+///
+/// 1. the sync key (`sync users by username`);
+/// 2. the fields of each `unique`, in order (create_users: username;
+///    create_courses: shortname; create_groups: courseid and name);
+/// 3. the field of the `exists` lookup;
+/// 4. the required fields named `id` or `...id` (enrol_users: userid and
+///    courseid; update_users: id).
+///
+/// Only top-level fields of a scalar type count, and never a field of type
+/// `password` or named like one: a key is printed, a password never is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyFields {
+    /// (position in the template's fields, name).
+    fields: Vec<(usize, String)>,
+}
+
+/// Longest key value kept, in characters: a key names a record, it does not copy it.
+const KEY_VALUE_CHARS: usize = 200;
+
+impl KeyFields {
+    /// The key fields of `template`.
+    pub fn of(template: &Template) -> KeyFields {
+        let usable = |name: &str| -> Option<(usize, String)> {
+            let position = template.fields.iter().position(|f| f.name == name)?;
+            let field = &template.fields[position];
+            let FieldType::Scalar(ty) = &field.ty else {
+                return None;
+            };
+            if *ty == ScalarType::Password || field.name.contains("password") {
+                return None;
+            }
+            Some((position, field.name.clone()))
+        };
+        let named = |names: &[&str]| -> Vec<(usize, String)> {
+            names.iter().filter_map(|name| usable(name)).collect()
+        };
+        let sync = template
+            .sync
+            .as_ref()
+            .and_then(|sync| sync.key.as_deref())
+            .map(|key| named(&[key]));
+        let uniques = template.unique.iter().map(|unique| {
+            let names: Vec<&str> = unique.fields.iter().map(String::as_str).collect();
+            named(&names)
+        });
+        let lookup = match &template.applied {
+            AppliedCheck::Lookup { field, .. } => Some(named(&[field.as_str()])),
+            _ => None,
+        };
+        let ids = template
+            .fields
+            .iter()
+            .filter(|f| f.required && (f.name == "id" || f.name.ends_with("id")))
+            .filter_map(|f| usable(&f.name))
+            .collect();
+        let candidates: Vec<Vec<(usize, String)>> = sync
+            .into_iter()
+            .chain(uniques)
+            .chain(lookup)
+            .chain([ids])
+            .filter(|fields| !fields.is_empty())
+            .collect();
+        let every_record_has =
+            |fields: &&Vec<(usize, String)>| fields.iter().all(|(p, _)| template.fields[*p].required);
+        let fields = candidates
+            .iter()
+            .find(every_record_has)
+            .or(candidates.first())
+            .cloned()
+            .unwrap_or_default();
+        KeyFields { fields }
+    }
+
+    /// The key of a valid record: its values of the key fields it has.
+    pub fn of_valid(&self, record: &ValidRecord) -> Option<serde_json::Map<String, Json>> {
+        let key: serde_json::Map<String, Json> = self
+            .fields
+            .iter()
+            .filter_map(|(position, name)| {
+                let value = record.values.iter().find(|(p, _)| p == position)?;
+                let FieldValue::Scalar(value) = &value.1 else {
+                    return None;
+                };
+                let json = match value {
+                    Value::Str(text) => Json::String(cut(text)),
+                    other => serde_json::to_value(other).ok()?,
+                };
+                Some((name.clone(), json))
+            })
+            .collect();
+        (!key.is_empty()).then_some(key)
+    }
+
+    /// The key of a record that did not validate: the scalar values its
+    /// source has under the key fields' names, as read.
+    pub fn of_source(&self, record: &SourceRecord) -> Option<serde_json::Map<String, Json>> {
+        let key: serde_json::Map<String, Json> = self
+            .fields
+            .iter()
+            .filter_map(|(_, name)| {
+                let (_, cell) = record.fields.iter().find(|(k, _)| k == name)?;
+                let json = match cell {
+                    Cell::Text(text) | Cell::Json(Json::String(text)) => Json::String(cut(text)),
+                    Cell::Json(value @ (Json::Number(_) | Json::Bool(_))) => value.clone(),
+                    Cell::Json(_) => return None,
+                };
+                Some((name.clone(), json))
+            })
+            .collect();
+        (!key.is_empty()).then_some(key)
+    }
+}
+
+/// `text`, cut to [`KEY_VALUE_CHARS`] characters.
+fn cut(text: &str) -> String {
+    match text.char_indices().nth(KEY_VALUE_CHARS) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
+/// Give each of `results` the line and key of its record in `records`.
+pub fn identify(template: &Template, records: &[ValidRecord], results: &mut [RecordResult]) {
+    let keys = KeyFields::of(template);
+    for (index, result) in results.iter_mut().enumerate() {
+        // Results mostly come in the records' order.
+        let record = records
+            .get(index)
+            .filter(|r| r.number == result.record)
+            .or_else(|| records.iter().find(|r| r.number == result.record));
+        if let Some(record) = record {
+            result.line = Some(record.line);
+            result.key = keys.of_valid(record);
         }
     }
 }
@@ -538,6 +716,50 @@ mod tests {
         let mut page = Err(CallError::NotJson("<p>Winter 2026&!</p>".into()));
         scrub_answer(&t, &records, &mut page);
         assert_eq!(page, Err(CallError::NotJson("<p>********</p>".into())));
+    }
+
+    fn key_names(name: &str) -> Vec<String> {
+        KeyFields::of(&template(name))
+            .fields
+            .into_iter()
+            .map(|(_, name)| name)
+            .collect()
+    }
+
+    #[test]
+    fn keys_are_the_fields_that_name_a_record_never_a_password() {
+        assert_eq!(key_names("create_users"), ["username"]);
+        assert_eq!(key_names("create_courses"), ["shortname"]);
+        assert_eq!(key_names("create_groups"), ["courseid", "name"]);
+        assert_eq!(key_names("enrol_users"), ["userid", "courseid"]);
+        assert_eq!(key_names("update_users"), ["id"]);
+        for t in builtin::catalog().iter() {
+            let keys = KeyFields::of(t);
+            for (position, name) in &keys.fields {
+                let field = &t.fields[*position];
+                assert_eq!(&field.name, name);
+                assert!(
+                    !matches!(field.ty, FieldType::Scalar(ScalarType::Password))
+                        && !name.contains("password"),
+                    "{}: {name}",
+                    t.name
+                );
+            }
+        }
+        let t = template("create_users");
+        let jdoe = record(
+            &t,
+            7,
+            &[
+                ("username", Value::Str("jdoe".into())),
+                ("password", Value::Str("Secret1!".into())),
+            ],
+        );
+        let result = RecordResult::applied(7, Some(3)).about(&KeyFields::of(&t), &jdoe);
+        assert_eq!(
+            serde_json::to_string(&result).unwrap(),
+            r#"{"record":7,"line":7,"key":{"username":"jdoe"},"status":"applied","id":3}"#
+        );
     }
 
     #[test]

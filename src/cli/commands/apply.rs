@@ -20,7 +20,7 @@ use crate::cli::syncing::{self, ApplyArgs, RailArgs};
 #[derive(Debug, clap::Args)]
 #[command(mut_arg("url", |url| url.required_unless_present("site_name")))]
 #[command(
-    after_help = "Examples:\n  moodlec apply plan.json --url https://moodle.example.edu\n  moodlec apply plan.json --url https://moodle.example.edu --results apply.results.ndjson\n  moodlec apply plan.json --url https://moodle.example.edu --results apply.results.ndjson --resume\n\nExit codes: 0 all applied, 1 some changes failed or were skipped (drift), or a rail or drift refused the plan, 2 usage or template error, 3 server unreachable or refused."
+    after_help = "Examples:\n  moodlec apply plan.json --url https://lms.example.edu\n  moodlec apply plan.json --site prod --results apply.results.ndjson\n  moodlec apply plan.json --site prod --results apply.results.ndjson --resume\n\nThe site comes from --url, MOODLE_URL or --site NAME (a site of the config file); the token from MOODLE_TOKEN, --token-file or `moodlec login`.\n\nExit codes: 0 all applied, 1 some changes failed or were skipped (drift), or a rail or drift refused the plan, 2 usage or template error, 3 server unreachable or refused."
 )]
 pub struct Args {
     /// The plan file (`moodlec plan --out FILE`).

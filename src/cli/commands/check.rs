@@ -18,16 +18,13 @@ use crate::cli::output::{Checked, FileTally, Format, OutputArgs, Reporter, Summa
 /// Exits 2 if any template has an error.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
-  moodlec check                                  # built-ins and ./templates/*.moodle
+  moodlec check                         # built-ins and ./templates/*.moodle
   moodlec check templates/*.moodle
-  moodlec check my.moodle --format github        # annotations in GitHub Actions
-  moodlec check --format json -o check.json      # one JSON document, docs/diagnostics.schema.json
-  moodlec check --format github --report junit=check.xml --report sarif=check.sarif
+  moodlec check my.moodle --format github      # annotations in GitHub Actions
+  moodlec check --format json -o check.json
+  moodlec check --format github --report junit=check.xml
 
-Machine formats (json, github, junit, sarif, markdown) go to standard output or -o FILE; the
-human summary goes to standard error. An error that ends the command (an unreadable file) is a
-diagnostic of the same output, with code usage. With $GITHUB_STEP_SUMMARY set, a Markdown
-summary is appended to it.")]
+Machine formats (json, github, junit, sarif, markdown) go to standard output or -o FILE, the human summary to standard error. JSON is one document, \"version\": 1, its shape in docs/diagnostics.schema.json. An error that ends the command (an unreadable file) is one more diagnostic of the same output, code usage. With $GITHUB_STEP_SUMMARY set, a Markdown summary is appended to it.")]
 pub struct Args {
     /// Template files (*.moodle).
     files: Vec<PathBuf>,

@@ -1,7 +1,5 @@
 //! `moodlec completions SHELL`: a completion script, generated from the command definitions.
 
-use clap::CommandFactory;
-
 use crate::cli::error::Error;
 use crate::cli::exit::Outcome;
 
@@ -17,7 +15,7 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Result<Outcome, Error> {
-    let mut command = crate::cli::Cli::command();
+    let mut command = crate::cli::command();
     let mut out = Vec::new();
     clap_complete::generate(args.shell, &mut command, "moodlec", &mut out);
     crate::cli::report::stdout(&String::from_utf8_lossy(&out))?;

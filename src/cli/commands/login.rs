@@ -22,7 +22,7 @@ use crate::cli::sites;
 /// create those in Site administration > Server > Web services > Manage tokens.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  moodlec login --url https://moodle.example.edu --username sync-bot --service moodlec\n  MOODLE_PASSWORD=... moodlec login --url https://moodle.example.edu --username sync-bot --token-file ./token\n  moodlec login --site prod --username sync-bot    # [site.prod] of the config file"
+    after_help = "Examples:\n  moodlec login --url https://lms.example.edu --username sync-bot\n  moodlec login --url https://lms.example.edu --username bot --service moodlec\n  MOODLE_PASSWORD=... moodlec login --site prod --username sync-bot\n  moodlec login --site prod --username sync-bot --token-file ./token"
 )]
 // The site flags are shared; login needs the site, and gives up on it sooner.
 #[command(mut_arg("timeout", |timeout| timeout

@@ -7,6 +7,7 @@ pub mod explain;
 pub mod fetch;
 pub mod fmt;
 pub mod login;
+pub mod man;
 pub mod new;
 pub mod plan;
 pub mod render;

@@ -20,15 +20,22 @@ use crate::cli::report;
 /// formatted and passes `moodlec check`; keep the fields your data has, then
 /// map your columns onto them with a template that `extends` it.
 #[derive(Debug, clap::Args)]
-#[command(
-    after_help = "Examples:\n  moodlec new core_cohort_add_cohort_members > templates/cohort_members.moodle\n  moodlec new core_group_create_groups -o templates/groups.moodle\n  moodlec new core_cohort            # not a function: lists the functions it starts\n\nThe catalogue is Moodle 4.5's 757 web-service functions (standard plugins). A plugin's own\nfunction is not in it: write its template by hand (`moodlec check` then warns that it cannot\ncompare it with Moodle's description)."
-)]
 pub struct Args {
     /// The web-service function, e.g. core_group_create_groups.
     function: String,
     /// Write the template to this file (refused if it exists) instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
+}
+
+/// The text after the options, with the catalogue's size counted (set by
+/// `cli::command`, which help and the man page come from).
+pub fn after_help() -> String {
+    format!(
+        "Examples:\n  moodlec new core_cohort_add_cohort_members > cohort_members.moodle\n  moodlec new core_group_create_groups -o templates/groups.moodle\n  moodlec new core_cohort   # not a function: lists those it starts\n\nThe catalogue is Moodle {}'s {} web-service functions (standard plugins). A plugin's own function is not in it: write its template by hand (`moodlec check` then warns that it cannot compare it with Moodle's description).",
+        catalogue::MOODLE_RELEASE,
+        catalogue::functions().len()
+    )
 }
 
 pub fn run(args: &Args) -> Result<Outcome, Error> {

@@ -19,7 +19,7 @@ use crate::cli::syncing::{self, PlanFormat, RailArgs};
 #[derive(Debug, clap::Args)]
 #[command(mut_arg("url", |url| url.required_unless_present("site_name")))]
 #[command(
-    after_help = "Examples:\n  moodlec plan -t staff_sync staff.csv --url https://moodle.example.edu\n  moodlec plan -t staff_sync staff.csv --url https://moodle.example.edu --out plan.json\n  moodlec plan -t staff_sync staff.csv --url https://moodle.example.edu --format markdown > change-request.md\n\nExit codes: 0 planned, 1 roster records with problems or a rail stops the plan, 2 usage or template error, 3 server unreachable or refused; with --detailed-exitcode 0 means no changes and 4 changes pending."
+    after_help = "Examples:\n  moodlec plan -t staff_sync staff.csv --url https://lms.example.edu\n  moodlec plan -t staff_sync staff.csv --site prod --out plan.json\n  moodlec plan -t staff_sync staff.csv --site prod --format markdown > cr.md\n\nThe site comes from --url, MOODLE_URL or --site NAME (a site of the config file); the token from MOODLE_TOKEN, --token-file or `moodlec login`.\n\nExit codes: 0 planned, 1 roster records with problems or a rail stops the plan, 2 usage or template error, 3 server unreachable or refused; with --detailed-exitcode 0 means no changes and 4 changes pending."
 )]
 pub struct Args {
     #[command(flatten)]

@@ -39,7 +39,7 @@ enum FormatArg {
 /// of `password` fields show as ******** unless --show-passwords.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  moodlec render -t enrol_users enrolments.ndjson\n  moodlec render -t create_users staff.csv --limit 1\n  moodlec render -t create_users staff.csv --format curl --url https://moodle.example.edu\n\nWith --format json, an error that ends the command (an unreadable file, a template error) is one\nJSON object on standard output:\n  {\"severity\":\"error\",\"code\":\"moodlec::usage\",\"message\":\"...\",\"help\":...}"
+    after_help = "Examples:\n  moodlec render -t enrol_users enrolments.ndjson\n  moodlec render -t create_users staff.csv --limit 1\n  moodlec render -t create_users staff.csv --format curl\n\nWith --format json, an error that ends the command (an unreadable file, a template error) is one JSON object on standard output:\n  {\"severity\":\"error\",\"code\":\"moodlec::usage\",\"message\":\"...\",\"help\":...}"
 )]
 pub struct Args {
     #[command(flatten)]

@@ -46,7 +46,7 @@ const MAX_PROBLEMS_SHOWN: u64 = 50;
 #[command(mut_arg("retries", |retries| retries
     .help("Retries of a call that failed without reaching Moodle (and re-sends after an unclear outcome)")))]
 #[command(
-    after_help = "Examples:\n  moodlec run -t create_users staff.csv --url https://moodle.example.edu --test\n  moodlec run -t create_users staff.csv --url https://moodle.example.edu --results staff.results.ndjson\n  moodlec run -t create_users staff.csv --url https://moodle.example.edu --results staff.results.ndjson --resume\n\nExit codes: 0 all applied, 1 some invalid, failed or not sent, 2 usage or template error, 3 server unreachable or refused."
+    after_help = "Examples:\n  moodlec run -t create_users staff.csv --url https://lms.example.edu --test\n  moodlec run -t create_users staff.csv --site prod --results r.ndjson\n  moodlec run -t create_users staff.csv --site prod --results r.ndjson --resume\n\nThe site comes from --url, MOODLE_URL or --site NAME (a site of the config file); the token from MOODLE_TOKEN, --token-file or `moodlec login`.\n\nExit codes: 0 all applied, 1 some invalid, failed or not sent, 2 usage or template error, 3 server unreachable or refused."
 )]
 pub struct Args {
     #[command(flatten)]

@@ -21,7 +21,7 @@ use crate::cli::syncing::{self, ApplyArgs, PlanFormat, RailArgs};
 #[derive(Debug, clap::Args)]
 #[command(mut_arg("url", |url| url.required_unless_present("site_name")))]
 #[command(
-    after_help = "Examples:\n  moodlec sync -t staff_sync staff.csv --url https://moodle.example.edu\n  moodlec sync -t staff_sync staff.csv --url https://moodle.example.edu --yes --results sync.results.ndjson\n\nExit codes: 0 in sync (or all applied), 1 roster problems, a rail stopped the plan, or some changes failed, 2 usage or template error, 3 server unreachable or refused."
+    after_help = "Examples:\n  moodlec sync -t staff_sync staff.csv --url https://lms.example.edu\n  moodlec sync -t staff_sync staff.csv --site prod --yes --results sync.ndjson\n\nThe site comes from --url, MOODLE_URL or --site NAME (a site of the config file); the token from MOODLE_TOKEN, --token-file or `moodlec login`.\n\nExit codes: 0 in sync (or all applied), 1 roster problems, a rail stopped the plan, or some changes failed, 2 usage or template error, 3 server unreachable or refused."
 )]
 pub struct Args {
     #[command(flatten)]

@@ -46,17 +46,13 @@ use crate::cli::sites;
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   moodlec validate -t create_users staff.csv
-  moodlec validate -t hr_enrol.moodle enrolments.csv --url https://staging.moodle.example.edu
-  moodlec validate -t enrol_users --set roleid=teacher enrolments.ndjson --format github
-  moodlec validate -t create_users staff.csv --format json -o validate.json
-  moodlec validate -t create_users a.csv b.csv --format github --report junit=validate.xml
-  cat feed.ndjson | moodlec validate -t enrol_users - --input-format ndjson --format json
+  moodlec validate -t hr_enrol.moodle enrol.csv --url https://lms.example.edu
+  moodlec validate -t enrol_users --set roleid=teacher e.ndjson --format github
+  moodlec validate -t create_users staff.csv --format json -o report.json
+  moodlec validate -t create_users a.csv b.csv --report junit=report.xml
+  cat feed.ndjson | moodlec validate -t enrol_users - --input-format ndjson
 
-Machine formats (json, github, junit, sarif, markdown) go to standard output or -o FILE; notes
-and the human summary go to standard error. An error that ends the command (an unreadable
-file, an unreachable site) is one more diagnostic of the same output, with code usage (exit 2)
-or server (exit 3). Identical warnings are shown once with a count. With $GITHUB_STEP_SUMMARY
-set, a Markdown summary is appended to it.")]
+Machine formats (json, github, junit, sarif, markdown) go to standard output or -o FILE; notes and the human summary go to standard error. An error that ends the command (an unreadable file, an unreachable site) is one more diagnostic of the same output, code usage (exit 2) or server (exit 3). Identical warnings are shown once, with a count. With $GITHUB_STEP_SUMMARY set, a Markdown summary is appended to it.")]
 pub struct Args {
     #[command(flatten)]
     data: DataArgs,
