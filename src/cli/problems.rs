@@ -107,7 +107,7 @@ fn secrets(template: &Template, record: &SourceRecord) -> Vec<Range<usize>> {
     secrets.sort_by_key(|r| (r.start, std::cmp::Reverse(r.end)));
     let mut kept: Vec<Range<usize>> = Vec::new();
     for range in secrets {
-        if kept.last().map_or(true, |last| range.start >= last.end) {
+        if kept.last().is_none_or(|last| range.start >= last.end) {
             kept.push(range);
         }
     }

@@ -382,7 +382,7 @@ fn tick(
         let now = counts.snapshot();
         if let Some(bar) = bar {
             bar.set_position(now.done);
-        } else if now != shown && !total.is_some_and(|total| now.done >= total) {
+        } else if now != shown && total.is_none_or(|total| now.done < total) {
             shown = now;
             ticking.lines.fetch_add(1, Ordering::Relaxed);
             report::note(&line(counting, total, now, started.elapsed(), false));

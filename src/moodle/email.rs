@@ -129,7 +129,7 @@ fn within_unit_limits(b: &[u8]) -> bool {
     best.last()
         .copied()
         .flatten()
-        .map_or(true, |count| count < MAX_UNITS)
+        .is_none_or(|count| count < MAX_UNITS)
 }
 
 /// End positions of the units that can start at `i` (see [`within_unit_limits`]).

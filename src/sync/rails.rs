@@ -47,7 +47,7 @@ pub fn check(steps: &[Step], allowance: Allowance) -> Rails {
             message: format!("the plan deletes {deletes} record(s), and deleting was not allowed on the command line"),
             help: "review the deletions, then run again with --allow-delete (the template's `missing delete` alone is not enough)".to_owned(),
         })
-    } else if removals > threshold && allowance.removals.map_or(true, |n| removals > n) {
+    } else if removals > threshold && allowance.removals.is_none_or(|n| removals > n) {
         let share = (removals * 100).checked_div(in_scope).unwrap_or(100);
         Some(RailStop {
             rail: "mass_removal".to_owned(),

@@ -162,7 +162,7 @@ impl Destination {
         use std::io::IsTerminal;
         matches!(self, Destination::Stderr)
             && io::stderr().is_terminal()
-            && std::env::var_os("NO_COLOR").map_or(true, |v| v.is_empty())
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
     }
 
     pub fn write_str(&mut self, text: &str) -> io::Result<()> {

@@ -1212,7 +1212,7 @@ impl SiteState {
         let enabled = self
             .enrol_instances
             .get(&e.instanceid)
-            .map_or(true, |i| i.enabled);
+            .is_none_or(|i| i.enabled);
         enabled && !e.suspended && e.timestart <= now && (e.timeend == 0 || e.timeend > now)
     }
 }

@@ -112,7 +112,7 @@ pub fn create_categories(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
             .max()
             .unwrap_or(0)
             + 1;
-        let visible = parent_row.map_or(true, |p| p.visible);
+        let visible = parent_row.is_none_or(|p| p.visible);
         batch.push(Category {
             id: first + batch.len() as i64,
             name: name.to_string(),

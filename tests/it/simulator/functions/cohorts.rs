@@ -240,7 +240,7 @@ pub fn delete_cohort_members(ctx: &mut Ctx, params: Rec) -> Result<Value, WsErro
                 sql_debug("SELECT * FROM {cohort} WHERE id = ?", &cohortid.to_string()),
             ));
         }
-        if !ctx.state.users.get(&userid).is_some_and(|u| !u.deleted) {
+        if ctx.state.users.get(&userid).is_none_or(|u| u.deleted) {
             return Err(WsError::missing_record(
                 "invaliduser",
                 "Invalid user",

@@ -104,7 +104,7 @@ fn check_enrolment(ctx: &Ctx, rec: Rec) -> Result<Planned, WsError> {
     }
     // 4.5 answers a PHP TypeError without errorcode here (moodle-ws.md 6;
     // the message text is not recorded there and is made up).
-    if !ctx.state.users.get(&userid).is_some_and(|u| !u.deleted) {
+    if ctx.state.users.get(&userid).is_none_or(|u| u.deleted) {
         return Err(WsError::type_error(
             "core_user::get_user(): Return value must be of type stdClass|false, null returned",
         ));
@@ -507,7 +507,7 @@ pub fn assign_roles(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
     let mut planned = Vec::new();
     for rec in params.list("assignments") {
         let (courseid, userid, roleid) = check_role_change(ctx, rec, "assign")?;
-        if !ctx.state.users.get(&userid).is_some_and(|u| !u.deleted) {
+        if ctx.state.users.get(&userid).is_none_or(|u| u.deleted) {
             return Err(WsError::new(
                 class::CODING,
                 "codingerror",
@@ -555,10 +555,10 @@ pub fn users_courses_params(_: &SiteConfig) -> Desc {
 /// the simulator does not model are those of a stock course.
 pub fn get_users_courses(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
     let userid = params.int("userid").unwrap_or_default();
-    let count = params.str("returnusercount").map_or(true, |v| v == "1");
+    let count = params.str("returnusercount").is_none_or(|v| v == "1");
     let now = now();
     let state = &*ctx.state;
-    if !state.users.get(&userid).is_some_and(|u| !u.deleted) {
+    if state.users.get(&userid).is_none_or(|u| u.deleted) {
         return Ok(Value::Array(Vec::new()));
     }
     let mut courses: Vec<&Course> = state

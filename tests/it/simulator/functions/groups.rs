@@ -124,7 +124,7 @@ pub fn create_groups(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
             enrolmentkey: rec.text("enrolmentkey").to_string(),
             idnumber: idnumber.to_string(),
             visibility: rec.int("visibility").unwrap_or(0),
-            participation: rec.str("participation").map_or(true, |p| p == "1"),
+            participation: rec.str("participation").is_none_or(|p| p == "1"),
             plugin_members: BTreeSet::new(),
         });
     }
@@ -165,7 +165,7 @@ fn group_and_user(state: &SiteState, rec: Rec) -> Result<(Group, i64), WsError> 
             ),
         ));
     };
-    if !state.users.get(&userid).is_some_and(|u| !u.deleted) {
+    if state.users.get(&userid).is_none_or(|u| u.deleted) {
         return Err(WsError::missing_record(
             "invaliduser",
             "Invalid user",

@@ -124,7 +124,7 @@ pub fn create_notes(ctx: &mut Ctx, params: Rec) -> Result<Value, WsError> {
         if !ctx.state.courses.contains_key(&courseid) && courseid != 1 {
             error = Some("You are trying to use an invalid course ID".to_string());
         }
-        if !ctx.state.users.get(&userid).is_some_and(|u| !u.deleted) {
+        if ctx.state.users.get(&userid).is_none_or(|u| u.deleted) {
             error = Some(format!("Invalid user id: {userid}"));
         }
         let mut result = serde_json::Map::new();

@@ -209,7 +209,7 @@ fn check_new_user(ctx: &Ctx, rec: Rec, taken: &Taken) -> Result<(), WsError> {
             return Err(WsError::invalid_parameter(format!("Invalid theme: {theme}")));
         }
     }
-    let no_password = rec.str("password").map_or(true, php_empty) && !rec.flag("createpassword");
+    let no_password = rec.str("password").is_none_or(php_empty) && !rec.flag("createpassword");
     if INTERNAL_AUTHS.contains(&auth) && no_password {
         return Err(WsError::invalid_parameter(
             "Invalid password: you must provide a password, or set createpassword.",
