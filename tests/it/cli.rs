@@ -150,7 +150,7 @@ fn check_reports_template_errors_with_exit_2() {
         .current_dir(&dir)
         .output()
         .code(2)
-        .stderr_has("moodlec::check::unknown_type")
+        .stderr_has("moodlec::unknown_type")
         .stderr_has("broken.moodle:3:12")
         .stderr_has("did you mean `int`?");
 }

@@ -45,24 +45,20 @@ fn moodlec(dir: &Path, args: &[&str]) -> Moodlec {
     Moodlec::new(args).current_dir(dir).env("RUST_BACKTRACE", "0")
 }
 
-/// The JSON objects of stdout, one per line.
-fn json_lines(out: &Output) -> Vec<Value> {
-    out.stdout
-        .lines()
-        .map(|line| {
-            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON: {line:?}: {e}\n{out:#?}"))
-        })
-        .collect()
-}
-
-/// The one JSON error object a command that failed printed last on stdout.
+/// The error that ended a command, as the last diagnostic of the one JSON
+/// document on stdout: a runtime error with its message and help, and a
+/// summary that says the command did not end well.
+#[track_caller]
 fn json_error(out: &Output) -> Value {
-    let lines = json_lines(out);
-    let error = lines
-        .last()
+    let report = harness::report(out);
+    assert_eq!(report["summary"]["ok"], false, "{out:#?}");
+    let error = report["diagnostics"]
+        .as_array()
+        .and_then(|diagnostics| diagnostics.last())
         .cloned()
-        .unwrap_or_else(|| panic!("no JSON on stdout: {out:#?}"));
+        .unwrap_or_else(|| panic!("no diagnostic on stdout: {out:#?}"));
     assert_eq!(error["severity"], "error", "{out:#?}");
+    assert_eq!(error["family"], "runtime", "{out:#?}");
     assert!(error["message"].is_string(), "{out:#?}");
     assert!(error.get("help").is_some(), "no help key: {out:#?}");
     error
@@ -76,9 +72,9 @@ fn words(line: &str) -> Vec<&str> {
     line.split_whitespace().collect()
 }
 
-/// Every command with JSON output, failing at run time: the error is one JSON
-/// object on stdout, with the message, the class's code and its exit code, and
-/// nothing is said about it on stderr.
+/// Every command with JSON output, failing at run time: the error is the last
+/// diagnostic of the one JSON document on stdout, with the message, the
+/// class's code and its exit code, and nothing is said about it on stderr.
 #[test]
 fn commands_with_json_output_print_their_error_as_json_on_stdout() {
     let dir = fixtures("json");
@@ -89,77 +85,77 @@ fn commands_with_json_output_print_their_error_as_json_on_stdout() {
             "check missing.moodle --format json".to_owned(),
             false,
             2,
-            "moodlec::usage",
+            "usage",
             "cannot read missing.moodle",
         ),
         (
             "validate -t create_users missing.csv --format json".to_owned(),
             false,
             2,
-            "moodlec::usage",
+            "usage",
             "cannot read missing.csv",
         ),
         (
             format!("validate -t by_email.moodle enrolments.csv {site} --format json"),
             true,
             3,
-            "moodlec::server",
+            "server",
             "cannot reach http://127.0.0.1:9",
         ),
         (
             format!("validate -t by_email.moodle enrolments.csv {site} --format json"),
             false,
             2,
-            "moodlec::usage",
+            "usage",
             "no web-service token",
         ),
         (
             "render -t create_users missing.csv --format json".to_owned(),
             false,
             2,
-            "moodlec::usage",
+            "usage",
             "cannot read missing.csv",
         ),
         (
             "render -t no_such_template users.ndjson --format json".to_owned(),
             false,
             2,
-            "moodlec::usage",
+            "usage",
             "no template named `no_such_template`",
         ),
         (
             format!("fetch -t site_info {site} --format json"),
             true,
             3,
-            "moodlec::server",
+            "server",
             "cannot reach http://127.0.0.1:9",
         ),
         (
             format!("fetch -t site_info {site} --format json"),
             false,
             2,
-            "moodlec::usage",
+            "usage",
             "no web-service token",
         ),
         (
             "fetch -t site_info --format json".to_owned(),
             true,
             2,
-            "moodlec::usage",
+            "usage",
             "fetch needs the site",
         ),
         (
             "explain no_such_template --json".to_owned(),
             false,
             2,
-            "moodlec::usage",
+            "usage",
             "no template named `no_such_template`",
         ),
         (
             "explain no_such_template --schema".to_owned(),
             false,
             2,
-            "moodlec::usage",
+            "usage",
             "no template named `no_such_template`",
         ),
     ];
@@ -172,6 +168,7 @@ fn commands_with_json_output_print_their_error_as_json_on_stdout() {
         };
         assert_eq!(out.code, Some(code), "{line}: {out:#?}");
         let error = json_error(&out);
+        assert_eq!(harness::report(&out)["command"], args[0], "{line}: {out:#?}");
         assert_eq!(error["code"], error_code, "{line}: {out:#?}");
         let message = error["message"].as_str().unwrap_or_default();
         assert!(message.contains(text), "{line}: {message:?} lacks {text:?}");
@@ -231,20 +228,40 @@ fn a_broken_template_is_reported_as_json_diagnostics() {
     )
     .output();
     assert_eq!(out.code, Some(2), "{out:#?}");
-    let diagnostics = json_lines(&out);
+    let diagnostics = harness::diagnostics(&out);
     assert!(!diagnostics.is_empty(), "{out:#?}");
     for diagnostic in &diagnostics {
         assert_eq!(diagnostic["file"], "broken.moodle", "{diagnostic}");
+        assert_eq!(diagnostic["family"], "template", "{diagnostic}");
         assert!(
             diagnostic["code"]
                 .as_str()
-                .is_some_and(|c| c.starts_with("moodlec::")),
-            "{diagnostic}"
+                .is_some_and(|c| !c.is_empty() && !c.contains("::")),
+            "a bare code: {diagnostic}"
         );
-        assert!(diagnostic["line"].is_u64(), "{diagnostic}");
+        assert!(diagnostic["span"]["line"].is_u64(), "{diagnostic}");
     }
     assert!(diagnostics.iter().any(|d| d["severity"] == "error"), "{out:#?}");
+    assert!(
+        diagnostics.iter().any(|d| d["code"] == "unknown_type"),
+        "{out:#?}"
+    );
     assert!(out.stderr.is_empty(), "{out:#?}");
+    // The same diagnostics as `check` gives for the file (check also names
+    // the template each is in; validate leaves `template` null here).
+    let check = moodlec(&dir, &words("check broken.moodle --format json")).output();
+    assert_eq!(check.code, Some(2), "{check:#?}");
+    let without_template = |mut diagnostics: Vec<Value>| -> Vec<Value> {
+        for diagnostic in &mut diagnostics {
+            diagnostic["template"] = Value::Null;
+        }
+        diagnostics
+    };
+    assert_eq!(
+        without_template(harness::diagnostics(&check)),
+        without_template(diagnostics),
+        "{check:#?}"
+    );
 }
 
 #[test]
@@ -257,12 +274,12 @@ fn github_format_prints_an_annotation() {
     .output();
     assert_eq!(out.code, Some(2), "{out:#?}");
     assert!(
-        out.stderr
+        out.stdout
             .starts_with("::error title=usage::cannot read missing.csv: "),
         "{out:#?}"
     );
-    assert!(out.stderr.contains(" — give a .ndjson"), "{out:#?}");
-    assert!(out.stdout.is_empty(), "{out:#?}");
+    assert!(out.stdout.contains(" — give a .ndjson"), "{out:#?}");
+    assert!(out.stderr.is_empty(), "{out:#?}");
 }
 
 #[test]

@@ -132,31 +132,38 @@ fn github_format_prints_one_annotation_per_problem_at_the_record_line() {
         ],
     );
     assert_eq!(out.code, Some(1), "{out:?}");
-    let all = out.all();
+    // Annotations are the --format output: on stdout.
+    let all = out.stdout.clone();
+    assert!(!out.stderr.contains("::"), "{out:?}");
     let annotations: Vec<&str> = all.lines().filter(|l| l.starts_with("::")).collect();
     assert_eq!(
         annotations.len(),
         3,
         "records 3 (courseid 0) and 5 (unknown key, missing courseid): {all}"
     );
+    // Located at the offending value or key: line, column and, when the span
+    // has width, its end (`{"userid":103,"courseid":0}`: the 0 is column 26).
     assert!(
-        annotations[0].starts_with("::error file=data.ndjson,line=3,")
+        annotations[0].starts_with("::error file=data.ndjson,line=3,col=26,endLine=3,endColumn=27,")
             && annotations[0].contains("::record 3: "),
         "{}",
         annotations[0]
     );
     for line in &annotations[1..] {
         assert!(
-            line.starts_with("::error file=data.ndjson,line=5,") && line.contains("::record 5: "),
+            line.starts_with("::error file=data.ndjson,line=5,col=") && line.contains("::record 5: "),
             "{line}"
         );
     }
+    // `{"userid":105,"course":8}`: the key `"course"` is columns 15 to 22.
     assert!(
-        annotations.iter().any(|l| l.contains("did you mean `courseid`?")),
+        annotations.iter().any(|l| l
+            .starts_with("::error file=data.ndjson,line=5,col=15,endLine=5,endColumn=23,")
+            && l.contains("did you mean `courseid`?")),
         "{all}"
     );
 
-    // In a JSON array the line is where the record starts.
+    // In a JSON array the line is that of the offending value, not where the record starts.
     let array =
         "[\n  {\"userid\": 1, \"courseid\": 7},\n  {\n    \"userid\": 2,\n    \"courseid\": -7\n  }\n]\n";
     let dir = folder("github-array", &[("data.json", array)]);
@@ -164,39 +171,42 @@ fn github_format_prints_one_annotation_per_problem_at_the_record_line() {
         &dir,
         &["validate", "-t", "enrol_users", "data.json", "--format", "github"],
     );
-    let all = out.all();
+    let all = out.stdout.clone();
     let annotation = all.lines().find(|l| l.starts_with("::")).expect("an annotation");
+    // `    "courseid": -7` is line 5; the -7 is columns 17 and 18.
     assert!(
-        annotation.starts_with("::error file=data.json,line=3,") && annotation.contains("::record 2: "),
+        annotation.starts_with("::error file=data.json,line=5,col=17,endLine=5,endColumn=19,")
+            && annotation.contains("::record 2: "),
         "{all}"
     );
 }
 
 #[test]
-fn json_format_prints_problem_objects_then_a_summary_object() {
+fn json_format_prints_one_document_of_problems_and_a_summary() {
     let dir = folder("json", &[("data.ndjson", ENROLMENTS)]);
     let out = moodlec(
         &dir,
         &["validate", "-t", "enrol_users", "data.ndjson", "--format", "json"],
     );
     assert_eq!(out.code, Some(1), "{out:?}");
-    let objects: Vec<serde_json::Value> = out
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
-        .collect();
-    let (summary, problems) = objects.split_last().expect("at least the summary");
+    let report = harness::report(&out);
+    assert_eq!(report["command"], "validate", "{}", out.stdout);
     assert_eq!(
-        summary,
-        &serde_json::json!({"summary": {"records": 5, "valid": 3, "invalid": 2}}),
+        report["summary"],
+        serde_json::json!({
+            "records": 5, "valid": 3, "invalid": 2,
+            "errors": 3, "warnings": 0, "not_shown": 0, "files": 1, "ok": false
+        }),
         "{}",
         out.stdout
     );
+    let problems = harness::diagnostics(&out);
     assert_eq!(problems.len(), 3, "{}", out.stdout);
-    for problem in problems {
+    for problem in &problems {
         assert_eq!(problem["file"], "data.ndjson", "{problem}");
+        assert_eq!(problem["family"], "record", "{problem}");
         assert!(
-            problem["record"].is_u64() && problem["line"].is_u64(),
+            problem["record"].is_u64() && problem["span"]["line"].is_u64(),
             "{problem}"
         );
         assert!(
@@ -206,8 +216,12 @@ fn json_format_prints_problem_objects_then_a_summary_object() {
     }
     let records: Vec<u64> = problems.iter().filter_map(|p| p["record"].as_u64()).collect();
     assert_eq!(records, [3, 5, 5]);
-    // Nothing else reaches stdout, so the stream parses as JSON lines.
+    let codes: Vec<&str> = problems.iter().filter_map(|p| p["code"].as_str()).collect();
+    assert_eq!(codes, ["constraint", "unknown_key", "missing_required"]);
+    // Nothing else reaches stdout (the whole of it parses as one document),
+    // and no human summary is said on stderr.
     assert!(!out.stderr.contains("::error"), "{out:?}");
+    assert!(!out.stderr.contains("records read"), "{out:?}");
 }
 
 #[test]
@@ -227,6 +241,13 @@ fn max_errors_limits_what_is_printed_but_not_what_is_counted() {
     assert_eq!(human.code, Some(1), "{human:?}");
     assert_eq!(human.stderr.matches("× record").count(), 1, "{}", human.stderr);
     assert!(
+        human
+            .stderr
+            .contains("2 more problem(s) not shown (--max-errors)"),
+        "{}",
+        human.stderr
+    );
+    assert!(
         human.stderr.contains("records read: 5, valid: 3, invalid: 2"),
         "{}",
         human.stderr
@@ -244,10 +265,37 @@ fn max_errors_limits_what_is_printed_but_not_what_is_counted() {
             "json",
         ],
     );
-    let lines: Vec<&str> = json.stdout.lines().collect();
-    assert_eq!(lines.len(), 2, "one problem and the summary: {}", json.stdout);
-    assert!(lines[0].contains("\"record\":3"), "{}", json.stdout);
-    assert!(lines[1].contains("\"invalid\":2"), "{}", json.stdout);
+    let problems = harness::diagnostics(&json);
+    assert_eq!(problems.len(), 1, "one problem shown: {}", json.stdout);
+    assert_eq!(problems[0]["record"], 3, "{}", json.stdout);
+    let summary = harness::summary(&json);
+    assert_eq!(summary["invalid"], 2, "{}", json.stdout);
+    assert_eq!(summary["errors"], 3, "all are counted: {}", json.stdout);
+    assert_eq!(summary["not_shown"], 2, "{}", json.stdout);
+    let github = moodlec(
+        &dir,
+        &[
+            "validate",
+            "-t",
+            "enrol_users",
+            "data.ndjson",
+            "--max-errors",
+            "1",
+            "--format",
+            "github",
+        ],
+    );
+    let annotations: Vec<&str> = github.stdout.lines().filter(|l| l.starts_with("::")).collect();
+    assert_eq!(annotations.len(), 2, "one problem and a notice: {github:?}");
+    assert!(
+        annotations[0].starts_with("::error file=data.ndjson,line=3,"),
+        "{github:?}"
+    );
+    assert!(
+        annotations[1].starts_with("::notice ")
+            && annotations[1].ends_with("::2 more problem(s) not shown (--max-errors)"),
+        "{github:?}"
+    );
 }
 
 #[test]
@@ -267,9 +315,14 @@ fn stdin_is_read_with_a_dash_and_an_input_format() {
     .stdin(ENROLMENTS)
     .output();
     assert_eq!(out.code, Some(1), "{out:?}");
-    assert!(
-        out.stdout
-            .ends_with("{\"summary\":{\"records\":5,\"valid\":3,\"invalid\":2}}\n"),
+    let summary = harness::summary(&out);
+    assert_eq!(
+        (&summary["records"], &summary["valid"], &summary["invalid"]),
+        (
+            &serde_json::json!(5),
+            &serde_json::json!(3),
+            &serde_json::json!(2)
+        ),
         "{out:?}"
     );
     let render = Moodlec::new(["render", "-t", "enrol_users", "-", "--input-format", "ndjson"])
@@ -590,15 +643,12 @@ fn warnings_appear_in_every_format_and_are_counted_but_do_not_fail_without_stric
             .contains("records read: 2, valid: 2, invalid: 0, warnings: 2"),
         "{human:?}"
     );
-    assert!(
-        human.stderr.contains("moodlec::record::unknown_country"),
-        "{human:?}"
-    );
+    assert!(human.stderr.contains("moodlec::unknown_country"), "{human:?}");
     assert!(human.stderr.contains("mailformat"), "{human:?}");
 
     let github = validate(&["--format", "github"]);
     assert_eq!(github.code, Some(0), "{github:?}");
-    let annotations: Vec<&str> = github.stderr.lines().filter(|l| l.starts_with("::")).collect();
+    let annotations: Vec<&str> = github.stdout.lines().filter(|l| l.starts_with("::")).collect();
     assert_eq!(annotations.len(), 2, "{github:?}");
     assert!(
         annotations
@@ -609,16 +659,16 @@ fn warnings_appear_in_every_format_and_are_counted_but_do_not_fail_without_stric
 
     let json = validate(&["--format", "json"]);
     assert_eq!(json.code, Some(0), "{json:?}");
-    let lines: Vec<serde_json::Value> = json
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .collect();
-    let severities: Vec<&str> = lines.iter().filter_map(|v| v["severity"].as_str()).collect();
+    let problems = harness::diagnostics(&json);
+    let severities: Vec<&str> = problems.iter().filter_map(|v| v["severity"].as_str()).collect();
     assert_eq!(severities, ["warning", "warning"], "{json:?}");
     assert_eq!(
-        lines.last().map(|v| v["summary"].clone()),
-        Some(serde_json::json!({"records": 2, "valid": 2, "invalid": 0, "warnings": 2}))
+        harness::summary(&json),
+        serde_json::json!({
+            "records": 2, "valid": 2, "invalid": 0,
+            "errors": 0, "warnings": 2, "not_shown": 0, "files": 1, "ok": true
+        }),
+        "{json:?}"
     );
 }
 
@@ -638,7 +688,7 @@ fn strict_turns_warnings_into_failures_for_validate_and_run() {
         ],
     );
     assert_eq!(strict.code, Some(1), "{strict:?}");
-    let annotations: Vec<&str> = strict.stderr.lines().filter(|l| l.starts_with("::")).collect();
+    let annotations: Vec<&str> = strict.stdout.lines().filter(|l| l.starts_with("::")).collect();
     assert_eq!(annotations.len(), 2, "{strict:?}");
     assert!(
         annotations.iter().all(|l| l.starts_with("::error ")),
@@ -686,11 +736,22 @@ fn csv_delimiters_are_given_or_told_from_the_header_and_tsv_is_tab_separated() {
         &["validate", "-t", "enrol_users", "export.csv", "--format", "json"],
     );
     assert_eq!(detected.code, Some(1), "{detected:?}");
-    assert!(detected.stdout.contains(r#""record":2"#), "{detected:?}");
+    let records: Vec<serde_json::Value> = harness::diagnostics(&detected)
+        .iter()
+        .map(|d| d["record"].clone())
+        .collect();
     assert!(
-        detected
-            .stdout
-            .contains(r#"{"summary":{"records":2,"valid":1,"invalid":1}}"#),
+        !records.is_empty() && records.iter().all(|r| r == 2),
+        "problems of record 2 only: {detected:?}"
+    );
+    let summary = harness::summary(&detected);
+    assert_eq!(
+        (&summary["records"], &summary["valid"], &summary["invalid"]),
+        (
+            &serde_json::json!(2),
+            &serde_json::json!(1),
+            &serde_json::json!(1)
+        ),
         "{detected:?}"
     );
     let tsv = moodlec(&dir, &["validate", "-t", "enrol_users", "export.tsv"]);

@@ -22,15 +22,17 @@ fn a_5000_deep_extends_chain_is_refused_without_a_crash() {
         .current_dir(&dir)
         .output();
     out.code(2);
-    let too_deep: Vec<&str> = out
-        .stderr
-        .lines()
-        .filter(|l| l.contains("moodlec::check::extends_too_deep"))
+    let diagnostics = harness::diagnostics(&out);
+    let too_deep: Vec<&serde_json::Value> = diagnostics
+        .iter()
+        .filter(|d| d["code"] == "extends_too_deep")
         .collect();
     // One diagnostic, on the template that is one level too deep.
-    assert_eq!(too_deep.len(), 1, "{}", out.stderr);
+    assert_eq!(too_deep.len(), 1, "{}", out.stdout);
     assert!(
-        too_deep[0].contains("`t65` is more than 64 levels"),
+        too_deep[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("`t65` is more than 64 levels")),
         "{}",
         too_deep[0]
     );
@@ -58,7 +60,7 @@ fn a_5000_long_extends_cycle_is_reported_without_a_crash() {
         .current_dir(&dir)
         .output()
         .code(2)
-        .stderr_has("moodlec::check::extends_cycle")
+        .stderr_has("moodlec::extends_cycle")
         .stderr_has("0 template(s) compiled: 1 error");
 }
 
@@ -100,7 +102,7 @@ fn an_unknown_key_is_underlined_at_the_key_not_its_value() {
     let out = Moodlec::new(["validate", "-t", "create_users", "users.ndjson"])
         .current_dir(&dir)
         .output();
-    out.code(1).stderr_has("moodlec::record::unknown_key");
+    out.code(1).stderr_has("moodlec::unknown_key");
     let (key, underline) = underline_under(&out.stderr, r#""nickname""#);
     assert_eq!(
         key, underline,
@@ -158,7 +160,7 @@ fn a_typo_in_a_rule_filter_fails_check_not_every_record() {
         .current_dir(&dir)
         .output()
         .code(2)
-        .stderr_has("moodlec::check::unknown_filter")
+        .stderr_has("moodlec::unknown_filter")
         .stderr_has("did you mean `lower`?");
 }
 
@@ -187,7 +189,7 @@ fn a_local_template_replacing_a_builtin_is_reported_naming_both() {
     for args in [vec!["check"], vec!["templates"], vec!["explain", "create_users"]] {
         let out = Moodlec::new(&args).current_dir(&dir).output();
         out.code(0)
-            .stderr_has("moodlec::check::shadows_builtin")
+            .stderr_has("moodlec::shadows_builtin")
             .stderr_has("templates/create_users.moodle")
             .stderr_has("builtin:create_users.moodle")
             .stderr_has("calls core_user_delete_users where the replaced one calls core_user_create_users");
@@ -267,7 +269,7 @@ fn a_broken_local_file_fails_only_the_commands_that_need_it() {
         .current_dir(&dir)
         .output()
         .code(2)
-        .stderr_has("moodlec::check::unknown_type");
+        .stderr_has("moodlec::unknown_type");
     Moodlec::new(["validate", "-t", "half_written", "enrol.ndjson"])
         .current_dir(&dir)
         .output()
@@ -585,12 +587,9 @@ fn csv_cells_give_structures_as_json() {
     .current_dir(&dir)
     .output();
     out.code(1);
-    let lines: Vec<serde_json::Value> = out
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect();
+    let lines = harness::diagnostics(&out);
     let errors: Vec<&serde_json::Value> = lines.iter().filter(|l| l["record"].is_number()).collect();
+    assert!(!errors.is_empty(), "record 2 is invalid: {lines:?}");
     assert!(
         errors.iter().all(|e| e["record"] == 2),
         "record 1 is valid: {lines:?}"

@@ -159,15 +159,28 @@ fn numbers_after(text: &str, key: &str) -> BTreeSet<u64> {
 /// Records the output reports as bad, records it sends, and the total read.
 fn verdicts(args: &[String], [out, err, _]: &[String; 3]) -> (BTreeSet<u64>, Option<BTreeSet<u64>>, u64) {
     let all = format!("{out}{err}");
+    // `--format json` of validate: one document on stdout.
+    let report = (args[0] == "validate")
+        .then(|| serde_json::from_str::<serde_json::Value>(out).ok())
+        .flatten();
     let total = numbers_after(&all, "records read: ")
         .into_iter()
-        .chain(numbers_after(&all, "{\"summary\":{\"records\":"))
+        .chain(report.as_ref().and_then(|r| r["summary"]["records"].as_u64()))
         .next()
         .unwrap_or(0);
+    if args[0] == "validate" {
+        assert!(total > 0, "{args:?}: no count of the records read\n{out}{err}");
+    }
     let mut reported = numbers_after(err, "× record ");
     // Errors only: a warning's record is still valid (and sent).
-    for line in out.lines().filter(|l| l.contains("\"severity\":\"error\"")) {
-        reported.extend(numbers_after(line, "\"record\":"));
+    if let Some(report) = &report {
+        let diagnostics = report["diagnostics"].as_array().cloned().unwrap_or_default();
+        reported.extend(
+            diagnostics
+                .iter()
+                .filter(|d| d["severity"] == "error")
+                .filter_map(|d| d["record"].as_u64()),
+        );
     }
     let format = args
         .iter()

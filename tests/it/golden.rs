@@ -2,49 +2,70 @@
 //!
 //! Each folder of tests/golden/check/ holds a `template.moodle` with one kind
 //! of mistake (or, in `multiple_errors`, several) and three expectations:
-//! `expected.stderr` (human output), `expected.json` (`--format json`) and
-//! `expected.span`, written by hand: one `CODE LINE:COL TEXT` line per
-//! diagnostic, TEXT being the exact source the primary span covers. The first
-//! two are regenerated with `BLESS=1 cargo test --test it golden::`; the spans
-//! never are.
+//! `expected.stderr` (human output, on stderr), `expected.json` (`--format
+//! json`, one document on stdout) and `expected.span`, written by hand: one
+//! `CODE LINE:COL TEXT` line per diagnostic, TEXT being the exact source the
+//! primary span covers. The first two are regenerated with `BLESS=1 cargo
+//! test --test it golden::`; the spans never are.
 
 use std::path::{Path, PathBuf};
 
 use crate::harness::{self, Moodlec};
 
-/// Run `moodlec check template.moodle [extra]` in `dir`: (stderr, exit code).
+/// Run `moodlec check template.moodle [extra]` in `dir`: (the output of the
+/// format, exit code). Human text is on stderr and nothing on stdout; a
+/// machine format is on stdout and nothing on stderr.
 fn check(dir: &Path, extra: &[&str]) -> (String, Option<i32>) {
     let output = Moodlec::new(["check", "template.moodle"])
         .args(extra)
         .current_dir(dir)
         .output();
-    (output.stderr, output.code)
+    if extra.is_empty() {
+        assert!(output.stdout.is_empty(), "human output on stdout: {output:#?}");
+        (output.stderr, output.code)
+    } else {
+        assert!(output.stderr.is_empty(), "machine output on stderr: {output:#?}");
+        (output.stdout, output.code)
+    }
 }
 
 /// Compare the JSON diagnostics with the hand-written `expected.span` lines.
 fn check_spans(source: &str, json: &str, expected: &str) -> Result<(), String> {
-    let diagnostics: Vec<serde_json::Value> = json
-        .lines()
-        .map(|line| serde_json::from_str(line).map_err(|e| format!("bad JSON line {line:?}: {e}")))
-        .collect::<Result<_, _>>()?;
-    // Every diagnostic names its file and says how to fix the problem.
-    for d in &diagnostics {
+    let document: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| format!("not one JSON document: {e}\n{json}"))?;
+    if document["version"] != 1 || document["command"] != "check" {
+        return Err(format!("not a version 1 document of check: {json}"));
+    }
+    let diagnostics = document["diagnostics"]
+        .as_array()
+        .ok_or_else(|| format!("no diagnostics array: {json}"))?;
+    // Every diagnostic is a template one, names its file, is located and says
+    // how to fix the problem.
+    for d in diagnostics {
         if d["file"] != "template.moodle"
-            || d["label"].as_str().unwrap_or("").is_empty()
+            || d["family"] != "template"
+            || d["message"].as_str().unwrap_or("").is_empty()
+            || !d["span"].is_object()
             || !d["help"].is_string()
         {
-            return Err(format!("diagnostic without file, label or help: {d}"));
+            return Err(format!(
+                "diagnostic without file, family, message, span or help: {d}"
+            ));
         }
     }
     let actual: Vec<String> = diagnostics
         .iter()
         .map(|d| {
-            let (start, end) = (d["start"].as_u64().unwrap_or(0), d["end"].as_u64().unwrap_or(0));
+            let span = &d["span"];
+            let (start, end) = (
+                span["start"].as_u64().unwrap_or(0),
+                span["end"].as_u64().unwrap_or(0),
+            );
             let text = source
                 .get(start as usize..end as usize)
                 .unwrap_or("<span outside the file>");
-            let code = d["code"].as_str().unwrap_or("").trim_start_matches("moodlec::");
-            format!("{code} {}:{} {text}", d["line"], d["column"])
+            let code = d["code"].as_str().unwrap_or("");
+            format!("{code} {}:{} {text}", span["line"], span["column"])
         })
         .collect();
     let expected: Vec<&str> = expected.lines().filter(|l| !l.trim().is_empty()).collect();

@@ -237,3 +237,36 @@ impl Output {
         self
     }
 }
+
+/// The one JSON document a `--format json` command (or a JSON error) writes
+/// on stdout, parsed whole: `{"version":1,...,"diagnostics":[...],"summary":{...}}`.
+/// Panics, showing the output, when stdout is not exactly one JSON value or
+/// lacks the document's keys.
+#[track_caller]
+pub fn report(out: &Output) -> serde_json::Value {
+    let document: serde_json::Value = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not one JSON document: {e}\n{out:#?}"));
+    assert_eq!(document["version"], 1, "no version 1: {out:#?}");
+    assert_eq!(document["tool"], "moodlec", "{out:#?}");
+    assert!(
+        document["diagnostics"].is_array(),
+        "no diagnostics array: {out:#?}"
+    );
+    assert!(document["summary"].is_object(), "no summary object: {out:#?}");
+    document
+}
+
+/// The diagnostics of the JSON document on stdout (see [`report`]).
+#[track_caller]
+pub fn diagnostics(out: &Output) -> Vec<serde_json::Value> {
+    match report(out)["diagnostics"].take() {
+        serde_json::Value::Array(diagnostics) => diagnostics,
+        _ => unreachable!("report checks the array"),
+    }
+}
+
+/// The summary of the JSON document on stdout (see [`report`]).
+#[track_caller]
+pub fn summary(out: &Output) -> serde_json::Value {
+    report(out)["summary"].take()
+}

@@ -6,8 +6,6 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
-
 use crate::harness::{self, Moodlec, Output};
 use crate::simulator::{Course, Service, Simulator, SiteConfig, Token, User, TOKEN};
 
@@ -78,10 +76,8 @@ fn count_calls(sim: &Simulator, function: &str) -> usize {
 
 /// `validate --format json` problems, as (record, code, message).
 fn problems(out: &Output) -> Vec<(u64, String, String)> {
-    out.stdout
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|v| v.get("summary").is_none())
+    harness::diagnostics(out)
+        .into_iter()
         .map(|v| {
             (
                 v["record"].as_u64().unwrap_or(0),
@@ -129,7 +125,7 @@ fn a_hit_gives_the_ids_and_misses_are_clear_record_errors() {
         ],
         "{out:?}"
     );
-    assert!(out.stdout.contains(r#""valid":1"#), "{}", out.stdout);
+    assert_eq!(harness::summary(&out)["valid"], 1, "{}", out.stdout);
     assert!(write_calls(&sim).is_empty());
 }
 
@@ -220,7 +216,7 @@ fn ten_thousand_distinct_emails_take_one_call_per_hundred() {
     }
     let out = validate_json(&dir, "hr_enrol", &data, sim.url());
     assert_eq!(out.code, Some(0), "{}", &out.stderr);
-    assert!(out.stdout.contains(r#""valid":20000"#), "{}", out.stdout);
+    assert_eq!(harness::summary(&out)["valid"], 20000, "{}", out.stdout);
     let per_call = moodlec::site::find::USER_VALUES_PER_CALL as i64;
     let most = (USERS + per_call - 1) / per_call;
     assert!(count_calls(&sim, USERS_BY_FIELD) as i64 <= most);
@@ -275,8 +271,8 @@ fn offline_validate_reports_lookup_fields_as_unchecked() {
         &dir,
         &["validate", "-t", "hr_enrol", "data.csv", "--format", "json"],
     );
-    let summary: Value = serde_json::from_str(out.stdout.trim()).expect("summary");
-    assert_eq!(summary["summary"]["unchecked"].as_array().map(Vec::len), Some(2));
+    let summary = harness::summary(&out);
+    assert_eq!(summary["unchecked"].as_array().map(Vec::len), Some(2), "{out:?}");
     let out = moodlec(&dir, &["render", "-t", "hr_enrol", "data.csv"]);
     assert_eq!(out.code, Some(2), "{out:?}");
     assert!(out.stderr.contains("validate --url"), "{}", out.stderr);

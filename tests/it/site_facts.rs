@@ -6,8 +6,6 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
-
 use crate::harness::{self, Moodlec, Output};
 use crate::simulator::{Category, Course, Simulator, SiteConfig, User, TOKEN};
 
@@ -48,10 +46,8 @@ fn validate(dir: &Path, template: &str, data: &str, extra: &[&str]) -> Output {
 
 /// `--format json` problems as (record, severity, code, field, message).
 fn problems(out: &Output) -> Vec<(u64, String, String, String, String)> {
-    out.stdout
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|v| v.get("summary").is_none())
+    harness::diagnostics(out)
+        .into_iter()
         .map(|v| {
             let text = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
             (
@@ -63,14 +59,6 @@ fn problems(out: &Output) -> Vec<(u64, String, String, String, String)> {
             )
         })
         .collect()
-}
-
-fn summary(out: &Output) -> Value {
-    out.stdout
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .find_map(|v| v.get("summary").cloned())
-        .unwrap_or(Value::Null)
 }
 
 fn count(sim: &Simulator, function: &str) -> usize {
@@ -121,7 +109,7 @@ fn a_course_in_a_missing_category_is_an_error_and_categories_are_read_once() {
         );
         assert_eq!(message, "no course category with id 9 on the site");
     }
-    assert_eq!(summary(&out)["valid"], 2);
+    assert_eq!(harness::summary(&out)["valid"], 2);
     assert_eq!(count(&sim, "core_course_get_categories"), 1);
     only_reads(&sim);
 }
@@ -274,7 +262,7 @@ fn without_a_profile_lang_theme_and_auth_are_one_warning_per_field_never_silentl
             "{problem:?}"
         );
     }
-    let unchecked = summary(&out)["unchecked"].to_string();
+    let unchecked = harness::summary(&out)["unchecked"].to_string();
     for field in ["lang", "theme", "auth"] {
         assert!(
             unchecked.contains(&format!("{field}: unchecked: needs the site profile")),
