@@ -171,6 +171,16 @@ impl Diagnostic {
         self.severity == Severity::Error
     }
 
+    /// The line where the record starts (a record's problem may be on a
+    /// later line of it: a JSON array element spread over several).
+    pub fn record_line(&self) -> Option<u64> {
+        self.record?;
+        match &self.excerpt {
+            Some(Excerpt::Text { first_line, .. }) => Some(*first_line),
+            _ => self.location.as_ref().map(|at| at.line),
+        }
+    }
+
     /// Where this is, for people: `staff.csv:12:7`, `staff.csv`, or nothing.
     pub fn place(&self) -> Option<String> {
         let file = self.file.as_deref()?;

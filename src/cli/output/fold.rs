@@ -16,8 +16,9 @@ pub struct Fold {
 }
 
 /// What makes two warnings the same one: said of the same field in the
-/// same words, in the same file.
-type Key = (Code, Option<String>, Option<String>, String);
+/// same words (help included: `did you mean "US"?` is not said of `XX`),
+/// in the same file.
+type Key = (Code, Option<String>, Option<String>, String, Option<String>);
 
 fn key(diagnostic: &Diagnostic) -> Key {
     (
@@ -25,6 +26,7 @@ fn key(diagnostic: &Diagnostic) -> Key {
         diagnostic.file.clone(),
         diagnostic.field.clone(),
         diagnostic.message.clone(),
+        diagnostic.help.clone(),
     )
 }
 

@@ -70,8 +70,8 @@ fn plain(diagnostic: &Diagnostic) -> String {
 
 /// The message, prefixed with the record when there is one.
 fn headline(diagnostic: &Diagnostic) -> String {
-    match (diagnostic.record, &diagnostic.location) {
-        (Some(record), Some(at)) => format!("record {record} (line {}): {}", at.line, diagnostic.message),
+    match (diagnostic.record, diagnostic.record_line()) {
+        (Some(record), Some(line)) => format!("record {record} (line {line}): {}", diagnostic.message),
         (Some(record), None) => format!("record {record}: {}", diagnostic.message),
         (None, _) => diagnostic.message.clone(),
     }

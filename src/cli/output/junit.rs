@@ -79,8 +79,8 @@ impl Suite {
 
 /// The testcase a problem belongs to.
 fn case_name(d: &Diagnostic, command: &str) -> String {
-    match (d.record, &d.template, &d.location) {
-        (Some(record), _, Some(at)) => format!("record {record} (line {})", at.line),
+    match (d.record, &d.template, d.record_line()) {
+        (Some(record), _, Some(line)) => format!("record {record} (line {line})"),
         (Some(record), _, None) => format!("record {record}"),
         (None, Some(template), _) => format!("template {template}"),
         (None, None, _) if d.file.is_some() => "file".to_owned(),

@@ -25,7 +25,7 @@ use super::error::{Error, ErrorKind, Message, Report};
 use super::exit::Outcome;
 use fold::Folds;
 pub use sink::{Checked, FileTally, Summary};
-use sink::{Destination, Shown, Sink};
+use sink::{Destination, Output, Shown, Sink};
 
 /// How problems are reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -85,7 +85,10 @@ const MAX_FOLDS: usize = 10_000;
 /// Receives every problem of a command and shows it in each output.
 pub struct Reporter {
     command: &'static str,
-    sinks: Vec<Box<dyn Sink>>,
+    sinks: Vec<Output>,
+    /// Whether the human summary line goes to standard error besides the
+    /// outputs (the main format is a machine one).
+    summary_line: bool,
     max_shown: Option<u64>,
     shown: u64,
     not_shown: u64,
@@ -127,6 +130,7 @@ impl Reporter {
         Ok(Reporter {
             command,
             sinks,
+            summary_line: args.format != Format::Human,
             max_shown: args.max_errors,
             shown: 0,
             not_shown: 0,
@@ -147,6 +151,7 @@ impl Reporter {
         Reporter {
             command,
             sinks: vec![sink::open(format, destination, command)],
+            summary_line: false,
             max_shown: None,
             shown: 0,
             not_shown: 0,
@@ -182,8 +187,10 @@ impl Reporter {
             return Ok(());
         }
         self.shown += 1;
-        for sink in &mut self.sinks {
-            sink.diagnostic(shown).map_err(|error| write_error(&error))?;
+        for out in &mut self.sinks {
+            out.sink
+                .diagnostic(shown)
+                .map_err(|error| write_error(&out.name, &error))?;
         }
         Ok(())
     }
@@ -216,9 +223,10 @@ impl Reporter {
                 for diagnostic in error_diagnostics(&error) {
                     self.errors += u64::from(diagnostic.is_error());
                     // What ended the command is always shown.
-                    for sink in &mut self.sinks {
-                        sink.diagnostic(&Shown::once(&diagnostic))
-                            .map_err(|e| write_error(&e))?;
+                    for out in &mut self.sinks {
+                        out.sink
+                            .diagnostic(&Shown::once(&diagnostic))
+                            .map_err(|e| write_error(&out.name, &e))?;
                     }
                 }
                 Err(Error::already_shown(error.kind()))
@@ -229,15 +237,27 @@ impl Reporter {
         summary.warnings = self.warnings;
         summary.not_shown = self.not_shown;
         summary.ended = stopped;
-        for sink in &mut self.sinks {
-            sink.finish(&summary).map_err(|error| write_error(&error))?;
+        for out in &mut self.sinks {
+            out.sink
+                .finish(&summary)
+                .map_err(|error| write_error(&out.name, &error))?;
+        }
+        if self.summary_line && !summary.headline.is_empty() {
+            note(&summary.headline);
         }
         ended
     }
 }
 
-fn write_error(error: &std::io::Error) -> Error {
-    Error::usage(format!("cannot write the report: {error}"))
+fn write_error(name: &str, error: &std::io::Error) -> Error {
+    Error::usage(format!("cannot write {name}: {error}"))
+}
+
+/// A line for people on standard error; one that cannot be written is dropped.
+fn note(line: &str) {
+    use std::io::Write;
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "{line}");
 }
 
 /// The diagnostics of an error that ended a command.

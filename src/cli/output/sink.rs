@@ -136,7 +136,8 @@ pub trait Sink {
 pub enum Destination {
     Stdout,
     Stderr,
-    File(BufWriter<File>),
+    /// A file, and its name for errors.
+    File(BufWriter<File>, String),
 }
 
 impl Destination {
@@ -144,7 +145,10 @@ impl Destination {
     pub fn file(path: &Path) -> Result<Destination, Error> {
         let file = File::create(path)
             .map_err(|error| Error::usage(format!("cannot create {}: {error}", path.display())))?;
-        Ok(Destination::File(BufWriter::new(file)))
+        Ok(Destination::File(
+            BufWriter::new(file),
+            path.display().to_string(),
+        ))
     }
 
     /// A file appended to: `$GITHUB_STEP_SUMMARY`.
@@ -154,7 +158,10 @@ impl Destination {
             .append(true)
             .open(path)
             .map_err(|error| Error::usage(format!("cannot open {}: {error}", path.display())))?;
-        Ok(Destination::File(BufWriter::new(file)))
+        Ok(Destination::File(
+            BufWriter::new(file),
+            path.display().to_string(),
+        ))
     }
 
     /// Whether colour may be used: standard error on a terminal, NO_COLOR unset.
@@ -163,6 +170,15 @@ impl Destination {
         matches!(self, Destination::Stderr)
             && io::stderr().is_terminal()
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    }
+
+    /// What it is called in an error: `standard output`, `report.xml`.
+    pub fn name(&self) -> String {
+        match self {
+            Destination::Stdout => "standard output".to_owned(),
+            Destination::Stderr => "standard error".to_owned(),
+            Destination::File(_, name) => name.clone(),
+        }
     }
 
     pub fn write_str(&mut self, text: &str) -> io::Result<()> {
@@ -179,26 +195,34 @@ impl Destination {
                 let _ = err.flush();
                 Ok(())
             }
-            Destination::File(file) => file.write_all(text.as_bytes()),
+            Destination::File(file, _) => file.write_all(text.as_bytes()),
         }
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
         match self {
-            Destination::File(file) => file.flush(),
+            Destination::File(file, _) => file.flush(),
             Destination::Stdout | Destination::Stderr => Ok(()),
         }
     }
 }
 
+/// An output: a format writing to a destination, and the destination's name.
+pub struct Output {
+    pub sink: Box<dyn Sink>,
+    pub name: String,
+}
+
 /// The output of `format` written to `destination`.
-pub fn open(format: Format, destination: Destination, command: &'static str) -> Box<dyn Sink> {
-    match format {
+pub fn open(format: Format, destination: Destination, command: &'static str) -> Output {
+    let name = destination.name();
+    let sink: Box<dyn Sink> = match format {
         Format::Human => Box::new(human::Human::new(destination)),
         Format::Json => Box::new(json::Json::new(destination, command)),
         Format::Github => Box::new(github::Github::new(destination)),
         Format::Junit => Box::new(junit::Junit::new(destination)),
         Format::Sarif => Box::new(sarif::Sarif::new(destination)),
         Format::Markdown => Box::new(markdown::Markdown::new(destination)),
-    }
+    };
+    Output { sink, name }
 }

@@ -1209,10 +1209,7 @@ impl SiteState {
     /// suspended, started and not ended (`get_enrolled_join` with
     /// onlyactive, lib/enrollib.php).
     pub fn enrolment_active(&self, e: &Enrolment, now: i64) -> bool {
-        let enabled = self
-            .enrol_instances
-            .get(&e.instanceid)
-            .is_none_or(|i| i.enabled);
+        let enabled = self.enrol_instances.get(&e.instanceid).is_none_or(|i| i.enabled);
         enabled && !e.suspended && e.timestart <= now && (e.timeend == 0 || e.timeend > now)
     }
 }
