@@ -108,13 +108,14 @@ fn validate_file(
     path: &Path,
     tally: &mut Tally,
 ) -> Result<(), Error> {
-    let records = args.data.open(path)?;
+    let mut records = args.data.open(path)?;
     let file = path.display().to_string();
-    for item in records {
+    let mut slot = moodlec::record::SourceRecord::empty(0);
+    while let Some(item) = records.next_into(&mut slot) {
         tally.read += 1;
         match item {
             Ok(record) => {
-                let mut verdict = validator.validate(&record);
+                let mut verdict = validator.validate(record);
                 let template = validator.template();
                 if let (Some(facts), Ok(valid)) = (facts.as_deref_mut(), &verdict.outcome) {
                     let (errors, mut warnings) = facts.check(template, &valid.values);
@@ -132,7 +133,7 @@ fn validate_file(
                 }
                 let problem = |v| {
                     Problem::from_violation(&file, record.number, record.line, Some(&record.raw), v)
-                        .masking(template, &record)
+                        .masking(template, record)
                 };
                 for warning in &verdict.warnings {
                     tally.warnings += 1;
