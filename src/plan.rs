@@ -45,6 +45,8 @@ pub struct Batcher {
     open: Vec<Open>,
     /// Empty buffers of emitted batches, for groups starting a batch.
     spare: Vec<Open>,
+    /// Empty values buffers of records taken in, for the records of emitted batches.
+    pool: Vec<Values>,
     /// The open batch of each group whose `group_by` value's text is an integer's, by that integer.
     by_int: HashMap<i64, usize, FxBuildHasher>,
     /// The open batch of every other group, by the text of its `group_by` value.
@@ -117,24 +119,30 @@ impl Slot {
 }
 
 impl Open {
-    fn push(&mut self, record: ValidRecord, fields: usize) {
+    /// Add `record`; its emptied values buffer goes to `pool`, if it has room.
+    fn push(&mut self, mut record: ValidRecord, fields: usize, pool: &mut Vec<Values>) {
         self.records
             .push((record.number, record.line, record.values.len()));
-        for (position, value) in record.values {
+        for (position, value) in record.values.drain(..) {
             let slot = Slot::pack(position, value, &mut self.others);
             self.slots.push(slot);
+        }
+        if pool.len() < POOL_LIMIT && record.values.capacity() > 0 {
+            pool.push(record.values);
         }
         self.form_fields += fields;
     }
 
     /// The records as `ValidRecord`s again, leaving the group empty (its
-    /// buffers keep their capacity).
-    fn drain(&mut self) -> (Vec<ValidRecord>, usize) {
+    /// buffers keep their capacity); their values buffers come from `pool`
+    /// while it has some.
+    fn drain(&mut self, pool: &mut Vec<Values>) -> (Vec<ValidRecord>, usize) {
         let mut slots = self.slots.drain(..);
         let mut others = self.others.drain(..);
         let records = (self.records.drain(..))
             .map(|(number, line, count)| {
-                let mut values = Vec::with_capacity(count);
+                let mut values = pool.pop().unwrap_or_default();
+                values.reserve(count);
                 values.extend(
                     slots
                         .by_ref()
@@ -147,6 +155,15 @@ impl Open {
         (records, std::mem::take(&mut self.form_fields))
     }
 }
+
+/// The values of one record.
+type Values = Vec<(usize, FieldValue)>;
+
+/// Emptied values buffers of records taken in, kept for the records of the
+/// batches given out, at most this many: a record's values then cost no
+/// allocation of their own between the validator and the batch (about as
+/// many records come in between two batches as a batch holds).
+const POOL_LIMIT: usize = 256;
 
 /// Emptied group buffers kept for the next batch, at most this many.
 ///
@@ -172,6 +189,7 @@ impl Batcher {
                 .collect(),
             open: Vec::new(),
             spare: Vec::new(),
+            pool: Vec::new(),
             by_int: HashMap::default(),
             by_text: HashMap::default(),
             ungrouped: None,
@@ -223,7 +241,7 @@ impl Batcher {
             self.open[slot].form_fields += call;
         }
         let open = &mut self.open[slot];
-        open.push(record, fields);
+        open.push(record, fields, &mut self.pool);
         if open.records.len() >= self.rule.size {
             done.push(self.take(slot));
         }
@@ -233,7 +251,7 @@ impl Batcher {
     /// Emit the open batch of group `slot`, leaving the group empty.
     fn take(&mut self, slot: usize) -> Batch {
         let mut open = std::mem::take(&mut self.open[slot]);
-        let (records, form_fields) = open.drain();
+        let (records, form_fields) = open.drain(&mut self.pool);
         if self.spare.len() < SPARE_LIMIT {
             self.spare.push(open);
         }
@@ -246,7 +264,7 @@ impl Batcher {
         open.into_iter()
             .filter(|o| !o.records.is_empty())
             .map(|mut o| {
-                let (records, form_fields) = o.drain();
+                let (records, form_fields) = o.drain(&mut self.pool);
                 self.emit(records, form_fields)
             })
             .collect()

@@ -36,6 +36,14 @@ impl NdjsonReader {
 
     /// The next record, skipping blank lines.
     pub(super) fn next_record(&mut self) -> Option<Result<SourceRecord, ReadError>> {
+        let mut record = SourceRecord::empty(0);
+        self.next_record_into(&mut record)
+            .map(|read| read.map(|()| record))
+    }
+
+    /// The next record, skipping blank lines, read into `record` over the
+    /// buffers of the record it held (on an error its contents are unspecified).
+    pub(super) fn next_record_into(&mut self, record: &mut SourceRecord) -> Option<Result<(), ReadError>> {
         while !self.done {
             let read = self.input.read_line(&mut self.buf, self.max_record_bytes);
             self.lines += 1;
@@ -54,26 +62,26 @@ impl NdjsonReader {
             self.records += 1;
             return Some(match line {
                 Line::TooLong => Err(self.too_long()),
-                _ => self.record(),
+                _ => self.record(record),
             });
         }
         self.done = true;
         None
     }
 
-    /// The record on the current line.
-    fn record(&self) -> Result<SourceRecord, ReadError> {
+    /// The record on the current line, into `record`.
+    fn record(&self, record: &mut SourceRecord) -> Result<(), ReadError> {
         let (number, line) = (self.records, self.lines);
         let text = std::str::from_utf8(&self.buf)
             .map_err(|e| ReadError::invalid_utf8(number, line, &self.buf, e))?;
-        match object::parse(text) {
-            Ok(object) => Ok(SourceRecord {
-                number,
-                line,
-                fields: object.fields,
-                raw: text.to_owned(),
-                spans: object.spans,
-            }),
+        match object::parse_into(text, &mut record.fields, &mut record.spans) {
+            Ok(()) => {
+                record.number = number;
+                record.line = line;
+                record.raw.clear();
+                record.raw.push_str(text);
+                Ok(())
+            }
             Err(problem) => {
                 let mut message = problem.message;
                 if text.trim_start().starts_with('[') {

@@ -33,10 +33,29 @@ pub(super) struct Problem {
 
 /// Parse `text` (one JSON value, maybe with surrounding whitespace) as an object.
 pub(super) fn parse(text: &str) -> Result<Object, Problem> {
-    if let Some(object) = parse_plain(text) {
-        return Ok(object);
+    let mut object = Object::default();
+    parse_into(text, &mut object.fields, &mut object.spans)?;
+    Ok(object)
+}
+
+/// [`parse`] into `fields` and `spans`, reusing their buffers (and the key
+/// and string buffers of the fields already there): what the fields of a
+/// record read before this one held. On a problem their contents are
+/// unspecified.
+pub(super) fn parse_into(
+    text: &str,
+    fields: &mut Vec<(String, Cell)>,
+    spans: &mut Vec<Option<Range<usize>>>,
+) -> Result<(), Problem> {
+    spans.clear();
+    if let Some(count) = parse_plain(text, fields, spans) {
+        fields.truncate(count);
+        return Ok(());
     }
-    parse_any(text)
+    let object = parse_any(text)?;
+    *fields = object.fields;
+    *spans = object.spans;
+    Ok(())
 }
 
 /// The object in `text` when it is plain, as nearly every data record is:
@@ -45,18 +64,26 @@ pub(super) fn parse(text: &str) -> Result<Object, Problem> {
 /// machinery, it gives exactly what [`parse_any`] gives. `None` for
 /// anything else (nested values, escapes, errors), which `parse_any` then
 /// reads and reports on.
-fn parse_plain(text: &str) -> Option<Object> {
+///
+/// The fields are written over the first entries of `fields` (their key
+/// and string buffers reused), the spans pushed to `spans` (empty): the
+/// count of fields is returned, and the entries past it are stale.
+fn parse_plain(
+    text: &str,
+    fields: &mut Vec<(String, Cell)>,
+    spans: &mut Vec<Option<Range<usize>>>,
+) -> Option<usize> {
     let bytes = text.as_bytes();
     let mut at = skip_whitespace(bytes, 0);
     if bytes.get(at) != Some(&b'{') {
         return None;
     }
     at = skip_whitespace(bytes, at + 1);
-    let mut object = Object::default();
     if bytes.get(at) == Some(&b'}') {
-        return (skip_whitespace(bytes, at + 1) == bytes.len()).then_some(object);
+        return (skip_whitespace(bytes, at + 1) == bytes.len()).then_some(0);
     }
     let mut keys = Keys::default();
+    let mut count = 0;
     loop {
         let key_end = plain_string_end(bytes, at)?;
         let key = &text[at + 1..key_end - 1];
@@ -66,16 +93,24 @@ fn parse_plain(text: &str) -> Option<Object> {
         }
         let start = skip_whitespace(bytes, at + 1);
         let end = plain_scalar_end(bytes, start)?;
-        if !keys.insert(key, &object.fields) {
+        if !keys.insert(key, &fields[..count]) {
             return None;
         }
-        let value = value(&text[start..end]).ok()?;
-        object.fields.push((key.to_owned(), Cell::Json(value)));
-        object.spans.push(Some(start..end));
+        let raw = &text[start..end];
+        match fields.get_mut(count) {
+            Some((old_key, cell)) => {
+                value_into(raw, cell).ok()?;
+                old_key.clear();
+                old_key.push_str(key);
+            }
+            None => fields.push((key.to_owned(), Cell::Json(value(raw).ok()?))),
+        }
+        count += 1;
+        spans.push(Some(start..end));
         at = skip_whitespace(bytes, end);
         match bytes.get(at) {
             Some(b',') => at = skip_whitespace(bytes, at + 1),
-            Some(b'}') => return (skip_whitespace(bytes, at + 1) == bytes.len()).then_some(object),
+            Some(b'}') => return (skip_whitespace(bytes, at + 1) == bytes.len()).then_some(count),
             _ => return None,
         }
     }
@@ -273,6 +308,20 @@ impl Keys {
         }
         true
     }
+}
+
+/// `cell` set to [`value`] of `raw`, reusing its string's buffer when both are strings.
+fn value_into(raw: &str, cell: &mut Cell) -> Result<(), serde_json::Error> {
+    let bytes = raw.as_bytes();
+    if let (Cell::Json(Value::String(old)), Some(b'"')) = (&mut *cell, bytes.first()) {
+        if bytes.len() >= 2 && !bytes.contains(&b'\\') {
+            old.clear();
+            old.push_str(&raw[1..raw.len() - 1]);
+            return Ok(());
+        }
+    }
+    *cell = Cell::Json(value(raw)?);
+    Ok(())
 }
 
 /// The JSON value of a raw value that serde_json has already checked.
@@ -501,8 +550,14 @@ mod tests {
             r#"{"é":"ü€","k":"<b>&amp;</b>"}"#,
         ];
         for text in plain {
-            let fast = parse_plain(text).unwrap_or_else(|| panic!("plain: {text}"));
+            let fast = plain_object(text).unwrap_or_else(|| panic!("plain: {text}"));
             assert_eq!(fast, parse_any(text).unwrap(), "{text}");
+        }
+        // Parsed over the buffers of the records before, in both orders.
+        let mut reused = Object::default();
+        for text in plain.iter().chain(plain.iter().rev()) {
+            parse_into(text, &mut reused.fields, &mut reused.spans).unwrap();
+            assert_eq!(reused, parse_any(text).unwrap(), "{text}");
         }
         let not_plain = [
             r#"{"a":"x\"y"}"#,
@@ -525,8 +580,27 @@ mod tests {
             "",
         ];
         for text in not_plain {
-            assert_eq!(parse_plain(text), None, "{text}");
+            assert_eq!(plain_object(text), None, "{text}");
         }
+        // The general path after a plain record, and a plain one after that.
+        let mut reused = Object::default();
+        for text in [
+            plain[0],
+            r#"{"a":[1],"b":"x\"y"}"#,
+            plain[1],
+            r#"{"a":{"b":1}}"#,
+            plain[0],
+        ] {
+            parse_into(text, &mut reused.fields, &mut reused.spans).unwrap();
+            assert_eq!(reused, parse_any(text).unwrap(), "{text}");
+        }
+    }
+
+    fn plain_object(text: &str) -> Option<Object> {
+        let mut object = Object::default();
+        let count = parse_plain(text, &mut object.fields, &mut object.spans)?;
+        assert_eq!(count, object.fields.len());
+        Some(object)
     }
 
     #[test]

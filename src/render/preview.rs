@@ -59,7 +59,11 @@ pub fn preview_with(
         }
     };
     match format {
-        PreviewFormat::Form => format!("{}\n", request_body(template, batch, TokenSlot::Redacted)),
+        PreviewFormat::Form => {
+            let mut body = request_body(template, batch, TokenSlot::Redacted);
+            body.push('\n');
+            body
+        }
         PreviewFormat::Json => format!("{}\n", batch_json(template, batch)),
         PreviewFormat::Curl => curl(template, batch, site),
         PreviewFormat::Http => http(template, batch, site),
@@ -111,6 +115,9 @@ pub fn password_values(template: &Template, records: &[crate::validate::ValidRec
         });
     }
     let mut out = Vec::new();
+    if !has_password(&template.fields) {
+        return out;
+    }
     for record in records {
         collect(&template.fields, &record.values, &mut out);
     }

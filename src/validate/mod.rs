@@ -315,6 +315,13 @@ impl Field {
 /// on every value inside it (a structure's fields, a list's elements):
 /// every problem, each naming its path (`members[0].cohorttype.type`).
 fn check_value(field: &Field, value: &FieldValue) -> Result<(), Vec<Violation>> {
+    // A top-level scalar (nearly every value): its path is its name, no buffer to build.
+    if let (FieldType::Scalar(_) | FieldType::Enum(_), FieldValue::Scalar(scalar)) = (&field.ty, value) {
+        return check_scalar(field, scalar, &field.name).map_err(|mut violation| {
+            violation.field = Some(field.name.clone());
+            vec![violation]
+        });
+    }
     let mut found = Vec::new();
     let mut path = field.name.clone();
     check_nested(&field.name, field, value, &mut path, &mut found);

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use moodlec::plan::{Batch, Batcher, TooLarge};
 use moodlec::record::SourceRecord;
-use moodlec::render::preview::{password_values, preview_with, Passwords, PreviewFormat, MASKED_PASSWORD};
+use moodlec::render::preview::{
+    has_password, password_values, preview_with, Passwords, PreviewFormat, MASKED_PASSWORD,
+};
 use moodlec::template::Template;
 use moodlec::validate::{ValidateOptions, Validator};
 
@@ -77,7 +79,7 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
     let (template, params) = args.data.template_and_params()?;
     refuse_lookups(&template)?;
     let template = crate::cli::load::write_template(template, "render")?;
-    let records = args.data.open(&args.file)?;
+    let mut records = args.data.open(&args.file)?;
     let file = args.file.display().to_string();
     let mut validator = Validator::new(
         &template,
@@ -95,10 +97,12 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
         requests: 0,
         limit: args.limit,
     };
-    for item in records {
-        if shown.full() {
+    // One record's buffers, read into again for each record.
+    let mut slot = SourceRecord::empty(0);
+    while !shown.full() {
+        let Some(item) = records.next_into(&mut slot) else {
             break;
-        }
+        };
         tally.read += 1;
         let record = match item {
             Ok(record) => record,
@@ -108,7 +112,7 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
                 continue;
             }
         };
-        let verdict = validator.validate(&record);
+        let verdict = validator.validate(record);
         match verdict.outcome {
             Ok(valid) => match batcher.push(valid) {
                 Ok(batches) => {
@@ -117,7 +121,7 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
                 }
                 Err(too_large) => {
                     tally.invalid += 1;
-                    print_too_large(&file, &template, &record, &too_large);
+                    print_too_large(&file, &template, record, &too_large);
                 }
             },
             Err(violations) => {
@@ -200,7 +204,10 @@ fn write_batches(
         shown.requests += 1;
         out.write_all(preview_with(template, batch, format, &args.url, passwords).as_bytes())
             .map_err(|error| report::stdout_error(&error))?;
-        masked |= passwords == Passwords::Masked && !password_values(template, &batch.records).is_empty();
+        // Asked until one batch has a password value to mask.
+        if !masked && passwords == Passwords::Masked && has_password(&template.fields) {
+            masked = !password_values(template, &batch.records).is_empty();
+        }
     }
     Ok(masked)
 }

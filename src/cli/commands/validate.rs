@@ -134,11 +134,12 @@ fn validate_file(
     tally: &mut Tally,
     reporter: &mut Reporter,
 ) -> Result<(), Error> {
-    let records = args.data.open(path)?;
+    let mut records = args.data.open(path)?;
     let file = path.display().to_string();
     // A bar by bytes read: the size is known at once, the record count only at the end.
     let progress = Progress::reading(path, Display::for_stderr(false));
-    for item in records {
+    let mut slot = moodlec::record::SourceRecord::empty(0);
+    while let Some(item) = records.next_into(&mut slot) {
         tally.read += 1;
         let raw = item
             .as_ref()
@@ -146,7 +147,7 @@ fn validate_file(
         progress.read_record(raw, false);
         match item {
             Ok(record) => {
-                let mut verdict = validator.validate(&record);
+                let mut verdict = validator.validate(record);
                 let template = validator.template();
                 if let (Some(facts), Ok(valid)) = (facts.as_deref_mut(), &verdict.outcome) {
                     let (errors, mut warnings) = facts.check(template, &valid.values);
