@@ -126,7 +126,7 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
             },
             Err(violations) => {
                 tally.invalid += 1;
-                let record_problems = RecordProblems::new(&file, &template, &record);
+                let record_problems = RecordProblems::new(&file, &template, record);
                 for v in &violations {
                     output::eprint(&record_problems.diagnostic(v, Severity::Error));
                 }

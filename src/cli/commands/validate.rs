@@ -176,7 +176,7 @@ fn validate_file(
                     continue;
                 }
                 // Only a record with problems pays for finding its passwords.
-                let problems = RecordProblems::new(&file, template, &record);
+                let problems = RecordProblems::new(&file, template, record);
                 for warning in &verdict.warnings {
                     progress.suspend(|| reporter.report(problems.diagnostic(warning, Severity::Warning)))?;
                 }
