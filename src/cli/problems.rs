@@ -54,7 +54,7 @@ impl<'a> RecordProblems<'a> {
     /// whole record when `None`), about `field`.
     pub fn at(&self, diagnostic: Diagnostic, field: Option<&str>, span: Option<Range<usize>>) -> Diagnostic {
         let record = self.record;
-        let location = Location::within(&record.raw, record.line, span.clone());
+        let location = Location::within(&record.raw, (record.line, record.column), span.clone());
         let secrets = self.secrets.get_or_init(|| secrets(self.template, record));
         let (text, span) = mask(&record.raw, secrets, span);
         let label = field.map_or_else(|| "this record".to_owned(), |f| format!("`{f}`"));
@@ -120,7 +120,12 @@ pub fn read_error(file: &str, error: &ReadError) -> Diagnostic {
     let raw = error.raw.as_deref().unwrap_or("");
     Diagnostic {
         file: Some(file.to_owned()),
-        location: Some(Location::within(raw, error.line, error.span.clone())),
+        location: Some(
+            error
+                .location
+                .clone()
+                .unwrap_or_else(|| Location::within(raw, (error.line, 1), error.span.clone())),
+        ),
         record: Some(error.number),
         excerpt: error.raw.as_ref().map(|raw| Excerpt::Text {
             text: raw.clone(),

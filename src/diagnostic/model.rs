@@ -39,20 +39,33 @@ pub struct Location {
 }
 
 impl Location {
-    /// The location of `range` within `text`, whose first line is line
-    /// `first_line` of its file. A range outside `text` is the start of it.
-    pub fn within(text: &str, first_line: u64, range: Option<Range<usize>>) -> Location {
+    /// The location of `range` within `text`, which starts at line
+    /// `first_line`, column `first_column` of its file. A range outside
+    /// `text` is the start of it.
+    pub fn within(
+        text: &str,
+        (first_line, first_column): (u64, u64),
+        range: Option<Range<usize>>,
+    ) -> Location {
         let range = range
             .filter(|r| r.start <= r.end && r.end <= text.len())
             .filter(|r| text.is_char_boundary(r.start) && text.is_char_boundary(r.end))
             .unwrap_or(0..0);
+        // Columns of the text's first line are counted from where it starts.
+        let shift = |line: u64, column: u64| {
+            if line == 1 {
+                column + first_column.max(1) - 1
+            } else {
+                column
+            }
+        };
         let (line, column) = line_column(text, range.start);
         let (end_line, end_column) = line_column(text, range.end);
         Location {
             line: first_line + line - 1,
-            column,
+            column: shift(line, column),
             end_line: first_line + end_line - 1,
-            end_column,
+            end_column: shift(end_line, end_column),
             bytes: None,
         }
     }
@@ -199,15 +212,21 @@ mod tests {
     fn a_location_counts_lines_from_the_first_line_and_columns_in_characters() {
         let text = "{\"a\": \"é\",\n \"userid\": \"x\"}";
         let start = text.find("\"x\"").unwrap();
-        let at = Location::within(text, 10, Some(start..start + 3));
+        let at = Location::within(text, (10, 1), Some(start..start + 3));
         assert_eq!((at.line, at.column, at.end_line, at.end_column), (11, 12, 11, 15));
-        let first = Location::within(text, 10, None);
+        let first = Location::within(text, (10, 1), None);
         assert_eq!((first.line, first.column), (10, 1));
+        // A text starting mid-line (a JSON array element): its first line's
+        // columns are shifted, the others are not.
+        let indented = Location::within(text, (10, 3), Some(1..4));
+        assert_eq!((indented.line, indented.column, indented.end_column), (10, 4, 7));
+        let below = Location::within(text, (10, 3), Some(start..start + 3));
+        assert_eq!((below.line, below.column), (11, 12));
     }
 
     #[test]
     fn a_range_outside_the_text_is_its_start() {
-        let at = Location::within("abc", 3, Some(2..9));
+        let at = Location::within("abc", (3, 1), Some(2..9));
         assert_eq!((at.line, at.column), (3, 1));
     }
 }

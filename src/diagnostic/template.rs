@@ -125,7 +125,7 @@ impl TemplateDiagnostic {
         text.get(range.clone())?;
         Some(Location {
             bytes: Some(range.clone()),
-            ..Location::within(text, 1, Some(range))
+            ..Location::within(text, (1, 1), Some(range))
         })
     }
 

@@ -151,6 +151,7 @@ pub(crate) fn source_record(number: u64, values: &Map<String, Json>) -> SourceRe
     SourceRecord {
         number,
         line: number,
+        column: 1,
         fields: values
             .iter()
             .map(|(k, v)| (k.clone(), Cell::Json(v.clone())))

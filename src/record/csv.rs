@@ -162,8 +162,8 @@ impl CsvReader {
             // passwords by, and its start may hold them.
             return Err(ReadError::bare(number, row.line, message));
         }
-        let raw =
-            std::str::from_utf8(bytes).map_err(|e| ReadError::invalid_utf8(number, row.line, bytes, e))?;
+        let raw = std::str::from_utf8(bytes)
+            .map_err(|e| ReadError::invalid_utf8(number, (row.line, 1), bytes, e))?;
         let spans = cell_spans(raw.as_bytes(), self.delimiter.unwrap_or(b','));
         let spans = (spans.len() == row.cells).then_some(spans);
         let header = self.header.as_deref().unwrap_or_default();
@@ -184,7 +184,7 @@ impl CsvReader {
             let (masked, extra) = super::mask(raw, &secrets, extra);
             return Err(ReadError::in_text(
                 number,
-                row.line,
+                (row.line, 1),
                 message,
                 masked.as_bytes(),
                 extra,
@@ -193,6 +193,7 @@ impl CsvReader {
         let mut record = SourceRecord {
             number,
             line: row.line,
+            column: 1,
             fields: Vec::new(),
             raw: raw.to_owned(),
             spans: Vec::new(),
@@ -218,7 +219,7 @@ impl CsvReader {
 
     /// An error showing the row just read.
     fn error_in_row(&self, number: u64, row: &Row, message: String, span: Option<Range<usize>>) -> ReadError {
-        ReadError::in_text(number, row.line, message, &self.raw[row.text.clone()], span)
+        ReadError::in_text(number, (row.line, 1), message, &self.raw[row.text.clone()], span)
     }
 
     /// Read one row into `raw`, `output` and `ends`; `None` at the end.

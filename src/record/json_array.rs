@@ -24,6 +24,16 @@ enum Phase {
     Done,
 }
 
+/// The column after `bytes`, read from `column`: 1 after a line end, one
+/// more per character (UTF-8 continuation bytes are not characters).
+fn next_column(column: u64, bytes: &[u8]) -> u64 {
+    let (start, after) = match bytes.iter().rposition(|b| *b == b'\n') {
+        Some(newline) => (1, &bytes[newline + 1..]),
+        None => (column, bytes),
+    };
+    start + after.iter().filter(|b| (**b & 0xC0) != 0x80).count() as u64
+}
+
 /// Reads the elements of a JSON array from an [`Input`].
 pub(super) struct ArrayReader {
     pub(super) input: Input,
@@ -32,6 +42,8 @@ pub(super) struct ArrayReader {
     buf: Vec<u8>,
     /// The line of the next byte (1-based).
     line: u64,
+    /// The column of the next byte (1-based, in characters).
+    column: u64,
     /// Records read so far, including unreadable ones.
     records: u64,
     phase: Phase,
@@ -44,6 +56,7 @@ impl ArrayReader {
             max_record_bytes,
             buf: Vec::new(),
             line: 1,
+            column: 1,
             records: 0,
             phase: Phase::Start,
         }
@@ -66,6 +79,7 @@ impl ArrayReader {
                 }
                 (Phase::Start, Some(b'[')) => {
                     self.input.consume(1);
+                    self.column += 1;
                     self.phase = Phase::Elements { after_comma: false };
                 }
                 (Phase::Start, Some(_)) => return Some(self.stop(NOT_AN_ARRAY)),
@@ -73,6 +87,7 @@ impl ArrayReader {
                 (Phase::Elements { .. }, None) => return Some(self.stop(UNCLOSED_ARRAY)),
                 (Phase::Elements { after_comma }, Some(b']')) => {
                     self.input.consume(1);
+                    self.column += 1;
                     self.phase = Phase::Closed;
                     if after_comma {
                         return Some(self.error("a comma before `]` ends the array: remove it"));
@@ -80,6 +95,7 @@ impl ArrayReader {
                 }
                 (Phase::Elements { .. }, Some(b',')) => {
                     self.input.consume(1);
+                    self.column += 1;
                     self.phase = Phase::Elements { after_comma: true };
                     return Some(self.error("an empty element: two commas in a row"));
                 }
@@ -91,7 +107,7 @@ impl ArrayReader {
     /// Read the element that starts at the next byte, up to its `,` or `]`.
     fn element(&mut self) -> Result<SourceRecord, ReadError> {
         self.records += 1;
-        let (number, line) = (self.records, self.line);
+        let (number, line, column) = (self.records, self.line, self.column);
         self.buf.clear();
         let mut scan = Scan::default();
         let mut too_long = false;
@@ -114,6 +130,7 @@ impl ArrayReader {
             }
             self.line += newlines;
             let used = end.map_or(chunk.len(), |i| i + 1);
+            self.column = next_column(self.column, &chunk[..used]);
             let terminator = end.map(|i| chunk[i]);
             self.input.consume(used);
             if terminator.is_some() {
@@ -137,7 +154,7 @@ impl ArrayReader {
                 self.phase = Phase::Done;
                 return Err(ReadError::in_text(
                     number,
-                    line,
+                    (line, column),
                     UNBOUNDED_ELEMENT,
                     &self.buf,
                     None,
@@ -153,24 +170,25 @@ impl ArrayReader {
             // its passwords by, and its start may hold them.
             return Err(ReadError::bare(number, line, message));
         }
-        self.parse(number, line)
+        self.parse(number, line, column)
     }
 
     /// The record in the buffer.
-    fn parse(&self, number: u64, line: u64) -> Result<SourceRecord, ReadError> {
+    fn parse(&self, number: u64, line: u64, column: u64) -> Result<SourceRecord, ReadError> {
         let text = std::str::from_utf8(&self.buf)
-            .map_err(|e| ReadError::invalid_utf8(number, line, &self.buf, e))?;
+            .map_err(|e| ReadError::invalid_utf8(number, (line, column), &self.buf, e))?;
         match object::parse(text) {
             Ok(object) => Ok(SourceRecord {
                 number,
                 line,
+                column,
                 fields: object.fields,
                 raw: text.to_owned(),
                 spans: object.spans,
             }),
             Err(problem) => Err(ReadError::in_text(
                 number,
-                line,
+                (line, column),
                 problem.message,
                 &self.buf,
                 problem.span,
@@ -187,6 +205,7 @@ impl ArrayReader {
             }
             let blank = chunk.iter().take_while(|b| is_json_whitespace(**b)).count();
             self.line += chunk[..blank].iter().filter(|b| **b == b'\n').count() as u64;
+            self.column = next_column(self.column, &chunk[..blank]);
             let next = chunk.get(blank).copied();
             self.input.consume(blank);
             if next.is_some() {

@@ -20,6 +20,7 @@ mod object;
 mod proptests;
 pub mod read;
 
+use crate::diagnostic::Location;
 use std::ops::Range;
 
 pub use excerpt::{is_secret_key, json_secrets, mask, MASK};
@@ -80,6 +81,9 @@ pub struct SourceRecord {
     pub number: u64,
     /// 1-based line where the record starts.
     pub line: u64,
+    /// 1-based column (in characters) where the record starts on its line:
+    /// 1 but for a JSON array element after indentation or another element.
+    pub column: u64,
     /// Keys and values in source order (absent CSV cells are left out).
     pub fields: Vec<(String, Cell)>,
     /// The record's text: the NDJSON line, the array element, the CSV row
@@ -95,6 +99,7 @@ impl SourceRecord {
         SourceRecord {
             number,
             line: number,
+            column: 1,
             fields: Vec::new(),
             raw: String::new(),
             spans: Vec::new(),
@@ -117,6 +122,9 @@ pub struct ReadError {
     pub raw: Option<String>,
     /// Where in `raw` the problem is.
     pub span: Option<Range<usize>>,
+    /// Where in the file the problem is, when its text was read (`raw` may
+    /// be an excerpt that starts later than the record).
+    pub location: Option<Location>,
 }
 
 impl ReadError {
@@ -128,17 +136,22 @@ impl ReadError {
             message: message.into(),
             raw: None,
             span: None,
+            location: None,
         }
     }
 
-    /// An error showing (an excerpt of) `text`, with the problem at `span`.
+    /// An error showing (an excerpt of) `text`, with the problem at `span`;
+    /// `text` starts at line `line`, column `column` of the file.
     fn in_text(
         number: u64,
-        line: u64,
+        (line, column): (u64, u64),
         message: impl Into<String>,
         text: &[u8],
         span: Option<Range<usize>>,
     ) -> Self {
+        let location = std::str::from_utf8(text)
+            .ok()
+            .map(|text| Location::within(text, (line, column), span.clone()));
         let excerpt = excerpt::Excerpt::around(text, span);
         ReadError {
             number,
@@ -146,6 +159,7 @@ impl ReadError {
             message: message.into(),
             raw: excerpt.as_ref().map(|e| e.text.clone()),
             span: excerpt.and_then(|e| e.span),
+            location,
         }
     }
 }
@@ -153,11 +167,11 @@ impl ReadError {
 impl ReadError {
     /// The error for a record that is not UTF-8: its valid start, pointing
     /// just past it at the bad byte.
-    fn invalid_utf8(number: u64, line: u64, bytes: &[u8], error: std::str::Utf8Error) -> Self {
+    fn invalid_utf8(number: u64, start: (u64, u64), bytes: &[u8], error: std::str::Utf8Error) -> Self {
         let at = error.valid_up_to();
         let message =
             format!("the record is not valid UTF-8 (bad byte at offset {at}); save the file as UTF-8");
-        ReadError::in_text(number, line, message, &bytes[..at], Some(at..at))
+        ReadError::in_text(number, start, message, &bytes[..at], Some(at..at))
     }
 }
 

@@ -73,11 +73,12 @@ impl NdjsonReader {
     fn record(&self, record: &mut SourceRecord) -> Result<(), ReadError> {
         let (number, line) = (self.records, self.lines);
         let text = std::str::from_utf8(&self.buf)
-            .map_err(|e| ReadError::invalid_utf8(number, line, &self.buf, e))?;
+            .map_err(|e| ReadError::invalid_utf8(number, (line, 1), &self.buf, e))?;
         match object::parse_into(text, &mut record.fields, &mut record.spans) {
             Ok(()) => {
                 record.number = number;
                 record.line = line;
+                record.column = 1;
                 record.raw.clear();
                 record.raw.push_str(text);
                 Ok(())
@@ -89,7 +90,13 @@ impl NdjsonReader {
                 } else if message.starts_with("incomplete JSON") {
                     message.push_str(" (in NDJSON each record is one whole line)");
                 }
-                Err(ReadError::in_text(number, line, message, &self.buf, problem.span))
+                Err(ReadError::in_text(
+                    number,
+                    (line, 1),
+                    message,
+                    &self.buf,
+                    problem.span,
+                ))
             }
         }
     }
