@@ -1,7 +1,7 @@
 //! The one error type of the commands: what ended a command, how to fix it,
 //! and its exit class. Commands return it; only `cli::run` prints it.
 
-use moodlec::diagnostic::TemplateDiagnostic;
+use moodlec::diagnostic::{Code, TemplateDiagnostic};
 use moodlec::params::ParamError;
 use moodlec::site::preflight::Refusal;
 use moodlec::site::url::SiteUrlError;
@@ -22,6 +22,16 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// The code of the diagnostic that says why the command stopped.
+    pub fn code(self) -> Code {
+        match self {
+            ErrorKind::Usage => Code::Usage,
+            ErrorKind::Server => Code::Server,
+            ErrorKind::Interrupted => Code::Interrupted,
+            ErrorKind::Rejected => Code::Rejected,
+        }
+    }
+
     /// The exit class of a command that stopped this way.
     pub fn exit_class(self) -> ExitClass {
         match self {

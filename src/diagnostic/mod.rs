@@ -9,9 +9,11 @@
 //! JSON, GitHub annotations, JUnit XML, SARIF or Markdown.
 
 mod code;
+mod location;
 mod model;
 mod template;
 
 pub use code::{Code, Family};
-pub use model::{Diagnostic, Excerpt, Location, Related, Severity};
+pub use location::Location;
+pub use model::{Diagnostic, Excerpt, Related, Severity};
 pub use template::{Source, TemplateDiagnostic};

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use miette::{LabeledSpan, NamedSource, Severity, SourceCode};
 
 use super::code::Code;
-use super::model::Location;
+use super::location::Location;
 use crate::span::Span;
 
 /// A template source: its display name and text.

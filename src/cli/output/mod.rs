@@ -19,13 +19,13 @@ mod sink;
 
 use std::path::PathBuf;
 
-use moodlec::diagnostic::{Code, Diagnostic, Severity};
+use moodlec::diagnostic::{Diagnostic, Severity};
 
-use super::error::{Error, ErrorKind, Message, Report};
+use super::error::{Error, Message, Report};
 use super::exit::Outcome;
 use fold::Folds;
 pub use sink::{Checked, FileTally, Summary};
-use sink::{Destination, Output, Shown, Sink};
+use sink::{Destination, Shown, Sink};
 
 /// How problems are reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -109,9 +109,9 @@ impl Reporter {
             (None, Format::Human) => Destination::Stderr,
             (None, _) => Destination::Stdout,
         };
-        let mut sinks = vec![sink::open(args.format, main, command)];
+        let mut sinks = vec![open(args.format, main, command)];
         for (format, path) in &args.reports {
-            sinks.push(sink::open(*format, Destination::file(path)?, command));
+            sinks.push(open(*format, Destination::file(path)?, command));
         }
         if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
             let already = args.format == Format::Markdown
@@ -120,7 +120,7 @@ impl Reporter {
                     .iter()
                     .any(|(f, p)| *f == Format::Markdown && p.as_os_str() == path);
             if !already {
-                sinks.push(sink::open(
+                sinks.push(open(
                     Format::Markdown,
                     Destination::append(&PathBuf::from(path))?,
                     command,
@@ -150,7 +150,7 @@ impl Reporter {
         };
         Reporter {
             command,
-            sinks: vec![sink::open(format, destination, command)],
+            sinks: vec![open(format, destination, command)],
             summary_line: false,
             max_shown: None,
             shown: 0,
@@ -249,6 +249,26 @@ impl Reporter {
     }
 }
 
+/// An output: a format writing to a destination, and the destination's name.
+struct Output {
+    sink: Box<dyn Sink>,
+    name: String,
+}
+
+/// The output of `format` written to `destination`.
+fn open(format: Format, destination: Destination, command: &'static str) -> Output {
+    let name = destination.name();
+    let sink: Box<dyn Sink> = match format {
+        Format::Human => Box::new(human::Human::new(destination)),
+        Format::Json => Box::new(json::Json::new(destination, command)),
+        Format::Github => Box::new(github::Github::new(destination)),
+        Format::Junit => Box::new(junit::Junit::new(destination)),
+        Format::Sarif => Box::new(sarif::Sarif::new(destination)),
+        Format::Markdown => Box::new(markdown::Markdown::new(destination)),
+    };
+    Output { sink, name }
+}
+
 fn write_error(name: &str, error: &std::io::Error) -> Error {
     Error::usage(format!("cannot write {name}: {error}"))
 }
@@ -266,21 +286,11 @@ pub fn error_diagnostics(error: &Error) -> Vec<Diagnostic> {
         Report::Messages(messages) => messages
             .iter()
             .map(|Message { message, help }| {
-                Diagnostic::error(kind_code(error.kind()), message.clone()).with_help(help.clone())
+                Diagnostic::error(error.kind().code(), message.clone()).with_help(help.clone())
             })
             .collect(),
         Report::Template(diagnostics) => diagnostics.iter().map(Diagnostic::from_template).collect(),
         Report::AlreadyShown => Vec::new(),
-    }
-}
-
-/// The code of an error that ended a command.
-pub fn kind_code(kind: ErrorKind) -> Code {
-    match kind {
-        ErrorKind::Usage => Code::Usage,
-        ErrorKind::Server => Code::Server,
-        ErrorKind::Interrupted => Code::Interrupted,
-        ErrorKind::Rejected => Code::Rejected,
     }
 }
 

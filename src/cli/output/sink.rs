@@ -8,7 +8,6 @@ use moodlec::diagnostic::Diagnostic;
 use serde::Serialize;
 
 use super::fold::Fold;
-use super::{github, human, json, junit, markdown, sarif, Format};
 use crate::cli::error::{Error, ErrorKind};
 
 /// One problem as shown: once, or folded with the ones like it.
@@ -118,7 +117,7 @@ impl Summary {
             self.command, self.errors, self.warnings
         );
         if let Some(kind) = self.ended {
-            title.push_str(&format!(", stopped ({})", super::kind_code(kind)));
+            title.push_str(&format!(", stopped ({})", kind.code()));
         }
         title
     }
@@ -205,24 +204,4 @@ impl Destination {
             Destination::Stdout | Destination::Stderr => Ok(()),
         }
     }
-}
-
-/// An output: a format writing to a destination, and the destination's name.
-pub struct Output {
-    pub sink: Box<dyn Sink>,
-    pub name: String,
-}
-
-/// The output of `format` written to `destination`.
-pub fn open(format: Format, destination: Destination, command: &'static str) -> Output {
-    let name = destination.name();
-    let sink: Box<dyn Sink> = match format {
-        Format::Human => Box::new(human::Human::new(destination)),
-        Format::Json => Box::new(json::Json::new(destination, command)),
-        Format::Github => Box::new(github::Github::new(destination)),
-        Format::Junit => Box::new(junit::Junit::new(destination)),
-        Format::Sarif => Box::new(sarif::Sarif::new(destination)),
-        Format::Markdown => Box::new(markdown::Markdown::new(destination)),
-    };
-    Output { sink, name }
 }
