@@ -135,6 +135,16 @@ impl Diagnostic {
         }
     }
 
+    /// `see record 1 of staff.csv` (`see record 1` in the same file), when
+    /// another record is involved.
+    pub fn see_also(&self) -> Option<String> {
+        let other = self.related.as_ref()?;
+        Some(match &other.file {
+            Some(file) => format!("see record {} of {file}", other.record),
+            None => format!("see record {}", other.record),
+        })
+    }
+
     /// Where this is, for people: `staff.csv:12:7`, `staff.csv`, or nothing.
     pub fn place(&self) -> Option<String> {
         let file = self.file.as_deref()?;

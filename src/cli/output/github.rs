@@ -42,11 +42,8 @@ pub fn annotation(shown: &Shown<'_>) -> String {
         message.push_str(" — ");
         message.push_str(help);
     }
-    if let Some(other) = &d.related {
-        match &other.file {
-            Some(file) => message.push_str(&format!(" (see record {} of {file})", other.record)),
-            None => message.push_str(&format!(" (see record {})", other.record)),
-        }
+    if let Some(also) = d.see_also() {
+        message.push_str(&format!(" ({also})"));
     }
     if let Some(repeats) = shown.repeats() {
         message.push_str(&format!(" ({repeats})"));

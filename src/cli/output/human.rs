@@ -133,11 +133,7 @@ impl RecordDiagnostic {
             _ => (None, None, String::new()),
         };
         let mut help = diagnostic.help.clone();
-        if let Some(other) = &diagnostic.related {
-            let also = match &other.file {
-                Some(file) => format!("see record {} of {file}", other.record),
-                None => format!("see record {}", other.record),
-            };
+        if let Some(also) = diagnostic.see_also() {
             help = Some(help.map_or(also.clone(), |h| format!("{h}; {also}")));
         }
         RecordDiagnostic {

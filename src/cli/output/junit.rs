@@ -99,11 +99,8 @@ fn problem_text(shown: &Shown<'_>) -> String {
     if let Some(help) = &d.help {
         text.push_str(&format!("\n  help: {help}"));
     }
-    if let Some(other) = &d.related {
-        match &other.file {
-            Some(file) => text.push_str(&format!("\n  see record {} of {file}", other.record)),
-            None => text.push_str(&format!("\n  see record {}", other.record)),
-        }
+    if let Some(also) = d.see_also() {
+        text.push_str(&format!("\n  {also}"));
     }
     if let Some(repeats) = shown.repeats() {
         text.push_str(&format!("\n  {repeats}"));

@@ -83,11 +83,8 @@ fn message(shown: &Shown<'_>) -> String {
     if let Some(help) = &d.help {
         text.push_str(&format!(" Help: {help}"));
     }
-    if let Some(other) = &d.related {
-        match &other.file {
-            Some(file) => text.push_str(&format!(" (see record {} of {file})", other.record)),
-            None => text.push_str(&format!(" (see record {})", other.record)),
-        }
+    if let Some(also) = d.see_also() {
+        text.push_str(&format!(" ({also})"));
     }
     if let Some(repeats) = shown.repeats() {
         text.push_str(&format!(" ({repeats})"));
