@@ -27,9 +27,10 @@ use std::time::Instant;
 
 use moodlec::builtin;
 use moodlec::params;
-use moodlec::plan::Batcher;
+use moodlec::plan::{Batcher, PendingBatch};
 use moodlec::record::{self, ReadOptions, SourceRecord};
-use moodlec::render::{request_body, TokenSlot};
+use moodlec::render::form::RecordWriter;
+use moodlec::render::{pending_request_body, TokenSlot};
 use moodlec::validate::{ValidateOptions, Validator};
 
 /// Set (to a file path) in the parse-only child process.
@@ -164,19 +165,22 @@ fn validate_and_render(path: &Path) -> usize {
     let params = params::resolve(template, &[]).expect("params");
     let mut validator = Validator::new(template, params, ValidateOptions::default());
     let mut batcher = Batcher::new(template);
+    // As the CLI renders form bodies: straight from the batcher, into one reused body.
+    let writer = RecordWriter::keyed(template);
+    let mut body = String::new();
     let mut bytes = 0;
+    let mut emit = |batch: &PendingBatch<'_>| {
+        pending_request_body(template, &writer, batch, TokenSlot::Redacted, &mut body);
+        bytes += body.len();
+    };
     let mut records = record::open(path, &ReadOptions::default()).expect("open");
     let mut slot = SourceRecord::empty(0);
     while let Some(record) = records.next_into(&mut slot) {
         if let Ok(valid) = validator.validate(record.expect("readable")).outcome {
-            for batch in batcher.push(valid).expect("fits") {
-                bytes += request_body(template, &batch, TokenSlot::Redacted).len();
-            }
+            batcher.push_each(valid, &mut emit).expect("fits");
         }
     }
-    for batch in batcher.finish() {
-        bytes += request_body(template, &batch, TokenSlot::Redacted).len();
-    }
+    batcher.finish_each(&mut emit);
     bytes
 }
 
