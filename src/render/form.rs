@@ -82,7 +82,7 @@ pub struct RecordWriter<'t> {
     after_index: Vec<String>,
     /// Whether any field is `per_call` (written once per call, not per record).
     per_call: bool,
-    /// Whole keys `{open}{index}{after_index}` (see [`RecordWriter::keyed`]),
+    /// Whole keys `&{open}{index}{after_index}` (see [`RecordWriter::keyed`]),
     /// index after index, field after field.
     keys: String,
     /// The end of each key in `keys`.
@@ -137,6 +137,7 @@ impl<'t> RecordWriter<'t> {
         for index in 0..template.batch.size.min(KEYED_INDICES) {
             let index_text = digits.format(index);
             for after_index in &writer.after_index {
+                writer.keys.push('&');
                 writer.keys.push_str(&writer.open);
                 writer.keys.push_str(index_text);
                 writer.keys.push_str(after_index);
@@ -197,11 +198,9 @@ impl<'t> RecordWriter<'t> {
             });
         let push_key = |position: usize, body: &mut String| match keys {
             Some((start, ends)) => {
+                // Each key starts with its `&`, left out first in a body.
                 let from = position.checked_sub(1).map_or(start, |p| ends[p]);
-                if !body.is_empty() {
-                    body.push('&');
-                }
-                body.push_str(&self.keys[from..ends[position]]);
+                body.push_str(&self.keys[from + usize::from(body.is_empty())..ends[position]]);
             }
             None => self.push_key(position, index_text, body),
         };
