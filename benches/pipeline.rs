@@ -1,7 +1,8 @@
 //! Throughput of the record pipeline on one NDJSON file, in one run, two ways:
 //!
 //! - in process: plain serde_json parsing, `validate`, and `validate` +
-//!   batch + `render` through the library, each pass the better of two runs;
+//!   batch + `render` through the library (form bodies written straight from
+//!   the batcher, as `moodlec render` does), each pass the better of two runs;
 //! - whole process, as a user runs it: the release binary's
 //!   `moodlec validate -t enrol_users FILE` and `moodlec render -t enrol_users
 //!   FILE` (standard output to /dev/null), each paired with a parse-only
