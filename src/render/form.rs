@@ -196,14 +196,7 @@ impl<'t> RecordWriter<'t> {
                 let start = first.checked_sub(1).map_or(0, |k| self.key_ends[k]);
                 (start, ends)
             });
-        let push_key = |position: usize, body: &mut String| match keys {
-            Some((start, ends)) => {
-                // Each key starts with its `&`, left out first in a body.
-                let from = position.checked_sub(1).map_or(start, |p| ends[p]);
-                body.push_str(&self.keys[from + usize::from(body.is_empty())..ends[position]]);
-            }
-            None => self.push_key(position, index_text, body),
-        };
+        let push_key = |position: usize, body: &mut String| self.push_keyed(keys, position, index_text, body);
         for (position, value) in record.values() {
             if self.per_call && self.fields[position].per_call {
                 continue;
@@ -227,6 +220,27 @@ impl<'t> RecordWriter<'t> {
             };
             push_key(position, body);
             write_scalar(&scalar, body);
+        }
+    }
+
+    /// `&KEY=` of the top-level scalar at `position`, from `keys` (where the
+    /// keys of the record's index start in [`RecordWriter::keys`], and their
+    /// ends) when they are built.
+    #[inline(always)]
+    fn push_keyed(
+        &self,
+        keys: Option<(usize, &[usize])>,
+        position: usize,
+        index_text: &str,
+        body: &mut String,
+    ) {
+        match keys {
+            Some((start, ends)) => {
+                // Each key starts with its `&`, left out first in a body.
+                let from = position.checked_sub(1).map_or(start, |p| ends[p]);
+                body.push_str(&self.keys[from + usize::from(body.is_empty())..ends[position]]);
+            }
+            None => self.push_key(position, index_text, body),
         }
     }
 
