@@ -1,7 +1,8 @@
 //! Throughput of the record pipeline on one NDJSON file, in one run, two ways:
 //!
 //! - in process: plain serde_json parsing, `validate`, and `validate` +
-//!   batch + `render` through the library, each pass the better of two runs;
+//!   batch + `render` through the library (form bodies written straight from
+//!   the batcher, as `moodlec render` does), each pass the better of two runs;
 //! - whole process, as a user runs it: the release binary's
 //!   `moodlec validate -t enrol_users FILE` and `moodlec render -t enrol_users
 //!   FILE` (standard output to /dev/null), each paired with a parse-only
@@ -27,9 +28,10 @@ use std::time::Instant;
 
 use moodlec::builtin;
 use moodlec::params;
-use moodlec::plan::Batcher;
+use moodlec::plan::{Batcher, PendingBatch};
 use moodlec::record::{self, ReadOptions, SourceRecord};
-use moodlec::render::{request_body, TokenSlot};
+use moodlec::render::form::RecordWriter;
+use moodlec::render::{pending_request_body, TokenSlot};
 use moodlec::validate::{ValidateOptions, Validator};
 
 /// Set (to a file path) in the parse-only child process.
@@ -164,19 +166,22 @@ fn validate_and_render(path: &Path) -> usize {
     let params = params::resolve(template, &[]).expect("params");
     let mut validator = Validator::new(template, params, ValidateOptions::default());
     let mut batcher = Batcher::new(template);
+    // As the CLI renders form bodies: straight from the batcher, into one reused body.
+    let writer = RecordWriter::keyed(template);
+    let mut body = String::new();
     let mut bytes = 0;
+    let mut emit = |batch: &PendingBatch<'_>| {
+        pending_request_body(template, &writer, batch, TokenSlot::Redacted, &mut body);
+        bytes += body.len();
+    };
     let mut records = record::open(path, &ReadOptions::default()).expect("open");
     let mut slot = SourceRecord::empty(0);
     while let Some(record) = records.next_into(&mut slot) {
         if let Ok(valid) = validator.validate(record.expect("readable")).outcome {
-            for batch in batcher.push(valid).expect("fits") {
-                bytes += request_body(template, &batch, TokenSlot::Redacted).len();
-            }
+            batcher.push_each(valid, &mut emit).expect("fits");
         }
     }
-    for batch in batcher.finish() {
-        bytes += request_body(template, &batch, TokenSlot::Redacted).len();
-    }
+    batcher.finish_each(&mut emit);
     bytes
 }
 

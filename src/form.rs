@@ -90,13 +90,19 @@ fn encode_key(key: &str, out: &mut String) {
 /// `moodlewsrestformat=json`), with room for `capacity` more bytes. The token
 /// goes in the body, never in the URL: URLs end up in logs.
 pub fn start_body(token: &str, function: &str, capacity: usize) -> String {
-    let control = [(WSTOKEN, token), (WSFUNCTION, function), (REST_FORMAT, "json")];
-    let control_len: usize = control.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+    let control_len =
+        WSTOKEN.len() + token.len() + WSFUNCTION.len() + function.len() + REST_FORMAT.len() + 10;
     let mut body = String::with_capacity(control_len + capacity);
-    for (key, value) in control {
-        push_pair(key, value, &mut body);
-    }
+    push_control(token, function, &mut body);
     body
+}
+
+/// Append the control parameters (`wstoken`, `wsfunction`,
+/// `moodlewsrestformat=json`) to `body`, as [`start_body`] starts it.
+pub fn push_control(token: &str, function: &str, body: &mut String) {
+    for (key, value) in [(WSTOKEN, token), (WSFUNCTION, function), (REST_FORMAT, "json")] {
+        push_pair(key, value, body);
+    }
 }
 
 /// `value` (of type `ty`) as JSON, each scalar as `scalar` writes it: lists

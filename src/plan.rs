@@ -95,15 +95,19 @@ const _: () = assert!(std::mem::size_of::<Slot>() == 16);
 impl Slot {
     /// The slot of a value; values that do not fit go to `others`.
     fn pack(position: usize, value: FieldValue, others: &mut Vec<(usize, FieldValue)>) -> Slot {
-        match (u32::try_from(position), &value) {
+        let slot = match (u32::try_from(position), &value) {
             (Ok(p), FieldValue::Scalar(Value::Int(i))) => Slot::Int(p, *i),
             (Ok(p), FieldValue::Scalar(Value::Float(f))) => Slot::Float(p, *f),
             (Ok(p), FieldValue::Scalar(Value::Bool(b))) => Slot::Bool(p, *b),
             _ => {
                 others.push((position, value));
-                Slot::Other
+                return Slot::Other;
             }
-        }
+        };
+        // A number or boolean owns no memory: forgetting it leaks nothing
+        // and spares the call that drops a `FieldValue`, once per value.
+        std::mem::forget(value);
+        slot
     }
 
     /// The value again; `others` yields those that went there, in order.
@@ -120,9 +124,12 @@ impl Slot {
 
 impl Open {
     /// Add `record`; its emptied values buffer goes to `pool`, if it has room.
-    fn push(&mut self, mut record: ValidRecord, fields: usize, pool: &mut Vec<Values>) {
-        self.records
-            .push((record.number, record.line, record.values.len()));
+    /// A batch holds at most `size` records.
+    fn push(&mut self, mut record: ValidRecord, fields: usize, size: usize, pool: &mut Vec<Values>) {
+        let count = record.values.len();
+        grow(&mut self.records, 1, size);
+        grow(&mut self.slots, count, size.saturating_mul(count));
+        self.records.push((record.number, record.line, count));
         for (position, value) in record.values.drain(..) {
             let slot = Slot::pack(position, value, &mut self.others);
             self.slots.push(slot);
@@ -154,6 +161,19 @@ impl Open {
             .collect();
         (records, std::mem::take(&mut self.form_fields))
     }
+}
+
+/// Room in `buffer` for `additional` more items: it doubles as a `Vec` does,
+/// but not beyond `most` (the most a batch can need), as every group with
+/// waiting records keeps its buffers: with `batch size 100`, 100 records'
+/// room rather than 128's.
+fn grow<T>(buffer: &mut Vec<T>, additional: usize, most: usize) {
+    if buffer.capacity() - buffer.len() >= additional {
+        return;
+    }
+    let wanted = (buffer.capacity() * 2).clamp(4, most.max(4));
+    let capacity = wanted.max(buffer.len() + additional);
+    buffer.reserve_exact(capacity - buffer.len());
 }
 
 /// The values of one record.
@@ -208,7 +228,40 @@ impl Batcher {
     /// # Errors
     /// The record alone carries more form fields than PHP would read.
     pub fn push(&mut self, record: ValidRecord) -> Result<Vec<Batch>, TooLarge> {
-        let all = record.form_fields();
+        let mut done = Vec::new();
+        self.place(record, &mut |batcher, slot| done.push(batcher.take(slot)))?;
+        Ok(done)
+    }
+
+    /// [`Batcher::push`] without materialising the completed batches: `emit`
+    /// sees each one in the batcher's own storage, in the order `push` would
+    /// return them. For writers that only read a batch once (render's bodies):
+    /// its records are not rebuilt as [`ValidRecord`]s.
+    ///
+    /// # Errors
+    /// The record alone carries more form fields than PHP would read.
+    pub fn push_each(
+        &mut self,
+        record: ValidRecord,
+        emit: &mut dyn FnMut(&PendingBatch<'_>),
+    ) -> Result<(), TooLarge> {
+        self.place(record, &mut |batcher, slot| batcher.take_each(slot, emit))
+    }
+
+    /// Add `record` to its group; `take` emits the group at a slot (before
+    /// the record when it would overflow the budget, after it when full).
+    fn place(
+        &mut self,
+        record: ValidRecord,
+        take: &mut dyn FnMut(&mut Batcher, usize),
+    ) -> Result<(), TooLarge> {
+        // A scalar is one field: counted here without a call for each.
+        let all: usize = (record.values.iter())
+            .map(|(_, value)| match value {
+                FieldValue::Scalar(_) => 1,
+                value => value.form_fields(),
+            })
+            .sum();
         // `per_call` fields are sent once per call, whatever its records.
         let call: usize = if self.per_call.is_empty() {
             0
@@ -226,11 +279,10 @@ impl Batcher {
             });
         }
         let slot = self.slot(&record);
-        let mut done = Vec::new();
         let budget = self.budget();
         if !self.open[slot].records.is_empty() && self.open[slot].form_fields + fields > budget {
             // Split before PHP would silently drop this record's fields.
-            done.push(self.take(slot));
+            take(self, slot);
         }
         if self.open[slot].records.capacity() == 0 {
             if let Some(spare) = self.spare.pop() {
@@ -241,11 +293,43 @@ impl Batcher {
             self.open[slot].form_fields += call;
         }
         let open = &mut self.open[slot];
-        open.push(record, fields, &mut self.pool);
+        open.push(record, fields, self.rule.size, &mut self.pool);
         if open.records.len() >= self.rule.size {
-            done.push(self.take(slot));
+            take(self, slot);
         }
-        Ok(done)
+        Ok(())
+    }
+
+    /// [`Batcher::take`] for [`Batcher::push_each`]: the batch is shown to
+    /// `emit` where it lies, then its buffers are emptied for reuse.
+    fn take_each(&mut self, slot: usize, emit: &mut dyn FnMut(&PendingBatch<'_>)) {
+        let mut open = std::mem::take(&mut self.open[slot]);
+        self.emit_pending(&mut open, emit);
+        if self.spare.len() < SPARE_LIMIT {
+            self.spare.push(open);
+        }
+    }
+
+    fn emit_pending(&mut self, open: &mut Open, emit: &mut dyn FnMut(&PendingBatch<'_>)) {
+        self.emitted += 1;
+        emit(&PendingBatch {
+            number: self.emitted,
+            form_fields: open.form_fields + CONTROL_FIELDS,
+            open,
+        });
+        open.records.clear();
+        open.slots.clear();
+        open.others.clear();
+        open.form_fields = 0;
+    }
+
+    /// [`Batcher::finish`] for [`Batcher::push_each`]: the batches still
+    /// open, in order of their key's first record.
+    pub fn finish_each(mut self, emit: &mut dyn FnMut(&PendingBatch<'_>)) {
+        let open = std::mem::take(&mut self.open);
+        for mut o in open.into_iter().filter(|o| !o.records.is_empty()) {
+            self.emit_pending(&mut o, emit);
+        }
     }
 
     /// Emit the open batch of group `slot`, leaving the group empty.
@@ -339,6 +423,131 @@ impl Batcher {
         match record.values.iter().find(|(p, _)| *p == position) {
             Some((_, FieldValue::Scalar(value))) => Some(value),
             _ => None,
+        }
+    }
+}
+
+/// A completed batch as the batcher holds it (see [`Batcher::push_each`]):
+/// the same records as the [`Batch`] [`Batcher::push`] would return.
+pub struct PendingBatch<'a> {
+    /// 1-based, in the order batches are emitted.
+    pub number: usize,
+    /// Form fields of the request, control parameters included.
+    pub form_fields: usize,
+    open: &'a Open,
+}
+
+impl<'a> PendingBatch<'a> {
+    /// How many records the batch holds.
+    pub fn len(&self) -> usize {
+        self.open.records.len()
+    }
+
+    /// Whether the batch holds no records (never, for an emitted batch).
+    pub fn is_empty(&self) -> bool {
+        self.open.records.is_empty()
+    }
+
+    /// The records, in input order.
+    pub fn records(&self) -> PendingRecords<'a> {
+        PendingRecords {
+            records: self.open.records.iter(),
+            slots: &self.open.slots,
+            others: &self.open.others,
+        }
+    }
+
+    /// The batch with its records as [`ValidRecord`]s.
+    pub fn to_batch(&self) -> Batch {
+        Batch {
+            number: self.number,
+            records: self
+                .records()
+                .map(|record| ValidRecord {
+                    number: record.number,
+                    line: record.line,
+                    values: record.values().map(|(p, v)| (p, v.to_field_value())).collect(),
+                })
+                .collect(),
+            form_fields: self.form_fields,
+        }
+    }
+}
+
+/// The records of a [`PendingBatch`].
+pub struct PendingRecords<'a> {
+    records: std::slice::Iter<'a, (u64, u64, usize)>,
+    slots: &'a [Slot],
+    others: &'a [(usize, FieldValue)],
+}
+
+impl<'a> Iterator for PendingRecords<'a> {
+    type Item = PendingRecord<'a>;
+
+    fn next(&mut self) -> Option<PendingRecord<'a>> {
+        let &(number, line, count) = self.records.next()?;
+        let (slots, rest) = self.slots.split_at(count);
+        self.slots = rest;
+        let other = slots.iter().filter(|s| matches!(s, Slot::Other)).count();
+        let (others, rest) = self.others.split_at(other);
+        self.others = rest;
+        Some(PendingRecord {
+            number,
+            line,
+            slots,
+            others,
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.records.size_hint()
+    }
+}
+
+/// One record of a [`PendingBatch`].
+pub struct PendingRecord<'a> {
+    /// 1-based record number in the input.
+    pub number: u64,
+    /// Line where the record starts.
+    pub line: u64,
+    slots: &'a [Slot],
+    others: &'a [(usize, FieldValue)],
+}
+
+impl<'a> PendingRecord<'a> {
+    /// (field position, value), sorted by position, as in [`ValidRecord::values`].
+    pub fn values(&self) -> impl Iterator<Item = (usize, PendingValue<'a>)> + 'a {
+        let mut others = self.others.iter();
+        self.slots.iter().filter_map(move |slot| match *slot {
+            Slot::Int(p, i) => Some((p as usize, PendingValue::Int(i))),
+            Slot::Float(p, f) => Some((p as usize, PendingValue::Float(f))),
+            Slot::Bool(p, b) => Some((p as usize, PendingValue::Bool(b))),
+            Slot::Other => others.next().map(|(p, v)| (*p, PendingValue::Other(v))),
+        })
+    }
+}
+
+/// A value of a [`PendingRecord`]: numbers and booleans by value, anything else borrowed.
+#[derive(Debug, Clone, Copy)]
+pub enum PendingValue<'a> {
+    /// `FieldValue::Scalar(Value::Int(_))`.
+    Int(i64),
+    /// `FieldValue::Scalar(Value::Float(_))`.
+    Float(f64),
+    /// `FieldValue::Scalar(Value::Bool(_))`.
+    Bool(bool),
+    /// Any other value.
+    Other(&'a FieldValue),
+}
+
+impl PendingValue<'_> {
+    /// The value as a [`FieldValue`].
+    pub fn to_field_value(self) -> FieldValue {
+        match self {
+            PendingValue::Int(i) => FieldValue::Scalar(Value::Int(i)),
+            PendingValue::Float(f) => FieldValue::Scalar(Value::Float(f)),
+            PendingValue::Bool(b) => FieldValue::Scalar(Value::Bool(b)),
+            PendingValue::Other(v) => v.clone(),
         }
     }
 }

@@ -7,6 +7,7 @@
 //! (sent raw; PHP reads raw and percent-encoded brackets alike).
 
 use crate::form::{field_pairs, scalar_text, value_pairs, FieldValue, Pair};
+use crate::plan::{PendingRecord, PendingValue};
 use crate::template::{Field, Template, Value};
 use crate::validate::ValidRecord;
 
@@ -81,7 +82,15 @@ pub struct RecordWriter<'t> {
     after_index: Vec<String>,
     /// Whether any field is `per_call` (written once per call, not per record).
     per_call: bool,
+    /// Whole keys `&{open}{index}{after_index}` (see [`RecordWriter::keyed`]),
+    /// index after index, field after field.
+    keys: String,
+    /// The end of each key in `keys`.
+    key_ends: Vec<usize>,
 }
+
+/// The most record indices [`RecordWriter::keyed`] builds the keys of.
+const KEYED_INDICES: usize = 256;
 
 impl<'t> RecordWriter<'t> {
     /// A writer for records of `template`.
@@ -111,7 +120,31 @@ impl<'t> RecordWriter<'t> {
                 })
                 .collect(),
             per_call: template.fields.iter().any(|f| f.per_call),
+            keys: String::new(),
+            key_ends: Vec::new(),
         }
+    }
+
+    /// A writer for records of `template` that also holds every key of the
+    /// first indices a batch has (up to its size), whole: writing a value is
+    /// then one copy of its key. For writing many batches (render).
+    pub fn keyed(template: &'t Template) -> Self {
+        let mut writer = RecordWriter::new(template);
+        if writer.open.is_empty() {
+            return writer;
+        }
+        let mut digits = itoa::Buffer::new();
+        for index in 0..template.batch.size.min(KEYED_INDICES) {
+            let index_text = digits.format(index);
+            for after_index in &writer.after_index {
+                writer.keys.push('&');
+                writer.keys.push_str(&writer.open);
+                writer.keys.push_str(index_text);
+                writer.keys.push_str(after_index);
+                writer.key_ends.push(writer.keys.len());
+            }
+        }
+        writer
     }
 
     /// Append the `&KEY=VALUE` pairs of the `per_call` fields of a call whose
@@ -129,36 +162,124 @@ impl<'t> RecordWriter<'t> {
     /// Append the `&KEY=VALUE` pairs of `record`, placed at index `index`, to `body`.
     pub fn write(&self, record: &ValidRecord, index: usize, body: &mut String) {
         let mut digits = itoa::Buffer::new();
-        // Without a wrap, keys are bare field names: no index at all.
-        let index_text = if self.open.is_empty() {
-            ""
-        } else {
-            digits.format(index)
-        };
+        let index_text = self.index_text(index, &mut digits);
         for (position, value) in &record.values {
             if self.per_call && self.fields[*position].per_call {
                 continue;
             }
-            match value {
-                FieldValue::Scalar(scalar) => {
-                    if !body.is_empty() {
-                        body.push('&');
-                    }
-                    body.push_str(&self.open);
-                    body.push_str(index_text);
-                    body.push_str(&self.after_index[*position]);
-                    write_scalar(scalar, body);
+            self.write_value(*position, value, index_text, body);
+        }
+    }
+
+    /// [`RecordWriter::write_call`] for a record of a [`PendingBatch`](crate::plan::PendingBatch).
+    pub fn write_pending_call(&self, record: &PendingRecord<'_>, body: &mut String) {
+        if !self.per_call {
+            return;
+        }
+        let mut key = String::new();
+        for (position, value) in record.values().filter(|(p, _)| self.fields[*p].per_call) {
+            write_field(&self.fields[position], &value.to_field_value(), &mut key, body);
+        }
+    }
+
+    /// [`RecordWriter::write`] for a record of a [`PendingBatch`](crate::plan::PendingBatch):
+    /// the same bytes.
+    pub fn write_pending(&self, record: &PendingRecord<'_>, index: usize, body: &mut String) {
+        let mut digits = itoa::Buffer::new();
+        let index_text = self.index_text(index, &mut digits);
+        // This index's keys, when they are built.
+        let first = index * self.after_index.len();
+        let keys = self
+            .key_ends
+            .get(first..first + self.after_index.len())
+            .map(|ends| {
+                let start = first.checked_sub(1).map_or(0, |k| self.key_ends[k]);
+                (start, ends)
+            });
+        let push_key = |position: usize, body: &mut String| self.push_keyed(keys, position, index_text, body);
+        for (position, value) in record.values() {
+            if self.per_call && self.fields[position].per_call {
+                continue;
+            }
+            let scalar = match value {
+                PendingValue::Int(i) => {
+                    push_key(position, body);
+                    body.push_str(itoa::Buffer::new().format(i));
+                    continue;
                 }
-                FieldValue::List(_) | FieldValue::Object(_) | FieldValue::Values(_) => {
-                    // Rare and nested: the general path, with the key built up as it goes.
-                    let mut key = String::with_capacity(64);
-                    if !self.open.is_empty() {
-                        key.push_str(&self.open);
-                        key.push_str(index_text);
-                        key.push(']');
-                    }
-                    write_field(&self.fields[*position], value, &mut key, body);
+                PendingValue::Bool(b) => {
+                    push_key(position, body);
+                    body.push(if b { '1' } else { '0' });
+                    continue;
                 }
+                PendingValue::Float(f) => Value::Float(f),
+                PendingValue::Other(value) => {
+                    self.write_value(position, value, index_text, body);
+                    continue;
+                }
+            };
+            push_key(position, body);
+            write_scalar(&scalar, body);
+        }
+    }
+
+    /// `&KEY=` of the top-level scalar at `position`, from `keys` (where the
+    /// keys of the record's index start in [`RecordWriter::keys`], and their
+    /// ends) when they are built.
+    #[inline(always)]
+    fn push_keyed(
+        &self,
+        keys: Option<(usize, &[usize])>,
+        position: usize,
+        index_text: &str,
+        body: &mut String,
+    ) {
+        match keys {
+            Some((start, ends)) => {
+                // Each key starts with its `&`, left out first in a body.
+                let from = position.checked_sub(1).map_or(start, |p| ends[p]);
+                body.push_str(&self.keys[from + usize::from(body.is_empty())..ends[position]]);
+            }
+            None => self.push_key(position, index_text, body),
+        }
+    }
+
+    /// The text of index `index` in keys (`digits` holds it); empty without a
+    /// wrap, where keys are bare field names.
+    fn index_text<'d>(&self, index: usize, digits: &'d mut itoa::Buffer) -> &'d str {
+        if self.open.is_empty() {
+            ""
+        } else {
+            digits.format(index)
+        }
+    }
+
+    /// `&KEY=` of the top-level scalar at `position` (no `&` first in an empty body).
+    fn push_key(&self, position: usize, index_text: &str, body: &mut String) {
+        if !body.is_empty() {
+            body.push('&');
+        }
+        body.push_str(&self.open);
+        body.push_str(index_text);
+        body.push_str(&self.after_index[position]);
+    }
+
+    /// The pairs of the value of the field at `position` of a record at `index_text`.
+    fn write_value(&self, position: usize, value: &FieldValue, index_text: &str, body: &mut String) {
+        match value {
+            FieldValue::Scalar(scalar) => {
+                self.push_key(position, index_text, body);
+                write_scalar(scalar, body);
+            }
+            FieldValue::List(_) | FieldValue::Object(_) | FieldValue::Values(_) => {
+                // Rare and nested: the general path, with the key built up as it goes.
+                let mut key = String::with_capacity(64);
+                if !self.open.is_empty() {
+                    key.push_str(&self.open);
+                    key.push_str(index_text);
+                    key.push(']');
+                }
+                write_field(&self.fields[position], value, &mut key, body);
             }
         }
     }

@@ -3,11 +3,13 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use moodlec::plan::{Batch, Batcher, TooLarge};
+use moodlec::plan::{Batch, Batcher, PendingBatch, TooLarge};
 use moodlec::record::SourceRecord;
+use moodlec::render::form::RecordWriter;
 use moodlec::render::preview::{
     has_password, password_values, preview_with, Passwords, PreviewFormat, MASKED_PASSWORD,
 };
+use moodlec::render::{pending_request_body, TokenSlot};
 use moodlec::template::Template;
 use moodlec::validate::{ValidateOptions, Validator};
 
@@ -97,6 +99,11 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
         requests: 0,
         limit: args.limit,
     };
+    // Form bodies of batches without passwords to mask are written straight
+    // from the batcher's storage, through one reused body buffer.
+    let mut direct = (args.format == FormatArg::Form
+        && (args.show_passwords || !has_password(&template.fields)))
+    .then(|| Direct::new(&template));
     // One record's buffers, read into again for each record.
     let mut slot = SourceRecord::empty(0);
     while !shown.full() {
@@ -114,12 +121,14 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
         };
         let verdict = validator.validate(record);
         match verdict.outcome {
-            Ok(valid) => match batcher.push(valid) {
-                Ok(batches) => {
+            Ok(valid) => match push(&mut batcher, valid, direct.as_mut(), &mut out, &mut shown) {
+                Ok(Some(batches)) => {
                     tally.valid += 1;
                     masked |= write_batches(&mut out, &template, &batches, args, &mut shown)?;
                 }
-                Err(too_large) => {
+                Ok(None) => tally.valid += 1,
+                Err(PushError::Write(error)) => return Err(error),
+                Err(PushError::TooLarge(too_large)) => {
                     tally.invalid += 1;
                     print_too_large(&file, &template, record, &too_large);
                 }
@@ -135,7 +144,15 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
     }
     let limited = shown.full();
     if !limited {
-        masked |= write_batches(&mut out, &template, &batcher.finish(), args, &mut shown)?;
+        if let Some(direct) = direct.as_mut() {
+            let mut failed = None;
+            batcher.finish_each(&mut |batch| direct.write(batch, &mut out, &mut shown, &mut failed));
+            if let Some(error) = failed {
+                return Err(error);
+            }
+        } else {
+            masked |= write_batches(&mut out, &template, &batcher.finish(), args, &mut shown)?;
+        }
     }
     out.flush().map_err(|error| report::stdout_error(&error))?;
     if limited {
@@ -151,6 +168,79 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
     }
     report::note(&tally.summary());
     Ok(Outcome::rejected_if(tally.invalid > 0))
+}
+
+/// Why a record was not batched, or its batches not written.
+enum PushError {
+    TooLarge(TooLarge),
+    Write(Error),
+}
+
+/// Add `record` to the batcher: the batches it completes are returned, or
+/// with `direct`, written (`None`).
+fn push(
+    batcher: &mut Batcher,
+    record: moodlec::validate::ValidRecord,
+    direct: Option<&mut Direct<'_>>,
+    out: &mut impl Write,
+    shown: &mut Shown,
+) -> Result<Option<Vec<Batch>>, PushError> {
+    let Some(direct) = direct else {
+        return batcher.push(record).map(Some).map_err(PushError::TooLarge);
+    };
+    let mut failed = None;
+    (batcher.push_each(record, &mut |batch| direct.write(batch, out, shown, &mut failed)))
+        .map_err(PushError::TooLarge)?;
+    match failed {
+        Some(error) => Err(PushError::Write(error)),
+        None => Ok(None),
+    }
+}
+
+/// Writes `--format form` bodies straight from the batcher (see
+/// [`Batcher::push_each`]): the same bytes as [`preview_with`], for batches
+/// with no password to mask.
+struct Direct<'t> {
+    template: &'t Template,
+    writer: RecordWriter<'t>,
+    /// The body being written, reused for every batch.
+    body: String,
+}
+
+impl<'t> Direct<'t> {
+    fn new(template: &'t Template) -> Self {
+        Direct {
+            template,
+            writer: RecordWriter::keyed(template),
+            body: String::new(),
+        }
+    }
+
+    /// Write `batch`'s body and a newline, unless `--limit` is reached; the
+    /// first write error goes to `failed` (later batches are then skipped).
+    fn write(
+        &mut self,
+        batch: &PendingBatch<'_>,
+        out: &mut impl Write,
+        shown: &mut Shown,
+        failed: &mut Option<Error>,
+    ) {
+        if shown.full() || failed.is_some() {
+            return;
+        }
+        shown.requests += 1;
+        pending_request_body(
+            self.template,
+            &self.writer,
+            batch,
+            TokenSlot::Redacted,
+            &mut self.body,
+        );
+        self.body.push('\n');
+        if let Err(error) = out.write_all(self.body.as_bytes()) {
+            *failed = Some(report::stdout_error(&error));
+        }
+    }
 }
 
 /// A record with more form fields than one request may carry.
