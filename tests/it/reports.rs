@@ -352,6 +352,28 @@ fn output_file_gets_the_format_and_stdout_stays_empty() {
 }
 
 #[test]
+fn two_outputs_in_one_file_are_refused_before_any_is_written() {
+    let dir = scratch("reports-shared-file");
+    let file = dir.join("report.xml");
+    let out = moodlec(&[
+        "check".into(),
+        "broken.moodle".into(),
+        "--format".into(),
+        "junit".into(),
+        "-o".into(),
+        file.display().to_string(),
+        "--report".into(),
+        format!("sarif={}", file.display()),
+    ])
+    .output();
+    // Said in the format asked for, where it can be written: standard output.
+    out.code(2)
+        .stdout_has("is named for two outputs")
+        .stdout_has("type=\"usage\"");
+    assert!(!file.exists(), "nothing was written");
+}
+
+#[test]
 fn a_report_file_that_cannot_be_created_stops_before_any_work() {
     let out = moodlec(&[
         "validate".into(),

@@ -104,6 +104,7 @@ impl Reporter {
     /// # Errors
     /// A file of `-o` or `--report` cannot be created (exit 2).
     pub fn open(command: &'static str, args: &OutputArgs) -> Result<Reporter, Error> {
+        refuse_shared_files(args)?;
         let main = match (&args.output, args.format) {
             (Some(path), _) => Destination::file(path)?,
             (None, Format::Human) => Destination::Stderr,
@@ -267,6 +268,21 @@ fn open(format: Format, destination: Destination, command: &'static str) -> Outp
         Format::Markdown => Box::new(markdown::Markdown::new(destination)),
     };
     Output { sink, name }
+}
+
+/// Two outputs in one file would write over each other: refused before any is created.
+fn refuse_shared_files(args: &OutputArgs) -> Result<(), Error> {
+    let mut files: Vec<&PathBuf> = args.output.iter().collect();
+    for (_, path) in &args.reports {
+        if files.contains(&path) {
+            return Err(
+                Error::usage(format!("{} is named for two outputs", path.display()))
+                    .with_help("give each --report (and -o) a file of its own"),
+            );
+        }
+        files.push(path);
+    }
+    Ok(())
 }
 
 fn write_error(name: &str, error: &std::io::Error) -> Error {
