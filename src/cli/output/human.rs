@@ -123,10 +123,15 @@ impl RecordDiagnostic {
                     .clone()
                     .filter(|r| r.end <= text.len())
                     .unwrap_or(0..text.len().min(text.find('\n').unwrap_or(text.len())));
+                let zero_based = |n: u64| usize::try_from(n.saturating_sub(1)).unwrap_or(0);
                 let source = RecordSource {
                     name: diagnostic.file.clone().unwrap_or_default(),
                     text,
-                    first_line: usize::try_from(first_line.saturating_sub(1)).unwrap_or(0),
+                    first_line: zero_based(*first_line),
+                    header: diagnostic
+                        .location
+                        .as_ref()
+                        .map(|at| (zero_based(at.line), zero_based(at.column))),
                 };
                 (Some(source), Some(SourceSpan::from(range)), label.clone())
             }
@@ -198,6 +203,10 @@ struct RecordSource {
     name: String,
     text: String,
     first_line: usize,
+    /// The problem's line and column in the file (0-based), for miette's
+    /// `file:line:col` header: the text shown may have passwords masked
+    /// (other lengths) and may start mid-line (a JSON array element).
+    header: Option<(usize, usize)>,
 }
 
 impl SourceCode for RecordSource {
@@ -210,12 +219,17 @@ impl SourceCode for RecordSource {
         let inner = self
             .text
             .read_span(span, context_lines_before, context_lines_after)?;
+        // miette reads the primary span without context only for the header.
+        let (line, column) = match self.header {
+            Some(at) if context_lines_before == 0 && context_lines_after == 0 => at,
+            _ => (inner.line() + self.first_line, inner.column()),
+        };
         Ok(Box::new(MietteSpanContents::new_named(
             self.name.clone(),
             inner.data(),
             *inner.span(),
-            inner.line() + self.first_line,
-            inner.column(),
+            line,
+            column,
             inner.line_count(),
         )))
     }
