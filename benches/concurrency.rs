@@ -16,10 +16,13 @@
 #[path = "../tests/it/simulator/mod.rs"]
 mod simulator;
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::users;
 use simulator::{Faults, Simulator, SiteConfig, TOKEN};
 
 const WORKERS: usize = 4;
@@ -32,7 +35,8 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000);
     assert!(records > 0, "CONCURRENCY_RECORDS must be at least 1");
-    let binary = moodlec_binary();
+    // Cargo builds the binary before the bench and says where.
+    let binary = PathBuf::from(env!("CARGO_BIN_EXE_moodlec"));
     let dir = std::env::temp_dir().join(format!("moodlec-bench-concurrency-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -77,25 +81,6 @@ fn main() {
         if auto >= one { "met" } else { "NOT met" }
     );
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// The release binary next to this bench's executable (target/release/deps/..).
-fn moodlec_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("current executable");
-    let binary = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|dir| dir.join(format!("moodlec{}", std::env::consts::EXE_SUFFIX)))
-        .expect("bench executable has no parent folder");
-    if !binary.is_file() {
-        eprintln!(
-            "moodlec binary not found at {}; build it first with `cargo build --release` \
-             (or run `cargo bench --bench concurrency`, which builds it)",
-            binary.display()
-        );
-        std::process::exit(2);
-    }
-    binary
 }
 
 /// Runs moodlec with `--concurrency setting` against a fresh simulator;
@@ -143,16 +128,13 @@ fn timed_run(
         out.status.code(),
         String::from_utf8_lossy(&out.stdout),
     );
-    let state = sim.state();
-    assert_eq!(
-        state.users.len() - before,
+    common::assert_created(
+        &sim,
+        prefix,
+        before,
         records,
-        "users created with --concurrency {setting}"
+        &format!("with --concurrency {setting}"),
     );
-    for i in [1, records] {
-        let username = username(prefix, i);
-        assert!(state.user_by_username(&username).is_some(), "{username} missing");
-    }
     let note = stderr
         .lines()
         .find_map(|line| {
@@ -161,27 +143,4 @@ fn timed_run(
         })
         .unwrap_or_default();
     (seconds, format!("site peak {}; {note}", load.peak()))
-}
-
-fn username(prefix: &str, i: usize) -> String {
-    format!("bench{prefix}{i:06}")
-}
-
-/// NDJSON users 1..=n with unique usernames, emails and passwords that pass
-/// the default password policy.
-fn users(prefix: &str, n: usize) -> String {
-    let mut text = String::with_capacity(n * 160);
-    for i in 1..=n {
-        let name = username(prefix, i);
-        let line = serde_json::json!({
-            "username": name,
-            "firstname": "Bench",
-            "lastname": format!("User {i}"),
-            "email": format!("{name}@example.org"),
-            "password": format!("Bench-{prefix}{i}-Pw"),
-        });
-        text.push_str(&line.to_string());
-        text.push('\n');
-    }
-    text
 }

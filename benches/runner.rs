@@ -11,10 +11,13 @@
 #[path = "../tests/it/simulator/mod.rs"]
 mod simulator;
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::users;
 use simulator::{Faults, Simulator, SiteConfig, TOKEN};
 
 const LATENCY: Duration = Duration::from_millis(20);
@@ -33,7 +36,8 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000);
     assert!(records > 0, "RUNNER_RECORDS must be at least 1");
-    let binary = moodlec_binary();
+    // Cargo builds the binary before the bench and says where.
+    let binary = PathBuf::from(env!("CARGO_BIN_EXE_moodlec"));
     let dir = std::env::temp_dir().join(format!("moodlec-bench-runner-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("templates")).expect("temp dir");
@@ -98,25 +102,6 @@ fn main() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The release binary next to this bench's executable (target/release/deps/..).
-fn moodlec_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("current executable");
-    let binary = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|dir| dir.join(format!("moodlec{}", std::env::consts::EXE_SUFFIX)))
-        .expect("bench executable has no parent folder");
-    if !binary.is_file() {
-        eprintln!(
-            "moodlec binary not found at {}; build it first with `cargo build --release` \
-             (or run `cargo bench --bench runner`, which builds it)",
-            binary.display()
-        );
-        std::process::exit(2);
-    }
-    binary
-}
-
 /// Runs moodlec against a fresh simulator and returns the wall time in
 /// seconds; panics unless it exited 0 and every record became a user.
 fn timed_run(binary: &Path, dir: &Path, data: &Path, prefix: &str, records: usize, args: &[&str]) -> f64 {
@@ -152,35 +137,6 @@ fn timed_run(binary: &Path, dir: &Path, data: &Path, prefix: &str, records: usiz
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let state = sim.state();
-    let created = state.users.len() - before;
-    assert_eq!(created, records, "users created by {args:?}");
-    for i in [1, records] {
-        let username = username(prefix, i);
-        assert!(state.user_by_username(&username).is_some(), "{username} missing");
-    }
+    common::assert_created(&sim, prefix, before, records, &format!("by {args:?}"));
     seconds
-}
-
-fn username(prefix: &str, i: usize) -> String {
-    format!("bench{prefix}{i:06}")
-}
-
-/// NDJSON users 1..=n with unique usernames, emails and passwords that pass
-/// the default password policy.
-fn users(prefix: &str, n: usize) -> String {
-    let mut text = String::with_capacity(n * 160);
-    for i in 1..=n {
-        let name = username(prefix, i);
-        let line = serde_json::json!({
-            "username": name,
-            "firstname": "Bench",
-            "lastname": format!("User {i}"),
-            "email": format!("{name}@example.org"),
-            "password": format!("Bench-{prefix}{i}-Pw"),
-        });
-        text.push_str(&line.to_string());
-        text.push('\n');
-    }
-    text
 }

@@ -68,7 +68,8 @@ fn main() {
     let latency = Duration::from_millis(env_number("SYNC_LATENCY_MS", 20) as u64);
     assert!(users >= 1, "SYNC_USERS must be at least 1");
     assert!(rounds >= 1, "SYNC_ROUNDS must be at least 1");
-    let binary = moodlec_binary();
+    // Cargo builds the binary before the bench and says where.
+    let binary = PathBuf::from(env!("CARGO_BIN_EXE_moodlec"));
     let dir = std::env::temp_dir().join(format!("moodlec-bench-sync-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("templates")).expect("temp dir");
@@ -515,23 +516,4 @@ impl Round<'_> {
             self.round, command, seconds, calls.reads, calls.writes, sent
         );
     }
-}
-
-/// The release binary next to this bench's executable (target/release/deps/..).
-fn moodlec_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("current executable");
-    let binary = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|dir| dir.join(format!("moodlec{}", std::env::consts::EXE_SUFFIX)))
-        .expect("bench executable has no parent folder");
-    if !binary.is_file() {
-        eprintln!(
-            "moodlec binary not found at {}; build it first with `cargo build --release` \
-             (or run `cargo bench --bench sync`, which builds it)",
-            binary.display()
-        );
-        std::process::exit(2);
-    }
-    binary
 }
