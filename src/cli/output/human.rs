@@ -14,7 +14,7 @@ use super::sink::{Destination, Shown, Sink, Summary};
 const WIDTH: usize = 100;
 
 /// The miette handler, in colour when `colour`.
-pub fn handler(colour: bool) -> GraphicalReportHandler {
+fn handler(colour: bool) -> GraphicalReportHandler {
     let theme = if colour {
         GraphicalTheme::unicode()
     } else {
@@ -25,25 +25,24 @@ pub fn handler(colour: bool) -> GraphicalReportHandler {
 
 pub struct Human {
     out: Destination,
-    colour: bool,
+    /// Made once: in colour when the destination is a terminal that wants it.
+    handler: GraphicalReportHandler,
 }
 
 impl Human {
     pub fn new(out: Destination) -> Human {
-        let colour = out.colour();
-        Human { out, colour }
+        let handler = handler(out.colour());
+        Human { out, handler }
     }
 
     fn draw(&self, shown: &Shown<'_>) -> String {
         let diagnostic = shown.diagnostic;
         let mut out = String::new();
         let drawn = match &diagnostic.excerpt {
-            Some(Excerpt::Template(template)) => {
-                handler(self.colour).render_report(&mut out, template.as_ref())
-            }
-            Some(Excerpt::Text { .. }) => {
-                handler(self.colour).render_report(&mut out, &RecordDiagnostic::new(diagnostic))
-            }
+            Some(Excerpt::Template(template)) => self.handler.render_report(&mut out, template.as_ref()),
+            Some(Excerpt::Text { .. }) => self
+                .handler
+                .render_report(&mut out, &RecordDiagnostic::new(diagnostic)),
             None => {
                 out = plain(diagnostic);
                 Ok(())

@@ -105,10 +105,9 @@ impl Reporter {
     /// A file of `-o` or `--report` cannot be created (exit 2).
     pub fn open(command: &'static str, args: &OutputArgs) -> Result<Reporter, Error> {
         refuse_shared_files(args)?;
-        let main = match (&args.output, args.format) {
-            (Some(path), _) => Destination::file(path)?,
-            (None, Format::Human) => Destination::Stderr,
-            (None, _) => Destination::Stdout,
+        let main = match &args.output {
+            Some(path) => Destination::file(path)?,
+            None => Destination::standard(args.format),
         };
         let mut sinks = vec![open(args.format, main, command)];
         for (format, path) in &args.reports {
@@ -128,32 +127,25 @@ impl Reporter {
                 ));
             }
         }
-        Ok(Reporter {
-            command,
-            sinks,
-            summary_line: args.format != Format::Human,
-            max_shown: args.max_errors,
-            shown: 0,
-            not_shown: 0,
-            errors: 0,
-            warnings: 0,
-            folds: Folds::default(),
-        })
+        let mut reporter = Reporter::with(command, sinks, args.max_errors);
+        reporter.summary_line = args.format != Format::Human;
+        Ok(reporter)
     }
 
     /// A reporter with one output in `format` and nothing else: how an
     /// error that ends a command before it reports anything is shown.
     pub fn only(command: &'static str, format: Format) -> Reporter {
-        let destination = if format == Format::Human {
-            Destination::Stderr
-        } else {
-            Destination::Stdout
-        };
+        let sinks = vec![open(format, Destination::standard(format), command)];
+        Reporter::with(command, sinks, None)
+    }
+
+    /// A reporter writing to `sinks`, nothing reported yet.
+    fn with(command: &'static str, sinks: Vec<Output>, max_shown: Option<u64>) -> Reporter {
         Reporter {
             command,
-            sinks: vec![open(format, destination, command)],
+            sinks,
             summary_line: false,
-            max_shown: None,
+            max_shown,
             shown: 0,
             not_shown: 0,
             errors: 0,
@@ -188,6 +180,11 @@ impl Reporter {
             return Ok(());
         }
         self.shown += 1;
+        self.write(shown)
+    }
+
+    /// `shown` in every output.
+    fn write(&mut self, shown: &Shown<'_>) -> Result<(), Error> {
         for out in &mut self.sinks {
             out.sink
                 .diagnostic(shown)
@@ -224,11 +221,7 @@ impl Reporter {
                 for diagnostic in error_diagnostics(&error) {
                     self.errors += u64::from(diagnostic.is_error());
                     // What ended the command is always shown.
-                    for out in &mut self.sinks {
-                        out.sink
-                            .diagnostic(&Shown::once(&diagnostic))
-                            .map_err(|e| write_error(&out.name, &e))?;
-                    }
+                    self.write(&Shown::once(&diagnostic))?;
                 }
                 Err(Error::already_shown(error.kind()))
             }
@@ -244,7 +237,7 @@ impl Reporter {
                 .map_err(|error| write_error(&out.name, &error))?;
         }
         if self.summary_line && !summary.headline.is_empty() {
-            note(&summary.headline);
+            super::report::note(&summary.headline);
         }
         ended
     }
@@ -289,15 +282,8 @@ fn write_error(name: &str, error: &std::io::Error) -> Error {
     Error::usage(format!("cannot write {name}: {error}"))
 }
 
-/// A line for people on standard error; one that cannot be written is dropped.
-fn note(line: &str) {
-    use std::io::Write;
-    let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "{line}");
-}
-
 /// The diagnostics of an error that ended a command.
-pub fn error_diagnostics(error: &Error) -> Vec<Diagnostic> {
+fn error_diagnostics(error: &Error) -> Vec<Diagnostic> {
     match error.report() {
         Report::Messages(messages) => messages
             .iter()

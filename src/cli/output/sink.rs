@@ -8,6 +8,7 @@ use moodlec::diagnostic::Diagnostic;
 use serde::Serialize;
 
 use super::fold::Fold;
+use super::Format;
 use crate::cli::error::{Error, ErrorKind};
 
 /// One problem as shown: once, or folded with the ones like it.
@@ -140,6 +141,16 @@ pub enum Destination {
 }
 
 impl Destination {
+    /// Where `format` goes without `-o`: human text to standard error,
+    /// machine formats to standard output.
+    pub fn standard(format: Format) -> Destination {
+        if format == Format::Human {
+            Destination::Stderr
+        } else {
+            Destination::Stdout
+        }
+    }
+
     /// A file created (or truncated) for a report.
     pub fn file(path: &Path) -> Result<Destination, Error> {
         let file = File::create(path)
